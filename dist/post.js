@@ -1,0 +1,18 @@
+import { createRequire as __mdCreateRequire } from 'node:module'; const require = __mdCreateRequire(import.meta.url);
+import {
+  warning
+} from "./chunks/chunk-WEUL63AP.js";
+
+// src/post-step.ts
+async function runPostTasks(tasks) {
+  for (const task of tasks) {
+    try {
+      await task.run();
+    } catch (error) {
+      warning(`post step: ${task.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+// src/post.ts
+await runPostTasks([]);

@@ -1,0 +1,408 @@
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseShellWords } from 'shell-quote';
+import { parse as parseYaml } from 'yaml';
+import type { RunContext } from './context.js';
+import { TARGET_NAMES, isTarget, type Target } from './mirage/targets.js';
+
+export const COMPRESSIONS = ['bzip2', 'xz', 'gzip', 'none'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+
+export const DEFAULT_OPAM_REPOSITORY = {
+  name: 'default',
+  url: 'https://github.com/ocaml/opam-repository.git',
+} as const;
+
+/** How the switch's compiler was asked for. */
+export type CompilerSpec =
+  | { readonly kind: 'system' }
+  /** A version or prefix such as `5.4` or `5.4.1`, resolved against the repositories. */
+  | { readonly kind: 'version'; readonly version: string }
+  /** A full package such as `ocaml-base-compiler.5.4.1`. */
+  | { readonly kind: 'package'; readonly name: string; readonly version: string };
+
+export interface OpamRepository {
+  readonly name: string;
+  readonly url: string;
+}
+
+export interface OpamPin {
+  readonly name: string;
+  /** Where to pin from; absent to pin the package's own source from the repository. */
+  readonly url?: string;
+}
+
+export interface BuildConfig {
+  readonly target: Target;
+  /** Absolute folder holding the config file. */
+  readonly workingDirectory: string;
+  /** Config file name, relative to `workingDirectory`. */
+  readonly configFile: string;
+  readonly configureArgs: readonly string[];
+  /** argv replacing `make build`; empty to use it. */
+  readonly buildCommand: readonly string[];
+  readonly imageName?: string;
+}
+
+export interface SetupConfig {
+  readonly ocamlCompiler: CompilerSpec;
+  /** The raw `ocaml-compiler` input, which goes into cache keys as given. */
+  readonly ocamlCompilerInput: string;
+  /** A release such as `2.4.1`, or `system`. */
+  readonly opamVersion: string;
+  readonly opamSha256?: string;
+  readonly opamDownloadUrl?: string;
+  /** In priority order: the first has priority. */
+  readonly opamRepositories: readonly OpamRepository[];
+  readonly opamPins: readonly OpamPin[];
+  readonly opamDisableSandboxing: boolean;
+  readonly mirageVersion: string;
+  readonly cache: boolean;
+  readonly cachePrefix: string;
+}
+
+export interface DeployConfig {
+  readonly enabled: boolean;
+  /** Branches whose pushes deploy; empty means the repository's default branch. */
+  readonly branches: readonly string[];
+  /** `owner/name` or a full git URL, as given or defaulted. */
+  readonly repository: string;
+  readonly repositoryBranch?: string;
+  readonly key?: string;
+  readonly token?: string;
+  readonly knownHosts?: string;
+  readonly serverUrl: string;
+  readonly compression: Compression;
+  readonly keep: number;
+  readonly commitMessage?: string;
+  readonly commitUserName: string;
+  readonly commitUserEmail: string;
+  readonly dryRun: boolean;
+  readonly rollbackTo?: string;
+}
+
+export interface Config {
+  readonly build: BuildConfig;
+  readonly setup: SetupConfig;
+  readonly deploy: DeployConfig;
+}
+
+/** One bad input: which one, what was given, and how to fix it. */
+export interface InputProblem {
+  readonly input: string;
+  readonly message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly InputProblem[]) {
+    super(problems.map((p) => `input \`${p.input}\`: ${p.message}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export type InputReader = (name: string) => string;
+
+const TRUE_VALUES = ['true', 'True', 'TRUE'];
+const FALSE_VALUES = ['false', 'False', 'FALSE'];
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+const OPAM_RELEASE = /^\d+\.\d+\.\d+(~[A-Za-z0-9]+)?$/;
+const COMPILER_VERSION = /^\d+(\.\d+){0,2}([~+][A-Za-z0-9_.+~-]+)?$/;
+const COMPILER_PACKAGE = /^(ocaml-base-compiler|ocaml-variants|ocaml-system)\.(\d[A-Za-z0-9_.+~-]*)$/;
+const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9_+-]*(\.[A-Za-z0-9_.+~-]+)?$/;
+const REPO_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const OWNER_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const SCP_LIKE = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:[^\s]+$/;
+const VERSION_CONSTRAINT =
+  /^(\s*(=|!=|>=|<=|>|<)?\s*[A-Za-z0-9][A-Za-z0-9_.+~-]*\s*)(([&|])(\s*(=|!=|>=|<=|>|<)?\s*[A-Za-z0-9][A-Za-z0-9_.+~-]*\s*))*$/;
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** Collects problems so that every bad input is reported at once, not one per run. */
+class Reader {
+  readonly problems: InputProblem[] = [];
+  constructor(private readonly read: InputReader) {}
+
+  raw(name: string): string {
+    return this.read(name).trim();
+  }
+
+  optional(name: string): string | undefined {
+    const value = this.raw(name);
+    return value === '' ? undefined : value;
+  }
+
+  fail(input: string, message: string): undefined {
+    this.problems.push({ input, message });
+    return undefined;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name);
+    if (value === '') return fallback;
+    if (TRUE_VALUES.includes(value)) return true;
+    if (FALSE_VALUES.includes(value)) return false;
+    this.fail(name, `\`${value}\` is not a boolean; use \`true\` or \`false\``);
+    return fallback;
+  }
+
+  choice<T extends string>(name: string, choices: readonly T[], fallback: T, what: string): T {
+    const value = this.raw(name) || fallback;
+    if ((choices as readonly string[]).includes(value)) return value as T;
+    this.fail(name, `\`${value}\` is not ${what}; use one of: ${choices.join(', ')}`);
+    return fallback;
+  }
+
+  words(name: string): string[] {
+    const value = this.raw(name);
+    if (value === '') return [];
+    const words: string[] = [];
+    for (const token of parseShellWords(value, (key) => `$${key}`)) {
+      if (typeof token === 'string') {
+        words.push(token);
+      } else if ('op' in token && token.op === 'glob') {
+        words.push(token.pattern);
+      } else {
+        const shown = 'op' in token ? token.op : '#';
+        this.fail(
+          name,
+          `\`${shown}\` is shell syntax, but the command runs without a shell; ` +
+            'pass plain arguments, or call a script that does the rest',
+        );
+        return [];
+      }
+    }
+    return words;
+  }
+}
+
+function parseCompiler(r: Reader): CompilerSpec {
+  const value = r.raw('ocaml-compiler') || '5.4.1';
+  if (value === 'ocaml-system') return { kind: 'system' };
+  const pkg = COMPILER_PACKAGE.exec(value);
+  if (pkg?.[1] && pkg[2]) {
+    return pkg[1] === 'ocaml-system' ? { kind: 'system' } : { kind: 'package', name: pkg[1], version: pkg[2] };
+  }
+  if (COMPILER_VERSION.test(value)) return { kind: 'version', version: value };
+  r.fail(
+    'ocaml-compiler',
+    `\`${value}\` is not an OCaml compiler; use a version such as \`5.4\` or \`5.4.1\`, ` +
+      'a package such as `ocaml-base-compiler.5.4.1` or `ocaml-variants.5.4.1+options`, or `ocaml-system`',
+  );
+  return { kind: 'version', version: '5.4.1' };
+}
+
+function isGitUrl(value: string): boolean {
+  return /^(ssh|https?|git|file):\/\/[^\s]+$/.test(value) || SCP_LIKE.test(value);
+}
+
+function parseRepositories(r: Reader): OpamRepository[] {
+  const value = r.raw('opam-repositories');
+  if (value === '') return [DEFAULT_OPAM_REPOSITORY];
+  const example = 'write one `name: url` a line, e.g. `default: https://github.com/ocaml/opam-repository.git`';
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(value);
+  } catch (error) {
+    r.fail('opam-repositories', `is not valid YAML (${(error as Error).message.split('\n')[0]}); ${example}`);
+    return [];
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    r.fail('opam-repositories', `${JSON.stringify(value)} is not a YAML map of name to URL; ${example}`);
+    return [];
+  }
+  const repositories: OpamRepository[] = [];
+  for (const [name, url] of Object.entries(parsed)) {
+    if (!REPO_NAME.test(name)) {
+      r.fail(
+        'opam-repositories',
+        `\`${name}\` is not a valid repository name; use letters, digits, \`-\`, \`_\`, \`.\``,
+      );
+    } else if (typeof url !== 'string' || !(isGitUrl(url) || /^git\+|^[a-z]+\+https?:\/\//.test(url))) {
+      r.fail('opam-repositories', `the URL of \`${name}\` (\`${String(url)}\`) is not a URL; ${example}`);
+    } else {
+      repositories.push({ name, url });
+    }
+  }
+  return repositories;
+}
+
+function parsePins(r: Reader): OpamPin[] {
+  const pins: OpamPin[] = [];
+  for (const line of r.raw('opam-pins').split('\n')) {
+    const text = line.trim();
+    if (text === '' || text.startsWith('#')) continue;
+    const colon = text.indexOf(':');
+    const name = (colon === -1 ? text : text.slice(0, colon)).trim();
+    const url = colon === -1 ? undefined : text.slice(colon + 1).trim();
+    if (!PACKAGE_NAME.test(name)) {
+      r.fail('opam-pins', `\`${text}\` does not start with a package name; write \`pkg\` or \`pkg: url\``);
+    } else if (url !== undefined && !/^[a-z+]*:\/\/\S+$|^[a-z]+\+\S+$|^\S+@\S+:\S+$/.test(url)) {
+      r.fail('opam-pins', `\`${text}\`: \`${url}\` is not a URL; write \`pkg\` or \`pkg: url\``);
+    } else {
+      pins.push(url === undefined ? { name } : { name, url });
+    }
+  }
+  return pins;
+}
+
+function parseBuild(r: Reader, ctx: RunContext, needsSources: boolean): BuildConfig {
+  const target = r.raw('target') || 'unix';
+  if (!isTarget(target)) {
+    r.fail('target', `\`${target}\` is not a MirageOS target; use one of: ${TARGET_NAMES.join(', ')}`);
+  }
+  const dir = r.raw('working-directory') || '.';
+  const workingDirectory = isAbsolute(dir) ? dir : resolve(ctx.workspace, dir);
+  const configFile = r.raw('config-file') || 'config.ml';
+  if (needsSources) {
+    if (!existsSync(workingDirectory) || !statSync(workingDirectory).isDirectory()) {
+      r.fail(
+        'working-directory',
+        `\`${dir}\` is not a folder (looked in ${workingDirectory}); give the folder holding config.ml, relative to the workspace`,
+      );
+    } else if (!existsSync(join(workingDirectory, configFile))) {
+      r.fail(
+        'config-file',
+        `\`${configFile}\` was not found in ${workingDirectory}; check \`working-directory\` and \`config-file\`` +
+          ' (did the workflow run actions/checkout first?)',
+      );
+    }
+  }
+  const imageName = r.optional('image-name');
+  if (imageName !== undefined && !FILE_NAME.test(imageName)) {
+    r.fail('image-name', `\`${imageName}\` is not a file name; use letters, digits, \`-\`, \`_\`, \`.\``);
+  }
+  return {
+    target: isTarget(target) ? target : 'unix',
+    workingDirectory,
+    configFile,
+    configureArgs: r.words('configure-args'),
+    buildCommand: r.words('build-command'),
+    ...(imageName === undefined ? {} : { imageName }),
+  };
+}
+
+function parseSetup(r: Reader): SetupConfig {
+  const ocamlCompiler = parseCompiler(r);
+  const opamVersion = r.raw('opam-version') || '2.4.1';
+  if (opamVersion !== 'system' && !OPAM_RELEASE.test(opamVersion)) {
+    r.fail(
+      'opam-version',
+      `\`${opamVersion}\` is not an opam release; use a version such as \`2.4.1\`, or \`system\` for the opam on PATH`,
+    );
+  }
+  const opamSha256 = r.optional('opam-sha256')?.toLowerCase();
+  if (opamSha256 !== undefined && !/^[0-9a-f]{64}$/.test(opamSha256)) {
+    r.fail('opam-sha256', 'is not a SHA-256; give the 64 hexadecimal digits of `sha256sum opam`');
+  }
+  const opamDownloadUrl = r.optional('opam-download-url')?.replace(/\/+$/, '');
+  if (opamDownloadUrl !== undefined && !/^https?:\/\/\S+$/.test(opamDownloadUrl)) {
+    r.fail('opam-download-url', `\`${opamDownloadUrl}\` is not an http(s) URL`);
+  }
+  const mirageVersion = r.raw('mirage-version') || '>= 4.11.0 & < 5.0.0';
+  if (!VERSION_CONSTRAINT.test(mirageVersion)) {
+    r.fail(
+      'mirage-version',
+      `\`${mirageVersion}\` is not an opam version constraint; write e.g. \`>= 4.11.0 & < 5.0.0\` or \`4.11.1\``,
+    );
+  }
+  const cachePrefix = r.raw('cache-prefix') || 'v1';
+  if (!/^[A-Za-z0-9_.-]+$/.test(cachePrefix)) {
+    r.fail(
+      'cache-prefix',
+      `\`${cachePrefix}\` may hold only letters, digits, \`-\`, \`_\` and \`.\` (cache keys cannot contain commas)`,
+    );
+  }
+  return {
+    ocamlCompiler,
+    ocamlCompilerInput: r.raw('ocaml-compiler') || '5.4.1',
+    opamVersion,
+    ...(opamSha256 === undefined ? {} : { opamSha256 }),
+    ...(opamDownloadUrl === undefined ? {} : { opamDownloadUrl }),
+    opamRepositories: parseRepositories(r),
+    opamPins: parsePins(r),
+    opamDisableSandboxing: r.boolean('opam-disable-sandboxing', false),
+    mirageVersion,
+    cache: r.boolean('cache', true),
+    cachePrefix,
+  };
+}
+
+function parseDeploy(r: Reader, ctx: RunContext): DeployConfig {
+  const enabled = r.boolean('deploy', false);
+  const branches = r
+    .raw('deploy-branches')
+    .split(/[,\n]/)
+    .map((b) => b.trim())
+    .filter((b) => b !== '')
+    .map((b) => b.replace(/^refs\/heads\//, ''));
+  const repository = r.optional('deploy-repository') ?? (ctx.repository ? `${ctx.repository}-deployment` : '');
+  if (enabled && repository === '') {
+    r.fail('deploy-repository', 'is empty and GITHUB_REPOSITORY is not set; give `owner/name` or a git URL');
+  } else if (repository !== '' && !OWNER_NAME.test(repository) && !isGitUrl(repository)) {
+    r.fail(
+      'deploy-repository',
+      `\`${repository}\` is neither \`owner/name\` nor a git URL (\`ssh://git@host:port/path.git\`, \`git@host:path.git\`, \`https://host/path.git\`)`,
+    );
+  }
+  const key = r.optional('deploy-key');
+  const token = r.optional('deploy-token');
+  if (key !== undefined && token !== undefined) {
+    r.fail(
+      'deploy-token',
+      'is set together with `deploy-key`; set one secret only (the key for SSH, the token for HTTPS)',
+    );
+  }
+  const keepText = r.raw('keep') || '0';
+  if (!/^\d+$/.test(keepText)) {
+    r.fail('keep', `\`${keepText}\` is not a number of images; use 0 to keep all, or a positive whole number`);
+  }
+  const serverUrl = (r.optional('server-url') ?? ctx.serverUrl).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^\s/]+/.test(serverUrl)) {
+    r.fail('server-url', `\`${serverUrl}\` is not an http(s) URL such as \`https://github.com\``);
+  }
+  const rollbackTo = r.optional('rollback-to')?.toLowerCase();
+  if (rollbackTo !== undefined && !SHA.test(rollbackTo)) {
+    r.fail('rollback-to', `\`${rollbackTo}\` is not a full commit sha; give the 40-character sha of a deployed commit`);
+  }
+  const knownHosts = r.optional('known-hosts');
+  if (knownHosts !== undefined) {
+    for (const line of knownHosts.split('\n')) {
+      const text = line.trim();
+      if (text !== '' && !text.startsWith('#') && text.split(/\s+/).length < 3) {
+        r.fail('known-hosts', `\`${text.slice(0, 60)}\` is not a known_hosts line; write \`host keytype base64-key\``);
+      }
+    }
+  }
+  const repositoryBranch = r.optional('deploy-repository-branch');
+  const commitMessage = r.optional('commit-message');
+  return {
+    enabled,
+    branches,
+    repository,
+    ...(repositoryBranch === undefined ? {} : { repositoryBranch }),
+    ...(key === undefined ? {} : { key }),
+    ...(token === undefined ? {} : { token }),
+    ...(knownHosts === undefined ? {} : { knownHosts }),
+    serverUrl,
+    compression: r.choice('compression', COMPRESSIONS, 'bzip2', 'a compression'),
+    keep: /^\d+$/.test(keepText) ? Number(keepText) : 0,
+    ...(commitMessage === undefined ? {} : { commitMessage }),
+    commitUserName: r.raw('commit-user-name') || 'github-actions[bot]',
+    commitUserEmail: r.raw('commit-user-email') || '41898282+github-actions[bot]@users.noreply.github.com',
+    dryRun: r.boolean('dry-run', false),
+    ...(rollbackTo === undefined ? {} : { rollbackTo }),
+  };
+}
+
+/**
+ * Reads and validates every input. Throws a ConfigError listing all bad inputs; has no side
+ * effects beyond looking at the working directory.
+ */
+export function parseConfig(read: InputReader, ctx: RunContext): Config {
+  const r = new Reader(read);
+  // A rollback moves a pointer in the deployment repository: it builds nothing, so it needs no sources.
+  const build = parseBuild(r, ctx, r.raw('rollback-to') === '');
+  const setup = parseSetup(r);
+  const deploy = parseDeploy(r, ctx);
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return { build, setup, deploy };
+}

@@ -1,0 +1,68 @@
+import * as exec from '@actions/exec';
+
+export interface CommandResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CommandOptions {
+  readonly cwd?: string;
+  /** Full environment of the child; defaults to this process's environment. */
+  readonly env?: Record<string, string>;
+  /** Do not echo the command's output into the log (it is still returned). */
+  readonly silent?: boolean;
+  readonly input?: string | Buffer;
+}
+
+/** A command that exited non-zero, with enough of its output to act on. */
+export class CommandError extends Error {
+  constructor(
+    readonly command: string,
+    readonly result: CommandResult,
+    hint?: string,
+  ) {
+    const tail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-30).join('\n');
+    super(
+      `\`${command}\` failed with exit code ${result.exitCode}${hint ? `: ${hint}` : ''}${tail ? `\n${tail}` : ''}`,
+    );
+    this.name = 'CommandError';
+  }
+}
+
+export function processEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...extra })) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+/**
+ * Runs a program directly (never through a shell) and returns its output whatever the exit code.
+ */
+export async function runCommand(
+  program: string,
+  args: readonly string[],
+  options: CommandOptions = {},
+): Promise<CommandResult> {
+  const result = await exec.getExecOutput(program, [...args], {
+    cwd: options.cwd,
+    env: options.env ?? processEnv(),
+    silent: options.silent ?? false,
+    ignoreReturnCode: true,
+    ...(options.input === undefined
+      ? {}
+      : { input: Buffer.isBuffer(options.input) ? options.input : Buffer.from(options.input) }),
+  });
+  return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Like runCommand, but a non-zero exit throws a CommandError carrying the output. */
+export async function mustRun(
+  program: string,
+  args: readonly string[],
+  options: CommandOptions = {},
+): Promise<CommandResult> {
+  const result = await runCommand(program, args, options);
+  if (result.exitCode !== 0) throw new CommandError([program, ...args].join(' '), result);
+  return result;
+}

@@ -1,0 +1,3 @@
+import { runPostTasks } from './post-step.js';
+
+await runPostTasks([]);

@@ -1,0 +1,182 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig, type Config } from '../../src/config.js';
+import type { RunContext } from '../../src/context.js';
+import { TARGET_NAMES } from '../../src/mirage/targets.js';
+
+let workspace: string;
+beforeAll(() => {
+  workspace = mkdtempSync(join(tmpdir(), 'config-test-'));
+  writeFileSync(join(workspace, 'config.ml'), 'let () = ()\n');
+  mkdirSync(join(workspace, 'unikernel'));
+  writeFileSync(join(workspace, 'unikernel', 'www.ml'), 'let () = ()\n');
+});
+
+function ctx(): RunContext {
+  return {
+    eventName: 'push',
+    payload: {},
+    ref: 'refs/heads/main',
+    sha: 'a'.repeat(40),
+    repository: 'mirage/mirage-www',
+    serverUrl: 'https://github.com',
+    runId: '1',
+    runAttempt: '1',
+    workspace,
+    runnerTemp: tmpdir(),
+    runnerOs: 'Linux',
+    runnerArch: 'X64',
+    cores: 2,
+  };
+}
+
+function parse(inputs: Record<string, string>): Config {
+  return parseConfig((name) => inputs[name] ?? '', ctx());
+}
+
+function problems(inputs: Record<string, string>): string[] {
+  try {
+    parse(inputs);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message.split('\n');
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseConfig', () => {
+  it('gives the documented defaults for empty inputs', () => {
+    const config = parse({});
+    expect(config.build.target).toBe('unix');
+    expect(config.build.workingDirectory).toBe(workspace);
+    expect(config.build.configFile).toBe('config.ml');
+    expect(config.build.configureArgs).toEqual([]);
+    expect(config.setup.ocamlCompiler).toEqual({ kind: 'version', version: '5.4.1' });
+    expect(config.setup.opamRepositories).toEqual([
+      { name: 'default', url: 'https://github.com/ocaml/opam-repository.git' },
+    ]);
+    expect(config.setup.cache).toBe(true);
+    expect(config.deploy.enabled).toBe(false);
+    expect(config.deploy.repository).toBe('mirage/mirage-www-deployment');
+    expect(config.deploy.compression).toBe('bzip2');
+    expect(config.deploy.keep).toBe(0);
+    expect(config.deploy.serverUrl).toBe('https://github.com');
+  });
+
+  it('accepts every MirageOS target and names them all when one is wrong', () => {
+    for (const target of TARGET_NAMES) expect(parse({ target }).build.target).toBe(target);
+    const [message] = problems({ target: 'xenn' });
+    expect(message).toBe(
+      'input `target`: `xenn` is not a MirageOS target; use one of: unix, macosx, xen, qubes, hvt, spt, virtio, muen, genode, unikraft-qemu, unikraft-firecracker',
+    );
+  });
+
+  it('splits configure-args like a shell, without running one', () => {
+    expect(parse({ 'configure-args': `--net=socket --ipv4 '10.0.0.2/24' "a b" $HOME` }).build.configureArgs).toEqual([
+      '--net=socket',
+      '--ipv4',
+      '10.0.0.2/24',
+      'a b',
+      '$HOME',
+    ]);
+    const [message] = problems({ 'configure-args': '--net=socket; rm -rf /' });
+    expect(message).toMatch(/^input `configure-args`: `;` is shell syntax/);
+    expect(problems({ 'build-command': 'make build && make test' })[0]).toMatch(/^input `build-command`: `&&`/);
+  });
+
+  it('reads the compiler as a version, a package or the system compiler', () => {
+    expect(parse({ 'ocaml-compiler': '5.4' }).setup.ocamlCompiler).toEqual({ kind: 'version', version: '5.4' });
+    expect(parse({ 'ocaml-compiler': 'ocaml-base-compiler.5.4.1' }).setup.ocamlCompiler).toEqual({
+      kind: 'package',
+      name: 'ocaml-base-compiler',
+      version: '5.4.1',
+    });
+    expect(parse({ 'ocaml-compiler': 'ocaml-variants.5.4.1+options' }).setup.ocamlCompiler).toEqual({
+      kind: 'package',
+      name: 'ocaml-variants',
+      version: '5.4.1+options',
+    });
+    expect(parse({ 'ocaml-compiler': 'ocaml-system' }).setup.ocamlCompiler).toEqual({ kind: 'system' });
+    expect(problems({ 'ocaml-compiler': 'latest' })[0]).toBe(
+      'input `ocaml-compiler`: `latest` is not an OCaml compiler; use a version such as `5.4` or `5.4.1`, a package such as `ocaml-base-compiler.5.4.1` or `ocaml-variants.5.4.1+options`, or `ocaml-system`',
+    );
+  });
+
+  it('keeps opam repositories in the order given, the first having priority', () => {
+    const config = parse({
+      'opam-repositories':
+        'mirage-dev: https://github.com/mirage/opam-overlays.git\ndefault: https://github.com/ocaml/opam-repository.git',
+    });
+    expect(config.setup.opamRepositories.map((r) => r.name)).toEqual(['mirage-dev', 'default']);
+    expect(problems({ 'opam-repositories': '- a\n- b' })[0]).toMatch(/is not a YAML map of name to URL/);
+    expect(problems({ 'opam-repositories': 'x: not a url' })[0]).toMatch(/the URL of `x`/);
+  });
+
+  it('reads pins as `pkg` or `pkg: url` lines', () => {
+    expect(
+      parse({ 'opam-pins': 'mirage-crypto\nmirage: https://github.com/mirage/mirage.git#main\n\n' }).setup.opamPins,
+    ).toEqual([{ name: 'mirage-crypto' }, { name: 'mirage', url: 'https://github.com/mirage/mirage.git#main' }]);
+    expect(problems({ 'opam-pins': 'foo: bar' })[0]).toMatch(/^input `opam-pins`: `foo: bar`: `bar` is not a URL/);
+  });
+
+  it('refuses booleans other than true and false, naming the choices', () => {
+    expect(parse({ deploy: 'True', cache: 'FALSE' }).deploy.enabled).toBe(true);
+    expect(problems({ deploy: 'yes' })[0]).toBe('input `deploy`: `yes` is not a boolean; use `true` or `false`');
+    expect(problems({ 'dry-run': '1' })[0]).toMatch(/^input `dry-run`/);
+  });
+
+  it('validates compression, keep and rollback-to', () => {
+    expect(parse({ compression: 'xz', keep: '5' }).deploy).toMatchObject({ compression: 'xz', keep: 5 });
+    expect(problems({ compression: 'zip' })[0]).toBe(
+      'input `compression`: `zip` is not a compression; use one of: bzip2, xz, gzip, none',
+    );
+    expect(problems({ keep: '-1' })[0]).toMatch(/^input `keep`: `-1` is not a number/);
+    expect(problems({ keep: 'all' })[0]).toMatch(/^input `keep`: `all`/);
+    expect(problems({ 'rollback-to': 'abc123' })[0]).toMatch(/^input `rollback-to`: `abc123` is not a full commit sha/);
+  });
+
+  it('accepts owner/name and full git URLs for the deployment repository', () => {
+    for (const repository of [
+      'mirage/mirage-www-deployment',
+      'ssh://git@127.0.0.1:2222/srv/deploy.git',
+      'git@github.com:mirage/mirage-www-deployment.git',
+      'https://github.example.com/mirage/deploy.git',
+    ]) {
+      expect(parse({ 'deploy-repository': repository }).deploy.repository).toBe(repository);
+    }
+    expect(problems({ 'deploy-repository': 'just-a-name' })[0]).toMatch(
+      /^input `deploy-repository`: `just-a-name` is neither/,
+    );
+  });
+
+  it('wants one secret, not two', () => {
+    expect(problems({ 'deploy-key': 'k', 'deploy-token': 't' })[0]).toMatch(/^input `deploy-token`: is set together/);
+  });
+
+  it('splits deploy branches on commas and newlines', () => {
+    expect(parse({ 'deploy-branches': 'main, release\nrefs/heads/prod' }).deploy.branches).toEqual([
+      'main',
+      'release',
+      'prod',
+    ]);
+  });
+
+  it('names the folder it looked in when the config file is missing', () => {
+    expect(problems({ 'working-directory': 'unikernel' })[0]).toBe(
+      `input \`config-file\`: \`config.ml\` was not found in ${join(workspace, 'unikernel')}; check \`working-directory\` and \`config-file\` (did the workflow run actions/checkout first?)`,
+    );
+    expect(parse({ 'working-directory': 'unikernel', 'config-file': 'www.ml' }).build.configFile).toBe('www.ml');
+    expect(problems({ 'working-directory': 'nope' })[0]).toMatch(/^input `working-directory`: `nope` is not a folder/);
+  });
+
+  it('needs no sources for a rollback', () => {
+    const config = parse({ 'working-directory': 'nope', 'rollback-to': 'b'.repeat(40) });
+    expect(config.deploy.rollbackTo).toBe('b'.repeat(40));
+  });
+
+  it('reports every bad input at once', () => {
+    expect(problems({ target: 'x', compression: 'y', keep: 'z' })).toHaveLength(3);
+  });
+});
