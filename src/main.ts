@@ -1,8 +1,15 @@
 import * as core from '@actions/core';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { readContext, type RunContext } from './context.js';
+import { checkCredentials } from './deploy/credentials.js';
+import { decideDeploy } from './deploy/gate.js';
+import { deployImage, rollback } from './deploy/index.js';
+import { buildUnikernel } from './mirage/index.js';
+import { setupOpam } from './opam/index.js';
 import { maskSecret } from './secrets.js';
 import { STATE } from './state.js';
+import { summaryRow, writeSummary } from './summary.js';
+import type { DeployOutcome } from './types.js';
 
 function describe(config: Config, ctx: RunContext): string {
   const { build, setup, deploy } = config;
@@ -28,23 +35,72 @@ function reportFailure(error: unknown): void {
         ? 'one input is invalid; nothing was done'
         : `${error.problems.length} inputs are invalid; nothing was done`,
     );
+    summaryRow('result', `failed: invalid ${error.problems.map((p) => `\`${p.input}\``).join(', ')}`);
     return;
   }
-  core.setFailed(error instanceof Error ? error.message : String(error));
+  const message = error instanceof Error ? error.message : String(error);
+  core.setFailed(message);
+  summaryRow('result', `failed: ${message.split('\n')[0] ?? ''}`);
+}
+
+function setDeployOutputs(outcome: DeployOutcome): void {
+  core.setOutput('deployed', String(outcome.deployed));
+  core.setOutput('deploy-commit', outcome.commit ?? '');
+  core.setOutput('deploy-path', outcome.path ?? '');
+  core.setOutput('deploy-url', outcome.url ?? '');
+  summaryRow('deploy', outcome.url ? `[${outcome.message}](${outcome.url})` : outcome.message);
+}
+
+async function runPhases(config: Config, ctx: RunContext): Promise<void> {
+  // Everything that can refuse the run is decided before anything is downloaded or built.
+  const gate = decideDeploy(config.deploy, ctx);
+  if (gate.deploy) await checkCredentials(config.deploy);
+
+  if (config.deploy.rollbackTo !== undefined) {
+    if (!gate.deploy) {
+      core.notice(`rollback-to: not moving anything: ${gate.reason}`);
+      setDeployOutputs({ deployed: false, message: gate.reason });
+      return;
+    }
+    setDeployOutputs(await rollback(config, ctx, config.deploy.rollbackTo));
+    return;
+  }
+
+  const setup = await setupOpam(config, ctx);
+  core.setOutput('cache-hit', setup.cacheHit);
+  core.setOutput('ocaml-version', setup.ocamlVersion);
+  core.setOutput('opam-version', setup.opamVersion);
+
+  const image = await buildUnikernel(config, ctx, setup);
+  core.setOutput('image', image.path);
+  core.setOutput('image-sha256', image.sha256);
+  core.setOutput('image-size', String(image.size));
+
+  if (!gate.deploy) {
+    core.notice(`Not deploying: ${gate.reason}`);
+    setDeployOutputs({ deployed: false, message: `not deployed: ${gate.reason}` });
+    return;
+  }
+  setDeployOutputs(await deployImage(config, ctx, image, setup));
 }
 
 export async function run(): Promise<void> {
   // Masked before anything else runs, so that no later message can print them.
   maskSecret(core.getInput('deploy-key'));
   maskSecret(core.getInput('deploy-token'));
+  let target = core.getInput('target') || 'unix';
   try {
     const ctx = readContext();
     const config = parseConfig((name) => core.getInput(name), ctx);
+    target = config.build.target;
     core.startGroup('Inputs');
     core.info(describe(config, ctx));
     core.endGroup();
+    await runPhases(config, ctx);
     core.saveState(STATE.mainSucceeded, 'true');
   } catch (error) {
     reportFailure(error);
+  } finally {
+    await writeSummary(`mirage-deploy: ${target}`);
   }
 }

@@ -1,0 +1,47 @@
+/** What each phase hands to the next. */
+
+export type CacheHit = 'exact' | 'partial' | 'miss';
+
+/** The result of the setup phase (src/opam/). */
+export interface OpamSetup {
+  readonly opamVersion: string;
+  readonly ocamlVersion: string;
+  /** Version of the `mirage` package installed in the switch. */
+  readonly mirageVersion: string;
+  readonly cacheHit: CacheHit;
+  /**
+   * Environment for every later command that needs the switch (OPAMROOT, OPAMSWITCH, PATH with
+   * the switch's bin first, OPAMYES …): the full environment, not a delta.
+   */
+  readonly env: Record<string, string>;
+  /** Seconds spent, for the summary. */
+  readonly seconds: number;
+}
+
+/** The result of the build phase (src/mirage/). */
+export interface BuiltImage {
+  readonly target: string;
+  /** The unikernel's name (`register "name"` or `image-name`). */
+  readonly name: string;
+  /** Absolute path of the image in `dist/`. */
+  readonly path: string;
+  readonly sha256: string;
+  readonly size: number;
+  /** Absolute paths of the target's side files that exist (`.xl`, `.xl.in`, libvirt xml). */
+  readonly sideFiles: readonly string[];
+  /** Absolute path of the unikernel's config file. */
+  readonly configFile: string;
+  /** Seconds per build step (configure, depend, build), for the summary. */
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+/** The result of the deploy phase (src/deploy/). */
+export interface DeployOutcome {
+  readonly deployed: boolean;
+  readonly commit?: string;
+  /** `<target>/<sha>` */
+  readonly path?: string;
+  readonly url?: string;
+  /** One line for the log and the summary: what happened and why. */
+  readonly message: string;
+}
