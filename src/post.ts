@@ -1,3 +1,4 @@
+import { saveCachesTask } from './cache/index.js';
 import { runPostTasks } from './post-step.js';
 
-await runPostTasks([]);
+await runPostTasks([saveCachesTask]);

@@ -1,0 +1,53 @@
+import type { CacheHit } from '../types.js';
+
+/** A command run in the post step before saving, e.g. `opam clean` to keep the entry small. */
+export interface CleanupCommand {
+  readonly program: string;
+  readonly args: readonly string[];
+  /** Variables added to the post step's environment for this command (e.g. OPAMROOT). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** What main hands the post step for one cache (JSON in STATE.cachesToSave). */
+export interface CacheToSave {
+  readonly name: string;
+  readonly paths: readonly string[];
+  readonly key: string;
+  readonly hit: CacheHit;
+  readonly cleanup?: CleanupCommand;
+}
+
+export interface SavePlan {
+  readonly save: readonly CacheToSave[];
+  readonly skip: ReadonlyArray<{ readonly cache: CacheToSave; readonly reason: string }>;
+}
+
+/** How a restore went: `matchedKey` is what @actions/cache returned (undefined when nothing matched). */
+export function classifyHit(key: string, matchedKey: string | undefined): CacheHit {
+  if (matchedKey === undefined || matchedKey === '') return 'miss';
+  return matchedKey === key ? 'exact' : 'partial';
+}
+
+/**
+ * Which caches the post step saves. A failed main step may have left a half-installed switch or
+ * a broken duniverse, which must never become the entry the next run restores; an exact hit
+ * already has an entry under this key, and cache entries are immutable.
+ */
+export function planSaves(caches: readonly CacheToSave[], mainSucceeded: boolean): SavePlan {
+  const save: CacheToSave[] = [];
+  const skip: Array<{ cache: CacheToSave; reason: string }> = [];
+  const seen = new Set<string>();
+  for (const cache of caches) {
+    if (seen.has(cache.key)) {
+      skip.push({ cache, reason: `another cache of this run is saved under the same key ${cache.key}` });
+    } else if (!mainSucceeded) {
+      skip.push({ cache, reason: 'the main step did not succeed, so what it left is not cached' });
+    } else if (cache.hit === 'exact') {
+      skip.push({ cache, reason: `restored from its exact key ${cache.key}, so there is nothing new to save` });
+    } else {
+      save.push(cache);
+    }
+    seen.add(cache.key);
+  }
+  return { save, skip };
+}

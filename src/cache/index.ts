@@ -1,0 +1,116 @@
+/**
+ * The action's caches (opam root, duniverse, dune cache) over the real @actions/cache.
+ *
+ *   const spec = { name: 'duniverse', paths: [absoluteDir], key, restoreKeys: [longer, shorter] };
+ *   const hit = await restoreCache(spec);            // 'exact' | 'partial' | 'miss'
+ *   registerCacheSave(spec, hit, { cleanup });       // the post step saves it (saveCachesTask)
+ *
+ * - Restore keys are prefixes tried in order when `key` has no entry; end each with the separator
+ *   so that `…-5.4` does not match `…-5.4.1`.
+ * - `paths` must be identical at restore and save (they are part of the entry's version): use
+ *   absolute, stable paths.
+ * - The post step saves only when the main step succeeded and the hit was not exact, running the
+ *   optional cleanup command first (e.g. `opam clean`) so that the entry stays small.
+ * - A cache service that is absent or down never fails the job: the first problem gives one
+ *   warning, later restores in the run skip quietly, and nothing is registered for saving.
+ */
+import * as cache from '@actions/cache';
+import * as core from '@actions/core';
+import { processEnv, runCommand } from '../exec.js';
+import type { PostTask } from '../post-step.js';
+import { STATE, appendJsonState, readJsonState } from '../state.js';
+import type { CacheHit } from '../types.js';
+import { captureRestoreFailures } from './client-report.js';
+import { classifyHit, planSaves, type CacheToSave, type CleanupCommand } from './decide.js';
+
+export type { CacheToSave, CleanupCommand } from './decide.js';
+
+export interface CacheSpec {
+  /** Short name for logs: `opam`, `duniverse`, `dune`. */
+  readonly name: string;
+  readonly paths: readonly string[];
+  readonly key: string;
+  readonly restoreKeys: readonly string[];
+}
+
+let unavailable: string | undefined;
+
+function markUnavailable(reason: string): void {
+  unavailable = reason;
+  core.warning(
+    `cache: ${reason}; this run goes on without a cache and saves none ` +
+      '(set input `cache: false` to run without one on purpose)',
+  );
+}
+
+/** Restores the newest entry matching the key or a restore key into `paths`. */
+export async function restoreCache(spec: CacheSpec): Promise<CacheHit> {
+  if (unavailable !== undefined) {
+    core.info(`cache ${spec.name}: not restored: ${unavailable}`);
+    return 'miss';
+  }
+  if (!cache.isFeatureAvailable()) {
+    markUnavailable(
+      'the Actions cache service is not available to this job (the runner set neither ACTIONS_RESULTS_URL ' +
+        'nor ACTIONS_CACHE_URL, as on a GitHub Enterprise Server without Actions cache or a local runner)',
+    );
+    return 'miss';
+  }
+  core.info(`cache ${spec.name}: looking for ${spec.key}`);
+  const { value, failures } = await captureRestoreFailures(() =>
+    cache.restoreCache([...spec.paths], spec.key, [...spec.restoreKeys]),
+  );
+  if (failures.length > 0) {
+    const first = (failures[0] ?? '').split('\n')[0];
+    markUnavailable(`the cache service did not answer (${first})`);
+    return 'miss';
+  }
+  const hit = classifyHit(spec.key, value);
+  core.info(`cache ${spec.name}: ${hit}${hit === 'partial' ? ` (restored ${value})` : ''}`);
+  return hit;
+}
+
+/** Hands the cache to the post step, which saves it if the run earns it (see planSaves). */
+export function registerCacheSave(spec: CacheSpec, hit: CacheHit, options: { cleanup?: CleanupCommand } = {}): void {
+  if (unavailable !== undefined) return;
+  const entry: CacheToSave = {
+    name: spec.name,
+    paths: [...spec.paths],
+    key: spec.key,
+    hit,
+    ...(options.cleanup ? { cleanup: options.cleanup } : {}),
+  };
+  appendJsonState(STATE.cachesToSave, entry);
+}
+
+async function cleanUp(name: string, cleanup: CleanupCommand): Promise<void> {
+  const result = await runCommand(cleanup.program, cleanup.args, { env: processEnv(cleanup.env ?? {}) });
+  if (result.exitCode !== 0) {
+    core.info(`cache ${name}: the cleanup before saving failed (exit code ${result.exitCode}); saving as it is`);
+  }
+}
+
+async function saveOne(entry: CacheToSave): Promise<void> {
+  if (entry.cleanup) await cleanUp(entry.name, entry.cleanup);
+  core.info(`cache ${entry.name}: saving ${entry.key}`);
+  // The client reports its own failures as one warning and returns -1; it never throws for the service.
+  const id = await cache.saveCache([...entry.paths], entry.key);
+  if (id !== -1) core.info(`cache ${entry.name}: saved`);
+}
+
+/** The post step's cache work. */
+export const saveCachesTask: PostTask = {
+  name: 'save caches',
+  async run() {
+    const entries = readJsonState<CacheToSave[]>(STATE.cachesToSave, []);
+    if (entries.length === 0) return;
+    const plan = planSaves(entries, core.getState(STATE.mainSucceeded) === 'true');
+    core.startGroup('Save caches');
+    try {
+      for (const { cache: skipped, reason } of plan.skip) core.info(`cache ${skipped.name}: not saved: ${reason}`);
+      for (const entry of plan.save) await saveOne(entry);
+    } finally {
+      core.endGroup();
+    }
+  },
+};
