@@ -1,4 +1,5 @@
 import { saveCachesTask } from './cache/index.js';
+import { removeCredentials } from './deploy/access.js';
 import { runPostTasks } from './post-step.js';
 
-await runPostTasks([saveCachesTask]);
+await runPostTasks([removeCredentials, saveCachesTask]);

@@ -12,4 +12,11 @@ export interface GitAccess {
   readonly webUrl?: string;
   /** Additions to the environment of every git process (GIT_SSH_COMMAND, GIT_CONFIG_* …). */
   readonly env: Readonly<Record<string, string>>;
+  /** Which secret authenticates, so that a server's refusal can name the input to fix. */
+  readonly credential?: CredentialKind;
+  /** The deploy key's public half (`ssh-ed25519 AAAA…`), not secret: what to add to the repository. */
+  readonly publicKey?: string;
 }
+
+/** `installation-token` is a `ghs_` token: a GitHub App's, or the workflow's own GITHUB_TOKEN. */
+export type CredentialKind = 'deploy-key' | 'deploy-token' | 'installation-token';
