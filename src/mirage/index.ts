@@ -1,8 +1,175 @@
+/**
+ * The build phase: `mirage configure`, the generated Makefile's depend steps and build, then the
+ * image in dist/. Each step runs in the unikernel's folder with the switch's environment, in its
+ * own log group, timed for the summary.
+ */
+import * as core from '@actions/core';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join, relative } from 'node:path';
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
+import { CommandError, runCommand } from '../exec.js';
+import { summaryRow } from '../summary.js';
 import type { BuiltImage, OpamSetup } from '../types.js';
+import { chooseImage, imageNames, type DistEntry } from './image.js';
+import { withProblemMatcher } from './matcher.js';
+import {
+  buildCommand,
+  buildEnvironment,
+  commandLine,
+  configureCommand,
+  duneCacheRoot,
+  formatSeconds,
+  formatSize,
+  lockFilesDigest,
+  makeCommand,
+  type Command,
+} from './plan.js';
+import { ensureSystemPackages } from './system-packages.js';
+import { TARGETS, sideFilePaths } from './targets.js';
+import { restoreBuildCaches, saveBuildCachesLater } from './caches.js';
 
-// SCAFFOLD (issue 4 replaces this file): configure, depend, build, find the image.
-export async function buildUnikernel(_config: Config, _ctx: RunContext, _setup: OpamSetup): Promise<BuiltImage> {
-  throw new Error('the build is not implemented yet');
+type Timings = Record<string, number>;
+
+async function timed<T>(timings: Timings, phase: string, title: string, work: () => Promise<T>): Promise<T> {
+  core.startGroup(title);
+  const start = performance.now();
+  try {
+    return await work();
+  } finally {
+    const seconds = (performance.now() - start) / 1000;
+    timings[phase] = (timings[phase] ?? 0) + seconds;
+    core.endGroup();
+    core.info(`${title}: ${formatSeconds(seconds)}`);
+  }
+}
+
+/**
+ * The program as found on the build environment's PATH: @actions/exec looks programs up on this
+ * process's PATH, which need not hold the switch's bin folder.
+ */
+function locate(program: string, env: Record<string, string>): string {
+  if (program.includes('/')) return program;
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, program);
+    if (dir !== '' && existsSync(candidate) && statSync(candidate).isFile()) return candidate;
+  }
+  throw new Error(
+    `\`${program}\` is not on the switch's PATH (${env.PATH ?? ''}); ` +
+      (program === 'mirage'
+        ? 'check input `mirage-version` and the setup step above'
+        : 'install it, or fix input `build-command`'),
+  );
+}
+
+async function run(command: Command, cwd: string, env: Record<string, string>, hint: string): Promise<void> {
+  const result = await runCommand(locate(command.program, env), command.args, { cwd, env });
+  if (result.exitCode !== 0) throw new CommandError(commandLine(command), result, hint);
+}
+
+function listDir(dir: string): DistEntry[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).map((e) => ({ name: e.name, isFile: e.isFile() }));
+}
+
+function lockFiles(dir: string): Array<{ name: string; content: string }> {
+  const mirageDir = join(dir, 'mirage');
+  return listDir(mirageDir)
+    .filter((e) => e.isFile && e.name.endsWith('.opam.locked'))
+    .map((e) => ({ name: e.name, content: readFileSync(join(mirageDir, e.name), 'utf8') }));
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export async function buildUnikernel(config: Config, ctx: RunContext, setup: OpamSetup): Promise<BuiltImage> {
+  const { build } = config;
+  const dir = build.workingDirectory;
+  const timings: Timings = {};
+  summaryRow('target', build.target);
+  try {
+    await ensureSystemPackages(build.target, ctx, process.env);
+    const cacheRoot = duneCacheRoot(process.env, homedir());
+    const env = buildEnvironment(setup.env, ctx.cores, cacheRoot);
+
+    const configure = configureCommand(build);
+    await timed(timings, 'configure', commandLine(configure), () =>
+      run(configure, dir, env, `fix ${build.configFile} or input \`configure-args\` (mirage's output is above)`),
+    );
+
+    const lock = makeCommand('lock', ctx.cores);
+    await timed(timings, 'depend', `depend: ${commandLine(lock)}`, () =>
+      run(lock, dir, env, 'opam-monorepo could not lock the dependencies (its output is above)'),
+    );
+    const locks = lockFiles(dir);
+    const caches = await restoreBuildCaches(
+      config,
+      ctx,
+      dir,
+      cacheRoot,
+      locks.length ? lockFilesDigest(locks) : undefined,
+    );
+    const install = makeCommand('install-switch', ctx.cores);
+    await timed(timings, 'depend', `depend: ${commandLine(install)}`, () =>
+      run(install, dir, env, 'opam could not install the switch dependencies (its output is above)'),
+    );
+    if (caches.duniverseRestored) {
+      core.info('duniverse/ restored from the cache for this lock file: `make pull` skipped');
+    } else {
+      const pull = makeCommand('pull', ctx.cores);
+      await timed(timings, 'depend', `depend: ${commandLine(pull)}`, () =>
+        run(pull, dir, env, 'opam-monorepo could not fetch the sources into duniverse/ (its output is above)'),
+      );
+    }
+
+    const compile = buildCommand(build, ctx.cores);
+    await timed(timings, 'build', commandLine(compile), () =>
+      withProblemMatcher(ctx.runnerTemp, () =>
+        run(compile, dir, env, 'the build failed; the compiler messages are above and annotated on the commit'),
+      ),
+    );
+
+    const mirageDir = listDir(join(dir, 'mirage'))
+      .filter((e) => e.isFile)
+      .map((e) => e.name);
+    const source = imageNames(build.imageName, build.configureArgs, mirageDir, build.target);
+    const file = chooseImage(listDir(join(dir, 'dist')), build.target, source);
+    const path = join(dir, 'dist', file);
+    const name = file.slice(0, file.length - TARGETS[build.target].extension.length);
+    const size = statSync(path).size;
+    const sha256 = await sha256File(path);
+    const sideFiles = sideFilePaths(build.target, name)
+      .map((f) => join(dir, f))
+      .filter((f) => existsSync(f));
+    saveBuildCachesLater(caches, env);
+
+    core.info(`image: ${path} (${size} bytes, sha256 ${sha256})`);
+    for (const side of sideFiles) core.info(`side file: ${relative(dir, side)}`);
+    summaryRow('image', `\`${relative(ctx.workspace, path) || path}\``);
+    summaryRow('size', formatSize(size));
+    summaryRow('sha256', `\`${sha256}\``);
+    return {
+      target: build.target,
+      name,
+      path,
+      sha256,
+      size,
+      sideFiles,
+      configFile: join(dir, build.configFile),
+      timings,
+    };
+  } finally {
+    summaryRow('versions', `OCaml ${setup.ocamlVersion}, opam ${setup.opamVersion}, mirage ${setup.mirageVersion}`);
+    summaryRow(
+      'time',
+      [['setup', setup.seconds] as const, ...Object.entries(timings)]
+        .map(([phase, seconds]) => `${phase} ${formatSeconds(seconds)}`)
+        .join(', '),
+    );
+  }
 }

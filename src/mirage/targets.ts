@@ -61,3 +61,34 @@ export const TARGET_NAMES = Object.keys(TARGETS) as Target[];
 export function isTarget(value: string): value is Target {
   return Object.hasOwn(TARGETS, value);
 }
+
+const RUNS_ON: Record<RunnerOs, string> = {
+  Linux: 'ubuntu-latest',
+  macOS: 'macos-latest',
+  Windows: 'windows-latest',
+};
+
+/**
+ * Refuses a target this runner's OS cannot build, before anything is downloaded: a solo5 or xen
+ * cross-compiler does not exist for macOS, and `macosx` links against the macOS SDK.
+ */
+export function checkTargetRunnable(target: Target, runnerOs: RunnerOs): void {
+  const { buildsOn } = TARGETS[target] as TargetInfo;
+  if (buildsOn.includes(runnerOs)) return;
+  const where = buildsOn.join(' or ');
+  const instead = target === 'macosx' ? ' or target `unix`' : '';
+  throw new Error(
+    `input \`target\`: \`${target}\` builds only on ${where} runners, and this runner is ${runnerOs}; ` +
+      `use \`runs-on: ${RUNS_ON[buildsOn[0] ?? 'Linux']}\`${instead}`,
+  );
+}
+
+/** The image's file name in `dist/`. */
+export function imageFileName(target: Target, name: string): string {
+  return `${name}${TARGETS[target].extension}`;
+}
+
+/** The target's side files for a unikernel name, relative to the unikernel folder. */
+export function sideFilePaths(target: Target, name: string): string[] {
+  return (TARGETS[target] as TargetInfo).sideFiles.map((f) => f.replaceAll('<name>', name));
+}

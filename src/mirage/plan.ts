@@ -1,0 +1,108 @@
+/**
+ * What the build runs, decided from the Config alone: the commands, their environment and the
+ * cache keys. No process is started here.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { BuildConfig } from '../config.js';
+
+export interface Command {
+  readonly program: string;
+  readonly args: readonly string[];
+}
+
+export function commandLine(command: Command): string {
+  return [command.program, ...command.args].join(' ');
+}
+
+export function configureCommand(build: BuildConfig): Command {
+  return {
+    program: 'mirage',
+    args: ['configure', '-t', build.target, '-f', build.configFile, ...build.configureArgs],
+  };
+}
+
+/** One target of the generated Makefile (`lock`, `install-switch`, `pull`, `build`). */
+export function makeCommand(target: string, cores: number): Command {
+  return { program: 'make', args: [`-j${cores}`, target] };
+}
+
+export function buildCommand(build: BuildConfig, cores: number): Command {
+  const [program, ...args] = build.buildCommand;
+  return program === undefined ? makeCommand('build', cores) : { program, args };
+}
+
+/** Where dune keeps its shared cache: the user's choice if set, else a fixed folder under home. */
+export function duneCacheRoot(env: Readonly<Record<string, string | undefined>>, home: string): string {
+  return env.DUNE_CACHE_ROOT || join(home, '.cache', 'mirage-deploy', 'dune');
+}
+
+/**
+ * The switch's environment plus parallelism for opam and dune, and dune's shared cache, which is
+ * what makes a rebuild after a cache restore fast.
+ */
+export function buildEnvironment(
+  setupEnv: Readonly<Record<string, string>>,
+  cores: number,
+  cacheRoot: string,
+): Record<string, string> {
+  return {
+    ...setupEnv,
+    OPAMJOBS: String(cores),
+    DUNE_JOBS: String(cores),
+    DUNE_CACHE: 'enabled',
+    DUNE_CACHE_ROOT: cacheRoot,
+  };
+}
+
+/** A digest of the lock files, in name order so that listing order does not change it. */
+export function lockFilesDigest(files: ReadonlyArray<{ readonly name: string; readonly content: string }>): string {
+  const hash = createHash('sha256');
+  for (const file of [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    hash.update(`${file.name}\0${file.content}\0`);
+  }
+  return hash.digest('hex');
+}
+
+export interface CacheKeys {
+  readonly key: string;
+  readonly restoreKeys: readonly string[];
+}
+
+/**
+ * The duniverse is exactly what the lock files name, so only an exact match is worth restoring: a
+ * different duniverse would be pulled again anyway.
+ */
+export function duniverseCacheKeys(prefix: string, runnerOs: string, target: string, lockDigest: string): CacheKeys {
+  return { key: `${prefix}-duniverse-${runnerOs}-${target}-${lockDigest}`, restoreKeys: [] };
+}
+
+/**
+ * dune's cache is content-addressed, so an older one still saves most of the work: fall back to
+ * the same target's newest, then any target's.
+ */
+export function duneCacheKeys(
+  prefix: string,
+  runnerOs: string,
+  runnerArch: string,
+  target: string,
+  lockDigest: string,
+): CacheKeys {
+  const base = `${prefix}-dune-${runnerOs}-${runnerArch}`;
+  return { key: `${base}-${target}-${lockDigest}`, restoreKeys: [`${base}-${target}-`, `${base}-`] };
+}
+
+export function formatSeconds(seconds: number): string {
+  return `${seconds.toFixed(1)} s`;
+}
+
+export function formatSize(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
+}
