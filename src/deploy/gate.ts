@@ -13,15 +13,15 @@ const DEPLOYING_EVENTS = ['push', 'workflow_dispatch'];
 
 const no = (reason: string): GateDecision => ({ deploy: false, reason });
 
-/** The head repository of a pull request when it differs from the base: the fork's name. */
+/** Names the fork a pull request comes from, or undefined when its head is in the base repository. */
 function forkOf(ctx: RunContext): string | undefined {
   const pr = ctx.payload.pull_request;
   if (!pr) return undefined;
   const head = pr.head?.repo?.full_name;
   const base = pr.base?.repo?.full_name ?? ctx.payload.repository?.full_name;
   // A deleted fork leaves `head.repo` null: nobody can tell whose code it is, so it counts as one.
-  if (head === undefined || head === null) return '(a deleted repository)';
-  return head !== base ? head : undefined;
+  if (head === undefined || head === null) return 'a fork that was deleted';
+  return head !== base ? `a fork (${head})` : undefined;
 }
 
 /**
@@ -45,7 +45,7 @@ export function decideDeploy(deploy: DeployConfig, ctx: RunContext): GateDecisio
     ]);
   }
   const fork = forkOf(ctx);
-  if (fork !== undefined) return no(`a pull request from a fork (${fork}) never deploys`);
+  if (fork !== undefined) return no(`a pull request from ${fork} never deploys`);
   if (PULL_REQUEST_EVENTS.includes(ctx.eventName)) return no('pull requests never deploy');
   if (!DEPLOYING_EVENTS.includes(ctx.eventName)) {
     return no(

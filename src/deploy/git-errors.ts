@@ -81,7 +81,7 @@ const TRANSLATIONS: readonly Translation[] = [
   {
     test: /GH001: Large files detected|exceeds GitHub's file size limit/,
     explain: () =>
-      "the image is over GitHub's 100 MB file limit: compress it (`compression: xz` packs tightest) or deploy to a host without that limit",
+      "a file in the push is over GitHub's 100 MB limit: the image is stored as `compression` sets; `compression: xz` packs tightest, or deploy to a host without that limit",
   },
   {
     test: /Could not resolve host|Could not resolve hostname|Connection refused|Connection timed out|Failed to connect to|Network is unreachable|No route to host/,
