@@ -1,8 +1,192 @@
+/**
+ * The setup phase: a verified opam, an opam root restored from the cache, converged to the inputs
+ * (repositories, compiler switch, pins, mirage + opam-monorepo), and the environment exported for
+ * every later step. An exact cache hit runs no `opam init`, `opam update` or `opam install`.
+ */
+import * as core from '@actions/core';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { registerCacheSave, restoreCache, type CacheSpec } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
-import type { OpamSetup } from '../types.js';
+import { mustRun, processEnv, runCommand } from '../exec.js';
+import { summaryRow } from '../summary.js';
+import type { CacheHit, OpamSetup } from '../types.js';
+import { installOpam } from './binary.js';
+import { compilerPackage, parseVersionList } from './compiler.js';
+import { dependencyHash, isDependencyInput, linuxRelease, opamCacheKeys, type DependencyFile } from './keys.js';
+import {
+  SWITCH_NAME,
+  opamVariables,
+  parseEnvSexp,
+  parsePinList,
+  parseRepositoryList,
+  planPins,
+  planRepositories,
+  requirementsOpamFile,
+} from './plan.js';
+import { prepareSandbox } from './sandbox.js';
 
-// SCAFFOLD (issue 3 replaces this file): opam download, init, switch, mirage, cache.
-export async function setupOpam(_config: Config, _ctx: RunContext): Promise<OpamSetup> {
-  throw new Error('opam setup is not implemented yet');
+/** Runs opam with the action's variables; queries are quiet but still named in the log. */
+class Opam {
+  constructor(
+    readonly path: string,
+    readonly env: Record<string, string>,
+  ) {}
+
+  run(args: readonly string[]): Promise<unknown> {
+    return mustRun(this.path, args, { env: this.env });
+  }
+
+  async query(args: readonly string[]): Promise<string> {
+    core.info(`(query) opam ${args.join(' ')}`);
+    return (await mustRun(this.path, args, { env: this.env, silent: true })).stdout;
+  }
+}
+
+function opamRoot(): string {
+  return process.env.OPAMROOT || join(homedir(), '.opam');
+}
+
+async function osRelease(ctx: RunContext): Promise<string> {
+  if (ctx.runnerOs === 'macOS') {
+    const result = await runCommand('sw_vers', ['-productVersion'], { silent: true });
+    return `macos-${result.stdout.trim() || 'unknown'}`;
+  }
+  try {
+    return linuxRelease(readFileSync('/etc/os-release', 'utf8'));
+  } catch {
+    return 'linux-unknown';
+  }
+}
+
+function dependencyFiles(config: Config): DependencyFile[] {
+  const dir = config.build.workingDirectory;
+  const files: DependencyFile[] = [];
+  const add = (path: string): void => {
+    const full = join(dir, path);
+    if (existsSync(full)) files.push({ path, content: readFileSync(full) });
+  };
+  add(config.build.configFile);
+  const list = (sub: string): string[] =>
+    existsSync(join(dir, sub)) ? readdirSync(join(dir, sub)).map((f) => (sub ? `${sub}/${f}` : f)) : [];
+  for (const path of [...list(''), ...list('mirage')]) if (isDependencyInput(path)) add(path);
+  return files;
+}
+
+function rootIsUsable(root: string): boolean {
+  return existsSync(join(root, 'config')) && existsSync(join(root, SWITCH_NAME, '.opam-switch', 'switch-state'));
+}
+
+async function converge(opam: Opam, config: Config, ctx: RunContext, root: string, hit: CacheHit): Promise<void> {
+  const { setup } = config;
+  const [first] = setup.opamRepositories;
+  const fresh = !existsSync(join(root, 'config'));
+  if (fresh) {
+    if (first === undefined) throw new Error('input `opam-repositories`: give at least one repository');
+    await opam.run([
+      'init',
+      '--bare',
+      '--no-setup',
+      ...(setup.opamDisableSandboxing ? ['--disable-sandboxing'] : []),
+      first.name,
+      first.url,
+    ]);
+  } else {
+    core.info(`opam root ${root}: ${hit === 'miss' ? 'already there (not from the cache)' : `restored (${hit} hit)`}`);
+  }
+  const current = parseRepositoryList(await opam.query(['repository', 'list', '--all']));
+  for (const args of planRepositories(current, setup.opamRepositories)) await opam.run(args);
+  if (!fresh) await opam.run(['update', '--repositories']);
+
+  const switches = (await opam.query(['switch', 'list', '--short'])).split('\n').map((s) => s.trim());
+  if (!switches.includes(SWITCH_NAME)) {
+    const spec = setup.ocamlCompiler;
+    const available =
+      spec.kind === 'version'
+        ? parseVersionList(await opam.query(['show', 'ocaml-base-compiler', '--field=all-versions']))
+        : [];
+    const compiler = compilerPackage(spec, available);
+    core.info(`compiler: ${compiler} (input \`ocaml-compiler\`: ${setup.ocamlCompilerInput})`);
+    await opam.run(['switch', 'create', SWITCH_NAME, compiler, '--no-switch']);
+  }
+
+  for (const args of planPins(parsePinList(await opam.query(['pin', 'list', '--short'])), setup.opamPins)) {
+    await opam.run(args);
+  }
+
+  const requirements = join(ctx.runnerTemp, 'mirage-deploy-opam');
+  mkdirSync(requirements, { recursive: true });
+  writeFileSync(join(requirements, 'mirage-deploy-setup.opam'), requirementsOpamFile(setup.mirageVersion));
+  core.info(`installing what is missing of: mirage {${setup.mirageVersion}}, opam-monorepo`);
+  await opam.run(['install', requirements, '--deps-only']);
+}
+
+async function group<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  return core.group(name, fn);
+}
+
+export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSetup> {
+  const started = Date.now();
+  const { setup } = config;
+  const binary = await group('Install opam', () => installOpam(setup, ctx));
+  await group('opam sandbox', () => prepareSandbox(setup, ctx));
+
+  const root = opamRoot();
+  const variables = opamVariables(root, ctx.cores);
+  for (const [name, value] of Object.entries(variables)) core.exportVariable(name, value);
+  const opam = new Opam(binary.path, processEnv(variables));
+
+  let hit: CacheHit = 'miss';
+  let spec: CacheSpec | undefined;
+  if (setup.cache) {
+    const keys = opamCacheKeys({
+      prefix: setup.cachePrefix,
+      os: ctx.runnerOs,
+      osRelease: await osRelease(ctx),
+      arch: ctx.runnerArch,
+      opamVersion: binary.version,
+      compiler: setup.ocamlCompilerInput,
+      repositories: setup.opamRepositories,
+      pins: setup.opamPins,
+      mirageVersion: setup.mirageVersion,
+      target: config.build.target,
+      dependencies: dependencyHash(dependencyFiles(config)),
+    });
+    spec = { name: 'opam', paths: [root], key: keys.key, restoreKeys: keys.restoreKeys };
+    const cacheSpec = spec;
+    hit = await group('Restore the opam root', () => restoreCache(cacheSpec));
+  }
+
+  await group('opam switch', async () => {
+    if (hit === 'exact' && rootIsUsable(root)) {
+      core.info(`opam root ${root}: exact cache hit, nothing to install`);
+    } else {
+      await converge(opam, config, ctx, root, hit);
+    }
+  });
+
+  const switchEnv = parseEnvSexp(await opam.query(['env', '--sexp']));
+  for (const [name, value] of Object.entries(switchEnv)) if (name !== 'PATH') core.exportVariable(name, value);
+  core.addPath(join(root, SWITCH_NAME, 'bin'));
+  const env = { ...processEnv(variables), ...switchEnv };
+  const ocamlVersion = (await opam.query(['var', 'ocaml:version'])).trim();
+  const mirageVersion = (await opam.query(['var', 'mirage:version'])).trim();
+
+  if (spec !== undefined) {
+    registerCacheSave(spec, hit, {
+      cleanup: {
+        program: binary.path,
+        args: ['clean', '--download-cache', '--logs', '--repo-cache'],
+        env: { OPAMROOT: root },
+      },
+    });
+  }
+  const seconds = Math.round((Date.now() - started) / 100) / 10;
+  summaryRow(
+    'setup',
+    `OCaml ${ocamlVersion}, opam ${binary.version}, mirage ${mirageVersion}; cache: ${hit}; ${seconds} s`,
+  );
+  return { opamVersion: binary.version, ocamlVersion, mirageVersion, cacheHit: hit, env, seconds };
 }

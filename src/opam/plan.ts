@@ -1,0 +1,126 @@
+/** Pure decisions of the opam setup: what to run and how to read what opam prints. */
+import type { OpamPin, OpamRepository } from '../config.js';
+
+export const SWITCH_NAME = 'mirage';
+
+/** Variables every later step needs too (exported for the job, and passed to every opam command). */
+export function opamVariables(root: string, cores: number): Record<string, string> {
+  return {
+    OPAMROOT: root,
+    OPAMSWITCH: SWITCH_NAME,
+    OPAMYES: '1',
+    // depext installs system packages without asking only at this level.
+    OPAMCONFIRMLEVEL: 'unsafe-yes',
+    OPAMRETRIES: '10',
+    OPAMJOBS: String(cores),
+    OPAMDOWNLOADJOBS: String(cores),
+    OPAMCOLOR: 'always',
+  };
+}
+
+/** `opam env --sexp`: `(("NAME" "value") …)`, strings with OCaml escapes. */
+export function parseEnvSexp(text: string): Record<string, string> {
+  const strings: string[] = [];
+  const pattern = /"((?:[^"\\]|\\.)*)"/g;
+  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+    strings.push((m[1] ?? '').replace(/\\(.)/g, (_, c: string) => ({ n: '\n', t: '\t' })[c] ?? c));
+  }
+  const env: Record<string, string> = {};
+  for (let i = 0; i + 1 < strings.length; i += 2) env[strings[i] as string] = strings[i + 1] as string;
+  return env;
+}
+
+/** `opam repository list --all`: a `#` header, then `name url selections` rows. */
+export function parseRepositoryList(text: string): OpamRepository[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('['))
+    .flatMap((line) => {
+      const [name, url] = line.split(/\s+/);
+      return name && url ? [{ name, url }] : [];
+    });
+}
+
+/** `opam pin list --short`: one package name a line. */
+export function parsePinList(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => /^[A-Za-z0-9][A-Za-z0-9_+-]*$/.test(line));
+}
+
+/**
+ * Commands that turn the configured repositories into the wanted ones. New ones are appended
+ * (`--rank=-1`) in order, so on a fresh root the first input stays the first in priority.
+ */
+export function planRepositories(current: readonly OpamRepository[], wanted: readonly OpamRepository[]): string[][] {
+  const commands: string[][] = [];
+  const wantedNames = new Set(wanted.map((r) => r.name));
+  for (const repo of current) {
+    if (!wantedNames.has(repo.name))
+      commands.push(['repository', 'remove', repo.name, '--all-switches', '--set-default']);
+  }
+  for (const repo of wanted) {
+    const existing = current.find((r) => r.name === repo.name);
+    if (existing === undefined) {
+      commands.push(['repository', 'add', repo.name, repo.url, '--all-switches', '--set-default', '--rank=-1']);
+    } else if (existing.url !== repo.url) {
+      commands.push(['repository', 'set-url', repo.name, repo.url]);
+    }
+  }
+  return commands;
+}
+
+/** `pkg: url` pins the URL; `pkg.1.2` pins that version; `pkg` pins its upstream (dev-repo) source. */
+export function pinCommand(pin: OpamPin): string[] {
+  if (pin.url !== undefined) return ['pin', 'add', '--no-action', pin.name, pin.url];
+  const dot = pin.name.indexOf('.');
+  if (dot > 0) return ['pin', 'add', '--no-action', pin.name.slice(0, dot), pin.name.slice(dot + 1)];
+  return ['pin', 'add', '--no-action', '--dev-repo', pin.name];
+}
+
+/** Pins that are not wanted any more go; every wanted one is (re)applied, which opam makes idempotent. */
+export function planPins(current: readonly string[], wanted: readonly OpamPin[]): string[][] {
+  const wantedNames = new Set(wanted.map((p) => p.name.split('.')[0]));
+  return [
+    ...current.filter((name) => !wantedNames.has(name)).map((name) => ['pin', 'remove', '--no-action', name]),
+    ...wanted.map(pinCommand),
+  ];
+}
+
+/**
+ * The `mirage-version` input as an opam filter: `>= 4.11.0 & < 5.0.0` → `>= "4.11.0" & < "5.0.0"`,
+ * and a bare version means exactly that version.
+ */
+export function opamFormula(constraint: string): string {
+  return constraint
+    .split(/([&|])/)
+    .map((piece) => {
+      const text = piece.trim();
+      if (text === '&' || text === '|') return text;
+      const match = /^(=|!=|>=|<=|>|<)?\s*(\S+)$/.exec(text);
+      if (!match?.[2]) throw new Error(`input \`mirage-version\`: cannot read \`${text}\` in \`${constraint}\``);
+      return `${match[1] ?? '='} "${match[2]}"`;
+    })
+    .join(' ');
+}
+
+/**
+ * An opam file whose dependencies are what the action installs into the switch: `opam install
+ * <its folder> --deps-only` then takes any constraint formula (opam 2.1 has no `--formula`) and
+ * installs only what is missing. MirageOS 4.11 locks every target with opam-monorepo.
+ */
+export function requirementsOpamFile(mirageVersion: string): string {
+  return [
+    'opam-version: "2.0"',
+    'synopsis: "What mirage-deploy installs into the switch"',
+    // Without these opam lints the file on every install.
+    'maintainer: "mirage-deploy"',
+    'authors: "mirage-deploy"',
+    'homepage: "https://github.com/mirage/mirage"',
+    'bug-reports: "https://github.com/mirage/mirage/issues"',
+    `depends: [ "mirage" {${opamFormula(mirageVersion)}} "opam-monorepo" ]`,
+    '',
+  ].join('\n');
+}

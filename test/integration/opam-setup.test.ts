@@ -1,0 +1,223 @@
+/**
+ * The setup phase through the bundle, against real parts: Debian's opam 2.1.2 served as a release
+ * binary from a loopback HTTP server (tool-cache download + checksum), Debian's OCaml as
+ * `ocaml-system`, the offline opam repository fixture, and the real @actions/cache client talking
+ * to the loopback cache service backed by Azurite. Run 1 is cold, run 2 an exact hit, run 3 a
+ * changed config.ml (partial), run 4 with the cache service stopped.
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
+import { startCacheService, type CacheService } from '../support/cache-service.js';
+import { PROJECT_ROOT, listTree, removeRun, runAction, type RunResult } from '../support/harness.js';
+import { makeOpamRepository } from '../support/opam-repo.js';
+
+const SYSTEM_OPAM = '/usr/bin/opam';
+const OPAM_SHA256 = createHash('sha256').update(readFileSync(SYSTEM_OPAM)).digest('hex');
+const BINARY_PATH = '/2.1.2/opam-2.1.2-x86_64-linux';
+
+let base: string;
+let repoUrl: string;
+let azurite: AzuriteHandle;
+let service: CacheService;
+let server: http.Server;
+let downloadUrl: string;
+let downloads = 0;
+const runs: RunResult[] = [];
+
+/** The same paths every run, as on a hosted runner: the cache's version and tar paths depend on them. */
+const root = (): string => join(base, 'opam-root');
+const workspace = (): string => join(base, 'workspace');
+
+beforeAll(async () => {
+  base = mkdtempSync(join(tmpdir(), 'opam-setup-'));
+  repoUrl = (await makeOpamRepository(join(base, 'repo'))).url;
+  azurite = await startAzurite();
+  service = await startCacheService({ azurite });
+  const binary = readFileSync(SYSTEM_OPAM);
+  server = http.createServer((req, res) => {
+    if (req.url === BINARY_PATH) {
+      downloads++;
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': binary.length });
+      res.end(binary);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  downloadUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}, 120_000);
+
+afterAll(async () => {
+  runs.forEach(removeRun);
+  await new Promise<void>((resolve) => server?.close(() => resolve()));
+  await service?.stop();
+  await azurite?.stop();
+  if (base) rmSync(base, { recursive: true, force: true });
+});
+
+/** A new runner: no opam root, a fresh checkout of the example (plus `configEdit`). */
+async function run(configEdit?: (text: string) => string, inputs: Record<string, string> = {}): Promise<RunResult> {
+  rmSync(root(), { recursive: true, force: true });
+  rmSync(workspace(), { recursive: true, force: true });
+  cpSync(join(PROJECT_ROOT, 'example/hello'), workspace(), { recursive: true });
+  if (configEdit) {
+    const config = join(workspace(), 'config.ml');
+    writeFileSync(config, configEdit(readFileSync(config, 'utf8')));
+  }
+  const result = await runAction({
+    workspace: workspace(),
+    env: { ...service.env, OPAMROOT: root() },
+    inputs: {
+      'ocaml-compiler': 'ocaml-system',
+      'opam-version': '2.1.2',
+      'opam-download-url': downloadUrl,
+      'opam-sha256': OPAM_SHA256,
+      'opam-repositories': `fixture: ${repoUrl}`,
+      'mirage-version': '4.11.1',
+      ...inputs,
+    },
+    timeoutMs: 600_000,
+  });
+  runs.push(result);
+  return result;
+}
+
+/** opam colours its output (OPAMCOLOR=always, as for a runner's log). */
+const plain = (log: string): string => log.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
+
+/** opam commands the action itself ran (the runner echoes them as `[command]`), by subcommand. */
+function actionOpamCommands(log: string): string[] {
+  return [...log.matchAll(/^\[command\]\S*\/opam ([a-z-]+)/gm)].map((m) => m[1] ?? '');
+}
+
+const opamEntries = () => service.entries().filter((e) => e.finalized && e.key.startsWith('v1-opam-'));
+const warnings = (log: string) => log.split('\n').filter((l) => l.startsWith('::warning'));
+
+describe('opam setup with the cache', () => {
+  let cold: RunResult;
+  let warm: RunResult;
+
+  it('run 1, cold: downloads and verifies opam, initialises the root, installs mirage; the post step saves it', async () => {
+    cold = await run();
+    expect(cold.main.exitCode, cold.log).toBe(0);
+    expect(cold.outputs['cache-hit']).toBe('miss');
+    expect(cold.outputs['opam-version']).toBe('2.1.2');
+    expect(cold.outputs['ocaml-version']).toBe('4.13.1');
+    expect(downloads).toBe(1);
+    expect(cold.log).toContain(`downloading ${downloadUrl}${BINARY_PATH}`);
+    expect(listTree(cold.dirs.toolCache)).toContain('opam/2.1.2/x86_64/opam');
+    expect(cold.paths).toContain(join(cold.dirs.toolCache, 'opam/2.1.2/x86_64'));
+    expect(cold.paths).toContain(join(root(), 'mirage/bin'));
+
+    const commands = actionOpamCommands(cold.log);
+    expect(commands).toEqual(expect.arrayContaining(['init', 'switch', 'install']));
+    expect(commands).not.toContain('update');
+    expect(plain(cold.log)).toMatch(/installed mirage\.4\.11\.1/);
+    expect(plain(cold.log)).toMatch(/installed opam-monorepo\.0\.4\.1/);
+
+    expect(cold.exportedEnv).toMatchObject({
+      OPAMROOT: root(),
+      OPAMSWITCH: 'mirage',
+      OPAMYES: '1',
+      OPAMCONFIRMLEVEL: 'unsafe-yes',
+      OPAMJOBS: String(cpus().length),
+      OPAMDOWNLOADJOBS: String(cpus().length),
+      OPAMCOLOR: 'always',
+      OPAM_SWITCH_PREFIX: join(root(), 'mirage'),
+    });
+    expect(Number(cold.exportedEnv.OPAMRETRIES)).toBeGreaterThan(0);
+
+    expect(cold.post?.exitCode).toBe(0);
+    expect(cold.log).toMatch(/\[command\]\S*\/opam clean --download-cache --logs --repo-cache/);
+    expect(opamEntries()).toHaveLength(1);
+    expect(warnings(cold.log)).toEqual([]);
+  });
+
+  it('run 2, same inputs: an exact hit that runs no opam init, update or install, and saves nothing', async () => {
+    warm = await run();
+    expect(warm.main.exitCode, warm.log).toBe(0);
+    expect(warm.outputs['cache-hit']).toBe('exact');
+    expect(warm.outputs['ocaml-version']).toBe('4.13.1');
+    const commands = actionOpamCommands(warm.log);
+    for (const forbidden of ['init', 'update', 'install', 'switch', 'repository', 'pin']) {
+      expect(commands).not.toContain(forbidden);
+    }
+    expect(warm.log).toMatch(/exact cache hit, nothing to install/);
+    expect(warm.exportedEnv.OPAMROOT).toBe(root());
+    expect(warm.log).toMatch(/cache opam: not saved: restored from its exact key/);
+    expect(opamEntries()).toHaveLength(1);
+  });
+
+  it('run 3, config.ml needs one more package: a partial hit that adds only that package', async () => {
+    const partial = await run((text) => text.replace('package "duration"', 'package "duration"; package "fmt"'));
+    expect(partial.main.exitCode, partial.log).toBe(0);
+    expect(partial.outputs['cache-hit']).toBe('partial');
+    const commands = actionOpamCommands(partial.log);
+    expect(commands).not.toContain('init');
+    expect(commands).not.toContain('switch');
+    expect(commands).toContain('update');
+    expect(commands).toContain('install');
+    const log = plain(partial.log);
+    // The restored switch already has everything the setup installs.
+    expect(log).not.toMatch(/installed (mirage|opam-monorepo|ocaml-system|ocaml)\./);
+    expect(log).toMatch(/Nothing to do\./);
+    // MirageOS 4 libraries go to the duniverse: the new one is the one thing fetched.
+    expect(log).toMatch(/Pulling fmt from/);
+    expect(opamEntries()).toHaveLength(2);
+  });
+
+  it("run 3b, another target: a partial hit whose switch gains only that target's packages", async () => {
+    const hvt = await run(undefined, { target: 'hvt' });
+    expect(hvt.main.exitCode, hvt.log).toBe(0);
+    expect(hvt.outputs['cache-hit']).toBe('partial');
+    expect(actionOpamCommands(hvt.log)).not.toContain('init');
+    const installed = [...plain(hvt.log).matchAll(/installed ([a-z0-9-]+)\.\S+/g)].map((m) => m[1]);
+    expect(installed.length).toBeGreaterThan(0);
+    expect(installed).toEqual(expect.arrayContaining(['solo5', 'ocaml-solo5']));
+    expect(installed).not.toEqual(expect.arrayContaining(['mirage']));
+    expect(installed).not.toEqual(expect.arrayContaining(['ocaml-system']));
+    expect(opamEntries()).toHaveLength(3);
+  });
+
+  it('run 4, cache service down: one warning, a cold setup, and the job still succeeds', async () => {
+    await service.stop();
+    const down = await run();
+    expect(down.main.exitCode, down.log).toBe(0);
+    expect(down.post?.exitCode).toBe(0);
+    expect(down.outputs['cache-hit']).toBe('miss');
+    expect(warnings(down.log)).toHaveLength(1);
+    expect(warnings(down.log)[0]).toMatch(/cache: the cache service did not answer .*goes on without a cache/);
+    expect(down.errors).toEqual([]);
+    expect(actionOpamCommands(down.log)).toContain('init');
+  });
+});
+
+describe('the opam download', () => {
+  it('refuses a binary whose checksum does not match, before running it', async () => {
+    const before = downloads;
+    const wrong = await run(undefined, { 'opam-sha256': '0'.repeat(64) });
+    expect(wrong.main.exitCode).toBe(1);
+    expect(downloads).toBe(before + 1);
+    expect(wrong.errors.join('\n')).toMatch(
+      new RegExp(
+        `the opam binary from ${downloadUrl}${BINARY_PATH} has sha256 ${OPAM_SHA256}, but input \`opam-sha256\` says 0{64}; it was not used`,
+      ),
+    );
+    expect(listTree(wrong.dirs.toolCache)).toEqual([]);
+    expect(actionOpamCommands(wrong.log)).toEqual([]);
+  });
+
+  it('refuses a version it has no checksum for, naming the input to set', async () => {
+    const missing = await run(undefined, { 'opam-sha256': '' });
+    expect(missing.main.exitCode).toBe(1);
+    expect(missing.errors.join('\n')).toMatch(
+      /input `opam-version`: the action has no checksum for opam 2\.1\.2 on linux x86_64.*set `opam-sha256`/,
+    );
+  });
+});
