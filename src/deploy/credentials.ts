@@ -1,7 +1,11 @@
 import * as core from '@actions/core';
 import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, type DeployConfig } from '../config.js';
-import { runCommand } from '../exec.js';
+import { mustRun, runCommand, type CommandResult } from '../exec.js';
 import { maskSecret } from '../secrets.js';
 import { planEndpoint, type Endpoint } from './endpoint.js';
 import { FINGERPRINTS_PAGE, knownHostsFor, knownHostsName, revokedKeyLine } from './known-hosts.js';
@@ -32,6 +36,50 @@ export function fingerprint(publicKey: string): string {
   return `SHA256:${createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '')}`;
 }
 
+/** Writes `text` into a FIFO once a reader has opened it; gives up when `finished` says the reader is gone. */
+async function feed(fifo: string, text: string, finished: () => boolean): Promise<void> {
+  for (;;) {
+    let handle;
+    try {
+      // Non-blocking, so that a reader that never comes cannot hang the run: the open fails with
+      // ENXIO until the reader is there, and the text fits the pipe's buffer in one write.
+      handle = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
+      if (finished()) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      continue;
+    }
+    try {
+      await handle.write(text);
+    } finally {
+      await handle.close();
+    }
+    return;
+  }
+}
+
+/**
+ * Runs `ssh-keygen` on text handed through a named pipe in a fresh 0700 folder, so that the text is
+ * never stored in a file. A plain stdin will not do: Node's child stdin is a socket, and
+ * ssh-keygen opens its input by path, which a socket cannot be.
+ */
+async function sshKeygenOn(text: string, args: (path: string) => string[]): Promise<CommandResult> {
+  const dir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'mirage-deploy-check-'));
+  try {
+    const fifo = join(dir, 'input');
+    await mustRun('mkfifo', ['-m', '600', fifo], { silent: true });
+    let finished = false;
+    const running = runCommand('ssh-keygen', args(fifo), { silent: true }).finally(() => {
+      finished = true;
+    });
+    const [result] = await Promise.all([running, feed(fifo, text, () => finished)]);
+    return result;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * The public half of a private key, via `ssh-keygen -y`: ssh's own parser is the only reliable
  * judge of what ssh accepts. An empty passphrase is given so that it never prompts.
@@ -40,7 +88,7 @@ export async function publicKeyOf(key: { text: string } | { file: string }): Pro
   const result =
     'file' in key
       ? await runCommand('ssh-keygen', ['-y', '-P', '', '-f', key.file], { silent: true })
-      : await runCommand('ssh-keygen', ['-y', '-P', '', '-f', '/dev/stdin'], { silent: true, input: key.text });
+      : await sshKeygenOn(key.text, (path) => ['-y', '-P', '', '-f', path]);
   if (result.exitCode === 0 && /^\S+ AAAA/.test(result.stdout)) return result.stdout.trim();
   const said = result.stderr.replace(/Load key "[^"]*": /g, '').trim() || `exit code ${result.exitCode}`;
   return refuse(
@@ -63,7 +111,7 @@ async function checkKnownHosts(deploy: DeployConfig, endpoint: Endpoint): Promis
     );
   }
   const name = knownHostsName(endpoint.host, endpoint.port);
-  const found = await runCommand('ssh-keygen', ['-F', name, '-f', '/dev/stdin'], { silent: true, input: hosts.text });
+  const found = await sshKeygenOn(hosts.text, (path) => ['-F', name, '-f', path]);
   if (found.exitCode === 0) return;
   refuse(
     'known-hosts',

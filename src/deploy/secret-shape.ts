@@ -41,6 +41,8 @@ const NEW_KEY =
 /** Why `deploy-key` cannot be an SSH private key ssh can use, or undefined when it may be one. */
 export function keyProblem(raw: string): string | undefined {
   const key = normalizeKey(raw);
+  if (key.length > 16384)
+    return 'is far larger than any SSH private key; check that the secret holds the key file alone';
   if (TOKEN_PREFIX.test(key))
     return 'holds a GitHub token, not an SSH key; pass the token through `deploy-token` instead';
   if (/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-\S+|sk-\S+) AAAA/.test(key)) {
