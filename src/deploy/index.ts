@@ -1,17 +1,167 @@
+/**
+ * The deploy phase: compress the image, then write `<target>/<sha>/` and `<target>/latest` into
+ * the deployment repository (src/deploy/writer.ts), or move `latest` back for `rollback-to`.
+ *
+ * Outputs: `deployed` is true when the image is in the repository after this run — pushed now, or
+ * already there from an earlier run of the same build. A dry run pushes nothing, so it reports
+ * `deployed=false` (unless the image was already there) and no commit, but still the path.
+ */
+import * as core from '@actions/core';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Config } from '../config.js';
-import type { RunContext } from '../context.js';
+import { runUrl, type RunContext } from '../context.js';
+import { summarySection } from '../summary.js';
 import type { BuiltImage, DeployOutcome, OpamSetup } from '../types.js';
+import { openGitAccess } from './access.js';
+import { compressImage } from './compress.js';
+import { deployFolder, isSourceSha, sizeVerdict } from './layout.js';
+import { MANIFEST_SCHEMA, type Manifest } from './manifest.js';
+import { sourceCommitTime } from './source.js';
+import type { GitAccess } from './types.js';
+import { writeDeploy, writeRollback, type WriteResult, type WriteSettings } from './writer.js';
 
-// SCAFFOLD (issue 6 replaces this file): the deployment repository writer.
-export async function deployImage(
-  _config: Config,
-  _ctx: RunContext,
-  _image: BuiltImage,
-  _setup: OpamSetup,
-): Promise<DeployOutcome> {
-  throw new Error('deploy is not implemented yet');
+function sourceSha(ctx: RunContext): string {
+  const sha = ctx.sha.toLowerCase();
+  if (!isSourceSha(sha)) {
+    throw new Error(
+      `GITHUB_SHA is \`${ctx.sha}\`, not a full commit sha, so there is no \`<target>/<sha>\` folder to deploy to; ` +
+        'run the action from a workflow triggered by a commit',
+    );
+  }
+  return sha;
 }
 
-export async function rollback(_config: Config, _ctx: RunContext, _sha: string): Promise<DeployOutcome> {
-  throw new Error('rollback is not implemented yet');
+function settings(config: Config, ctx: RunContext, sha: string, workDir: string): WriteSettings {
+  const { deploy } = config;
+  return {
+    target: config.build.target,
+    sha,
+    ...(deploy.repositoryBranch === undefined ? {} : { branch: deploy.repositoryBranch }),
+    dryRun: deploy.dryRun,
+    author: { name: deploy.commitUserName, email: deploy.commitUserEmail },
+    ...(deploy.commitMessage === undefined ? {} : { subject: deploy.commitMessage }),
+    sourceRepository: ctx.repository,
+    runUrl: runUrl(ctx),
+    workDir,
+  };
+}
+
+function outcome(result: WriteResult, access: GitAccess, path: string, what: string): DeployOutcome {
+  const where = `${path} in ${access.display}`;
+  const commit = result.commit;
+  const url = access.webUrl && commit ? `${access.webUrl}/tree/${commit}/${path}` : undefined;
+  const extra = result.notes.length && result.status !== 'dry-run' ? `; ${result.notes.join('; ')}` : '';
+  switch (result.status) {
+    case 'pushed':
+      return {
+        deployed: true,
+        commit,
+        path,
+        ...(url ? { url } : {}),
+        message: `${what} ${where} (${commit?.slice(0, 12)})${extra}`,
+      };
+    case 'unchanged':
+      return {
+        deployed: true,
+        ...(commit ? { commit } : {}),
+        path,
+        ...(url ? { url } : {}),
+        message: `${where} is already up to date (${commit?.slice(0, 12)}); nothing pushed`,
+      };
+    case 'dry-run':
+      summarySection(
+        `**Dry run**: would push to \`${result.branch}\` of ${access.display}:\n\n${result.notes.map((n) => `- ${n}`).join('\n')}`,
+      );
+      return { deployed: false, path, message: `dry run: ${what} ${where} would be pushed; nothing was pushed` };
+  }
+}
+
+/** Runs `body` with a private work folder under RUNNER_TEMP, removed however it ends. */
+async function withWorkDir<T>(ctx: RunContext, body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(ctx.runnerTemp, 'mirage-deploy-work-'));
+  try {
+    return await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function inGroup<T>(name: string, body: () => Promise<T>): Promise<T> {
+  core.startGroup(name);
+  try {
+    return await body();
+  } finally {
+    core.endGroup();
+  }
+}
+
+export async function deployImage(
+  config: Config,
+  ctx: RunContext,
+  image: BuiltImage,
+  setup: OpamSetup,
+): Promise<DeployOutcome> {
+  const { deploy } = config;
+  const target = config.build.target;
+  const sha = sourceSha(ctx);
+  const path = deployFolder(target, sha);
+  return withWorkDir(ctx, async (workDir) => {
+    const prepared = await inGroup(`Deploy: prepare ${path}`, async () => {
+      const stored = await compressImage(image.path, deploy.compression, join(workDir, 'stage'));
+      core.info(`${stored.name}: ${image.size} bytes, ${stored.size} compressed (${deploy.compression})`);
+      const verdict = sizeVerdict(stored.size, deploy.compression);
+      if (verdict.level === 'fail') throw new Error(`input \`compression\`: ${verdict.message}`);
+      if (verdict.level === 'warn') core.warning(verdict.message);
+      const extras = [image.configFile, ...image.sideFiles];
+      const files = [
+        { name: stored.name, path: stored.path, size: stored.size },
+        ...(await Promise.all(extras.map(async (p) => ({ name: basename(p), path: p, size: (await stat(p)).size })))),
+      ];
+      const commitTime = await sourceCommitTime(ctx, sha);
+      const builtAt = new Date().toISOString();
+      if (commitTime === undefined) {
+        core.info('the source commit time is unknown (no push event, no checkout): builds are ordered by build time');
+      }
+      const manifest: Manifest = {
+        schema: MANIFEST_SCHEMA,
+        source: { repository: ctx.repository, sha, ref: ctx.ref, ...(commitTime ? { commitTime } : {}) },
+        run: { url: runUrl(ctx) },
+        target,
+        image: {
+          name: image.name,
+          file: stored.name,
+          sha256: image.sha256,
+          size: image.size,
+          compression: deploy.compression,
+          compressedSha256: stored.sha256,
+          compressedSize: stored.size,
+        },
+        files: extras.map((p) => basename(p)),
+        versions: { ocaml: setup.ocamlVersion, opam: setup.opamVersion, mirage: setup.mirageVersion },
+        builtAt,
+      };
+      return { files, manifest };
+    });
+    return inGroup(`Deploy: write ${path}`, async () => {
+      const access = await openGitAccess(deploy, ctx);
+      const result = await writeDeploy(access, ctx, settings(config, ctx, sha, workDir), {
+        ...prepared,
+        keep: deploy.keep,
+      });
+      return outcome(result, access, path, 'deployed');
+    });
+  });
+}
+
+export async function rollback(config: Config, ctx: RunContext, sha: string): Promise<DeployOutcome> {
+  const target = config.build.target;
+  const path = deployFolder(target, sha);
+  return withWorkDir(ctx, (workDir) =>
+    inGroup(`Deploy: roll \`${target}/latest\` back to ${sha}`, async () => {
+      const access = await openGitAccess(config.deploy, ctx);
+      const result = await writeRollback(access, settings(config, ctx, sha, workDir));
+      return outcome(result, access, path, 'rolled latest back to');
+    }),
+  );
 }

@@ -1,0 +1,69 @@
+/**
+ * Compressing the image for the deployment repository (and back, to verify a rollback), with the
+ * system's bzip2, xz and gzip: the same tools a host uses to unpack it, as in 2013.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Compression } from '../config.js';
+import { CommandError, runCommand } from '../exec.js';
+import { COMPRESSION_SUFFIX } from './layout.js';
+
+/**
+ * The argv that compresses a file in place (adding the suffix), or decompresses one. Levels as
+ * 2013 (`bzip2 -9`); xz single-threaded and gzip without a name or time stamp, so that the same
+ * image always compresses to the same bytes.
+ */
+export function compressCommand(compression: Exclude<Compression, 'none'>, file: string, decompress = false): string[] {
+  switch (compression) {
+    case 'bzip2':
+      return decompress ? ['bzip2', '-d', '-k', file] : ['bzip2', '-9', file];
+    case 'xz':
+      return decompress ? ['xz', '-d', '-k', file] : ['xz', '-9', '-T1', file];
+    case 'gzip':
+      return decompress ? ['gzip', '-d', '-k', file] : ['gzip', '-9', '-n', file];
+  }
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export interface StoredFile {
+  readonly path: string;
+  readonly name: string;
+  readonly sha256: string;
+  readonly size: number;
+}
+
+async function run(argv: string[], hint: string): Promise<void> {
+  const [program = '', ...args] = argv;
+  const result = await runCommand(program, args, { silent: true });
+  if (result.exitCode !== 0) throw new CommandError(argv.join(' '), result, hint);
+}
+
+/** Writes the image, compressed, into `dir` (the image itself is left alone). */
+export async function compressImage(imagePath: string, compression: Compression, dir: string): Promise<StoredFile> {
+  await mkdir(dir, { recursive: true });
+  const copy = join(dir, basename(imagePath));
+  await copyFile(imagePath, copy);
+  if (compression !== 'none') {
+    await run(
+      compressCommand(compression, copy),
+      `cannot compress the image with ${compression}; install it on the runner or choose another \`compression\``,
+    );
+  }
+  const path = `${copy}${COMPRESSION_SUFFIX[compression]}`;
+  const [sha256, info] = await Promise.all([sha256File(path), stat(path)]);
+  return { path, name: basename(path), sha256, size: info.size };
+}
+
+/** Unpacks a stored image next to itself; returns the unpacked file. */
+export async function decompressImage(path: string, compression: Compression): Promise<string> {
+  if (compression === 'none') return path;
+  await run(compressCommand(compression, path, true), `\`${basename(path)}\` is not a valid ${compression} file`);
+  return path.slice(0, path.length - COMPRESSION_SUFFIX[compression].length);
+}

@@ -1,0 +1,137 @@
+/**
+ * Where a deploy lives in the deployment repository, and the pure decisions about it: which build
+ * `latest` names, which folders `keep` removes, whether an image is too large for the host.
+ *
+ * The layout is the 2013 one generalised to every target: `<target>/<source-sha>/` holds the
+ * compressed image, the unikernel's config file, the target's side files and `manifest.json`;
+ * `<target>/latest` holds the source sha and a newline, which is what existing pollers read.
+ */
+import type { Compression } from '../config.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const LATEST_FILE = 'latest';
+
+const SOURCE_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+export const COMPRESSION_SUFFIX: Readonly<Record<Compression, string>> = {
+  bzip2: '.bz2',
+  xz: '.xz',
+  gzip: '.gz',
+  none: '',
+};
+
+export function isSourceSha(name: string): boolean {
+  return SOURCE_SHA.test(name);
+}
+
+export function deployFolder(target: string, sha: string): string {
+  return `${target}/${sha}`;
+}
+
+export function latestPath(target: string): string {
+  return `${target}/${LATEST_FILE}`;
+}
+
+export function latestContent(sha: string): string {
+  return `${sha}\n`;
+}
+
+/** The sha a `latest` file names, or undefined when it holds something else. */
+export function parseLatest(text: string): string | undefined {
+  const sha = text.trim().toLowerCase();
+  return isSourceSha(sha) ? sha : undefined;
+}
+
+export function storedImageName(imageFile: string, compression: Compression): string {
+  return `${imageFile}${COMPRESSION_SUFFIX[compression]}`;
+}
+
+const MiB = 1024 * 1024;
+/** GitHub warns about files over 50 MiB and refuses files over 100 MiB (GH001). */
+export const SIZE_WARN_BYTES = 50 * MiB;
+export const SIZE_LIMIT_BYTES = 100 * MiB;
+
+export type SizeVerdict = { readonly level: 'ok' } | { readonly level: 'warn' | 'fail'; readonly message: string };
+
+function mib(bytes: number): string {
+  return `${(bytes / MiB).toFixed(1)} MiB`;
+}
+
+export function sizeVerdict(compressedSize: number, compression: Compression): SizeVerdict {
+  const smaller =
+    compression === 'xz'
+      ? 'make the image smaller (fewer dependencies, no debug info)'
+      : 'set input `compression: xz`, which usually shrinks unikernels most';
+  if (compressedSize > SIZE_LIMIT_BYTES) {
+    return {
+      level: 'fail',
+      message:
+        `the compressed image is ${mib(compressedSize)}, over GitHub's hard limit of 100 MiB per file, ` +
+        `so the push would be refused; ${smaller}`,
+    };
+  }
+  if (compressedSize > SIZE_WARN_BYTES) {
+    return {
+      level: 'warn',
+      message:
+        `the compressed image is ${mib(compressedSize)}: GitHub warns above 50 MiB and refuses files over ` +
+        `100 MiB; ${smaller}`,
+    };
+  }
+  return { level: 'ok' };
+}
+
+/** How one build of the source compares with another, as far as the evidence goes. */
+export interface BuildOrder {
+  readonly sha: string;
+  /** The source commit time (ISO 8601), or the build time when the commit time is unknown. */
+  readonly time?: string;
+}
+
+/**
+ * What git knows about the two commits when the workspace holds their history: `ours-newer` when
+ * `latest`'s commit is an ancestor of ours, `ours-older` the other way round.
+ */
+export type Ancestry = 'ours-newer' | 'ours-older' | 'unknown';
+
+export interface LatestDecision {
+  readonly move: boolean;
+  /** Why `latest` stays, for a notice; absent when it moves or already names this build. */
+  readonly reason?: string;
+}
+
+/**
+ * Whether `latest` moves to this build. It never moves backwards: ancestry decides when the
+ * history shows it; otherwise the source commit times do, and a tie goes to the build finishing
+ * now (two commits in the same second cannot be ordered better without history).
+ */
+export function decideLatest(ours: BuildOrder, current: BuildOrder | undefined, ancestry: Ancestry): LatestDecision {
+  if (current === undefined) return { move: true };
+  if (current.sha === ours.sha) return { move: false };
+  const keep = `\`latest\` names ${current.sha}, a newer build of the source`;
+  if (ancestry === 'ours-newer') return { move: true };
+  if (ancestry === 'ours-older') return { move: false, reason: `${keep} (${ours.sha} is its ancestor)` };
+  const ourTime = ours.time === undefined ? Number.NaN : Date.parse(ours.time);
+  const theirTime = current.time === undefined ? Number.NaN : Date.parse(current.time);
+  if (Number.isNaN(theirTime)) return { move: true };
+  if (Number.isNaN(ourTime) || ourTime >= theirTime) return { move: true };
+  return { move: false, reason: `${keep} (committed ${current.time}, this one ${ours.time})` };
+}
+
+/**
+ * The deploy folders `keep: N` removes: all but the N newest, never the one `latest` names and
+ * never the one being written (a late older build stores its image in the same commit that would
+ * otherwise drop it). Folders without a readable time sort oldest: they are not from this action.
+ */
+export function chooseToPrune(folders: readonly BuildOrder[], keep: number, protect: readonly string[]): string[] {
+  if (keep <= 0) return [];
+  const time = (f: BuildOrder) => {
+    const t = f.time === undefined ? Number.NaN : Date.parse(f.time);
+    return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
+  };
+  const newestFirst = [...folders].sort((a, b) => time(b) - time(a) || b.sha.localeCompare(a.sha));
+  return newestFirst
+    .slice(keep)
+    .map((f) => f.sha)
+    .filter((sha) => !protect.includes(sha));
+}

@@ -1,0 +1,237 @@
+/**
+ * Git plumbing on a throw-away bare repository that mirrors only the tip of the deployment branch:
+ * its commit and trees (`--depth 1 --filter=blob:none`) and the few blobs a deploy reads. New
+ * commits are built with `hash-object`, `update-index --index-info`, `write-tree` and
+ * `commit-tree`, never in a work tree, so no earlier image is ever downloaded.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCommand, type CommandResult } from '../exec.js';
+import { explainGitFailure } from './git-errors.js';
+import { parseLsTree, type IndexChange, type TreeEntry } from './plan.js';
+import type { GitAccess } from './types.js';
+
+export interface Author {
+  readonly name: string;
+  readonly email: string;
+}
+
+/** Thrown when the deployment repository cannot be read or written, with the fix when known. */
+export class RepositoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RepositoryError';
+  }
+}
+
+/**
+ * The whole environment of every git process: none of the runner's or user's git configuration
+ * (a global `url.insteadOf`, hooks path or credential helper must not change where or how we push),
+ * an empty HOME, English messages (push results are parsed), no prompts, and the credentials.
+ */
+export function gitEnvironment(access: GitAccess, home: string, author: Author): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    LC_ALL: 'C',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: '',
+    SSH_ASKPASS: '',
+    GIT_AUTHOR_NAME: author.name,
+    GIT_AUTHOR_EMAIL: author.email,
+    GIT_COMMITTER_NAME: author.name,
+    GIT_COMMITTER_EMAIL: author.email,
+    ...access.env,
+  };
+  // access.env numbers its GIT_CONFIG_* entries after those of this process (to override them), so
+  // the ones below its own must come along or git refuses the incomplete list.
+  const count = Number(env.GIT_CONFIG_COUNT ?? '0');
+  for (let i = 0; i < count; i++) {
+    const key = process.env[`GIT_CONFIG_KEY_${i}`];
+    if (env[`GIT_CONFIG_KEY_${i}`] !== undefined || key === undefined) continue;
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = process.env[`GIT_CONFIG_VALUE_${i}`] ?? '';
+  }
+  return env;
+}
+
+const ZERO_OID = '0000000000000000000000000000000000000000';
+
+export class DeploymentRepository {
+  /** Blobs fetched so far: asking git whether it has one would fetch it lazily, one by one. */
+  private readonly fetched = new Set<string>();
+
+  private constructor(
+    private readonly access: GitAccess,
+    private readonly gitDir: string,
+    private readonly indexFile: string,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  /** Creates the local repository in `workDir` (which must be empty and private to this run). */
+  static async open(access: GitAccess, workDir: string, author: Author): Promise<DeploymentRepository> {
+    const home = join(workDir, 'home');
+    await mkdir(home, { recursive: true });
+    const gitDir = join(workDir, 'repo.git');
+    const repo = new DeploymentRepository(access, gitDir, join(workDir, 'index'), gitEnvironment(access, home, author));
+    await repo.git(['init', '--quiet', '--bare', '--template=', gitDir], { bare: false });
+    await repo.git(['remote', 'add', 'origin', access.url]);
+    // A promisor remote: the objects the shallow blob-less fetch leaves out are known to be on
+    // the server, so that pushes and tree writes do not ask for them.
+    await repo.git(['config', 'remote.origin.promisor', 'true']);
+    await repo.git(['config', 'remote.origin.partialclonefilter', 'blob:none']);
+    return repo;
+  }
+
+  private async git(
+    args: readonly string[],
+    options: { input?: string; index?: boolean; bare?: boolean } = {},
+  ): Promise<CommandResult> {
+    const env = { ...this.env };
+    if (options.bare ?? true) env.GIT_DIR = this.gitDir;
+    if (options.index) env.GIT_INDEX_FILE = this.indexFile;
+    return runCommand('git', args, {
+      env,
+      silent: true,
+      ...(options.input === undefined ? {} : { input: options.input }),
+    });
+  }
+
+  private async mustGit(
+    args: readonly string[],
+    options: { input?: string; index?: boolean; network?: boolean } = {},
+  ): Promise<string> {
+    const result = await this.git(args, options);
+    if (result.exitCode !== 0) throw this.failure(args, result, options.network ?? false);
+    return result.stdout;
+  }
+
+  private failure(args: readonly string[], result: CommandResult, network: boolean): RepositoryError {
+    const stderr = result.stderr.trim();
+    const explained = network ? explainGitFailure(stderr, this.access) : undefined;
+    const command = `git ${args[0] ?? ''}`;
+    const detail = stderr.split('\n').slice(-15).join('\n');
+    return new RepositoryError(
+      explained === undefined
+        ? `\`${command}\` on the deployment repository ${this.access.display} failed (exit code ${result.exitCode})` +
+            (detail ? `:\n${detail}` : '')
+        : `${explained}\n(\`${command}\` said: ${detail})`,
+    );
+  }
+
+  /** The branch the remote's HEAD names; undefined for an empty repository. */
+  async defaultBranch(): Promise<string | undefined> {
+    const out = await this.mustGit(['ls-remote', '--symref', 'origin', 'HEAD'], { network: true });
+    return /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out)?.[1];
+  }
+
+  /** Fetches the tip of `branch` (commit and trees, no blobs); undefined when the branch does not exist. */
+  async fetchTip(branch: string): Promise<string | undefined> {
+    const tracking = `refs/remotes/origin/${branch}`;
+    const args = [
+      'fetch',
+      '--quiet',
+      '--no-tags',
+      '--no-write-fetch-head',
+      '--depth=1',
+      '--filter=blob:none',
+      'origin',
+      `+refs/heads/${branch}:${tracking}`,
+    ];
+    const result = await this.git(args);
+    if (result.exitCode !== 0) {
+      if (/couldn't find remote ref/i.test(result.stderr)) return undefined;
+      throw this.failure(args, result, true);
+    }
+    return (await this.mustGit(['rev-parse', '--verify', `${tracking}^{commit}`])).trim();
+  }
+
+  /** Every file under `prefix/` at `commit`, from the local trees (no blob is read). */
+  async listFiles(commit: string, prefix: string): Promise<TreeEntry[]> {
+    return parseLsTree(await this.mustGit(['ls-tree', '-r', '-z', '--full-tree', commit, '--', `${prefix}/`]));
+  }
+
+  /** Downloads the given blobs in one request. */
+  async fetchBlobs(oids: Iterable<string>): Promise<void> {
+    const missing = [...new Set(oids)].filter((oid) => !this.fetched.has(oid));
+    if (missing.length === 0) return;
+    await this.mustGit(
+      [
+        '-c',
+        'fetch.negotiationAlgorithm=noop',
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        '--no-write-fetch-head',
+        '--recurse-submodules=no',
+        '--filter=blob:none',
+        'origin',
+        ...missing,
+      ],
+      { network: true },
+    );
+    for (const oid of missing) this.fetched.add(oid);
+  }
+
+  /** A blob already fetched or written, as text. */
+  async readText(oid: string): Promise<string> {
+    return this.mustGit(['cat-file', 'blob', oid]);
+  }
+
+  /** Stores files as blobs; returns their ids in the same order. */
+  async writeFiles(paths: readonly string[]): Promise<string[]> {
+    if (paths.length === 0) return [];
+    const out = await this.mustGit(['hash-object', '-w', '--no-filters', '--stdin-paths'], {
+      input: `${paths.join('\n')}\n`,
+    });
+    const oids = out.trim().split('\n');
+    for (const oid of oids) this.fetched.add(oid);
+    return oids;
+  }
+
+  async writeText(text: string): Promise<string> {
+    const oid = (await this.mustGit(['hash-object', '-w', '--no-filters', '--stdin'], { input: text })).trim();
+    this.fetched.add(oid);
+    return oid;
+  }
+
+  /**
+   * Writes the tree of `parent` (or an empty one) with `changes` applied, and a commit of it.
+   * `--missing-ok`: the unchanged blobs are the server's and were never downloaded.
+   */
+  async commit(parent: string | undefined, changes: readonly IndexChange[], message: string): Promise<string> {
+    await this.mustGit(parent === undefined ? ['read-tree', '--empty'] : ['read-tree', parent], { index: true });
+    const lines = changes.map((c) => (c.oid === undefined ? `0 ${ZERO_OID}\t${c.path}` : `100644 ${c.oid}\t${c.path}`));
+    await this.mustGit(['update-index', '--index-info'], { index: true, input: `${lines.join('\n')}\n` });
+    const tree = (await this.mustGit(['write-tree', '--missing-ok'], { index: true })).trim();
+    const args = ['commit-tree', tree, ...(parent === undefined ? [] : ['-p', parent]), '-F', '-'];
+    return (await this.mustGit(args, { input: message })).trim();
+  }
+
+  /** Pushes `commit` to `branch` (never forced); the caller reads the porcelain result. */
+  async push(commit: string, branch: string): Promise<CommandResult> {
+    return this.git(['push', '--porcelain', '--no-progress', 'origin', `${commit}:refs/heads/${branch}`]);
+  }
+
+  get display(): string {
+    return this.access.display;
+  }
+
+  explain(stderr: string): string | undefined {
+    return explainGitFailure(stderr, this.access);
+  }
+
+  /**
+   * Writes the files of one deploy folder into `dest` (for verifying an image before a rollback),
+   * fetching its blobs in one request first. Only that folder is ever materialised.
+   */
+  async checkoutFolder(commit: string, entries: readonly TreeEntry[], prefix: string, dest: string): Promise<void> {
+    await this.fetchBlobs(entries.map((e) => e.oid));
+    await mkdir(dest, { recursive: true });
+    await this.mustGit(['read-tree', `${commit}:${prefix}`], { index: true });
+    await this.mustGit([`--work-tree=${dest}`, 'checkout-index', '--all', '--force'], { index: true });
+  }
+}

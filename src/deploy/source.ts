@@ -1,0 +1,68 @@
+/**
+ * What orders builds of the source: the commit time of the sha being deployed, and — when the
+ * workspace holds the history — whether one commit descends from the other.
+ *
+ * The commit time comes from the push event's `head_commit.timestamp` (no process needed, and it
+ * is there even without a checkout); otherwise from `git log -1 --format=%cI <sha>` in the
+ * workspace when it is a checkout holding that commit. A build whose commit time is unknown is
+ * ordered by its build time.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunContext } from '../context.js';
+import { runCommand } from '../exec.js';
+import type { Ancestry } from './layout.js';
+
+/** An ISO 8601 time with any offset, as UTC (`…Z`); undefined when it is not a time. */
+export function utcTime(text: string | undefined): string | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const ms = Date.parse(text.trim());
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+/** `git merge-base --is-ancestor` exit codes, both ways round, as an ordering. */
+export function ancestryFrom(latestIsAncestorOfOurs: number, oursIsAncestorOfLatest: number): Ancestry {
+  if (latestIsAncestorOfOurs === 0) return 'ours-newer';
+  if (oursIsAncestorOfLatest === 0) return 'ours-older';
+  return 'unknown';
+}
+
+function workspaceGit(ctx: RunContext, args: readonly string[]) {
+  // The checkout may belong to another user (containers): trust it for these read-only queries.
+  return runCommand('git', ['-c', `safe.directory=${ctx.workspace}`, '-C', ctx.workspace, ...args], {
+    silent: true,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      LC_ALL: 'C',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_NO_REPLACE_OBJECTS: '1',
+    },
+  });
+}
+
+function isCheckout(ctx: RunContext): boolean {
+  return existsSync(join(ctx.workspace, '.git'));
+}
+
+export async function sourceCommitTime(ctx: RunContext, sha: string): Promise<string | undefined> {
+  if (ctx.eventName === 'push' && sha === ctx.sha) {
+    const pushed = utcTime(ctx.payload.head_commit?.timestamp);
+    if (pushed !== undefined) return pushed;
+  }
+  if (!isCheckout(ctx)) return undefined;
+  const result = await workspaceGit(ctx, ['log', '-1', '--format=%cI', `${sha}^{commit}`, '--']);
+  return result.exitCode === 0 ? utcTime(result.stdout) : undefined;
+}
+
+/** How our commit relates to the one `latest` names, when the workspace's history shows it. */
+export async function sourceAncestry(ctx: RunContext, ours: string, latest: string): Promise<Ancestry> {
+  if (ours === latest || !isCheckout(ctx)) return 'unknown';
+  const forward = await workspaceGit(ctx, ['merge-base', '--is-ancestor', latest, ours]);
+  if (forward.exitCode === 0) return 'ours-newer';
+  // 1 means "not an ancestor"; anything else (128: the commit is not in a shallow checkout) means unknown.
+  if (forward.exitCode !== 1) return 'unknown';
+  const backward = await workspaceGit(ctx, ['merge-base', '--is-ancestor', ours, latest]);
+  return ancestryFrom(forward.exitCode, backward.exitCode);
+}

@@ -1,0 +1,297 @@
+// The deployment-repository writer against a real OpenSSH sshd (deploy key, pinned host key) and a
+// real git http-backend (token), through deployImage/rollback with the credentials of issue 5.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployImage, rollback } from '../../src/deploy/index.js';
+import { parseManifest } from '../../src/deploy/manifest.js';
+import { createBareRepo, runProcess, serverGitEnv, snapshotRepo } from '../support/bare-repo.js';
+import {
+  bareGit,
+  deployConfig,
+  deployContext,
+  filesAt,
+  history,
+  makeImage,
+  SETUP,
+  shaOf,
+  showFile,
+} from '../support/deploy-scenario.js';
+import { startGitHttp, type GitHttpServer } from '../support/git-http.js';
+import { startSshd, type SshdServer } from '../support/sshd.js';
+
+let base: string;
+let workspace: string;
+let runnerTemp: string;
+
+beforeAll(async () => {
+  base = await mkdtemp(path.join(os.tmpdir(), 'deploy-repo-'));
+  workspace = path.join(base, 'workspace');
+  runnerTemp = path.join(base, 'runner-temp');
+  await mkdir(workspace, { recursive: true });
+  await mkdir(runnerTemp, { recursive: true });
+  await writeFile(path.join(workspace, 'config.ml'), 'let () = ()\n');
+});
+
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+/** Blob bytes at `rev:file`, as a Buffer (images are binary). */
+function blob(repo: string, rev: string, file: string): Buffer {
+  return execFileSync('git', ['--git-dir', repo, 'cat-file', 'blob', `${rev}:${file}`], {
+    env: serverGitEnv(),
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+describe('over SSH with a deploy key', () => {
+  let repo: string;
+  let sshd: SshdServer;
+  const T0 = Date.parse('2026-03-01T10:00:00Z');
+  const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+  const shas = { a: shaOf('a'), b: shaOf('b'), c: shaOf('c'), old: shaOf('old'), d: shaOf('d') };
+
+  beforeAll(async () => {
+    repo = await createBareRepo(path.join(base, 'ssh', 'deployment.git'));
+    sshd = await startSshd({ repoPath: repo });
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  const inputs = (extra: Record<string, string> = {}) => ({
+    target: 'xen',
+    'deploy-repository': sshd.url,
+    'deploy-key': sshd.deployKey,
+    'known-hosts': sshd.knownHosts,
+    ...extra,
+  });
+
+  async function deploy(sha: string, minutes: number, extra: Record<string, string> = {}, seed = sha) {
+    const ctx = deployContext({ sha, workspace, runnerTemp, commitTime: at(minutes) });
+    const image = await makeImage(path.join(base, 'build', `${sha}-${seed}`), {
+      target: 'xen',
+      seed,
+      sideFiles: ['hello.xl', 'hello.xl.in'],
+    });
+    const outcome = await deployImage(deployConfig(ctx, inputs(extra)), ctx, image, SETUP);
+    return { outcome, image };
+  }
+
+  it('makes the first commit of an empty repository: image, config, side files, manifest, latest', async () => {
+    const { outcome, image } = await deploy(shas.a, 0);
+    const tip = (await bareGit(repo, ['rev-parse', 'main'])).trim();
+    expect(outcome).toMatchObject({ deployed: true, commit: tip, path: `xen/${shas.a}` });
+    expect(outcome.url).toBeUndefined(); // a loopback host has no web pages
+    expect(await filesAt(repo, 'main', 'xen')).toEqual(
+      [
+        `xen/${shas.a}/config.ml`,
+        `xen/${shas.a}/hello.xen.bz2`,
+        `xen/${shas.a}/hello.xl`,
+        `xen/${shas.a}/hello.xl.in`,
+        `xen/${shas.a}/manifest.json`,
+        'xen/latest',
+      ].sort(),
+    );
+    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shas.a}\n`);
+
+    const stored = blob(repo, 'main', `xen/${shas.a}/hello.xen.bz2`);
+    const unpacked = execFileSync('bzip2', ['-dc'], { input: stored, maxBuffer: 64 * 1024 * 1024 });
+    expect(sha256(unpacked)).toBe(image.sha256);
+
+    const manifest = parseManifest(await showFile(repo, 'main', `xen/${shas.a}/manifest.json`));
+    expect(manifest).toEqual({
+      schema: 1,
+      source: { repository: 'mirage/mirage-www', sha: shas.a, ref: 'refs/heads/main', commitTime: at(0) },
+      run: { url: 'https://github.com/mirage/mirage-www/actions/runs/4242' },
+      target: 'xen',
+      image: {
+        name: 'hello',
+        file: 'hello.xen.bz2',
+        sha256: image.sha256,
+        size: image.size,
+        compression: 'bzip2',
+        compressedSha256: sha256(stored),
+        compressedSize: stored.length,
+      },
+      files: ['config.ml', 'hello.xl', 'hello.xl.in'],
+      versions: { ocaml: '4.13.1', opam: '2.4.1', mirage: '4.11.1' },
+      builtAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    });
+
+    const message = await bareGit(repo, ['log', '-1', '--format=%an <%ae>%n%cn <%ce>%n%B', 'main']);
+    expect(message).toBe(
+      [
+        'github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>',
+        'github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>',
+        `adding ${shas.a} for xen`,
+        '',
+        `mirage/mirage-www@${shas.a}`,
+        'https://github.com/mirage/mirage-www/actions/runs/4242',
+        '',
+        '',
+      ].join('\n'),
+    );
+    // the work folder under RUNNER_TEMP is gone (the credentials folder is the post step's)
+    expect((await readdir(runnerTemp)).filter((d) => d.startsWith('mirage-deploy-work-'))).toEqual([]);
+  });
+
+  it('a second sha keeps the first and moves latest; commit author and message from the inputs', async () => {
+    const { outcome } = await deploy(shas.b, 10, {
+      'commit-message': 'ship it',
+      'commit-user-name': 'Deploy Bot',
+      'commit-user-email': 'bot@example.invalid',
+    });
+    expect(outcome.deployed).toBe(true);
+    const files = await filesAt(repo, 'main', 'xen');
+    expect(files).toContain(`xen/${shas.a}/hello.xen.bz2`);
+    expect(files).toContain(`xen/${shas.b}/hello.xen.bz2`);
+    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shas.b}\n`);
+    const log = await bareGit(repo, ['log', '-1', '--format=%an <%ae>|%s', 'main']);
+    expect(log.trim()).toBe('Deploy Bot <bot@example.invalid>|ship it');
+    expect((await history(repo)).map((c) => c.length)).toEqual([2, 1]);
+  });
+
+  it('re-deploying the same sha with the same image commits nothing and reports the existing commit', async () => {
+    const before = (await bareGit(repo, ['rev-parse', 'main'])).trim();
+    const { outcome } = await deploy(shas.b, 10);
+    expect(outcome).toMatchObject({ deployed: true, commit: before, path: `xen/${shas.b}` });
+    expect(outcome.message).toMatch(/already up to date/);
+    expect((await bareGit(repo, ['rev-parse', 'main'])).trim()).toBe(before);
+  });
+
+  it('the same sha with another image replaces that folder', async () => {
+    const { outcome, image } = await deploy(shas.b, 10, {}, 'rebuilt');
+    expect(outcome.deployed).toBe(true);
+    const manifest = parseManifest(await showFile(repo, 'main', `xen/${shas.b}/manifest.json`));
+    expect(manifest?.image.sha256).toBe(image.sha256);
+    expect((await history(repo)).length).toBe(3);
+  });
+
+  it('dry-run lists the commit and leaves the bare repository unchanged byte for byte', async () => {
+    const before = await snapshotRepo(repo);
+    const { outcome } = await deploy(shas.c, 20, { 'dry-run': 'true' });
+    expect(outcome).toMatchObject({ deployed: false, path: `xen/${shas.c}` });
+    expect(outcome.commit).toBeUndefined();
+    expect(outcome.message).toMatch(/dry run/);
+    expect(await snapshotRepo(repo)).toBe(before);
+  });
+
+  it('a late run of an older commit stores its image but does not move latest', async () => {
+    const { outcome } = await deploy(shas.old, -60);
+    expect(outcome.deployed).toBe(true);
+    expect(outcome.message).toMatch(/newer build/);
+    expect(await filesAt(repo, 'main', `xen/${shas.old}`)).toContain(`xen/${shas.old}/manifest.json`);
+    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shas.b}\n`);
+  });
+
+  it('keep: 2 prunes the oldest folders in the same commit, never the one latest names', async () => {
+    const commits = (await history(repo)).length;
+    const { outcome } = await deploy(shas.d, 30, { keep: '2' });
+    expect(outcome.deployed).toBe(true);
+    expect((await history(repo)).length).toBe(commits + 1);
+    const folders = new Set((await filesAt(repo, 'main', 'xen')).map((f) => f.split('/')[1]));
+    expect([...folders].sort()).toEqual([shas.b, shas.d, 'latest'].sort());
+    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shas.d}\n`);
+  });
+
+  it('rollback-to an existing sha verifies the image and moves latest back', async () => {
+    const ctx = deployContext({ sha: shaOf('dispatch'), workspace, runnerTemp, eventName: 'workflow_dispatch' });
+    const outcome = await rollback(deployConfig(ctx, inputs({ 'rollback-to': shas.b })), ctx, shas.b);
+    expect(outcome).toMatchObject({ deployed: true, path: `xen/${shas.b}` });
+    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shas.b}\n`);
+    expect((await bareGit(repo, ['log', '-1', '--format=%s', 'main'])).trim()).toBe(`rolling back xen to ${shas.b}`);
+  });
+
+  it('rollback-to a sha that is not deployed fails and names the input and what is deployed', async () => {
+    const ctx = deployContext({ sha: shaOf('dispatch'), workspace, runnerTemp, eventName: 'workflow_dispatch' });
+    const missing = shaOf('never');
+    const before = await snapshotRepo(repo);
+    await expect(rollback(deployConfig(ctx, inputs({ 'rollback-to': missing })), ctx, missing)).rejects.toThrow(
+      new RegExp(`input \`rollback-to\`: ${missing} is not deployed for target xen.*deployed there: .*${shas.d}`),
+    );
+    expect(await snapshotRepo(repo)).toBe(before);
+  });
+
+  it('rollback-to an image that no longer matches its manifest fails and moves nothing', async () => {
+    // Someone replaced the image of shas.d by hand: its bytes no longer match the manifest.
+    const work = path.join(base, 'tamper');
+    const env = serverGitEnv({
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@example.invalid',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@example.invalid',
+    });
+    const git = async (args: string[]) => {
+      const r = await runProcess('git', args, { cwd: work, env });
+      if (r.code !== 0) throw new Error(r.stderr);
+    };
+    await runProcess('git', ['clone', '--quiet', repo, work], { env });
+    await writeFile(
+      path.join(work, 'xen', shas.d, 'hello.xen.bz2'),
+      execFileSync('bzip2', ['-9'], { input: Buffer.from('not the image') }),
+    );
+    await git(['commit', '--quiet', '-am', 'tamper']);
+    await git(['push', '--quiet', 'origin', 'main']);
+    const before = await snapshotRepo(repo);
+    const ctx = deployContext({ sha: shaOf('dispatch'), workspace, runnerTemp, eventName: 'workflow_dispatch' });
+    await expect(rollback(deployConfig(ctx, inputs({ 'rollback-to': shas.d })), ctx, shas.d)).rejects.toThrow(
+      /input `rollback-to`: .*hello\.xen\.bz2 has sha256 [0-9a-f]{64}, but its manifest says/,
+    );
+    expect(await snapshotRepo(repo)).toBe(before);
+    expect((await readdir(runnerTemp)).filter((d) => d.startsWith('mirage-deploy-work-'))).toEqual([]);
+  });
+});
+
+describe('over HTTPS with a token', () => {
+  let repo: string;
+  let server: GitHttpServer;
+  const token = 'github_pat_11AAAAAAA0deploytesttoken';
+
+  beforeAll(async () => {
+    repo = await createBareRepo(path.join(base, 'http', 'deployment.git'));
+    server = await startGitHttp({ repoPath: repo, token });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('deploys with xz into an empty repository and rolls back', async () => {
+    const inputs = (sha: string, extra: Record<string, string> = {}) => {
+      const ctx = deployContext({ sha, workspace, runnerTemp, commitTime: '2026-03-02T10:00:00Z' });
+      return {
+        ctx,
+        config: deployConfig(ctx, {
+          target: 'hvt',
+          compression: 'xz',
+          'deploy-repository': server.url,
+          'deploy-token': token,
+          ...extra,
+        }),
+      };
+    };
+    const first = shaOf('http-1');
+    const second = shaOf('http-2');
+    for (const sha of [first, second]) {
+      const { ctx, config } = inputs(sha);
+      const image = await makeImage(path.join(base, 'http-build', sha), { target: 'hvt', seed: sha });
+      const outcome = await deployImage(config, ctx, image, SETUP);
+      expect(outcome.deployed).toBe(true);
+      const stored = blob(repo, 'main', `hvt/${sha}/hello.hvt.xz`);
+      expect(sha256(execFileSync('xz', ['-dc'], { input: stored }))).toBe(image.sha256);
+    }
+    expect(await showFile(repo, 'main', 'hvt/latest')).toBe(`${second}\n`);
+    const { ctx, config } = inputs(second, { 'rollback-to': first });
+    expect((await rollback(config, ctx, first)).deployed).toBe(true);
+    expect(await showFile(repo, 'main', 'hvt/latest')).toBe(`${first}\n`);
+    expect((await history(repo)).map((c) => c.length)).toEqual([2, 2, 1]);
+    // the token went in a header only: never in the server's view of a URL or the repository
+    expect(server.requests().every((r) => !r.path.includes(token))).toBe(true);
+  });
+});

@@ -1,0 +1,130 @@
+// Building blocks for the deployment-repository tests: a workspace, a run context and Config as the
+// action would parse them, a deterministic stand-in image, and read-only views of a bare repository.
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseConfig, type Config } from '../../src/config.js';
+import type { EventPayload, RunContext } from '../../src/context.js';
+import type { BuiltImage, OpamSetup } from '../../src/types.js';
+import { runProcess, serverGitEnv } from './bare-repo.js';
+
+export const SETUP: OpamSetup = {
+  opamVersion: '2.4.1',
+  ocamlVersion: '4.13.1',
+  mirageVersion: '4.11.1',
+  cacheHit: 'miss',
+  env: {},
+  seconds: 0,
+};
+
+/** A stable, distinct source sha for each label. */
+export function shaOf(label: string | number): string {
+  return createHash('sha1').update(`source ${label}`).digest('hex');
+}
+
+/** `bytes` of incompressible, reproducible content: the same seed always gives the same image. */
+export function imageBytes(seed: string, bytes: number): Buffer {
+  const chunks: Buffer[] = [];
+  let block = createHash('sha256').update(seed).digest();
+  for (let n = 0; n < bytes; n += block.length) {
+    chunks.push(block);
+    block = createHash('sha256').update(block).digest();
+  }
+  return Buffer.concat(chunks).subarray(0, bytes);
+}
+
+/** A folder like a unikernel's after `make build`: config.ml, dist/<name><ext> and side files. */
+export async function makeImage(
+  dir: string,
+  opts: { target: string; seed: string; bytes?: number; name?: string; sideFiles?: string[] },
+): Promise<BuiltImage> {
+  const name = opts.name ?? 'hello';
+  const ext = opts.target === 'unix' ? '' : `.${opts.target}`;
+  await mkdir(path.join(dir, 'dist'), { recursive: true });
+  const configFile = path.join(dir, 'config.ml');
+  await writeFile(configFile, `(* ${opts.seed} *)\nlet () = Mirage.register "${name}" []\n`);
+  const data = imageBytes(opts.seed, opts.bytes ?? 64 * 1024);
+  const imagePath = path.join(dir, 'dist', `${name}${ext}`);
+  await writeFile(imagePath, data);
+  const sideFiles: string[] = [];
+  for (const side of opts.sideFiles ?? []) {
+    const p = path.join(dir, 'dist', side);
+    await writeFile(p, `# ${side} for ${opts.seed}\n`);
+    sideFiles.push(p);
+  }
+  return {
+    target: opts.target,
+    name,
+    path: imagePath,
+    sha256: createHash('sha256').update(data).digest('hex'),
+    size: data.length,
+    sideFiles,
+    configFile,
+    timings: {},
+  };
+}
+
+export interface ContextOptions {
+  readonly sha: string;
+  readonly workspace: string;
+  readonly runnerTemp: string;
+  /** The pushed commit's time; absent for a run without a push payload. */
+  readonly commitTime?: string;
+  readonly eventName?: string;
+  readonly runId?: string;
+}
+
+export function deployContext(o: ContextOptions): RunContext {
+  const payload: EventPayload = {
+    ref: 'refs/heads/main',
+    repository: { full_name: 'mirage/mirage-www', default_branch: 'main' },
+    ...(o.commitTime ? { head_commit: { timestamp: o.commitTime } } : {}),
+  };
+  return {
+    eventName: o.eventName ?? 'push',
+    payload,
+    ref: 'refs/heads/main',
+    sha: o.sha,
+    repository: 'mirage/mirage-www',
+    serverUrl: 'https://github.com',
+    runId: o.runId ?? '4242',
+    runAttempt: '1',
+    workspace: o.workspace,
+    runnerTemp: o.runnerTemp,
+    runnerOs: 'Linux',
+    runnerArch: 'X64',
+    cores: 2,
+  };
+}
+
+/** The Config the action would parse from these inputs (deploy on), for a workspace holding config.ml. */
+export function deployConfig(ctx: RunContext, inputs: Record<string, string>): Config {
+  const all: Record<string, string> = { deploy: 'true', ...inputs };
+  return parseConfig((name) => all[name] ?? '', ctx);
+}
+
+/** Read-only git on a bare repository, with no user or system configuration. */
+export async function bareGit(repo: string, args: readonly string[]): Promise<string> {
+  const r = await runProcess('git', ['--git-dir', repo, ...args], { env: serverGitEnv() });
+  if (r.code !== 0) throw new Error(`git ${args.join(' ')} in ${repo} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+export async function showFile(repo: string, rev: string, file: string): Promise<string> {
+  return bareGit(repo, ['show', `${rev}:${file}`]);
+}
+
+/** Files under `prefix/` at `rev` (names relative to the repository root). */
+export async function filesAt(repo: string, rev: string, prefix: string): Promise<string[]> {
+  const out = await bareGit(repo, ['ls-tree', '-r', '--name-only', rev, '--', `${prefix}/`]);
+  return out.split('\n').filter((l) => l !== '');
+}
+
+/** `<sha> <parents…>` per commit, newest first. */
+export async function history(repo: string, rev = 'main'): Promise<string[][]> {
+  const out = await bareGit(repo, ['log', '--format=%H %P', rev]);
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.trim().split(' '));
+}
