@@ -44,6 +44,8 @@ export function sshCommand(keyPath: string, knownHostsPath: string): string {
     'UpdateHostKeys=no',
     'CheckHostIP=no',
     'BatchMode=yes',
+    // A host that drops packets would otherwise hold the job for the kernel's TCP timeout.
+    'ConnectTimeout=30',
   ];
   return [
     'ssh',
