@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import {
+  dependencyHash,
+  isDependencyInput,
+  linuxRelease,
+  opamCacheKeys,
+  type OpamKeyInputs,
+} from '../../src/opam/keys.js';
+
+const BASE: OpamKeyInputs = {
+  prefix: 'v1',
+  os: 'Linux',
+  osRelease: 'ubuntu-24.04',
+  arch: 'X64',
+  opamVersion: '2.4.1',
+  compiler: '5.4.1',
+  repositories: [{ name: 'default', url: 'https://github.com/ocaml/opam-repository.git' }],
+  pins: [],
+  mirageVersion: '>= 4.11.0 & < 5.0.0',
+  target: 'unix',
+  dependencies: '0123456789abcdef',
+};
+
+/** GitHub's rule: an entry is restored for the exact key, else for the first restore key that prefixes it. */
+function restores(saved: string, wanted: OpamKeyInputs): 'exact' | 'partial' | 'miss' {
+  const { key, restoreKeys } = opamCacheKeys(wanted);
+  if (saved === key) return 'exact';
+  return [key, ...restoreKeys].some((prefix) => saved.startsWith(prefix)) ? 'partial' : 'miss';
+}
+
+describe('opamCacheKeys', () => {
+  const saved = opamCacheKeys(BASE).key;
+
+  it('reads as its parts, in order', () => {
+    expect(saved).toMatch(
+      /^v1-opam-Linux-ubuntu-24\.04-X64-opam2\.4\.1-ocaml5\.4\.1-r[0-9a-f]{12}-p[0-9a-f]{12}-m[0-9a-f]{12}-unix-d0123456789abcdef$/,
+    );
+    expect(saved).not.toContain(',');
+    expect(saved.length).toBeLessThan(512);
+  });
+
+  it.each<[string, Partial<OpamKeyInputs>, 'exact' | 'partial' | 'miss']>([
+    ['the same inputs', {}, 'exact'],
+    ['changed dependency inputs', { dependencies: 'fedcba9876543210' }, 'partial'],
+    ['another target', { target: 'hvt' }, 'partial'],
+    ['another mirage constraint', { mirageVersion: '4.11.1' }, 'partial'],
+    ['a pin', { pins: [{ name: 'fmt', url: 'git+https://example.org/fmt.git' }] }, 'partial'],
+    ['other repositories', { repositories: [{ name: 'default', url: 'https://example.org/opam.git' }] }, 'miss'],
+    ['another compiler', { compiler: '5.3.0' }, 'miss'],
+    ['a compiler with the same prefix', { compiler: '5.4' }, 'miss'],
+    ['another opam', { opamVersion: '2.3.0' }, 'miss'],
+    ['another OS release', { osRelease: 'ubuntu-22.04' }, 'miss'],
+    ['another arch', { arch: 'ARM64' }, 'miss'],
+    ['another prefix', { prefix: 'v2' }, 'miss'],
+  ])('%s → %s', (_, change, hit) => {
+    expect(restores(saved, { ...BASE, ...change })).toBe(hit);
+  });
+
+  it('a saved compiler 5.4.1 is not restored for the prefix 5.4 and the other way round', () => {
+    const prefix = opamCacheKeys({ ...BASE, compiler: '5.4' }).key;
+    expect(restores(prefix, { ...BASE, dependencies: 'ffff' })).toBe('miss');
+  });
+
+  it('restore keys go from the longest to the shortest, each ending at a separator', () => {
+    const { key, restoreKeys } = opamCacheKeys(BASE);
+    expect(restoreKeys).toHaveLength(4);
+    for (const [i, prefix] of restoreKeys.entries()) {
+      expect(prefix.endsWith('-')).toBe(true);
+      expect(key.startsWith(prefix)).toBe(true);
+      if (i > 0) expect(restoreKeys[i - 1]?.startsWith(prefix)).toBe(true);
+    }
+    expect(restoreKeys.at(-1)).toMatch(/-r[0-9a-f]{12}-$/);
+  });
+
+  it('does not care how the mirage constraint is spaced', () => {
+    expect(opamCacheKeys({ ...BASE, mirageVersion: '>=4.11.0 & <5.0.0' }).key).toBe(saved);
+  });
+});
+
+describe('dependencyHash', () => {
+  const config = { path: 'config.ml', content: 'let main = main "Unikernel" job' };
+  const opam = { path: 'mirage/hello-unix.opam.locked', content: Buffer.from('depends: []') };
+
+  it('does not depend on the order files were listed in', () => {
+    expect(dependencyHash([config, opam])).toBe(dependencyHash([opam, config]));
+    expect(dependencyHash([config])).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('changes with any content or name', () => {
+    const base = dependencyHash([config, opam]);
+    expect(dependencyHash([{ ...config, content: `${config.content} ` }, opam])).not.toBe(base);
+    expect(dependencyHash([config, { ...opam, path: 'mirage/www-unix.opam.locked' }])).not.toBe(base);
+    expect(dependencyHash([config])).not.toBe(base);
+  });
+
+  it('cannot be fooled by moving bytes from one file to the next', () => {
+    expect(
+      dependencyHash([
+        { path: 'a.opam', content: 'xy' },
+        { path: 'b.opam', content: 'z' },
+      ]),
+    ).not.toBe(
+      dependencyHash([
+        { path: 'a.opam', content: 'x' },
+        { path: 'b.opam', content: 'yz' },
+      ]),
+    );
+  });
+});
+
+describe('isDependencyInput', () => {
+  it.each([
+    ['hello.opam', true],
+    ['mirage/hello-unix.opam.locked', true],
+    ['mirage/hello-unix.opam', false],
+    ['config.ml', false],
+    ['unikernel.ml', false],
+    ['sub/dir.opam', false],
+    ['hello.opam.locked', false],
+  ])('%s → %s', (path, yes) => {
+    expect(isDependencyInput(path)).toBe(yes);
+  });
+});
+
+describe('linuxRelease', () => {
+  it.each([
+    [
+      'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',
+      'debian-12',
+    ],
+    ['NAME="Ubuntu"\nVERSION_ID="24.04"\nID=ubuntu\nID_LIKE=debian\n', 'ubuntu-24.04'],
+    ['ID=arch\nBUILD_ID=rolling\n', 'arch-rolling'],
+    ['', 'linux-unknown'],
+  ])('%j → %s', (text, release) => {
+    expect(linuxRelease(text)).toBe(release);
+  });
+});

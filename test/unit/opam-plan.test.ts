@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import {
+  SWITCH_NAME,
+  opamFormula,
+  opamVariables,
+  parseEnvSexp,
+  parsePinList,
+  parseRepositoryList,
+  pinCommand,
+  planPins,
+  planRepositories,
+  requirementsOpamFile,
+} from '../../src/opam/plan.js';
+
+describe('opamVariables', () => {
+  it('gives later steps the root, the switch, non-interactive answers and the core count', () => {
+    expect(opamVariables('/home/runner/.opam', 4)).toEqual({
+      OPAMROOT: '/home/runner/.opam',
+      OPAMSWITCH: SWITCH_NAME,
+      OPAMYES: '1',
+      OPAMCONFIRMLEVEL: 'unsafe-yes',
+      OPAMRETRIES: '10',
+      OPAMJOBS: '4',
+      OPAMDOWNLOADJOBS: '4',
+      OPAMCOLOR: 'always',
+    });
+  });
+});
+
+describe('parseEnvSexp', () => {
+  it('reads what opam 2.1 prints', () => {
+    const text = [
+      '(',
+      '  ("OPAM_SWITCH_PREFIX" "/root/.opam/mirage")',
+      '  ("CAML_LD_LIBRARY_PATH" "/root/.opam/mirage/lib/stublibs")',
+      '  ("MANPATH" ":/root/.opam/mirage/man")',
+      '  ("PATH" "/root/.opam/mirage/bin:/usr/bin:/bin")',
+      ')',
+    ].join('\n');
+    expect(parseEnvSexp(text)).toEqual({
+      OPAM_SWITCH_PREFIX: '/root/.opam/mirage',
+      CAML_LD_LIBRARY_PATH: '/root/.opam/mirage/lib/stublibs',
+      MANPATH: ':/root/.opam/mirage/man',
+      PATH: '/root/.opam/mirage/bin:/usr/bin:/bin',
+    });
+  });
+
+  it('undoes string escapes', () => {
+    expect(parseEnvSexp('(("A" "x \\"quoted\\" \\\\ y"))')).toEqual({ A: 'x "quoted" \\ y' });
+    expect(parseEnvSexp('()')).toEqual({});
+  });
+});
+
+describe('parseRepositoryList', () => {
+  it('reads the table of `opam repository list --all`', () => {
+    const text = [
+      '[WARNING] Running as root is not recommended',
+      '# Repository # Url                    # Switches(rank)',
+      'first        file:///tmp/optest/repo  <default>(1/2)',
+      'second       https://example.org/r.git mirage(2/2)',
+    ].join('\n');
+    expect(parseRepositoryList(text)).toEqual([
+      { name: 'first', url: 'file:///tmp/optest/repo' },
+      { name: 'second', url: 'https://example.org/r.git' },
+    ]);
+  });
+});
+
+describe('parsePinList', () => {
+  it('keeps package names only', () => {
+    expect(parsePinList('fmt\nlogs\n[WARNING] Running as root is not recommended\n')).toEqual(['fmt', 'logs']);
+    expect(parsePinList('')).toEqual([]);
+  });
+});
+
+describe('planRepositories', () => {
+  const a = { name: 'a', url: 'file:///a' };
+  const b = { name: 'b', url: 'file:///b' };
+  const c = { name: 'c', url: 'file:///c' };
+
+  it.each([
+    ['nothing to do', [a, b], [a, b], []],
+    [
+      'appends the missing ones in order',
+      [a],
+      [a, b, c],
+      [
+        ['repository', 'add', 'b', 'file:///b', '--all-switches', '--set-default', '--rank=-1'],
+        ['repository', 'add', 'c', 'file:///c', '--all-switches', '--set-default', '--rank=-1'],
+      ],
+    ],
+    ['moves a URL', [{ name: 'a', url: 'file:///old' }], [a], [['repository', 'set-url', 'a', 'file:///a']]],
+    ['drops an unwanted one', [a, c], [a], [['repository', 'remove', 'c', '--all-switches', '--set-default']]],
+  ] as const)('%s', (_, current, wanted, commands) => {
+    expect(planRepositories(current, wanted)).toEqual(commands);
+  });
+});
+
+describe('pins', () => {
+  it.each([
+    [
+      { name: 'fmt', url: 'git+https://example.org/fmt.git#main' },
+      ['pin', 'add', '--no-action', 'fmt', 'git+https://example.org/fmt.git#main'],
+    ],
+    [{ name: 'fmt.0.9.0' }, ['pin', 'add', '--no-action', 'fmt', '0.9.0']],
+    [{ name: 'mirage-crypto' }, ['pin', 'add', '--no-action', '--dev-repo', 'mirage-crypto']],
+  ])('%j → %j', (pin, command) => {
+    expect(pinCommand(pin)).toEqual(command);
+  });
+
+  it('removes pins that are not wanted any more and (re)applies the wanted ones', () => {
+    expect(planPins(['fmt', 'logs'], [{ name: 'fmt.0.9.0' }, { name: 'lwt', url: 'file:///lwt' }])).toEqual([
+      ['pin', 'remove', '--no-action', 'logs'],
+      ['pin', 'add', '--no-action', 'fmt', '0.9.0'],
+      ['pin', 'add', '--no-action', 'lwt', 'file:///lwt'],
+    ]);
+    expect(planPins([], [])).toEqual([]);
+  });
+});
+
+describe('opamFormula', () => {
+  it.each([
+    ['>= 4.11.0 & < 5.0.0', '>= "4.11.0" & < "5.0.0"'],
+    ['>=4.11.0&<5.0.0', '>= "4.11.0" & < "5.0.0"'],
+    ['4.11.1', '= "4.11.1"'],
+    ['= 4.11.1 | >= 4.12.0', '= "4.11.1" | >= "4.12.0"'],
+    ['!= 4.11.0', '!= "4.11.0"'],
+  ])('%s → %s', (constraint, formula) => {
+    expect(opamFormula(constraint)).toBe(formula);
+  });
+
+  it('names the input when it cannot read a piece', () => {
+    expect(() => opamFormula('>= 4.11.0 & ')).toThrow(/^input `mirage-version`: cannot read `` in/);
+  });
+});
+
+describe('requirementsOpamFile', () => {
+  it('asks for mirage within the constraint, and opam-monorepo', () => {
+    const file = requirementsOpamFile('>= 4.11.0 & < 5.0.0');
+    expect(file).toMatch(/^opam-version: "2\.0"\n/);
+    expect(file).toContain('depends: [ "mirage" {>= "4.11.0" & < "5.0.0"} "opam-monorepo" ]');
+    // opam lints a local opam file on every install; these are the fields it insists on.
+    for (const field of ['maintainer', 'authors', 'homepage', 'bug-reports'])
+      expect(file).toMatch(new RegExp(`^${field}: `, 'm'));
+  });
+});
