@@ -143,8 +143,9 @@ export async function checkCredentials(deploy: DeployConfig): Promise<void> {
   if (deploy.key !== undefined) {
     const publicKey = await publicKeyOf({ text: normalizeKey(deploy.key) });
     await checkKnownHosts(deploy, endpoint);
+    const name = knownHostsName(endpoint.host, endpoint.port);
     core.info(
-      `deploy key ${fingerprint(publicKey)} is readable; ${endpoint.url} is verified with ${knownHostsFor(deploy.knownHosts).source}`,
+      `deploy key ${fingerprint(publicKey)} is a usable key; ${name} must present a host key from ${knownHostsFor(deploy.knownHosts).source}`,
     );
   } else if (deploy.token !== undefined && tokenKind(deploy.token) === 'installation') {
     core.info(

@@ -37,15 +37,21 @@ function lacksWriteAccess(access: GitAccess): string {
 
 interface Translation {
   readonly test: RegExp;
-  explain(access: GitAccess, host: string): string;
+  explain(access: GitAccess, host: string, stderr: string): string;
+}
+
+/** ` (ED25519 SHA256:…)`: what ssh saw, to compare with the published fingerprints. */
+function presentedKey(stderr: string): string {
+  const m = /fingerprint for the (\S+) key sent by the remote host is\s+(SHA256:[A-Za-z0-9+/]+)/.exec(stderr);
+  return m ? ` (${m[1]} ${m[2]})` : '';
 }
 
 /** Most specific first: ssh prints "Host key verification failed" after a changed-key warning too. */
 const TRANSLATIONS: readonly Translation[] = [
   {
     test: /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for \S+ has changed/,
-    explain: (_a, host) =>
-      `the SSH host key that ${host} presented does not match the pinned keys, so the connection was refused ` +
+    explain: (_a, host, stderr) =>
+      `the SSH host key that ${host} presented${presentedKey(stderr)} does not match the pinned keys, so the connection was refused ` +
       'before authenticating: someone may be intercepting it, or the host changed its key. For github.com ' +
       `compare with ${FINGERPRINTS_PAGE}; for another host get its current keys from a trusted source and set \`known-hosts\``,
   },
@@ -96,5 +102,5 @@ const TRANSLATIONS: readonly Translation[] = [
  */
 export function explainGitFailure(stderr: string, access: GitAccess): string | undefined {
   const host = hostOf(access.url);
-  return TRANSLATIONS.find((t) => t.test.test(stderr))?.explain(access, host);
+  return TRANSLATIONS.find((t) => t.test.test(stderr))?.explain(access, host, stderr);
 }

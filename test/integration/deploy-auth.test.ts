@@ -30,6 +30,15 @@ import {
   type RunResult as ActionResult,
 } from '../support/harness.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
+import { deployImage } from '../../src/deploy/index.js';
+import {
+  deployConfig as scenarioConfig,
+  deployContext,
+  makeImage,
+  SETUP,
+  shaOf,
+  showFile,
+} from '../support/deploy-scenario.js';
 
 const TOKEN = `github_pat_${randomBytes(24).toString('hex')}`;
 const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -218,7 +227,7 @@ describe('SSH deploy key against a real sshd', () => {
     expect(count(sshd.logs(), /Accepted publickey/)).toBe(accepted);
     expect(sshd.commands()).toHaveLength(sessions);
     expect(explainGitFailure(push.stderr, access)).toMatch(
-      /does not match the pinned keys.*githubs-ssh-key-fingerprints.*`known-hosts`/s,
+      /presented \(ED25519 SHA256:[A-Za-z0-9+/]+\) does not match the pinned keys.*githubs-ssh-key-fingerprints.*`known-hosts`/s,
     );
   });
 
@@ -461,5 +470,104 @@ describe('the bundle', () => {
     const result = await run({ event: 'pull_request-same-repo', inputs: keyInputs() });
     const lines = sshd.deployKey.split('\n').filter((l) => l.length >= 8 && !l.startsWith('-----'));
     for (const line of lines) expect(result.masks).toContain(line);
+  });
+});
+
+describe('the bundle, pushing through the writer', () => {
+  const shas = { a: shaOf('auth-a'), b: shaOf('auth-b') };
+
+  async function run(options: Parameters<typeof runAction>[0]): Promise<ActionResult> {
+    const result = await runAction(options);
+    runs.push(result);
+    expectCleanRun(result);
+    return result;
+  }
+
+  /** The key folders a run registered: each existed under its RUNNER_TEMP, none is left after post. */
+  function expectKeyDirsRemoved(result: ActionResult): void {
+    const dirs = JSON.parse(result.state['credential-dirs'] ?? '[]') as string[];
+    expect(dirs.length).toBeGreaterThan(0);
+    for (const dir of dirs) expect(dir.startsWith(`${result.dirs.runnerTemp}/mirage-deploy-credentials-`)).toBe(true);
+    expect(dirs.filter(existsSync)).toEqual([]);
+    expect(listTree(result.dirs.runnerTemp)).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    // Two deploys of the xen target, made in process with the deploy key, for the bundle to roll between.
+    const workspace = await mkdtemp(join(base, 'seed-'));
+    await writeFile(join(workspace, 'config.ml'), 'let () = ()\n');
+    for (const sha of [shas.a, shas.b]) {
+      const ctx = deployContext({ sha, workspace, runnerTemp });
+      const image = await makeImage(join(workspace, sha), { target: 'xen', seed: sha });
+      const inputs = {
+        target: 'xen',
+        'deploy-repository': sshd.url,
+        'deploy-key': sshd.deployKey,
+        'known-hosts': sshd.knownHosts,
+      };
+      const outcome = await deployImage(scenarioConfig(ctx, inputs), ctx, image, SETUP);
+      expect(outcome.deployed).toBe(true);
+    }
+    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shas.b}\n`);
+  });
+
+  it('pushes over SSH with the deploy key, then removes the key folder', async () => {
+    const result = await run({
+      event: 'workflow_dispatch',
+      inputs: {
+        target: 'xen',
+        deploy: 'true',
+        'deploy-key': sshd.deployKey,
+        'known-hosts': sshd.knownHosts,
+        'deploy-repository': sshd.url,
+        'rollback-to': shas.a,
+      },
+    });
+    expect(result.main.exitCode).toBe(0);
+    expect(result.outputs.deployed).toBe('true');
+    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shas.a}\n`);
+    expect(result.outputs['deploy-commit']).toMatch(/^[0-9a-f]{40}$/);
+    expect(result.post?.exitCode).toBe(0);
+    expectKeyDirsRemoved(result);
+  });
+
+  it('pushes over HTTPS with the token, masked with its base64 form', async () => {
+    const result = await run({
+      event: 'workflow_dispatch',
+      inputs: {
+        target: 'xen',
+        deploy: 'true',
+        'deploy-token': TOKEN,
+        'deploy-repository': http.url,
+        'rollback-to': shas.b,
+      },
+    });
+    expect(result.main.exitCode).toBe(0);
+    expect(result.outputs.deployed).toBe('true');
+    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shas.b}\n`);
+    expect(result.masks).toEqual(expect.arrayContaining([TOKEN, basicCredential(TOKEN)]));
+    expect(listTree(result.dirs.runnerTemp)).toEqual([]);
+  });
+
+  it('removes the key folder after a main step that failed, and says what to fix', async () => {
+    const before = await snapshotRepo(repo);
+    const result = await run({
+      event: 'workflow_dispatch',
+      inputs: {
+        target: 'xen',
+        deploy: 'true',
+        'deploy-key': sshd.strangerKey,
+        'known-hosts': sshd.knownHosts,
+        'deploy-repository': sshd.url,
+        'rollback-to': shas.a,
+      },
+    });
+    expect(result.main.exitCode).toBe(1);
+    expect(result.errors.join('\n')).toMatch(
+      /the key in `deploy-key` lacks write access to ssh:.*'Allow write access'/,
+    );
+    expect(await snapshotRepo(repo)).toBe(before);
+    expect(result.post?.exitCode).toBe(0);
+    expectKeyDirsRemoved(result);
   });
 });

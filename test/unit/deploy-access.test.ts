@@ -240,6 +240,8 @@ describe('explainGitFailure', () => {
     '@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @',
     '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@',
     'IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!',
+    'The fingerprint for the ED25519 key sent by the remote host is',
+    'SHA256:7c5tA65zQR+Wv8Mb1a2UikFSuK0Dn54HiuU/3Wp4a2E.',
     'Host key for github.com has changed and you have requested strict checking.',
     'Host key verification failed.',
     'fatal: Could not read from remote repository.',
@@ -250,7 +252,7 @@ describe('explainGitFailure', () => {
       'a changed host key',
       changed,
       keyAccess,
-      /does not match the pinned keys.*githubs-ssh-key-fingerprints.*`known-hosts`/s,
+      /presented \(ED25519 SHA256:7c5tA65zQR\+Wv8Mb1a2UikFSuK0Dn54HiuU\/3Wp4a2E\) does not match the pinned keys.*githubs-ssh-key-fingerprints.*`known-hosts`/s,
     ],
     [
       'an unknown host',
