@@ -41,6 +41,8 @@ export interface RunOptions {
   readonly workspace?: string;
   /** Reuse a tool cache across runs, as a self-hosted runner would. */
   readonly toolCache?: string;
+  /** HOME; a fresh folder when absent. Hosted runners have the same HOME in every job, and cached paths under it must match. */
+  readonly home?: string;
   /** GITHUB_SHA; defaults to the event's commit. */
   readonly sha?: string;
   readonly repository?: string;
@@ -192,7 +194,7 @@ export async function runAction(options: RunOptions = {}): Promise<RunResult> {
     runnerTemp: join(root, 'runner-temp'),
     toolCache: options.toolCache ?? join(root, 'tool-cache'),
     workspace: options.workspace ?? join(root, 'workspace'),
-    home: join(root, 'home'),
+    home: options.home ?? join(root, 'home'),
   };
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
   const files = join(root, 'files');
