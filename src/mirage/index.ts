@@ -164,7 +164,6 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       timings,
     };
   } finally {
-    summaryRow('versions', `OCaml ${setup.ocamlVersion}, opam ${setup.opamVersion}, mirage ${setup.mirageVersion}`);
     summaryRow(
       'time',
       [['setup', setup.seconds] as const, ...Object.entries(timings)]

@@ -1,0 +1,150 @@
+/**
+ * The build through the bundle, for every target a Linux runner builds: setup from the offline
+ * opam repository fixture (Debian's OCaml as ocaml-system, the stand-in mirage CLI and
+ * opam-monorepo), then configure, lock, install-switch, pull and build, with the real
+ * @actions/cache client against the loopback cache service and Azurite. A second run of each
+ * target, on a fresh runner, restores duniverse/ and does not pull.
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TARGETS, TARGET_NAMES, type Target } from '../../src/mirage/targets.js';
+import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
+import { startCacheService, type CacheService } from '../support/cache-service.js';
+import { PROJECT_ROOT, removeRun, runAction, type RunResult } from '../support/harness.js';
+import { makeOpamRepository } from '../support/opam-repo.js';
+
+let base: string;
+let repoUrl: string;
+let azurite: AzuriteHandle;
+let service: CacheService;
+const runs: RunResult[] = [];
+
+beforeAll(async () => {
+  base = mkdtempSync(join(tmpdir(), 'build-targets-'));
+  repoUrl = (await makeOpamRepository(join(base, 'repo'))).url;
+  azurite = await startAzurite();
+  service = await startCacheService({ azurite });
+}, 120_000);
+
+afterAll(async () => {
+  runs.forEach(removeRun);
+  await service?.stop();
+  await azurite?.stop();
+  if (base) rmSync(base, { recursive: true, force: true });
+});
+
+/**
+ * A fresh runner at the same paths as the last one for this name (as hosted runners are): no opam
+ * root, a clean checkout of the example in `hello/`.
+ */
+async function build(name: string, inputs: Record<string, string>, env: Record<string, string> = {}) {
+  const workspace = join(base, name, 'workspace');
+  const opamRoot = join(base, name, 'opam-root');
+  rmSync(workspace, { recursive: true, force: true });
+  rmSync(opamRoot, { recursive: true, force: true });
+  mkdirSync(workspace, { recursive: true });
+  cpSync(join(PROJECT_ROOT, 'example/hello'), join(workspace, 'hello'), { recursive: true });
+  const result = await runAction({
+    workspace,
+    env: { ...service.env, OPAMROOT: opamRoot, ...env },
+    inputs: {
+      'working-directory': 'hello',
+      'ocaml-compiler': 'ocaml-system',
+      'opam-version': 'system',
+      'opam-repositories': `fixture: ${repoUrl}`,
+      'mirage-version': '4.11.1',
+      ...inputs,
+    },
+    timeoutMs: 300_000,
+  });
+  runs.push(result);
+  return { result, dir: join(workspace, 'hello') };
+}
+
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+/** Programs the action ran itself (the runner echoes them as `[command]`). */
+const commands = (log: string) => [...log.matchAll(/^\[command\](.*)$/gm)].map((m) => m[1] ?? '');
+const entries = (prefix: string) => service.entries().filter((e) => e.finalized && e.key.startsWith(prefix));
+
+const LINUX_TARGETS = TARGET_NAMES.filter((t) => (TARGETS[t].buildsOn as readonly string[]).includes('Linux'));
+
+describe.each(LINUX_TARGETS)('target %s through the bundle', (target: Target) => {
+  const image = `hello${TARGETS[target].extension}`;
+
+  it('configures, locks, installs, pulls and builds; the outputs describe the image on disk', async () => {
+    const { result, dir } = await build(target, { target });
+    expect(result.main.exitCode, result.log).toBe(0);
+
+    const path = join(dir, 'dist', image);
+    expect(result.outputs.image).toBe(path);
+    expect(result.outputs['image-sha256']).toBe(sha256(path));
+    expect(result.outputs['image-size']).toBe(String(statSync(path).size));
+
+    const ran = commands(result.log).filter((c) => /\/(mirage|make) /.test(c));
+    expect(ran).toEqual([
+      expect.stringMatching(new RegExp(`/mirage configure -t ${target} -f config\\.ml$`)),
+      expect.stringMatching(/\/make -j\d+ lock$/),
+      expect.stringMatching(/\/make -j\d+ install-switch$/),
+      expect.stringMatching(/\/make -j\d+ pull$/),
+      expect.stringMatching(/\/make -j\d+ build$/),
+    ]);
+    for (const group of [`mirage configure -t ${target}`, 'depend: make', 'make -j']) {
+      expect(result.log).toContain(`::group::${group}`);
+    }
+    expect(result.log).toMatch(/^cache duniverse: miss$/m);
+    for (const side of TARGETS[target].sideFiles) {
+      expect(existsSync(join(dir, side.replace('<name>', 'hello'))), side).toBe(true);
+    }
+
+    expect(result.summary).toContain(`| target | ${target} |`);
+    expect(result.summary).toContain(`| image | \`hello/dist/${image}\` |`);
+    expect(result.summary).toContain(`| sha256 | \`${sha256(path)}\` |`);
+    expect(result.summary).toMatch(
+      /\| time \| setup \d+\.\d s, configure \d+\.\d s, depend \d+\.\d s, build \d+\.\d s \|/,
+    );
+    expect(result.post?.exitCode).toBe(0);
+    expect(entries(`v1-duniverse-Linux-${target}-`)).toHaveLength(1);
+  });
+
+  it('a second run on a fresh runner restores duniverse/ from the cache and pulls nothing', async () => {
+    const { result, dir } = await build(target, { target });
+    expect(result.main.exitCode, result.log).toBe(0);
+    expect(result.log).toMatch(/^cache duniverse: exact$/m);
+    expect(result.log).toContain('`make pull` skipped');
+    expect(commands(result.log).some((c) => / pull$/.test(c))).toBe(false);
+    expect(result.log).not.toContain('Pulling duration');
+    expect(existsSync(join(dir, 'duniverse', 'duration'))).toBe(true);
+
+    const path = join(dir, 'dist', image);
+    expect(result.outputs['image-sha256']).toBe(sha256(path));
+    // An exact hit already has its entry: nothing new is saved.
+    expect(result.log).toMatch(/cache duniverse: not saved: restored from its exact key/);
+    expect(entries(`v1-duniverse-Linux-${target}-`)).toHaveLength(1);
+  });
+});
+
+describe('dune cache', () => {
+  // The stand-in mirage does not run dune, so the build command fills dune's cache folder as dune
+  // would: what matters here is that the folder travels through the cache between runners.
+  const inputs = {
+    target: 'unix',
+    'build-command': `sh -c 'make build && mkdir -p "$DUNE_CACHE_ROOT/files/v4" && cp dist/hello "$DUNE_CACHE_ROOT/files/v4/"'`,
+  };
+
+  it('is enabled for the build, saved after a successful run and restored on the next runner', async () => {
+    const duneRoot = join(base, 'dune-cache');
+    const first = await build('dune', inputs, { DUNE_CACHE_ROOT: duneRoot });
+    expect(first.result.main.exitCode, first.result.log).toBe(0);
+    expect(first.result.log).toMatch(/^cache dune: miss$/m);
+    expect(entries('v1-dune-Linux-X64-unix-'), first.result.log).toHaveLength(1);
+
+    rmSync(duneRoot, { recursive: true, force: true });
+    const second = await build('dune', { ...inputs, 'build-command': 'make build' }, { DUNE_CACHE_ROOT: duneRoot });
+    expect(second.result.main.exitCode, second.result.log).toBe(0);
+    expect(second.result.log).toMatch(/^cache dune: exact$/m);
+    expect(sha256(join(duneRoot, 'files/v4/hello'))).toBe(first.result.outputs['image-sha256']);
+  });
+});
