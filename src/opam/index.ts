@@ -18,6 +18,7 @@ import { compilerPackage, parseVersionList } from './compiler.js';
 import { dependencyHash, isDependencyInput, linuxRelease, opamCacheKeys, type DependencyFile } from './keys.js';
 import {
   SWITCH_NAME,
+  installedVersions,
   opamVariables,
   parseEnvSexp,
   parsePinList,
@@ -123,8 +124,12 @@ async function converge(opam: Opam, config: Config, ctx: RunContext, root: strin
   await opam.run(['install', requirements, '--deps-only']);
 }
 
+/** A log group per step, followed by its time, so a slow setup shows where it went. */
 async function group<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  return core.group(name, fn);
+  const started = Date.now();
+  const value = await core.group(name, fn);
+  core.info(`${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return value;
 }
 
 export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSetup> {
@@ -171,8 +176,9 @@ export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSe
   for (const [name, value] of Object.entries(switchEnv)) if (name !== 'PATH') core.exportVariable(name, value);
   core.addPath(join(root, SWITCH_NAME, 'bin'));
   const env = { ...processEnv(variables), ...switchEnv };
-  const ocamlVersion = (await opam.query(['var', 'ocaml:version'])).trim();
-  const mirageVersion = (await opam.query(['var', 'mirage:version'])).trim();
+  const installed = installedVersions(readFileSync(join(root, SWITCH_NAME, '.opam-switch', 'switch-state'), 'utf8'));
+  const ocamlVersion = installed.get('ocaml') ?? '';
+  const mirageVersion = installed.get('mirage') ?? '';
 
   if (spec !== undefined) {
     registerCacheSave(spec, hit, {

@@ -30,6 +30,18 @@ export function parseEnvSexp(text: string): Record<string, string> {
   return env;
 }
 
+/**
+ * Installed package versions from the switch's `.opam-switch/switch-state`. Read from the file
+ * because `opam var` rebuilds the repository cache that `opam clean --repo-cache` dropped before
+ * the save: seconds with opam-repository, spent on every warm run.
+ */
+export function installedVersions(switchState: string): Map<string, string> {
+  const block = /^installed:\s*\[([^\]]*)\]/m.exec(switchState)?.[1] ?? '';
+  const versions = new Map<string, string>();
+  for (const m of block.matchAll(/"([^".]+)\.([^"]+)"/g)) versions.set(m[1] as string, m[2] as string);
+  return versions;
+}
+
 /** `opam repository list --all`: a `#` header, then `name url selections` rows. */
 export function parseRepositoryList(text: string): OpamRepository[] {
   return text

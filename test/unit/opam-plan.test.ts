@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   SWITCH_NAME,
+  installedVersions,
   opamFormula,
   opamVariables,
   parseEnvSexp,
@@ -142,5 +143,33 @@ describe('requirementsOpamFile', () => {
     // opam lints a local opam file on every install; these are the fields it insists on.
     for (const field of ['maintainer', 'authors', 'homepage', 'bug-reports'])
       expect(file).toMatch(new RegExp(`^${field}: `, 'm'));
+  });
+});
+
+describe('installedVersions', () => {
+  it("reads the switch's installed packages", () => {
+    const state = [
+      'opam-version: "2.0"',
+      'compiler: ["ocaml-system.4.13.1"]',
+      'roots: ["mirage.4.11.1" "ocaml-system.4.13.1" "opam-monorepo.0.4.1"]',
+      'installed: [',
+      '  "base-bigarray.base"',
+      '  "mirage.4.11.1"',
+      '  "ocaml.4.13.1"',
+      '  "ocaml-system.4.13.1"',
+      '  "ocaml-variants.5.4.1+options"',
+      ']',
+      'pinned: ["fmt.0.9.0"]',
+    ].join('\n');
+    const versions = installedVersions(state);
+    expect(versions.get('ocaml')).toBe('4.13.1');
+    expect(versions.get('mirage')).toBe('4.11.1');
+    expect(versions.get('base-bigarray')).toBe('base');
+    expect(versions.get('ocaml-variants')).toBe('5.4.1+options');
+    expect(versions.has('fmt')).toBe(false);
+  });
+
+  it('is empty for a switch with nothing installed', () => {
+    expect(installedVersions('opam-version: "2.0"\n').size).toBe(0);
   });
 });
