@@ -1,0 +1,141 @@
+// A matrix pushing at once: 16 deploy processes (the bundled deploy phase, one `node` each) against
+// one bare repository behind the real sshd; then server hooks that refuse once and always.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBareRepo, setPreReceiveHook, snapshotRepo } from '../support/bare-repo.js';
+import { bundleDeploy, runWorker, type WorkerJob } from '../support/deploy-bundle.js';
+import {
+  bareGit,
+  deployConfig,
+  deployContext,
+  filesAt,
+  history,
+  makeImage,
+  SETUP,
+  shaOf,
+  showFile,
+} from '../support/deploy-scenario.js';
+import { startSshd, type SshdServer } from '../support/sshd.js';
+
+let base: string;
+let workspace: string;
+let runnerTemp: string;
+let bundle: string;
+let repo: string;
+let sshd: SshdServer;
+
+const T0 = Date.parse('2026-04-01T08:00:00Z');
+const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+
+beforeAll(async () => {
+  base = await mkdtemp(path.join(os.tmpdir(), 'deploy-concurrency-'));
+  workspace = path.join(base, 'workspace');
+  runnerTemp = path.join(base, 'runner-temp');
+  await mkdir(workspace, { recursive: true });
+  await mkdir(runnerTemp, { recursive: true });
+  await writeFile(path.join(workspace, 'config.ml'), 'let () = ()\n');
+  bundle = await bundleDeploy(path.join(base, 'bundle'));
+  repo = await createBareRepo(path.join(base, 'deployment.git'));
+  sshd = await startSshd({ repoPath: repo });
+});
+
+afterAll(async () => {
+  await sshd?.stop();
+  await rm(base, { recursive: true, force: true });
+});
+
+async function job(
+  target: string,
+  sha: string,
+  minutes: number,
+  extra: Record<string, string> = {},
+): Promise<WorkerJob> {
+  const ctx = deployContext({ sha, workspace, runnerTemp, commitTime: at(minutes) });
+  const config = deployConfig(ctx, {
+    target,
+    'deploy-repository': sshd.url,
+    'deploy-key': sshd.deployKey,
+    'known-hosts': sshd.knownHosts,
+    ...extra,
+  });
+  const image = await makeImage(path.join(base, 'builds', `${target}-${sha}`), {
+    target,
+    seed: `${target} ${sha}`,
+    bytes: 16 * 1024,
+  });
+  return { config, ctx, image, setup: SETUP };
+}
+
+describe('a matrix deploying at once', () => {
+  const targets = ['unix', 'xen', 'qubes', 'hvt', 'spt', 'virtio', 'muen', 'genode'];
+  const oneTarget = 'unikraft-qemu';
+  const oneTargetShas = Array.from({ length: 8 }, (_, i) => shaOf(`qemu ${i}`));
+
+  it('16 processes (8 targets, and 8 shas of one target): all land, latest names the newest, history linear', async () => {
+    const jobs = [
+      ...(await Promise.all(targets.map((t, i) => job(t, shaOf(`target ${t}`), i)))),
+      // started in an order unrelated to their commit times, so that the oldest can finish last
+      ...(await Promise.all(oneTargetShas.map((sha, i) => job(oneTarget, sha, (i * 5) % 8)))),
+    ];
+    const runs = await Promise.all(jobs.map((j) => runWorker(bundle, j, base)));
+
+    for (const run of runs) {
+      expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
+      expect(run.code).toBe(0);
+    }
+    // the jobs did overlap: some push lost a race and was redone on the new tip
+    expect(runs.some((r) => /push rejected \(/.test(r.log))).toBe(true);
+
+    for (const target of targets) {
+      const sha = shaOf(`target ${target}`);
+      expect(await showFile(repo, 'main', `${target}/latest`)).toBe(`${sha}\n`);
+      expect(await filesAt(repo, 'main', `${target}/${sha}`)).toContain(`${target}/${sha}/manifest.json`);
+    }
+    const folders = new Set((await filesAt(repo, 'main', oneTarget)).map((f) => f.split('/')[1]));
+    expect(folders).toEqual(new Set([...oneTargetShas, 'latest']));
+    const newest = oneTargetShas[oneTargetShas.findIndex((_, i) => (i * 5) % 8 === 7)];
+    expect(await showFile(repo, 'main', `${oneTarget}/latest`)).toBe(`${newest}\n`);
+
+    const commits = await history(repo);
+    expect(commits.length).toBe(16);
+    expect(commits.map((c) => c.length)).toEqual([...Array<number>(15).fill(2), 1]); // each has one parent but the root
+    expect((await bareGit(repo, ['for-each-ref', '--format=%(refname)'])).trim()).toBe('refs/heads/main');
+  }, 300_000);
+});
+
+describe('server hooks', () => {
+  it('a push refused once (a concurrent lock) is redone on the new tip and lands', async () => {
+    await setPreReceiveHook(repo, 'reject-once');
+    try {
+      const before = (await history(repo)).length;
+      const sha = shaOf('after a lock');
+      const run = await runWorker(bundle, await job('xen', sha, 100), base);
+      expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
+      expect(run.log).toMatch(/push rejected \(the ref was locked\)/);
+      expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${sha}\n`);
+      expect((await history(repo)).length).toBe(before + 1);
+    } finally {
+      await setPreReceiveHook(repo, 'none');
+    }
+  }, 120_000);
+
+  it('a push always refused (protected branch) fails at once with the reason and a hint', async () => {
+    await setPreReceiveHook(repo, 'reject-always');
+    try {
+      const before = await snapshotRepo(repo);
+      const run = await runWorker(bundle, await job('xen', shaOf('protected'), 200), base);
+      expect(run.code).toBe(1);
+      expect(run.result.ok).toBe(false);
+      const error = run.result.ok ? '' : run.result.error;
+      expect(error).toMatch(/refused the push to `main`: \[remote rejected\] \(pre-receive hook declined\)/);
+      expect(error).toMatch(/GH006: Protected branch update failed for refs\/heads\/main/);
+      expect(error).toMatch(/deploy-repository-branch/);
+      expect(run.log).not.toMatch(/push rejected \(/); // no retry of a permanent refusal
+      expect(await snapshotRepo(repo)).toBe(before);
+    } finally {
+      await setPreReceiveHook(repo, 'none');
+    }
+  }, 120_000);
+});

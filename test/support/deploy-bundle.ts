@@ -1,0 +1,63 @@
+// Bundles src/deploy/index.ts the way scripts/bundle.mjs bundles the action (esbuild, ESM, node20),
+// so that tests can run the deploy phase in separate processes, as matrix jobs would.
+import { build } from 'esbuild';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { DeployOutcome } from '../../src/types.js';
+import { runProcess } from './bare-repo.js';
+import { PROJECT_ROOT } from './harness.js';
+
+export const DEPLOY_WORKER = path.join(PROJECT_ROOT, 'test/support/deploy-worker.mjs');
+
+/** Writes `<outdir>/deploy.js` and returns its path. */
+export async function bundleDeploy(outdir: string): Promise<string> {
+  const outfile = path.join(outdir, 'deploy.js');
+  await build({
+    entryPoints: [path.join(PROJECT_ROOT, 'src/deploy/index.ts')],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'warning',
+    banner: {
+      js: "import { createRequire as __mdCreateRequire } from 'node:module'; const require = __mdCreateRequire(import.meta.url);",
+    },
+  });
+  return outfile;
+}
+
+export interface WorkerJob {
+  readonly config: unknown;
+  readonly ctx: unknown;
+  readonly image?: unknown;
+  readonly setup?: unknown;
+  readonly rollbackTo?: string;
+}
+
+export interface WorkerRun {
+  readonly code: number | null;
+  /** Everything the process printed (the action's log). */
+  readonly log: string;
+  readonly result: { ok: true; outcome: DeployOutcome } | { ok: false; error: string };
+}
+
+let jobs = 0;
+
+/** Runs one job in a fresh `node` process on the bundle; resolves when it exits. */
+export async function runWorker(bundle: string, job: WorkerJob, dir: string): Promise<WorkerRun> {
+  const id = ++jobs;
+  const jobFile = path.join(dir, `job-${id}.json`);
+  const resultFile = path.join(dir, `result-${id}.json`);
+  await writeFile(jobFile, JSON.stringify(job));
+  const run = await runProcess(process.execPath, [DEPLOY_WORKER, bundle, jobFile, resultFile], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+    timeoutMs: 240_000,
+  });
+  const text = await readFile(resultFile, 'utf8').catch(() => '');
+  return {
+    code: run.code,
+    log: `${run.stdout}${run.stderr}`,
+    result: text ? JSON.parse(text) : { ok: false, error: `no result; the process said:\n${run.stderr}` },
+  };
+}

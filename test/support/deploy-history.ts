@@ -1,0 +1,87 @@
+// Fills a bare deployment repository with earlier deploys quickly, with plain git on the local
+// filesystem (no server involved, so nothing is counted): one commit per image, each folder laid
+// out as the writer lays it out, `latest` naming the newest.
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { runProcess, serverGitEnv } from './bare-repo.js';
+import { imageBytes, shaOf } from './deploy-scenario.js';
+
+const AUTHOR = {
+  GIT_AUTHOR_NAME: 'history',
+  GIT_AUTHOR_EMAIL: 'history@example.invalid',
+  GIT_COMMITTER_NAME: 'history',
+  GIT_COMMITTER_EMAIL: 'history@example.invalid',
+};
+
+async function git(cwd: string, args: string[], input?: string): Promise<string> {
+  const r = await runProcess('git', args, {
+    cwd,
+    env: serverGitEnv(AUTHOR),
+    ...(input ? { input } : {}),
+    timeoutMs: 300_000,
+  });
+  if (r.code !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+export interface HistoryOptions {
+  readonly target: string;
+  readonly images: number;
+  readonly imageBytes: number;
+  /** Commit time of image i is `start + i` minutes. */
+  readonly start: number;
+}
+
+/**
+ * Pushes a first commit (README) and then `images` deploys to `main` of the bare repository at
+ * `repo`; returns the shas deployed, oldest first.
+ */
+export async function seedHistory(repo: string, scratch: string, o: HistoryOptions): Promise<string[]> {
+  const work = await mkdtemp(path.join(scratch, 'history-'));
+  try {
+    await git(work, ['init', '--quiet', '--initial-branch=main', '.']);
+    await writeFile(path.join(work, 'README.md'), '# deployment repository\n');
+    await git(work, ['add', 'README.md']);
+    await git(work, ['commit', '--quiet', '-m', 'start']);
+    const shas: string[] = [];
+    for (let i = 0; i < o.images; i++) {
+      const sha = shaOf(`history ${o.target} ${i}`);
+      const folder = path.join(work, o.target, sha);
+      await mkdir(folder, { recursive: true });
+      // incompressible, like a compressed image: a download of one shows in any byte count
+      const data = imageBytes(`${o.target} ${sha}`, o.imageBytes);
+      await writeFile(path.join(folder, 'hello.bz2'), data);
+      await writeFile(path.join(folder, 'config.ml'), `(* ${sha} *)\n`);
+      const time = new Date(o.start + i * 60_000).toISOString();
+      const digest = createHash('sha256').update(data).digest('hex');
+      const manifest = {
+        schema: 1,
+        source: { repository: 'mirage/mirage-www', sha, ref: 'refs/heads/main', commitTime: time },
+        run: { url: 'https://github.com/mirage/mirage-www/actions/runs/1' },
+        target: o.target,
+        image: {
+          name: 'hello',
+          file: 'hello.bz2',
+          sha256: digest,
+          size: data.length,
+          compression: 'bzip2',
+          compressedSha256: digest,
+          compressedSize: data.length,
+        },
+        files: ['config.ml'],
+        versions: { ocaml: '4.13.1', opam: '2.4.1', mirage: '4.11.1' },
+        builtAt: time,
+      };
+      await writeFile(path.join(folder, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      await writeFile(path.join(work, o.target, 'latest'), `${sha}\n`);
+      await git(work, ['add', '-A']);
+      await git(work, ['commit', '--quiet', '-m', `adding ${sha} for ${o.target}`]);
+      shas.push(sha);
+    }
+    await git(work, ['push', '--quiet', repo, 'main:main']);
+    return shas;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
