@@ -1,0 +1,132 @@
+/**
+ * The writer through the bundle, as a runner runs it: setup from the offline opam fixture, the
+ * build of example/hello, and the deploy over SSH to the real sshd; then a dry run and a
+ * `rollback-to` (which builds nothing) from a `workflow_dispatch` run.
+ */
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseManifest } from '../../src/deploy/manifest.js';
+import { createBareRepo, snapshotRepo } from '../support/bare-repo.js';
+import { bareGit, filesAt, history, showFile } from '../support/deploy-scenario.js';
+import { PROJECT_ROOT, removeRun, runAction, type RunOptions, type RunResult } from '../support/harness.js';
+import { makeOpamRepository } from '../support/opam-repo.js';
+import { startSshd, type SshdServer } from '../support/sshd.js';
+
+/** The push fixture's commit, and a later one deployed on top of it. */
+const FIRST = '0123456789abcdef0123456789abcdef01234567';
+const SECOND = '89abcdef0123456789abcdef0123456789abcdef';
+
+let base: string;
+let opamRepoUrl: string;
+let repo: string;
+let sshd: SshdServer;
+const runs: RunResult[] = [];
+
+beforeAll(async () => {
+  base = mkdtempSync(join(tmpdir(), 'deploy-bundle-'));
+  opamRepoUrl = (await makeOpamRepository(join(base, 'opam-repository'))).url;
+  repo = await createBareRepo(join(base, 'mirage-www-deployment.git'));
+  sshd = await startSshd({ repoPath: repo });
+}, 120_000);
+
+afterAll(async () => {
+  runs.forEach(removeRun);
+  await sshd?.stop();
+  if (base) rmSync(base, { recursive: true, force: true });
+});
+
+/** One job on a self-hosted runner: the opam root stays, the checkout is fresh. */
+async function run(inputs: Record<string, string>, options: Partial<RunOptions> = {}): Promise<RunResult> {
+  const workspace = join(base, 'workspace');
+  rmSync(workspace, { recursive: true, force: true });
+  mkdirSync(workspace, { recursive: true });
+  cpSync(join(PROJECT_ROOT, 'example/hello'), join(workspace, 'hello'), { recursive: true });
+  const result = await runAction({
+    workspace,
+    env: { OPAMROOT: join(base, 'opam-root') },
+    inputs: {
+      target: 'xen',
+      'working-directory': 'hello',
+      'ocaml-compiler': 'ocaml-system',
+      'opam-version': 'system',
+      'opam-repositories': `fixture: ${opamRepoUrl}`,
+      'mirage-version': '4.11.1',
+      cache: 'false',
+      deploy: 'true',
+      'deploy-repository': sshd.url,
+      'deploy-key': sshd.deployKey,
+      'known-hosts': sshd.knownHosts,
+      ...inputs,
+    },
+    timeoutMs: 300_000,
+    ...options,
+  });
+  runs.push(result);
+  return result;
+}
+
+describe('deploy through the bundle', () => {
+  it('builds and deploys: outputs, summary link line, manifest of the built image', async () => {
+    const result = await run({});
+    expect(result.main.exitCode, result.log).toBe(0);
+    const tip = (await bareGit(repo, ['rev-parse', 'main'])).trim();
+    expect(result.outputs).toMatchObject({
+      deployed: 'true',
+      'deploy-commit': tip,
+      'deploy-path': `xen/${FIRST}`,
+      'deploy-url': '',
+    });
+    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${FIRST}\n`);
+    expect(await filesAt(repo, 'main', `xen/${FIRST}`)).toEqual(
+      ['config.ml', 'hello.xen.bz2', 'hello.xl', 'hello.xl.in', 'hello_libvirt.xml', 'manifest.json'].map(
+        (f) => `xen/${FIRST}/${f}`,
+      ),
+    );
+    const manifest = parseManifest(await showFile(repo, 'main', `xen/${FIRST}/manifest.json`));
+    expect(manifest?.image).toMatchObject({
+      name: 'hello',
+      sha256: result.outputs['image-sha256'],
+      size: Number(result.outputs['image-size']),
+    });
+    expect(manifest?.source).toMatchObject({ repository: 'mirage/mirage-www', sha: FIRST, ref: 'refs/heads/main' });
+    expect(manifest?.versions.mirage).toBe('4.11.1');
+    expect(result.log).toContain(`::group::Deploy: write xen/${FIRST}`);
+    expect(result.summary).toMatch(new RegExp(`\\| deploy \\| deployed xen/${FIRST} in .*\\(${tip.slice(0, 12)}\\)`));
+    expect(result.post?.exitCode).toBe(0);
+  }, 300_000);
+
+  it('a dry run of the next commit lists what it would write and leaves the repository unchanged', async () => {
+    const before = await snapshotRepo(repo);
+    const result = await run({ 'dry-run': 'true' }, { sha: SECOND });
+    expect(result.main.exitCode, result.log).toBe(0);
+    expect(result.outputs).toMatchObject({ deployed: 'false', 'deploy-commit': '', 'deploy-path': `xen/${SECOND}` });
+    expect(result.log).toContain(`write xen/${SECOND}/hello.xen.bz2 (`);
+    expect(result.log).toContain(`write xen/latest (${SECOND})`);
+    expect(result.summary).toContain('**Dry run**');
+    expect(await snapshotRepo(repo)).toBe(before);
+  }, 300_000);
+
+  it('rollback-to builds nothing and moves latest; to a sha never deployed it fails naming the input', async () => {
+    const next = await run({}, { sha: SECOND });
+    expect(next.main.exitCode, next.log).toBe(0);
+    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${SECOND}\n`);
+
+    const back = await run({ 'rollback-to': FIRST }, { event: 'workflow_dispatch', sha: SECOND });
+    expect(back.main.exitCode, back.log).toBe(0);
+    expect(back.log).not.toContain('mirage configure');
+    expect(back.outputs).toMatchObject({ deployed: 'true', 'deploy-path': `xen/${FIRST}` });
+    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${FIRST}\n`);
+    expect((await history(repo)).length).toBe(3);
+
+    const missing = 'f'.repeat(40);
+    const before = await snapshotRepo(repo);
+    const bad = await run({ 'rollback-to': missing }, { event: 'workflow_dispatch', sha: SECOND });
+    expect(bad.main.exitCode).toBe(1);
+    expect(bad.errors.join('\n')).toMatch(
+      new RegExp(`input \`rollback-to\`: ${missing} is not deployed for target xen`),
+    );
+    expect(await snapshotRepo(repo)).toBe(before);
+  }, 300_000);
+});
