@@ -28,7 +28,7 @@ import {
   type Command,
 } from './plan.js';
 import { ensureSystemPackages } from './system-packages.js';
-import { TARGETS, sideFilePaths } from './targets.js';
+import { TARGETS, checkTargetRunnable, sideFilePaths } from './targets.js';
 import { restoreBuildCaches, saveBuildCachesLater } from './caches.js';
 
 type Timings = Record<string, number>;
@@ -93,6 +93,7 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
   const timings: Timings = {};
   summaryRow('target', build.target);
   try {
+    checkTargetRunnable(build.target, ctx.runnerOs);
     await ensureSystemPackages(build.target, ctx, process.env);
     const cacheRoot = duneCacheRoot(process.env, homedir());
     const env = buildEnvironment(setup.env, ctx.cores, cacheRoot);

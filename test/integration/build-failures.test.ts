@@ -1,0 +1,106 @@
+/**
+ * How the build fails, through the bundle: each failure stops the run with an error that says what
+ * was found and what to do, and nothing is cached from a failed run.
+ */
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, removeRun, runAction, type RunResult } from '../support/harness.js';
+import { makeOpamRepository } from '../support/opam-repo.js';
+
+let base: string;
+let repoUrl: string;
+const runs: RunResult[] = [];
+
+beforeAll(async () => {
+  base = mkdtempSync(join(tmpdir(), 'build-failures-'));
+  repoUrl = (await makeOpamRepository(join(base, 'repo'))).url;
+}, 120_000);
+
+afterAll(() => {
+  runs.forEach(removeRun);
+  if (base) rmSync(base, { recursive: true, force: true });
+});
+
+async function build(name: string, inputs: Record<string, string>, config?: string) {
+  const workspace = join(base, name, 'workspace');
+  const dir = join(workspace, 'hello');
+  mkdirSync(workspace, { recursive: true });
+  cpSync(join(PROJECT_ROOT, 'example/hello'), dir, { recursive: true });
+  if (config !== undefined) writeFileSync(join(dir, 'config.ml'), config);
+  const result = await runAction({
+    workspace,
+    env: { OPAMROOT: join(base, name, 'opam-root') },
+    inputs: {
+      'working-directory': 'hello',
+      'ocaml-compiler': 'ocaml-system',
+      'opam-version': 'system',
+      'opam-repositories': `fixture: ${repoUrl}`,
+      'mirage-version': '4.11.1',
+      cache: 'false',
+      ...inputs,
+    },
+    timeoutMs: 300_000,
+  });
+  runs.push(result);
+  return { result, dir };
+}
+
+/** Programs the action ran itself (the runner echoes them as `[command]`). */
+const commands = (log: string) => [...log.matchAll(/^\[command\](.*)$/gm)].map((m) => m[1] ?? '');
+
+describe('build failures through the bundle', () => {
+  it('a missing config file fails before any work, naming the folder it looked in', async () => {
+    const { result, dir } = await build('missing', { 'config-file': 'unikernel/config.ml' });
+    expect(result.main.exitCode).toBe(1);
+    expect(result.errors).toContain(
+      `input \`config-file\`: \`unikernel/config.ml\` was not found in ${dir}; check \`working-directory\` and ` +
+        '`config-file` (did the workflow run actions/checkout first?)',
+    );
+    expect(commands(result.log)).toEqual([]);
+  });
+
+  it('a target this runner cannot build fails before anything is configured, saying why and what to use', async () => {
+    const { result } = await build('macosx', { target: 'macosx' });
+    expect(result.main.exitCode).toBe(1);
+    expect(result.errors.join('\n')).toContain(
+      'input `target`: `macosx` builds only on macOS runners, and this runner is Linux; ' +
+        'use `runs-on: macos-latest` or target `unix`',
+    );
+    expect(commands(result.log).filter((c) => /\/(mirage|make) /.test(c))).toEqual([]);
+  });
+
+  it('a failing configure shows its output', async () => {
+    const { result } = await build('configure', {}, 'open Mirage\nlet main = main "Unikernel.Hello" job\n');
+    expect(result.main.exitCode).toBe(1);
+    const error = result.errors.join('\n');
+    expect(error).toContain('`mirage configure -t unix -f config.ml` failed with exit code 1: fix config.ml or input');
+    expect(error).toContain('mirage: [ERROR] config.ml: no `register "NAME" [...]` call found');
+    expect(commands(result.log).some((c) => c.includes('/make '))).toBe(false);
+    expect(result.state['caches-to-save']).toBeUndefined();
+  });
+
+  it('a build that leaves no image in dist/ fails, listing what dist/ holds', async () => {
+    const { result } = await build('no-image', { 'build-command': 'true' });
+    expect(result.main.exitCode).toBe(1);
+    expect(result.errors.join('\n')).toContain(
+      'no image for target `unix`: expected dist/hello (name from mirage/hello-unix.opam), but dist/ holds dune; ' +
+        'check that the build step builds the unikernel, or set input `image-name` to the name it registers',
+    );
+    expect(result.outputs.image).toBeUndefined();
+  });
+
+  it('several images in dist/ fail, listing them', async () => {
+    const { result } = await build('several', {
+      target: 'hvt',
+      'build-command':
+        "sh -c 'make build && cp mirage/hello-hvt.opam mirage/old-hvt.opam && cp dist/hello.hvt dist/old.hvt'",
+    });
+    expect(result.main.exitCode).toBe(1);
+    expect(result.errors.join('\n')).toContain(
+      'several images for target `hvt` in dist/: hello.hvt, old.hvt (names from mirage/hello-hvt.opam, ' +
+        'mirage/old-hvt.opam); set input `image-name` to the one to deploy',
+    );
+  });
+});
