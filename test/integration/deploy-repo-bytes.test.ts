@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployImage } from '../../src/deploy/index.js';
 import { createBareRepo } from '../support/bare-repo.js';
 import { seedHistory } from '../support/deploy-history.js';
-import { deployConfig, deployContext, makeImage, SETUP, shaOf, showFile } from '../support/deploy-scenario.js';
+import { deployConfig, deployContext, filesAt, makeImage, SETUP, shaOf, showFile } from '../support/deploy-scenario.js';
 import { startSshd } from '../support/sshd.js';
 
 const EARLIER_IMAGE_BYTES = 256 * 1024;
@@ -50,6 +50,8 @@ async function measure(earlier: number) {
     const outcome = await deployImage(config, ctx, image, SETUP);
     expect(outcome.deployed).toBe(true);
     expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${sha}\n`);
+    const folders = new Set((await filesAt(repo, 'main', 'xen')).map((f) => f.split('/')[1]));
+    expect(folders.size).toBe(earlier + 2); // the earlier ones, this one, latest
     const sessions = sshd.commands().slice(sessionsBefore);
     return { bytes: sshd.uploadPackBytes(), uploadPacks: sessions.filter((c) => c.includes('upload-pack')).length };
   } finally {

@@ -1,8 +1,8 @@
-// Fills a bare deployment repository with earlier deploys quickly, with plain git on the local
-// filesystem (no server involved, so nothing is counted): one commit per image, each folder laid
-// out as the writer lays it out, `latest` naming the newest.
+// Fills a bare deployment repository with earlier deploys quickly, with plain git writing straight
+// into it (no server involved, so nothing is counted, and no pack of gigabytes to compute): one
+// commit per image, each folder laid out as the writer lays it out, `latest` naming the newest.
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runProcess, serverGitEnv } from './bare-repo.js';
 import { imageBytes, shaOf } from './deploy-scenario.js';
@@ -14,13 +14,14 @@ const AUTHOR = {
   GIT_COMMITTER_EMAIL: 'history@example.invalid',
 };
 
-async function git(cwd: string, args: string[], input?: string): Promise<string> {
-  const r = await runProcess('git', args, {
-    cwd,
-    env: serverGitEnv(AUTHOR),
-    ...(input ? { input } : {}),
-    timeoutMs: 300_000,
+async function git(repo: string, work: string, args: string[]): Promise<string> {
+  const env = serverGitEnv({
+    ...AUTHOR,
+    GIT_DIR: repo,
+    GIT_WORK_TREE: work,
+    GIT_INDEX_FILE: path.join(work, '.index'),
   });
+  const r = await runProcess('git', args, { cwd: work, env, timeoutMs: 300_000 });
   if (r.code !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
@@ -34,16 +35,15 @@ export interface HistoryOptions {
 }
 
 /**
- * Pushes a first commit (README) and then `images` deploys to `main` of the bare repository at
- * `repo`; returns the shas deployed, oldest first.
+ * Commits a README and then `images` deploys to `main` of the bare repository at `repo`; returns
+ * the shas deployed, oldest first.
  */
 export async function seedHistory(repo: string, scratch: string, o: HistoryOptions): Promise<string[]> {
   const work = await mkdtemp(path.join(scratch, 'history-'));
   try {
-    await git(work, ['init', '--quiet', '--initial-branch=main', '.']);
     await writeFile(path.join(work, 'README.md'), '# deployment repository\n');
-    await git(work, ['add', 'README.md']);
-    await git(work, ['commit', '--quiet', '-m', 'start']);
+    await git(repo, work, ['add', 'README.md']);
+    await git(repo, work, ['commit', '--quiet', '-m', 'start']);
     const shas: string[] = [];
     for (let i = 0; i < o.images; i++) {
       const sha = shaOf(`history ${o.target} ${i}`);
@@ -75,11 +75,13 @@ export async function seedHistory(repo: string, scratch: string, o: HistoryOptio
       };
       await writeFile(path.join(folder, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
       await writeFile(path.join(work, o.target, 'latest'), `${sha}\n`);
-      await git(work, ['add', '-A']);
-      await git(work, ['commit', '--quiet', '-m', `adding ${sha} for ${o.target}`]);
+      await git(repo, work, ['add', '--', `${o.target}/${sha}`, `${o.target}/latest`]);
+      await git(repo, work, ['commit', '--quiet', '-m', `adding ${sha} for ${o.target}`]);
       shas.push(sha);
+      // the folder is in the repository now: keep the scratch space to one image
+      await rm(folder, { recursive: true, force: true });
     }
-    await git(work, ['push', '--quiet', repo, 'main:main']);
+    await unlink(path.join(work, '.index'));
     return shas;
   } finally {
     await rm(work, { recursive: true, force: true });
