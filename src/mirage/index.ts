@@ -8,12 +8,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
-import type { Config } from '../config.js';
+import type { BuildConfig, Config } from '../config.js';
 import type { RunContext } from '../context.js';
 import { CommandError, runCommand } from '../exec.js';
 import { summaryRow } from '../summary.js';
 import type { BuiltImage, OpamSetup } from '../types.js';
-import { chooseImage, imageNames, type DistEntry } from './image.js';
+import { chooseImage, generatedNames, imageNames, type DistEntry } from './image.js';
 import { withProblemMatcher } from './matcher.js';
 import {
   buildCommand,
@@ -87,6 +87,23 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** The image `make build` left in dist/, its digest, and the target's side files that exist. */
+async function findImage(build: BuildConfig, dir: string) {
+  const mirageFiles = listDir(join(dir, 'mirage'))
+    .filter((e) => e.isFile)
+    .map((e) => e.name);
+  const source = imageNames(build.imageName, build.configureArgs, mirageFiles, build.target);
+  const file = chooseImage(listDir(join(dir, 'dist')), build.target, source);
+  const path = join(dir, 'dist', file);
+  const name = file.slice(0, file.length - TARGETS[build.target].extension.length);
+  // `-o` renames only the image: xl and libvirt files keep the name config.ml registers.
+  const registered = generatedNames(mirageFiles, build.target);
+  const sideFiles = sideFilePaths(build.target, registered.length === 1 ? (registered[0] ?? name) : name)
+    .map((f) => join(dir, f))
+    .filter((f) => existsSync(f));
+  return { name, path, size: statSync(path).size, sha256: await sha256File(path), sideFiles };
+}
+
 export async function buildUnikernel(config: Config, ctx: RunContext, setup: OpamSetup): Promise<BuiltImage> {
   const { build } = config;
   const dir = build.workingDirectory;
@@ -135,35 +152,15 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       ),
     );
 
-    const mirageDir = listDir(join(dir, 'mirage'))
-      .filter((e) => e.isFile)
-      .map((e) => e.name);
-    const source = imageNames(build.imageName, build.configureArgs, mirageDir, build.target);
-    const file = chooseImage(listDir(join(dir, 'dist')), build.target, source);
-    const path = join(dir, 'dist', file);
-    const name = file.slice(0, file.length - TARGETS[build.target].extension.length);
-    const size = statSync(path).size;
-    const sha256 = await sha256File(path);
-    const sideFiles = sideFilePaths(build.target, name)
-      .map((f) => join(dir, f))
-      .filter((f) => existsSync(f));
+    const image = await findImage(build, dir);
     saveBuildCachesLater(caches, env);
 
-    core.info(`image: ${path} (${size} bytes, sha256 ${sha256})`);
-    for (const side of sideFiles) core.info(`side file: ${relative(dir, side)}`);
-    summaryRow('image', `\`${relative(ctx.workspace, path) || path}\``);
-    summaryRow('size', formatSize(size));
-    summaryRow('sha256', `\`${sha256}\``);
-    return {
-      target: build.target,
-      name,
-      path,
-      sha256,
-      size,
-      sideFiles,
-      configFile: join(dir, build.configFile),
-      timings,
-    };
+    core.info(`image: ${image.path} (${image.size} bytes, sha256 ${image.sha256})`);
+    for (const side of image.sideFiles) core.info(`side file: ${relative(dir, side)}`);
+    summaryRow('image', `\`${relative(ctx.workspace, image.path)}\``);
+    summaryRow('size', formatSize(image.size));
+    summaryRow('sha256', `\`${image.sha256}\``);
+    return { target: build.target, ...image, configFile: join(dir, build.configFile), timings };
   } finally {
     summaryRow(
       'time',

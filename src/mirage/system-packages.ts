@@ -59,9 +59,13 @@ export async function ensureSystemPackages(target: Target, ctx: RunContext, env:
   const plan = planSystemPackages(required, query.stdout, env.RUNNER_ENVIRONMENT === 'github-hosted', target);
   if (plan.action === 'warn') core.warning(plan.message);
   if (plan.action !== 'install') return;
-  core.info(`installing ${plan.packages.join(', ')} for target ${target}`);
-  await mustRun('sudo', ['apt-get', 'update', '-qq']);
-  await mustRun('sudo', ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...plan.packages], {
-    env: processEnv({ DEBIAN_FRONTEND: 'noninteractive' }),
-  });
+  core.startGroup(`System packages for target ${target}: ${plan.packages.join(', ')}`);
+  try {
+    await mustRun('sudo', ['apt-get', 'update', '-qq']);
+    await mustRun('sudo', ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...plan.packages], {
+      env: processEnv({ DEBIAN_FRONTEND: 'noninteractive' }),
+    });
+  } finally {
+    core.endGroup();
+  }
 }

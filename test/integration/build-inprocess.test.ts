@@ -71,8 +71,11 @@ function context(workspace: string, target: Target): RunContext {
   };
 }
 
+let unikernels = 0;
+
+/** A fresh checkout of the example in `hello/` of a new workspace. */
 function unikernel(target: Target): { workspace: string; dir: string } {
-  const workspace = join(root, `ws-${target}`);
+  const workspace = join(root, `ws-${target}-${++unikernels}`);
   const dir = join(workspace, 'hello');
   cpSync(join(PROJECT_ROOT, 'example/hello'), dir, { recursive: true });
   return { workspace, dir };
@@ -102,5 +105,28 @@ describe('buildUnikernel', () => {
     const ran = spawnSync(image.path, [], { encoding: 'utf8' });
     expect(ran.status).toBe(0);
     expect(ran.stderr).toContain('hello');
+  });
+});
+
+describe('buildUnikernel with `-o`', () => {
+  it('finds the renamed image, and the side files under the name config.ml registers', async () => {
+    const { workspace, dir } = unikernel('xen');
+    const ctx = context(workspace, 'xen');
+    const inputs: Record<string, string> = {
+      target: 'xen',
+      'working-directory': 'hello',
+      'configure-args': '-o www',
+      cache: 'false',
+    };
+    const image = await buildUnikernel(
+      parseConfig((name) => inputs[name] ?? '', ctx),
+      ctx,
+      setup,
+    );
+    expect(image.path).toBe(join(dir, 'dist', 'www.xen'));
+    expect(image.name).toBe('www');
+    expect(image.sideFiles).toEqual(
+      ['dist/hello.xl', 'dist/hello.xl.in', 'mirage/hello_libvirt.xml'].map((f) => join(dir, f)),
+    );
   });
 });
