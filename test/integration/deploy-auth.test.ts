@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,7 @@ import {
   runAction,
   type RunResult as ActionResult,
 } from '../support/harness.js';
+import { makeOpamRepository } from '../support/opam-repo.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { deployImage } from '../../src/deploy/index.js';
 import {
@@ -570,4 +571,45 @@ describe('the bundle, pushing through the writer', () => {
     expect(result.post?.exitCode).toBe(0);
     expectKeyDirsRemoved(result);
   });
+});
+
+describe('the bundle, building a fork’s pull request', () => {
+  it('builds the image, deploys nothing, and leaves the repository unchanged byte for byte', async () => {
+    const opamRepository = await makeOpamRepository(join(base, 'opam-repository'));
+    const workspace = join(base, 'fork-workspace');
+    cpSync(join(PROJECT_ROOT, 'example/hello'), join(workspace, 'hello'), { recursive: true });
+    const before = await snapshotRepo(repo);
+    const sessions = sshd.commands().length;
+    const result = await runAction({
+      event: 'pull_request-fork',
+      workspace,
+      env: { OPAMROOT: join(base, 'opam-root') },
+      inputs: {
+        target: 'xen',
+        'working-directory': 'hello',
+        'ocaml-compiler': 'ocaml-system',
+        'opam-version': 'system',
+        'opam-repositories': `fixture: ${opamRepository.url}`,
+        'mirage-version': '4.11.1',
+        cache: 'false',
+        deploy: 'true',
+        'deploy-repository': sshd.url,
+        'deploy-key': sshd.deployKey,
+        'known-hosts': sshd.knownHosts,
+      },
+      timeoutMs: 300_000,
+    });
+    runs.push(result);
+    expectCleanRun(result);
+    expect(result.main.exitCode, result.log).toBe(0);
+    expect(result.outputs.image).toMatch(/hello\.xen$/);
+    expect(result.outputs.deployed).toBe('false');
+    expect(result.log).toMatch(
+      /::notice::Not deploying: a pull request from a fork \(mallory\/mirage-www\) never deploys/,
+    );
+    expect(await snapshotRepo(repo)).toBe(before);
+    expect(sshd.commands()).toHaveLength(sessions);
+    expect(result.state['credential-dirs']).toBeUndefined();
+    expect(result.post?.exitCode).toBe(0);
+  }, 300_000);
 });
