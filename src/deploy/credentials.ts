@@ -36,26 +36,38 @@ export function fingerprint(publicKey: string): string {
   return `SHA256:${createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '')}`;
 }
 
+const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+
 /** Writes `text` into a FIFO once a reader has opened it; gives up when `finished` says the reader is gone. */
 async function feed(fifo: string, text: string, finished: () => boolean): Promise<void> {
+  // Non-blocking throughout, so that a reader that never comes, or stops reading, cannot hang the
+  // run: the open fails with ENXIO until the reader is there, a full pipe gives EAGAIN, and a
+  // reader that has read all it wanted gives EPIPE.
+  let handle;
   for (;;) {
-    let handle;
     try {
-      // Non-blocking, so that a reader that never comes cannot hang the run: the open fails with
-      // ENXIO until the reader is there, and the text fits the pipe's buffer in one write.
       handle = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
       if (finished()) return;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      continue;
+      await pause();
     }
-    try {
-      await handle.write(text);
-    } finally {
-      await handle.close();
+  }
+  try {
+    const bytes = Buffer.from(text, 'utf8');
+    for (let offset = 0; offset < bytes.length;) {
+      try {
+        offset += (await handle.write(bytes, offset)).bytesWritten;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') return;
+        if (code !== 'EAGAIN' || finished()) throw error;
+        await pause();
+      }
     }
-    return;
+  } finally {
+    await handle.close();
   }
 }
 

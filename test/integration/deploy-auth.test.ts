@@ -270,6 +270,18 @@ describe('SSH deploy key against a real sshd', () => {
     expect(count(sshd.logs(), /Connection from/)).toBe(connections);
   });
 
+  it('reads a known-hosts input larger than a pipe holds', async () => {
+    const filler = Array.from(
+      { length: 3000 },
+      (_, i) => `host${i}.example.invalid ${sshd.otherKnownHosts.split(' ').slice(1).join(' ')}`,
+    );
+    const knownHosts = [...filler, sshd.knownHosts].join('\n');
+    expect(knownHosts.length).toBeGreaterThan(128 * 1024);
+    await checkCredentials(deployConfig({ key: sshd.deployKey, knownHosts }));
+    const missing = await refusal({ key: sshd.deployKey, knownHosts: filler.join('\n') });
+    expect(missing.problems[0]?.input).toBe('known-hosts');
+  });
+
   it('refuses a host with no pinned key before any connection, naming `known-hosts`', async () => {
     const connections = count(sshd.logs(), /Connection from/);
     const error = await refusal({ key: sshd.deployKey });
