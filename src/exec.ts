@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import * as exec from '@actions/exec';
 
 export interface CommandResult {
@@ -37,14 +39,29 @@ export function processEnv(extra: Record<string, string | undefined> = {}): Reco
 }
 
 /**
+ * The program as found on the PATH of the environment it will run in. @actions/exec searches this
+ * process's PATH instead, which need not hold, say, the opam switch's bin folder.
+ */
+export function findProgram(program: string, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (program.includes('/')) return program;
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, program);
+    if (dir !== '' && existsSync(candidate) && statSync(candidate).isFile()) return candidate;
+  }
+  return undefined;
+}
+
+/**
  * Runs a program directly (never through a shell) and returns its output whatever the exit code.
+ * The program is looked up on the PATH of `options.env` when one is given.
  */
 export async function runCommand(
   program: string,
   args: readonly string[],
   options: CommandOptions = {},
 ): Promise<CommandResult> {
-  const result = await exec.getExecOutput(program, [...args], {
+  const located = options.env ? (findProgram(program, options.env) ?? program) : program;
+  const result = await exec.getExecOutput(located, [...args], {
     cwd: options.cwd,
     env: options.env ?? processEnv(),
     silent: options.silent ?? false,

@@ -5,6 +5,7 @@ import { checkCredentials } from './deploy/credentials.js';
 import { decideDeploy } from './deploy/gate.js';
 import { deployImage, rollback } from './deploy/index.js';
 import { buildUnikernel } from './mirage/index.js';
+import { checkTargetRunnable } from './mirage/targets.js';
 import { setupOpam } from './opam/index.js';
 import { maskSecret } from './secrets.js';
 import { STATE } from './state.js';
@@ -54,6 +55,7 @@ function setDeployOutputs(outcome: DeployOutcome): void {
 async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   // Everything that can refuse the run is decided before anything is downloaded or built.
   const gate = decideDeploy(config.deploy, ctx);
+  if (config.deploy.rollbackTo === undefined) checkTargetRunnable(config.build.target, ctx.runnerOs);
   if (gate.deploy) await checkCredentials(config.deploy);
 
   if (config.deploy.rollbackTo !== undefined) {

@@ -84,9 +84,14 @@ export function registerCacheSave(spec: CacheSpec, hit: CacheHit, options: { cle
 }
 
 async function cleanUp(name: string, cleanup: CleanupCommand): Promise<void> {
-  const result = await runCommand(cleanup.program, cleanup.args, { env: processEnv(cleanup.env ?? {}) });
-  if (result.exitCode !== 0) {
-    core.info(`cache ${name}: the cleanup before saving failed (exit code ${result.exitCode}); saving as it is`);
+  // A cleanup only makes the entry smaller: whatever goes wrong with it, the cache is still saved.
+  try {
+    const result = await runCommand(cleanup.program, cleanup.args, { env: processEnv(cleanup.env ?? {}) });
+    if (result.exitCode !== 0) {
+      core.info(`cache ${name}: the cleanup before saving failed (exit code ${result.exitCode}); saving as it is`);
+    }
+  } catch (error) {
+    core.info(`cache ${name}: the cleanup before saving could not run (${String(error)}); saving as it is`);
   }
 }
 

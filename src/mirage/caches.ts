@@ -5,7 +5,8 @@
  */
 import * as core from '@actions/core';
 import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findProgram } from '../exec.js';
 import { registerCacheSave, restoreCache, type CacheSpec } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
@@ -25,10 +26,6 @@ export interface BuildCaches {
   readonly dune?: Restored;
   /** duniverse/ holds exactly what the lock files name, so `make pull` has nothing to do. */
   readonly duniverseRestored: boolean;
-}
-
-function onPath(program: string, path: string | undefined): boolean {
-  return (path ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, program)));
 }
 
 export async function restoreBuildCaches(
@@ -76,7 +73,7 @@ export function saveBuildCachesLater(caches: BuildCaches, env: Readonly<Record<s
     const { spec, hit } = restored;
     if (!spec.paths.every((p) => existsSync(p))) {
       core.info(`cache ${spec.name}: ${spec.paths.join(', ')} does not exist: nothing to save`);
-    } else if (spec.name === 'dune' && onPath('dune', env.PATH)) {
+    } else if (spec.name === 'dune' && findProgram('dune', env) !== undefined) {
       registerCacheSave(spec, hit, {
         cleanup: {
           program: 'dune',

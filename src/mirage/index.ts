@@ -7,10 +7,10 @@ import * as core from '@actions/core';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import type { BuildConfig, Config } from '../config.js';
 import type { RunContext } from '../context.js';
-import { CommandError, runCommand } from '../exec.js';
+import { CommandError, findProgram, runCommand } from '../exec.js';
 import { summaryRow } from '../summary.js';
 import type { BuiltImage, OpamSetup } from '../types.js';
 import { chooseImage, generatedNames, imageNames, type DistEntry } from './image.js';
@@ -46,16 +46,9 @@ async function timed<T>(timings: Timings, phase: string, title: string, work: ()
   }
 }
 
-/**
- * The program as found on the build environment's PATH: @actions/exec looks programs up on this
- * process's PATH, which need not hold the switch's bin folder.
- */
 function locate(program: string, env: Record<string, string>): string {
-  if (program.includes('/')) return program;
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, program);
-    if (dir !== '' && existsSync(candidate) && statSync(candidate).isFile()) return candidate;
-  }
+  const found = findProgram(program, env);
+  if (found !== undefined) return found;
   throw new Error(
     `\`${program}\` is not on the switch's PATH (${env.PATH ?? ''}); ` +
       (program === 'mirage'
