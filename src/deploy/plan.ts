@@ -3,12 +3,14 @@
  * `<target>/` at the branch tip and the few blobs read from it. Pure: the writer re-plans from
  * scratch on every new tip, so that a retried push never replays a stale decision.
  */
+import { createHash } from 'node:crypto';
 import {
   chooseToPrune,
   decideLatest,
   deployFolder,
   isSourceSha,
   LATEST_FILE,
+  latestContent,
   latestPath,
   MANIFEST_FILE,
   type Ancestry,
@@ -62,6 +64,23 @@ export function listTarget(entries: readonly TreeEntry[], target: string): Targe
     folders.set(sha, files);
   }
   return latestOid === undefined ? { folders } : { latestOid, folders };
+}
+
+/** The id git gives a blob with this content, in a repository whose ids have `oidLength` hex digits. */
+export function blobOid(content: string, oidLength: number): string {
+  const data = Buffer.from(content);
+  const algorithm = oidLength === 64 ? 'sha256' : 'sha1';
+  return createHash(algorithm).update(`blob ${data.length}\0`).update(data).digest('hex');
+}
+
+/**
+ * The deploy folder `latest` names, found without downloading it: `latest` holds `<sha>\n`, so its
+ * blob id is that of one folder's name and a newline. Undefined when it holds anything else.
+ */
+export function identifyLatest(listing: TargetListing): string | undefined {
+  const oid = listing.latestOid;
+  if (oid === undefined) return undefined;
+  return [...listing.folders.keys()].find((sha) => blobOid(latestContent(sha), oid.length) === oid);
 }
 
 /** The manifests a plan needs: this sha's (a re-run?), `latest`'s (newer?), and all for `keep`. */

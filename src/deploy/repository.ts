@@ -71,19 +71,58 @@ export class DeploymentRepository {
     private readonly env: Record<string, string>,
   ) {}
 
-  /** Creates the local repository in `workDir` (which must be empty and private to this run). */
-  static async open(access: GitAccess, workDir: string, author: Author): Promise<DeploymentRepository> {
+  /**
+   * Clones the tip of `branch` (or of the remote's default branch) into `workDir`, which must be
+   * empty and private to this run: commit and trees only, in one request. A branch that does not
+   * exist yet, like an empty repository, has no tip: the first commit starts it.
+   */
+  static async open(
+    access: GitAccess,
+    workDir: string,
+    author: Author,
+    branch: string | undefined,
+  ): Promise<{ repo: DeploymentRepository; branch: string; tip?: string }> {
     const home = join(workDir, 'home');
     await mkdir(home, { recursive: true });
     const gitDir = join(workDir, 'repo.git');
     const repo = new DeploymentRepository(access, gitDir, join(workDir, 'index'), gitEnvironment(access, home, author));
-    await repo.git(['init', '--quiet', '--bare', '--template=', gitDir], { bare: false });
-    await repo.git(['remote', 'add', 'origin', access.url]);
-    // A promisor remote: the objects the shallow blob-less fetch leaves out are known to be on
-    // the server, so that pushes and tree writes do not ask for them.
-    await repo.git(['config', 'remote.origin.promisor', 'true']);
-    await repo.git(['config', 'remote.origin.partialclonefilter', 'blob:none']);
-    return repo;
+    const args = [
+      // what an empty repository's HEAD names when the server does not say (protocol v2 does)
+      '-c',
+      'init.defaultBranch=main',
+      'clone',
+      '--bare',
+      '--quiet',
+      '--no-tags',
+      '--depth=1',
+      '--filter=blob:none',
+      '--template=',
+      ...(branch === undefined ? [] : ['--branch', branch]),
+      '--',
+      access.url,
+      gitDir,
+    ];
+    const cloned = await repo.git(args, { bare: false });
+    if (cloned.exitCode === 0) {
+      const name = branch ?? (await repo.mustGit(['symbolic-ref', '--short', 'HEAD'])).trim();
+      const tip = await repo.resolve(`refs/heads/${name}`);
+      return { repo, branch: name, ...(tip === undefined ? {} : { tip }) };
+    }
+    if (branch === undefined || !/Remote branch \S+ not found in upstream/i.test(cloned.stderr)) {
+      throw repo.failure(args.slice(2), cloned, true);
+    }
+    await repo.mustGit(['init', '--quiet', '--bare', '--template=', gitDir], { bare: false });
+    await repo.mustGit(['remote', 'add', 'origin', access.url]);
+    // A promisor remote, as clone --filter makes it: the objects a blob-less fetch leaves out are
+    // known to be on the server, so that pushes and tree writes do not ask for them.
+    await repo.mustGit(['config', 'remote.origin.promisor', 'true']);
+    await repo.mustGit(['config', 'remote.origin.partialclonefilter', 'blob:none']);
+    return { repo, branch };
+  }
+
+  private async resolve(ref: string): Promise<string | undefined> {
+    const result = await this.git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
   }
 
   private async git(
@@ -102,7 +141,7 @@ export class DeploymentRepository {
 
   private async mustGit(
     args: readonly string[],
-    options: { input?: string; index?: boolean; network?: boolean } = {},
+    options: { input?: string; index?: boolean; bare?: boolean; network?: boolean } = {},
   ): Promise<string> {
     const result = await this.git(args, options);
     if (result.exitCode !== 0) throw this.failure(args, result, options.network ?? false);
@@ -120,12 +159,6 @@ export class DeploymentRepository {
             (detail ? `:\n${detail}` : '')
         : `${explained}\n(\`${command}\` said: ${detail})`,
     );
-  }
-
-  /** The branch the remote's HEAD names; undefined for an empty repository. */
-  async defaultBranch(): Promise<string | undefined> {
-    const out = await this.mustGit(['ls-remote', '--symref', 'origin', 'HEAD'], { network: true });
-    return /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out)?.[1];
   }
 
   /** Fetches the tip of `branch` (commit and trees, no blobs); undefined when the branch does not exist. */
@@ -146,7 +179,7 @@ export class DeploymentRepository {
       if (/couldn't find remote ref/i.test(result.stderr)) return undefined;
       throw this.failure(args, result, true);
     }
-    return (await this.mustGit(['rev-parse', '--verify', `${tracking}^{commit}`])).trim();
+    return this.resolve(tracking);
   }
 
   /** Every file under `prefix/` at `commit`, from the local trees (no blob is read). */
@@ -211,9 +244,13 @@ export class DeploymentRepository {
     return (await this.mustGit(args, { input: message })).trim();
   }
 
-  /** Pushes `commit` to `branch` (never forced); the caller reads the porcelain result. */
+  /**
+   * Pushes `commit` to `branch` (never forced); the caller reads the porcelain result. Not a thin
+   * pack: a thin one deltifies against the files being replaced at the same paths, which git would
+   * first download — an earlier image, when a build is re-deployed with another image.
+   */
   async push(commit: string, branch: string): Promise<CommandResult> {
-    return this.git(['push', '--porcelain', '--no-progress', 'origin', `${commit}:refs/heads/${branch}`]);
+    return this.git(['push', '--porcelain', '--no-progress', '--no-thin', 'origin', `${commit}:refs/heads/${branch}`]);
   }
 
   get display(): string {

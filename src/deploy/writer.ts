@@ -13,6 +13,7 @@ import { parseManifest, serializeManifest, type Manifest } from './manifest.js';
 import {
   commitMessage,
   describeChanges,
+  identifyLatest,
   listTarget,
   manifestsToRead,
   planDeploy,
@@ -79,8 +80,11 @@ async function snapshot(repo: DeploymentRepository, tip: string | undefined, tar
   if (tip === undefined) return { listing: { folders: new Map() } };
   const listing = listTarget(await repo.listFiles(tip, target), target);
   if (listing.latestOid === undefined) return { tip, listing };
-  await repo.fetchBlobs([listing.latestOid]);
-  const latestSha = parseLatest(await repo.readText(listing.latestOid));
+  let latestSha = identifyLatest(listing);
+  if (latestSha === undefined) {
+    await repo.fetchBlobs([listing.latestOid]);
+    latestSha = parseLatest(await repo.readText(listing.latestOid));
+  }
   if (latestSha === undefined)
     core.warning(`\`${latestPath(target)}\` does not hold a commit sha; it will be replaced`);
   return latestSha === undefined ? { tip, listing } : { tip, listing, latestSha };
@@ -98,14 +102,14 @@ async function readManifests(
 
 /** Fetch, plan, commit, push; again on the new tip while the branch keeps moving, within bounds. */
 async function commitWithRetry(
-  repo: DeploymentRepository,
+  opened: { repo: DeploymentRepository; branch: string; tip?: string },
   settings: WriteSettings,
   plan: (snap: Snapshot) => Promise<Step>,
 ): Promise<WriteResult> {
-  const branch = settings.branch ?? (await repo.defaultBranch()) ?? 'main';
+  const { repo, branch } = opened;
   let lastReason = '';
   for (let attempt = 1; attempt <= MAX_PUSH_ATTEMPTS; attempt++) {
-    const tip = await repo.fetchTip(branch);
+    const tip = attempt === 1 ? opened.tip : await repo.fetchTip(branch);
     core.info(
       tip === undefined
         ? `branch \`${branch}\` of ${repo.display} has no commits yet: this deploy makes the first`
@@ -161,7 +165,8 @@ async function commitWithRetry(
 /** Writes `<target>/<sha>/` and, unless a newer build is there, `<target>/latest`. */
 export async function writeDeploy(access: GitAccess, ctx: RunContext, settings: WriteSettings, job: DeployFiles) {
   const { target, sha } = settings;
-  const repo = await DeploymentRepository.open(access, settings.workDir, settings.author);
+  const opened = await DeploymentRepository.open(access, settings.workDir, settings.author, settings.branch);
+  const { repo } = opened;
   const manifestText = serializeManifest(job.manifest);
   const fileOids = await repo.writeFiles(job.files.map((f) => f.path));
   const manifestOid = await repo.writeText(manifestText);
@@ -174,7 +179,7 @@ export async function writeDeploy(access: GitAccess, ctx: RunContext, settings: 
   sizes.set(manifestOid, Buffer.byteLength(manifestText));
   const ancestries = new Map<string, Awaited<ReturnType<typeof sourceAncestry>>>();
 
-  return commitWithRetry(repo, settings, async (snap) => {
+  return commitWithRetry(opened, settings, async (snap) => {
     const oids = manifestsToRead(snap.listing, sha, snap.latestSha, job.keep);
     const manifests = await readManifests(repo, oids);
     let ancestry = snap.latestSha === undefined ? undefined : ancestries.get(snap.latestSha);
@@ -268,10 +273,11 @@ async function verifyDeployed(
 /** Moves `<target>/latest` back to an existing, verified `<target>/<sha>/`. */
 export async function writeRollback(access: GitAccess, settings: WriteSettings) {
   const { target, sha } = settings;
-  const repo = await DeploymentRepository.open(access, settings.workDir, settings.author);
+  const opened = await DeploymentRepository.open(access, settings.workDir, settings.author, settings.branch);
+  const { repo } = opened;
   const latestOid = await repo.writeText(latestContent(sha));
   const verified = new Set<string>();
-  return commitWithRetry(repo, settings, async (snap) => {
+  return commitWithRetry(opened, settings, async (snap) => {
     const plan = planRollback(target, sha, snap, latestOid);
     if (plan.kind === 'missing') {
       const listed = plan.deployed.slice(0, 10).join(', ');

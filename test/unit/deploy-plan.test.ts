@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/deploy/manifest.js';
 import {
+  blobOid,
   commitMessage,
+  identifyLatest,
   describeChanges,
   listTarget,
   manifestsToRead,
@@ -73,6 +75,23 @@ describe('listing', () => {
     expect([...manifestsToRead(listing, sha('d'), sha('b'), 0).entries()]).toEqual([[sha('b'), oid(12)]]);
     expect([...manifestsToRead(listing, sha('a'), sha('b'), 0).keys()]).toEqual([sha('a'), sha('b')]);
     expect([...manifestsToRead(listing, sha('d'), undefined, 2).keys()]).toEqual([sha('a'), sha('b'), sha('c')]);
+  });
+});
+
+describe('identifyLatest', () => {
+  it('computes git blob ids, SHA-1 and SHA-256 repositories alike', () => {
+    expect(blobOid('hello\n', 40)).toBe('ce013625030ba8dba906f756967f9e9ca394464a');
+    expect(blobOid('', 40)).toBe('e69de29bb2d1d6434b8b29ae775ad8c2e48c5391');
+    expect(blobOid('', 64)).toBe('473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813');
+  });
+
+  it('finds the folder latest names from its blob id alone; undefined for other contents', () => {
+    const folders = [sha('a'), sha('b')];
+    const named = listTarget(parseLsTree(lsTree(folders, blobOid(`${sha('b')}\n`, 40))), 'xen');
+    expect(identifyLatest(named)).toBe(sha('b'));
+    const crlf = listTarget(parseLsTree(lsTree(folders, blobOid(`${sha('b')}\r\n`, 40))), 'xen');
+    expect(identifyLatest(crlf)).toBeUndefined();
+    expect(identifyLatest(listTarget(parseLsTree(lsTree(folders)), 'xen'))).toBeUndefined();
   });
 });
 
