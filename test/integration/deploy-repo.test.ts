@@ -295,3 +295,39 @@ describe('over HTTPS with a token', () => {
     expect(server.requests().every((r) => !r.path.includes(token))).toBe(true);
   });
 });
+
+describe('an owner/name deployment repository on server-url', () => {
+  let repo: string;
+  let server: GitHttpServer;
+  const token = 'github_pat_11AAAAAAA0ownernametoken';
+
+  beforeAll(async () => {
+    const root = path.join(base, 'server');
+    repo = await createBareRepo(path.join(root, 'mirage', 'mirage-www-deployment.git'));
+    server = await startGitHttp({ repoPath: repo, token, projectRoot: root });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('links the deploy folder at its commit, and writes to deploy-repository-branch, new or not', async () => {
+    const serverUrl = `http://127.0.0.1:${server.port}`;
+    const deploy = async (sha: string, extra: Record<string, string>) => {
+      const ctx = deployContext({ sha, workspace, runnerTemp, commitTime: '2026-03-03T10:00:00Z' });
+      const config = deployConfig(ctx, { target: 'spt', 'server-url': serverUrl, 'deploy-token': token, ...extra });
+      const image = await makeImage(path.join(base, 'owner-build', sha), { target: 'spt', seed: sha });
+      return deployImage(config, ctx, image, SETUP);
+    };
+    const onMain = await deploy(shaOf('owner 1'), {});
+    expect(onMain.url).toBe(`${serverUrl}/mirage/mirage-www-deployment/tree/${onMain.commit}/spt/${shaOf('owner 1')}`);
+    const onBranch = await deploy(shaOf('owner 2'), { 'deploy-repository-branch': 'deployments' });
+    expect(onBranch.deployed).toBe(true);
+    expect((await bareGit(repo, ['rev-parse', 'deployments'])).trim()).toBe(onBranch.commit);
+    expect(await history(repo, 'deployments')).toHaveLength(1); // a new branch starts with its own first commit
+    expect((await bareGit(repo, ['rev-parse', 'main'])).trim()).toBe(onMain.commit);
+    const again = await deploy(shaOf('owner 3'), { 'deploy-repository-branch': 'deployments' });
+    expect(await history(repo, 'deployments')).toHaveLength(2);
+    expect(await showFile(repo, 'deployments', 'spt/latest')).toBe(`${shaOf('owner 3')}\n`);
+    expect(again.commit).toBe((await bareGit(repo, ['rev-parse', 'deployments'])).trim());
+  });
+});
