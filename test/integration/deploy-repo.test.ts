@@ -2,7 +2,7 @@
 // real git http-backend (token), through deployImage/rollback with the credentials of issue 5.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -199,6 +199,18 @@ describe('over SSH with a deploy key', () => {
     const folders = new Set((await filesAt(repo, 'main', 'xen')).map((f) => f.split('/')[1]));
     expect([...folders].sort()).toEqual([shas.b, shas.d, 'latest'].sort());
     expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shas.d}\n`);
+  });
+
+  it("refuses an image over GitHub's 100 MiB limit before contacting the server, suggesting xz", async () => {
+    const sha = shaOf('huge');
+    const ctx = deployContext({ sha, workspace, runnerTemp, commitTime: at(40) });
+    const image = await makeImage(path.join(base, 'build', 'huge'), { target: 'xen', seed: 'huge' });
+    await truncate(image.path, 100 * 1024 * 1024 + 1);
+    const sessions = sshd.commands().length;
+    await expect(deployImage(deployConfig(ctx, inputs({ compression: 'none' })), ctx, image, SETUP)).rejects.toThrow(
+      /input `compression`: the compressed image is 100\.0 MiB, over GitHub's hard limit of 100 MiB .*compression: xz/,
+    );
+    expect(sshd.commands().length).toBe(sessions);
   });
 
   it('rollback-to an existing sha verifies the image and moves latest back', async () => {
