@@ -1,0 +1,35 @@
+// `npm test`: runs vitest, then prints one plain closing line ("vitest: N passed, N failed") that
+// any CI log reader understands, and exits with vitest's own exit code. Extra arguments go to
+// vitest (`npm test -- test/unit`).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const results = join('.tmp', 'vitest-results.json');
+mkdirSync('.tmp', { recursive: true });
+rmSync(results, { force: true });
+const vitest = spawnSync(
+  process.execPath,
+  [
+    'node_modules/vitest/vitest.mjs',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${results}`,
+    ...process.argv.slice(2),
+  ],
+  { stdio: 'inherit' },
+);
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+try {
+  const report = JSON.parse(readFileSync(results, 'utf8'));
+  passed = report.numPassedTests;
+  failed = report.numFailedTests;
+  skipped = report.numPendingTests + report.numTodoTests;
+} catch {
+  failed = Math.max(failed, 1);
+}
+console.log(`vitest: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(vitest.status ?? 1);
