@@ -1,0 +1,16 @@
+// Prepares `npm run local`: builds the offline opam repository fixture, copies example/hello into
+// a scratch workspace (configure and build write beside config.ml), and writes .tmp/local.env from
+// .env.example with ${PWD} replaced by this folder (dotenv files do not expand variables, and opam
+// wants absolute file:// URLs).
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeOpamRepository } from './make-opam-repo.mjs';
+
+const root = process.cwd();
+mkdirSync(join(root, '.tmp/local/runner-temp'), { recursive: true });
+rmSync(join(root, '.tmp/local/workspace'), { recursive: true, force: true });
+cpSync(join(root, 'example/hello'), join(root, '.tmp/local/workspace/hello'), { recursive: true });
+await makeOpamRepository(join(root, '.tmp/opam-repo'));
+const env = readFileSync(join(root, '.env.example'), 'utf8').replaceAll('${PWD}', root);
+writeFileSync(join(root, '.tmp/local.env'), env);
+console.log('wrote .tmp/local.env');
