@@ -46,12 +46,19 @@ async function archive(srcRoot, name, version) {
   const { stdout } = await execFileAsync(
     'tar',
     [
-      '-C', srcRoot,
+      '-C',
+      srcRoot,
       '--dereference', // src/<pkg>/common.ml may be a symlink to src/shared/
-      '--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner',
+      '--sort=name',
+      '--mtime=@0',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
       '--format=gnu',
       `--transform=s,^${name},${name}.${version},`,
-      '-cf', '-', name,
+      '-cf',
+      '-',
+      name,
     ],
     { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
   );
@@ -84,7 +91,8 @@ export async function makeOpamRepository(destDir) {
         const to = path.join(dest, 'packages', name, nv);
         await mkdir(to, { recursive: true });
         let opam = await readFile(path.join(from, 'opam'), 'utf8');
-        if (/^url\s*\{/m.test(opam)) throw new Error(`${name}.${version}: the fixture opam file must not have a url section`);
+        if (/^url\s*\{/m.test(opam))
+          throw new Error(`${name}.${version}: the fixture opam file must not have a url section`);
         if (!opam.endsWith('\n')) opam += '\n';
 
         const filesDir = path.join(from, 'files');

@@ -29,7 +29,7 @@ export interface EventPayload {
     base?: { repo?: { full_name?: string }; ref?: string };
   };
   ref?: string;
-  head_commit?: { timestamp?: string } | null;
+  head_commit?: { id?: string; timestamp?: string } | null;
 }
 
 const OS_NAMES: Record<string, RunnerOs> = {

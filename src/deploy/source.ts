@@ -47,8 +47,10 @@ function isCheckout(ctx: RunContext): boolean {
 }
 
 export async function sourceCommitTime(ctx: RunContext, sha: string): Promise<string | undefined> {
-  if (ctx.eventName === 'push' && sha === ctx.sha) {
-    const pushed = utcTime(ctx.payload.head_commit?.timestamp);
+  const headCommit = ctx.payload.head_commit;
+  // The payload's head commit is the pushed sha on GitHub; a payload naming another commit is not trusted.
+  if (ctx.eventName === 'push' && sha === ctx.sha && (headCommit?.id ?? sha) === sha) {
+    const pushed = utcTime(headCommit?.timestamp);
     if (pushed !== undefined) return pushed;
   }
   if (!isCheckout(ctx)) return undefined;

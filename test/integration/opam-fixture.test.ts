@@ -37,7 +37,8 @@ function run(cmd: string, args: string[], cwd = work): Promise<Result> {
 const inSwitch = (args: string[], cwd: string) => run('opam', ['exec', '--', ...args], cwd);
 
 function ok(r: Result, what: string): Result {
-  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  if (r.code !== 0)
+    throw new Error(`${what} failed (exit ${r.code})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
   return r;
 }
 
@@ -171,7 +172,9 @@ describe('offline opam repository fixture', () => {
       const opam = await readFile(path.join(dir, 'mirage', `hello-${target}.opam`), 'utf8');
       expect(opam).toContain(`x-mirage-opam-lock-location: "mirage/hello-${target}.opam.locked"`);
       expect(opam).toMatch(/"duration" \{ \?monorepo \}/);
-      const runtime = { unix: 'mirage-unix', solo5: 'mirage-solo5', xen: 'mirage-xen', unikraft: 'mirage-unikraft' }[family];
+      const runtime = { unix: 'mirage-unix', solo5: 'mirage-solo5', xen: 'mirage-xen', unikraft: 'mirage-unikraft' }[
+        family
+      ];
       expect(opam).toContain(`"${runtime}" { ?monorepo`);
 
       const dep = ok(await inSwitch(['make', 'depend'], dir), 'make depend');
