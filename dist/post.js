@@ -1,7 +1,9 @@
 import { createRequire as __mdCreateRequire } from 'node:module'; const require = __mdCreateRequire(import.meta.url);
 import {
+  removeCredentials,
+  saveCachesTask,
   warning
-} from "./chunks/chunk-WEUL63AP.js";
+} from "./chunks/chunk-LC4X3H3R.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
@@ -15,4 +17,4 @@ async function runPostTasks(tasks) {
 }
 
 // src/post.ts
-await runPostTasks([]);
+await runPostTasks([removeCredentials, saveCachesTask]);
