@@ -14,6 +14,7 @@ import type { RunContext } from '../../src/context.js';
 import { buildUnikernel } from '../../src/mirage/index.js';
 import { TARGETS, TARGET_NAMES, type Target } from '../../src/mirage/targets.js';
 import type { OpamSetup } from '../../src/types.js';
+import { testContext } from '../support/context.js';
 import { PROJECT_ROOT } from '../support/harness.js';
 import { makeOpamRepository } from '../support/opam-repo.js';
 
@@ -54,21 +55,11 @@ afterAll(() => {
 });
 
 function context(workspace: string, target: Target): RunContext {
-  return {
-    eventName: 'push',
-    payload: {},
-    ref: 'refs/heads/main',
-    sha: 'a'.repeat(40),
-    repository: 'mirage/mirage-www',
-    serverUrl: 'https://github.com',
-    runId: '1',
-    runAttempt: '1',
+  return testContext({
     workspace,
     runnerTemp: join(workspace, '..', 'temp'),
     runnerOs: target === 'macosx' ? 'macOS' : 'Linux',
-    runnerArch: 'X64',
-    cores: 2,
-  };
+  });
 }
 
 let unikernels = 0;

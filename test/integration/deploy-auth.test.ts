@@ -19,6 +19,7 @@ import { explainGitFailure } from '../../src/deploy/git-errors.js';
 import { basicCredential } from '../../src/deploy/secret-shape.js';
 import type { GitAccess } from '../../src/deploy/types.js';
 import { createBareRepo, runProcess, snapshotRepo, type RunResult } from '../support/bare-repo.js';
+import { testContext } from '../support/context.js';
 import { basicAuthHeader, startGitHttp, type GitHttpServer } from '../support/git-http.js';
 import {
   NODES,
@@ -121,21 +122,7 @@ function deployConfig(over: Partial<DeployConfig>): DeployConfig {
 }
 
 function context(): RunContext {
-  return {
-    eventName: 'push',
-    payload: {},
-    ref: 'refs/heads/main',
-    sha: SHA,
-    repository: 'mirage/mirage-www',
-    serverUrl: 'https://github.com',
-    runId: '1',
-    runAttempt: '1',
-    workspace: base,
-    runnerTemp,
-    runnerOs: 'Linux',
-    runnerArch: 'X64',
-    cores: 2,
-  };
+  return testContext({ sha: SHA, workspace: base, runnerTemp });
 }
 
 /** A client environment from scratch: no agent, no askpass, no user or system git configuration. */

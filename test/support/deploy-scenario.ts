@@ -7,6 +7,7 @@ import { parseConfig, type Config } from '../../src/config.js';
 import type { EventPayload, RunContext } from '../../src/context.js';
 import type { BuiltImage, OpamSetup } from '../../src/types.js';
 import { runProcess, serverGitEnv } from './bare-repo.js';
+import { testContext } from './context.js';
 
 export const SETUP: OpamSetup = {
   opamVersion: '2.4.1',
@@ -80,21 +81,14 @@ export function deployContext(o: ContextOptions): RunContext {
     repository: { full_name: 'mirage/mirage-www', default_branch: 'main' },
     ...(o.commitTime ? { head_commit: { timestamp: o.commitTime } } : {}),
   };
-  return {
+  return testContext({
     eventName: o.eventName ?? 'push',
     payload,
-    ref: 'refs/heads/main',
     sha: o.sha,
-    repository: 'mirage/mirage-www',
-    serverUrl: 'https://github.com',
     runId: o.runId ?? '4242',
-    runAttempt: '1',
     workspace: o.workspace,
     runnerTemp: o.runnerTemp,
-    runnerOs: 'Linux',
-    runnerArch: 'X64',
-    cores: 2,
-  };
+  });
 }
 
 /** The Config the action would parse from these inputs (deploy on), for a workspace holding config.ml. */

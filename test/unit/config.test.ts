@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, type Config } from '../../src/config.js';
 import type { RunContext } from '../../src/context.js';
 import { TARGET_NAMES } from '../../src/mirage/targets.js';
+import { testContext } from '../support/context.js';
 
 let workspace: string;
 beforeAll(() => {
@@ -15,21 +16,7 @@ beforeAll(() => {
 });
 
 function ctx(): RunContext {
-  return {
-    eventName: 'push',
-    payload: {},
-    ref: 'refs/heads/main',
-    sha: 'a'.repeat(40),
-    repository: 'mirage/mirage-www',
-    serverUrl: 'https://github.com',
-    runId: '1',
-    runAttempt: '1',
-    workspace,
-    runnerTemp: tmpdir(),
-    runnerOs: 'Linux',
-    runnerArch: 'X64',
-    cores: 2,
-  };
+  return testContext({ workspace, runnerTemp: tmpdir() });
 }
 
 function parse(inputs: Record<string, string>): Config {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, type DeployConfig } from '../../src/config.js';
 import type { EventPayload, RunContext } from '../../src/context.js';
 import { decideDeploy } from '../../src/deploy/gate.js';
+import { testContext } from '../support/context.js';
 import { FIXTURES } from '../support/harness.js';
 
 const payload = (name: string): EventPayload =>
@@ -23,21 +24,15 @@ const deployConfig = (over: Partial<DeployConfig> = {}): DeployConfig => ({
   ...over,
 });
 
-const context = (eventName: string, ref: string, body: EventPayload): RunContext => ({
-  eventName,
-  payload: body,
-  ref,
-  sha: '0123456789abcdef0123456789abcdef01234567',
-  repository: 'mirage/mirage-www',
-  serverUrl: 'https://github.com',
-  runId: '1',
-  runAttempt: '1',
-  workspace: '/w',
-  runnerTemp: '/t',
-  runnerOs: 'Linux',
-  runnerArch: 'X64',
-  cores: 2,
-});
+const context = (eventName: string, ref: string, body: EventPayload): RunContext =>
+  testContext({
+    eventName,
+    payload: body,
+    ref,
+    sha: '0123456789abcdef0123456789abcdef01234567',
+    workspace: '/w',
+    runnerTemp: '/t',
+  });
 
 const push = payload('push-default-branch');
 const dispatch = payload('workflow_dispatch');
