@@ -8,8 +8,8 @@
 //
 // Usage: node scripts/bench-deploy.mjs [--rounds N] [--images N] [--mb N]   (npm run bench:deploy)
 import { build } from 'esbuild';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -54,12 +54,7 @@ await build({
 });
 const m = await import(pathToFileURL(join(out, 'bench.mjs')).href);
 
-const base = mkdtempSync(join(tmpdir(), 'bench-deploy-'));
-const workspace = join(base, 'workspace');
-const runnerTemp = join(base, 'runner-temp');
-mkdirSync(workspace, { recursive: true });
-mkdirSync(runnerTemp, { recursive: true });
-writeFileSync(join(workspace, 'config.ml'), 'let () = ()\n');
+const { base, workspace, runnerTemp } = await m.makeDeployScratch('bench-deploy-');
 const START = Date.parse('2026-01-01T00:00:00Z');
 
 // The deploy phase logs through @actions/core on stdout; keep the benchmark's own lines readable.
@@ -90,12 +85,7 @@ async function scenario(earlier) {
       const sha = m.shaOf(`bench ${earlier} ${round}`);
       const commitTime = new Date(START + (earlier + round + 1) * 86_400_000).toISOString();
       const ctx = m.deployContext({ sha, workspace, runnerTemp, commitTime });
-      const config = m.deployConfig(ctx, {
-        target: 'xen',
-        'deploy-repository': sshd.url,
-        'deploy-key': sshd.deployKey,
-        'known-hosts': sshd.knownHosts,
-      });
+      const config = m.deployConfig(ctx, { target: 'xen', ...m.sshDeployInputs(sshd) });
       const image = await m.makeImage(join(base, `image-${earlier}-${round}`), {
         target: 'xen',
         seed: sha,

@@ -1,13 +1,22 @@
 // Flat cost: what the server sends (upload-pack, counted by the sshd's forced command) during one
 // deploy into a repository holding 0 earlier images, and into one holding 40.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployImage } from '../../src/deploy/index.js';
 import { createBareRepo } from '../support/bare-repo.js';
 import { seedHistory } from '../support/deploy-history.js';
-import { deployConfig, deployContext, filesAt, makeImage, SETUP, shaOf, showFile } from '../support/deploy-scenario.js';
+import {
+  deployConfig,
+  deployContext,
+  filesAt,
+  makeDeployScratch,
+  makeImage,
+  SETUP,
+  shaOf,
+  showFile,
+  sshDeployInputs,
+} from '../support/deploy-scenario.js';
 import { startSshd } from '../support/sshd.js';
 
 const EARLIER_IMAGE_BYTES = 256 * 1024;
@@ -18,12 +27,7 @@ let workspace: string;
 let runnerTemp: string;
 
 beforeAll(async () => {
-  base = await mkdtemp(path.join(os.tmpdir(), 'deploy-bytes-'));
-  workspace = path.join(base, 'workspace');
-  runnerTemp = path.join(base, 'runner-temp');
-  await mkdir(workspace, { recursive: true });
-  await mkdir(runnerTemp, { recursive: true });
-  await writeFile(path.join(workspace, 'config.ml'), 'let () = ()\n');
+  ({ base, workspace, runnerTemp } = await makeDeployScratch('deploy-bytes-'));
 });
 
 afterAll(async () => {
@@ -38,12 +42,7 @@ async function measure(earlier: number) {
   try {
     const sha = shaOf(`measured ${earlier}`);
     const ctx = deployContext({ sha, workspace, runnerTemp, commitTime: new Date(START + 86_400_000).toISOString() });
-    const config = deployConfig(ctx, {
-      target: 'xen',
-      'deploy-repository': sshd.url,
-      'deploy-key': sshd.deployKey,
-      'known-hosts': sshd.knownHosts,
-    });
+    const config = deployConfig(ctx, { target: 'xen', ...sshDeployInputs(sshd) });
     const image = await makeImage(path.join(base, `image-${earlier}`), { target: 'xen', seed: 'measured' });
     sshd.resetCounters();
     const sessionsBefore = sshd.commands().length;

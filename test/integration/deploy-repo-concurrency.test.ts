@@ -1,7 +1,6 @@
 // A matrix pushing at once: 16 deploy processes (the bundled deploy phase, one `node` each) against
 // one bare repository behind the real sshd; then server hooks that refuse once and always.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareRepo, setPreReceiveHook, snapshotRepo } from '../support/bare-repo.js';
@@ -12,10 +11,12 @@ import {
   deployContext,
   filesAt,
   history,
+  makeDeployScratch,
   makeImage,
   SETUP,
   shaOf,
   showFile,
+  sshDeployInputs,
 } from '../support/deploy-scenario.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
@@ -30,12 +31,7 @@ const T0 = Date.parse('2026-04-01T08:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
 beforeAll(async () => {
-  base = await mkdtemp(path.join(os.tmpdir(), 'deploy-concurrency-'));
-  workspace = path.join(base, 'workspace');
-  runnerTemp = path.join(base, 'runner-temp');
-  await mkdir(workspace, { recursive: true });
-  await mkdir(runnerTemp, { recursive: true });
-  await writeFile(path.join(workspace, 'config.ml'), 'let () = ()\n');
+  ({ base, workspace, runnerTemp } = await makeDeployScratch('deploy-concurrency-'));
   bundle = await bundleDeploy(path.join(base, 'bundle'));
   repo = await createBareRepo(path.join(base, 'deployment.git'));
   sshd = await startSshd({ repoPath: repo });
@@ -55,9 +51,7 @@ async function job(
   const ctx = deployContext({ sha, workspace, runnerTemp, commitTime: at(minutes) });
   const config = deployConfig(ctx, {
     target,
-    'deploy-repository': sshd.url,
-    'deploy-key': sshd.deployKey,
-    'known-hosts': sshd.knownHosts,
+    ...sshDeployInputs(sshd),
     ...extra,
   });
   const image = await makeImage(path.join(base, 'builds', `${target}-${sha}`), {

@@ -2,8 +2,7 @@
 // real git http-backend (token), through deployImage/rollback with the credentials of issue 5.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployImage, rollback } from '../../src/deploy/index.js';
@@ -15,10 +14,12 @@ import {
   deployContext,
   filesAt,
   history,
+  makeDeployScratch,
   makeImage,
   SETUP,
   shaOf,
   showFile,
+  sshDeployInputs,
 } from '../support/deploy-scenario.js';
 import { startGitHttp, type GitHttpServer } from '../support/git-http.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
@@ -28,12 +29,7 @@ let workspace: string;
 let runnerTemp: string;
 
 beforeAll(async () => {
-  base = await mkdtemp(path.join(os.tmpdir(), 'deploy-repo-'));
-  workspace = path.join(base, 'workspace');
-  runnerTemp = path.join(base, 'runner-temp');
-  await mkdir(workspace, { recursive: true });
-  await mkdir(runnerTemp, { recursive: true });
-  await writeFile(path.join(workspace, 'config.ml'), 'let () = ()\n');
+  ({ base, workspace, runnerTemp } = await makeDeployScratch('deploy-repo-'));
 });
 
 afterAll(async () => {
@@ -67,9 +63,7 @@ describe('over SSH with a deploy key', () => {
 
   const inputs = (extra: Record<string, string> = {}) => ({
     target: 'xen',
-    'deploy-repository': sshd.url,
-    'deploy-key': sshd.deployKey,
-    'known-hosts': sshd.knownHosts,
+    ...sshDeployInputs(sshd),
     ...extra,
   });
 

@@ -1,13 +1,15 @@
 // Building blocks for the deployment-repository tests: a workspace, a run context and Config as the
 // action would parse them, a deterministic stand-in image, and read-only views of a bare repository.
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parseConfig, type Config } from '../../src/config.js';
 import type { EventPayload, RunContext } from '../../src/context.js';
 import type { BuiltImage, OpamSetup } from '../../src/types.js';
 import { runProcess, serverGitEnv } from './bare-repo.js';
 import { testContext } from './context.js';
+import type { SshdServer } from './sshd.js';
 
 export const SETUP: OpamSetup = {
   opamVersion: '2.4.1',
@@ -63,6 +65,31 @@ export async function makeImage(
     configFile,
     timings: {},
   };
+}
+
+export interface DeployScratch {
+  /** A fresh temporary folder: remove it when done. */
+  readonly base: string;
+  /** `<base>/workspace`, holding a config.ml. */
+  readonly workspace: string;
+  /** `<base>/runner-temp`. */
+  readonly runnerTemp: string;
+}
+
+/** A new temporary folder named from `prefix`, with a deploy job's workspace and RUNNER_TEMP in it. */
+export async function makeDeployScratch(prefix: string): Promise<DeployScratch> {
+  const base = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const workspace = path.join(base, 'workspace');
+  const runnerTemp = path.join(base, 'runner-temp');
+  await mkdir(workspace, { recursive: true });
+  await mkdir(runnerTemp, { recursive: true });
+  await writeFile(path.join(workspace, 'config.ml'), 'let () = ()\n');
+  return { base, workspace, runnerTemp };
+}
+
+/** The inputs that deploy into the loopback sshd's repository with its deploy key. */
+export function sshDeployInputs(sshd: Pick<SshdServer, 'url' | 'deployKey' | 'knownHosts'>): Record<string, string> {
+  return { 'deploy-repository': sshd.url, 'deploy-key': sshd.deployKey, 'known-hosts': sshd.knownHosts };
 }
 
 export interface ContextOptions {
