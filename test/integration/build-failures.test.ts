@@ -2,53 +2,27 @@
  * How the build fails, through the bundle: each failure stops the run with an error that says what
  * was found and what to do, and nothing is cached from a failed run.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listTree, PROJECT_ROOT, removeRun, runAction, type RunResult } from '../support/harness.js';
-import { makeOpamRepository } from '../support/opam-repo.js';
+import { describe, expect, it } from 'vitest';
+import { checkoutExample, commands, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
+import { listTree } from '../support/harness.js';
 
-let base: string;
-let repoUrl: string;
-const runs: RunResult[] = [];
-
-beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'build-failures-'));
-  repoUrl = (await makeOpamRepository(join(base, 'repo'))).url;
-}, 120_000);
-
-afterAll(() => {
-  runs.forEach(removeRun);
-  if (base) rmSync(base, { recursive: true, force: true });
-});
+const fixture = useFixtureScope('build-failures-');
 
 async function build(name: string, inputs: Record<string, string>, config?: string) {
-  const workspace = join(base, name, 'workspace');
-  const dir = join(workspace, 'hello');
+  const workspace = join(fixture.base, name, 'workspace');
   mkdirSync(workspace, { recursive: true });
-  cpSync(join(PROJECT_ROOT, 'example/hello'), dir, { recursive: true });
+  const dir = checkoutExample(workspace);
   if (config !== undefined) writeFileSync(join(dir, 'config.ml'), config);
-  const result = await runAction({
+  const result = await fixture.run({
     workspace,
-    env: { OPAMROOT: join(base, name, 'opam-root') },
-    inputs: {
-      'working-directory': 'hello',
-      'ocaml-compiler': 'ocaml-system',
-      'opam-version': 'system',
-      'opam-repositories': `fixture: ${repoUrl}`,
-      'mirage-version': '4.11.1',
-      cache: 'false',
-      ...inputs,
-    },
+    env: { OPAMROOT: join(fixture.base, name, 'opam-root') },
+    inputs: { ...fixtureInputs(fixture.opamRepoUrl), cache: 'false', ...inputs },
     timeoutMs: 300_000,
   });
-  runs.push(result);
   return { result, dir };
 }
-
-/** Programs the action ran itself (the runner echoes them as `[command]`). */
-const commands = (log: string) => [...log.matchAll(/^\[command\](.*)$/gm)].map((m) => m[1] ?? '');
 
 describe('build failures through the bundle', () => {
   it('a missing config file fails before any work, naming the folder it looked in', async () => {

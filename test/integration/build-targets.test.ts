@@ -6,34 +6,26 @@
  * target, on a fresh runner, restores duniverse/ and does not pull.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TARGETS, TARGET_NAMES, type Target } from '../../src/mirage/targets.js';
 import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
 import { startCacheService, type CacheService } from '../support/cache-service.js';
-import { PROJECT_ROOT, removeRun, runAction, type RunResult } from '../support/harness.js';
-import { makeOpamRepository } from '../support/opam-repo.js';
+import { checkoutExample, commands, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
 
-let base: string;
-let repoUrl: string;
+const fixture = useFixtureScope('build-targets-');
 let azurite: AzuriteHandle;
 let service: CacheService;
-const runs: RunResult[] = [];
 
 beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'build-targets-'));
-  repoUrl = (await makeOpamRepository(join(base, 'repo'))).url;
   azurite = await startAzurite();
   service = await startCacheService({ azurite });
 }, 120_000);
 
 afterAll(async () => {
-  runs.forEach(removeRun);
   await service?.stop();
   await azurite?.stop();
-  if (base) rmSync(base, { recursive: true, force: true });
 });
 
 /**
@@ -41,32 +33,22 @@ afterAll(async () => {
  * root, a clean checkout of the example in `hello/`.
  */
 async function build(name: string, inputs: Record<string, string>, env: Record<string, string> = {}) {
-  const workspace = join(base, name, 'workspace');
-  const opamRoot = join(base, name, 'opam-root');
+  const workspace = join(fixture.base, name, 'workspace');
+  const opamRoot = join(fixture.base, name, 'opam-root');
   rmSync(workspace, { recursive: true, force: true });
   rmSync(opamRoot, { recursive: true, force: true });
   mkdirSync(workspace, { recursive: true });
-  cpSync(join(PROJECT_ROOT, 'example/hello'), join(workspace, 'hello'), { recursive: true });
-  const result = await runAction({
+  const dir = checkoutExample(workspace);
+  const result = await fixture.run({
     workspace,
     env: { ...service.env, OPAMROOT: opamRoot, ...env },
-    inputs: {
-      'working-directory': 'hello',
-      'ocaml-compiler': 'ocaml-system',
-      'opam-version': 'system',
-      'opam-repositories': `fixture: ${repoUrl}`,
-      'mirage-version': '4.11.1',
-      ...inputs,
-    },
+    inputs: { ...fixtureInputs(fixture.opamRepoUrl), ...inputs },
     timeoutMs: 300_000,
   });
-  runs.push(result);
-  return { result, dir: join(workspace, 'hello') };
+  return { result, dir };
 }
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-/** Programs the action ran itself (the runner echoes them as `[command]`). */
-const commands = (log: string) => [...log.matchAll(/^\[command\](.*)$/gm)].map((m) => m[1] ?? '');
 const entries = (prefix: string) => service.entries().filter((e) => e.finalized && e.key.startsWith(prefix));
 
 const LINUX_TARGETS = TARGET_NAMES.filter((t) => (TARGETS[t].buildsOn as readonly string[]).includes('Linux'));
@@ -135,7 +117,7 @@ describe('dune cache', () => {
   };
 
   it('is enabled for the build, saved after a successful run and restored on the next runner', async () => {
-    const duneRoot = join(base, 'dune-cache');
+    const duneRoot = join(fixture.base, 'dune-cache');
     const first = await build('dune', inputs, { DUNE_CACHE_ROOT: duneRoot });
     expect(first.result.main.exitCode, first.result.log).toBe(0);
     expect(first.result.log).toMatch(/^cache dune: miss$/m);

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,7 @@ import {
   type RunResult as ActionResult,
 } from '../support/harness.js';
 import { makeOpamRepository } from '../support/opam-repo.js';
+import { checkoutExample, fixtureInputs } from '../support/fixture-action.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { deployImage } from '../../src/deploy/index.js';
 import {
@@ -40,6 +41,7 @@ import {
   SETUP,
   shaOf,
   showFile,
+  sshDeployInputs,
 } from '../support/deploy-scenario.js';
 
 const TOKEN = `github_pat_${randomBytes(24).toString('hex')}`;
@@ -385,9 +387,7 @@ describe('the bundle', () => {
 
   const keyInputs = () => ({
     deploy: 'true',
-    'deploy-key': sshd.deployKey,
-    'known-hosts': sshd.knownHosts,
-    'deploy-repository': sshd.url,
+    ...sshDeployInputs(sshd),
     'rollback-to': SHA,
   });
 
@@ -499,12 +499,7 @@ describe('the bundle, pushing through the writer', () => {
     for (const sha of [shas.a, shas.b]) {
       const ctx = deployContext({ sha, workspace, runnerTemp });
       const image = await makeImage(join(workspace, sha), { target: 'xen', seed: sha });
-      const inputs = {
-        target: 'xen',
-        'deploy-repository': sshd.url,
-        'deploy-key': sshd.deployKey,
-        'known-hosts': sshd.knownHosts,
-      };
+      const inputs = { target: 'xen', ...sshDeployInputs(sshd) };
       const outcome = await deployImage(scenarioConfig(ctx, inputs), ctx, image, SETUP);
       expect(outcome.deployed).toBe(true);
     }
@@ -517,9 +512,7 @@ describe('the bundle, pushing through the writer', () => {
       inputs: {
         target: 'xen',
         deploy: 'true',
-        'deploy-key': sshd.deployKey,
-        'known-hosts': sshd.knownHosts,
-        'deploy-repository': sshd.url,
+        ...sshDeployInputs(sshd),
         'rollback-to': shas.a,
       },
     });
@@ -576,7 +569,7 @@ describe('the bundle, building a fork’s pull request', () => {
   it('builds the image, deploys nothing, and leaves the repository unchanged byte for byte', async () => {
     const opamRepository = await makeOpamRepository(join(base, 'opam-repository'));
     const workspace = join(base, 'fork-workspace');
-    cpSync(join(PROJECT_ROOT, 'example/hello'), join(workspace, 'hello'), { recursive: true });
+    checkoutExample(workspace);
     const before = await snapshotRepo(repo);
     const sessions = sshd.commands().length;
     const result = await runAction({
@@ -585,16 +578,10 @@ describe('the bundle, building a fork’s pull request', () => {
       env: { OPAMROOT: join(base, 'opam-root') },
       inputs: {
         target: 'xen',
-        'working-directory': 'hello',
-        'ocaml-compiler': 'ocaml-system',
-        'opam-version': 'system',
-        'opam-repositories': `fixture: ${opamRepository.url}`,
-        'mirage-version': '4.11.1',
+        ...fixtureInputs(opamRepository.url),
         cache: 'false',
         deploy: 'true',
-        'deploy-repository': sshd.url,
-        'deploy-key': sshd.deployKey,
-        'known-hosts': sshd.knownHosts,
+        ...sshDeployInputs(sshd),
       },
       timeoutMs: 300_000,
     });

@@ -3,68 +3,53 @@
  * build of example/hello, and the deploy over SSH to the real sshd; then a dry run and a
  * `rollback-to` (which builds nothing) from a `workflow_dispatch` run.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/deploy/manifest.js';
 import { createBareRepo, snapshotRepo } from '../support/bare-repo.js';
-import { bareGit, filesAt, history, showFile } from '../support/deploy-scenario.js';
-import { PROJECT_ROOT, removeRun, runAction, type RunOptions, type RunResult } from '../support/harness.js';
-import { makeOpamRepository } from '../support/opam-repo.js';
+import { bareGit, filesAt, history, showFile, sshDeployInputs } from '../support/deploy-scenario.js';
+import { checkoutExample, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
+import type { RunOptions, RunResult } from '../support/harness.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
 /** The push fixture's commit, and a later one deployed on top of it. */
 const FIRST = '0123456789abcdef0123456789abcdef01234567';
 const SECOND = '89abcdef0123456789abcdef0123456789abcdef';
 
-let base: string;
-let opamRepoUrl: string;
+const fixture = useFixtureScope('deploy-bundle-');
 let repo: string;
 let sshd: SshdServer;
-const runs: RunResult[] = [];
 
 beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'deploy-bundle-'));
-  opamRepoUrl = (await makeOpamRepository(join(base, 'opam-repository'))).url;
-  repo = await createBareRepo(join(base, 'mirage-www-deployment.git'));
+  repo = await createBareRepo(join(fixture.base, 'mirage-www-deployment.git'));
   sshd = await startSshd({ repoPath: repo });
 }, 120_000);
 
 afterAll(async () => {
-  runs.forEach(removeRun);
   await sshd?.stop();
-  if (base) rmSync(base, { recursive: true, force: true });
 });
 
 /** One job on a self-hosted runner: the opam root stays, the checkout is fresh. */
 async function run(inputs: Record<string, string>, options: Partial<RunOptions> = {}): Promise<RunResult> {
-  const workspace = join(base, 'workspace');
+  const workspace = join(fixture.base, 'workspace');
   rmSync(workspace, { recursive: true, force: true });
   mkdirSync(workspace, { recursive: true });
-  cpSync(join(PROJECT_ROOT, 'example/hello'), join(workspace, 'hello'), { recursive: true });
-  const result = await runAction({
+  checkoutExample(workspace);
+  return fixture.run({
     workspace,
-    env: { OPAMROOT: join(base, 'opam-root') },
+    env: { OPAMROOT: join(fixture.base, 'opam-root') },
     inputs: {
       target: 'xen',
-      'working-directory': 'hello',
-      'ocaml-compiler': 'ocaml-system',
-      'opam-version': 'system',
-      'opam-repositories': `fixture: ${opamRepoUrl}`,
-      'mirage-version': '4.11.1',
+      ...fixtureInputs(fixture.opamRepoUrl),
       cache: 'false',
       deploy: 'true',
-      'deploy-repository': sshd.url,
-      'deploy-key': sshd.deployKey,
-      'known-hosts': sshd.knownHosts,
+      ...sshDeployInputs(sshd),
       ...inputs,
     },
     timeoutMs: 300_000,
     ...options,
   });
-  runs.push(result);
-  return result;
 }
 
 describe('deploy through the bundle', () => {
