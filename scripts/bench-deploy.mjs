@@ -13,6 +13,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { NODE_ESM_BUNDLE } from './esbuild-node.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
@@ -43,14 +44,7 @@ await build({
     loader: 'ts',
   },
   outfile: join(out, 'bench.mjs'),
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  logLevel: 'warning',
-  banner: {
-    js: "import { createRequire as __mdCreateRequire } from 'node:module'; const require = __mdCreateRequire(import.meta.url);",
-  },
+  ...NODE_ESM_BUNDLE,
 });
 const m = await import(pathToFileURL(join(out, 'bench.mjs')).href);
 

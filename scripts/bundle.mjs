@@ -3,23 +3,16 @@
 import { build } from 'esbuild';
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { NODE_ESM_BUNDLE } from './esbuild-node.mjs';
 
 const { values } = parseArgs({ options: { outdir: { type: 'string', default: 'dist' } } });
 
 await rm(values.outdir, { recursive: true, force: true });
 await build({
+  ...NODE_ESM_BUNDLE,
   entryPoints: { index: 'src/index.ts', post: 'src/post.ts' },
   outdir: values.outdir,
-  bundle: true,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
   legalComments: 'none',
-  logLevel: 'warning',
-  // Several CommonJS dependencies call require() on Node built-ins; ESM output has no require.
-  banner: {
-    js: "import { createRequire as __mdCreateRequire } from 'node:module'; const require = __mdCreateRequire(import.meta.url);",
-  },
 });

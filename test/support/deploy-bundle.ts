@@ -1,8 +1,9 @@
-// Bundles src/deploy/index.ts the way scripts/bundle.mjs bundles the action (esbuild, ESM, node20),
+// Bundles src/deploy/index.ts with the options scripts/bundle.mjs uses (scripts/esbuild-node.mjs),
 // so that tests can run the deploy phase in separate processes, as matrix jobs would.
 import { build } from 'esbuild';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { NODE_ESM_BUNDLE } from '../../scripts/esbuild-node.mjs';
 import type { DeployOutcome } from '../../src/types.js';
 import { runProcess } from './bare-repo.js';
 import { PROJECT_ROOT } from './harness.js';
@@ -12,18 +13,7 @@ export const DEPLOY_WORKER = path.join(PROJECT_ROOT, 'test/support/deploy-worker
 /** Writes `<outdir>/deploy.js` and returns its path. */
 export async function bundleDeploy(outdir: string): Promise<string> {
   const outfile = path.join(outdir, 'deploy.js');
-  await build({
-    entryPoints: [path.join(PROJECT_ROOT, 'src/deploy/index.ts')],
-    outfile,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    logLevel: 'warning',
-    banner: {
-      js: "import { createRequire as __mdCreateRequire } from 'node:module'; const require = __mdCreateRequire(import.meta.url);",
-    },
-  });
+  await build({ ...NODE_ESM_BUNDLE, entryPoints: [path.join(PROJECT_ROOT, 'src/deploy/index.ts')], outfile });
   return outfile;
 }
 

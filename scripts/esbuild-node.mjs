@@ -1,0 +1,13 @@
+// The esbuild options every bundle of the project's TypeScript for Node shares (the action in
+// dist/, the deploy phase the tests and the deploy benchmark run): one ESM file for Node 20+.
+export const NODE_ESM_BUNDLE = {
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+  // Several CommonJS dependencies call require() on Node built-ins; ESM output has no require.
+  banner: {
+    js: "import { createRequire as __mdCreateRequire } from 'node:module'; const require = __mdCreateRequire(import.meta.url);",
+  },
+};
