@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
 import { startCacheService, type CacheService } from '../support/cache-service.js';
-import { PROJECT_ROOT, listTree, removeRun, runAction, type RunResult } from '../support/harness.js';
+import { PROJECT_ROOT, listTree, removeRun, runAction, type NodeName, type RunResult } from '../support/harness.js';
 import { makeOpamRepository } from '../support/opam-repo.js';
 
 const SYSTEM_OPAM = '/usr/bin/opam';
@@ -62,7 +62,11 @@ afterAll(async () => {
 });
 
 /** A new runner: no opam root, a fresh checkout of the example (plus `configEdit`). */
-async function run(configEdit?: (text: string) => string, inputs: Record<string, string> = {}): Promise<RunResult> {
+async function run(
+  configEdit?: (text: string) => string,
+  inputs: Record<string, string> = {},
+  node: NodeName = 'node20',
+): Promise<RunResult> {
   rmSync(root(), { recursive: true, force: true });
   rmSync(workspace(), { recursive: true, force: true });
   cpSync(join(PROJECT_ROOT, 'example/hello'), workspace(), { recursive: true });
@@ -71,6 +75,7 @@ async function run(configEdit?: (text: string) => string, inputs: Record<string,
     writeFileSync(config, configEdit(readFileSync(config, 'utf8')));
   }
   const result = await runAction({
+    node,
     workspace: workspace(),
     env: { ...service.env, OPAMROOT: root() },
     inputs: {
@@ -151,6 +156,17 @@ describe('opam setup with the cache', () => {
     expect(warm.log).toMatch(/exact cache hit, nothing to install/);
     expect(warm.exportedEnv.OPAMROOT).toBe(root());
     expect(warm.log).toMatch(/cache opam: not saved: restored from its exact key/);
+    expect(opamEntries()).toHaveLength(1);
+  });
+
+  it('run 2 again on Node 24, the runtime of `runs.using: node24`: the same exact hit, a correct image', async () => {
+    const warm24 = await run(undefined, {}, 'node24');
+    expect(warm24.main.exitCode, warm24.log).toBe(0);
+    expect(warm24.post?.exitCode, warm24.log).toBe(0);
+    expect(warm24.outputs['cache-hit']).toBe('exact');
+    expect(actionOpamCommands(warm24.log)).not.toContain('install');
+    const image = warm24.outputs.image ?? '';
+    expect(warm24.outputs['image-sha256']).toBe(createHash('sha256').update(readFileSync(image)).digest('hex'));
     expect(opamEntries()).toHaveLength(1);
   });
 
