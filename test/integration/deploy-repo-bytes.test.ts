@@ -1,49 +1,42 @@
 // Flat cost: what the server sends (upload-pack, counted by the sshd's forced command) during one
 // deploy into a repository holding 0 earlier images, and into one holding 40.
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deployImage } from '../../src/deploy/index.js';
 import { createBareRepo } from '../support/bare-repo.js';
 import { seedHistory } from '../support/deploy-history.js';
 import {
   deployConfig,
-  deployContext,
   filesAt,
-  makeDeployScratch,
   makeImage,
   SETUP,
   shaOf,
   showFile,
   sshDeployInputs,
 } from '../support/deploy-scenario.js';
+import { useDeployScratch } from '../support/deploy-scratch.js';
 import { startSshd } from '../support/sshd.js';
 
 const EARLIER_IMAGE_BYTES = 256 * 1024;
 const START = Date.parse('2026-05-01T00:00:00Z');
 
-let base: string;
-let workspace: string;
-let runnerTemp: string;
-
-beforeAll(async () => {
-  ({ base, workspace, runnerTemp } = await makeDeployScratch('deploy-bytes-'));
-});
-
-afterAll(async () => {
-  await rm(base, { recursive: true, force: true });
-});
+const scratch = useDeployScratch('deploy-bytes-');
 
 /** Bytes upload-pack sent and sessions opened for one deploy into a repository with `earlier` images. */
 async function measure(earlier: number) {
-  const repo = await createBareRepo(path.join(base, `with-${earlier}`, 'deployment.git'));
-  await seedHistory(repo, base, { target: 'xen', images: earlier, imageBytes: EARLIER_IMAGE_BYTES, start: START });
+  const repo = await createBareRepo(path.join(scratch.base, `with-${earlier}`, 'deployment.git'));
+  await seedHistory(repo, scratch.base, {
+    target: 'xen',
+    images: earlier,
+    imageBytes: EARLIER_IMAGE_BYTES,
+    start: START,
+  });
   const sshd = await startSshd({ repoPath: repo });
   try {
     const sha = shaOf(`measured ${earlier}`);
-    const ctx = deployContext({ sha, workspace, runnerTemp, commitTime: new Date(START + 86_400_000).toISOString() });
+    const ctx = scratch.context({ sha, commitTime: new Date(START + 86_400_000).toISOString() });
     const config = deployConfig(ctx, { target: 'xen', ...sshDeployInputs(sshd) });
-    const image = await makeImage(path.join(base, `image-${earlier}`), { target: 'xen', seed: 'measured' });
+    const image = await makeImage(path.join(scratch.base, `image-${earlier}`), { target: 'xen', seed: 'measured' });
     sshd.resetCounters();
     const sessionsBefore = sshd.commands().length;
     const outcome = await deployImage(config, ctx, image, SETUP);

@@ -1,6 +1,5 @@
 // A matrix pushing at once: 16 deploy processes (the bundled deploy phase, one `node` each) against
 // one bare repository behind the real sshd; then server hooks that refuse once and always.
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareRepo, setPreReceiveHook, snapshotRepo } from '../support/bare-repo.js';
@@ -8,21 +7,18 @@ import { bundleDeploy, runWorker, type WorkerJob } from '../support/deploy-bundl
 import {
   bareGit,
   deployConfig,
-  deployContext,
   filesAt,
   history,
-  makeDeployScratch,
   makeImage,
   SETUP,
   shaOf,
   showFile,
   sshDeployInputs,
 } from '../support/deploy-scenario.js';
+import { useDeployScratch } from '../support/deploy-scratch.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
-let base: string;
-let workspace: string;
-let runnerTemp: string;
+const scratch = useDeployScratch('deploy-concurrency-');
 let bundle: string;
 let repo: string;
 let sshd: SshdServer;
@@ -31,15 +27,13 @@ const T0 = Date.parse('2026-04-01T08:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
 beforeAll(async () => {
-  ({ base, workspace, runnerTemp } = await makeDeployScratch('deploy-concurrency-'));
-  bundle = await bundleDeploy(path.join(base, 'bundle'));
-  repo = await createBareRepo(path.join(base, 'deployment.git'));
+  bundle = await bundleDeploy(path.join(scratch.base, 'bundle'));
+  repo = await createBareRepo(path.join(scratch.base, 'deployment.git'));
   sshd = await startSshd({ repoPath: repo });
 });
 
 afterAll(async () => {
   await sshd?.stop();
-  await rm(base, { recursive: true, force: true });
 });
 
 async function job(
@@ -48,13 +42,13 @@ async function job(
   minutes: number,
   extra: Record<string, string> = {},
 ): Promise<WorkerJob> {
-  const ctx = deployContext({ sha, workspace, runnerTemp, commitTime: at(minutes) });
+  const ctx = scratch.context({ sha, commitTime: at(minutes) });
   const config = deployConfig(ctx, {
     target,
     ...sshDeployInputs(sshd),
     ...extra,
   });
-  const image = await makeImage(path.join(base, 'builds', `${target}-${sha}`), {
+  const image = await makeImage(path.join(scratch.base, 'builds', `${target}-${sha}`), {
     target,
     seed: `${target} ${sha}`,
     bytes: 16 * 1024,
@@ -73,7 +67,7 @@ describe('a matrix deploying at once', () => {
       // started in an order unrelated to their commit times, so that the oldest can finish last
       ...(await Promise.all(oneTargetShas.map((sha, i) => job(oneTarget, sha, (i * 5) % 8)))),
     ];
-    const runs = await Promise.all(jobs.map((j) => runWorker(bundle, j, base)));
+    const runs = await Promise.all(jobs.map((j) => runWorker(bundle, j, scratch.base)));
 
     for (const run of runs) {
       expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
@@ -105,7 +99,7 @@ describe('server hooks', () => {
     try {
       const before = (await history(repo)).length;
       const sha = shaOf('after a lock');
-      const run = await runWorker(bundle, await job('xen', sha, 100), base);
+      const run = await runWorker(bundle, await job('xen', sha, 100), scratch.base);
       expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
       expect(run.log).toMatch(/push rejected \(the ref was locked\)/);
       expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${sha}\n`);
@@ -119,7 +113,7 @@ describe('server hooks', () => {
     await setPreReceiveHook(repo, 'reject-always');
     try {
       const before = await snapshotRepo(repo);
-      const run = await runWorker(bundle, await job('xen', shaOf('protected'), 200), base);
+      const run = await runWorker(bundle, await job('xen', shaOf('protected'), 200), scratch.base);
       expect(run.code).toBe(1);
       expect(run.result.ok).toBe(false);
       const error = run.result.ok ? '' : run.result.error;

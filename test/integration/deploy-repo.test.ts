@@ -2,7 +2,7 @@
 // real git http-backend (token), through deployImage/rollback with the credentials of issue 5.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { readdir, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployImage, rollback } from '../../src/deploy/index.js';
@@ -11,30 +11,19 @@ import { createBareRepo, runProcess, serverGitEnv, snapshotRepo } from '../suppo
 import {
   bareGit,
   deployConfig,
-  deployContext,
   filesAt,
   history,
-  makeDeployScratch,
   makeImage,
   SETUP,
   shaOf,
   showFile,
   sshDeployInputs,
 } from '../support/deploy-scenario.js';
+import { useDeployScratch } from '../support/deploy-scratch.js';
 import { startGitHttp, type GitHttpServer } from '../support/git-http.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
-let base: string;
-let workspace: string;
-let runnerTemp: string;
-
-beforeAll(async () => {
-  ({ base, workspace, runnerTemp } = await makeDeployScratch('deploy-repo-'));
-});
-
-afterAll(async () => {
-  await rm(base, { recursive: true, force: true });
-});
+const scratch = useDeployScratch('deploy-repo-');
 
 /** Blob bytes at `rev:file`, as a Buffer (images are binary). */
 function blob(repo: string, rev: string, file: string): Buffer {
@@ -54,7 +43,7 @@ describe('over SSH with a deploy key', () => {
   const shas = { a: shaOf('a'), b: shaOf('b'), c: shaOf('c'), old: shaOf('old'), d: shaOf('d') };
 
   beforeAll(async () => {
-    repo = await createBareRepo(path.join(base, 'ssh', 'deployment.git'));
+    repo = await createBareRepo(path.join(scratch.base, 'ssh', 'deployment.git'));
     sshd = await startSshd({ repoPath: repo });
   });
   afterAll(async () => {
@@ -68,8 +57,8 @@ describe('over SSH with a deploy key', () => {
   });
 
   async function deploy(sha: string, minutes: number, extra: Record<string, string> = {}, seed = sha) {
-    const ctx = deployContext({ sha, workspace, runnerTemp, commitTime: at(minutes) });
-    const image = await makeImage(path.join(base, 'build', `${sha}-${seed}`), {
+    const ctx = scratch.context({ sha, commitTime: at(minutes) });
+    const image = await makeImage(path.join(scratch.base, 'build', `${sha}-${seed}`), {
       target: 'xen',
       seed,
       sideFiles: ['hello.xl', 'hello.xl.in'],
@@ -133,7 +122,7 @@ describe('over SSH with a deploy key', () => {
       ].join('\n'),
     );
     // the work folder under RUNNER_TEMP is gone (the credentials folder is the post step's)
-    expect((await readdir(runnerTemp)).filter((d) => d.startsWith('mirage-deploy-work-'))).toEqual([]);
+    expect((await readdir(scratch.runnerTemp)).filter((d) => d.startsWith('mirage-deploy-work-'))).toEqual([]);
   });
 
   it('a second sha keeps the first and moves latest; commit author and message from the inputs', async () => {
@@ -197,8 +186,8 @@ describe('over SSH with a deploy key', () => {
 
   it("refuses an image over GitHub's 100 MiB limit before contacting the server, suggesting xz", async () => {
     const sha = shaOf('huge');
-    const ctx = deployContext({ sha, workspace, runnerTemp, commitTime: at(40) });
-    const image = await makeImage(path.join(base, 'build', 'huge'), { target: 'xen', seed: 'huge' });
+    const ctx = scratch.context({ sha, commitTime: at(40) });
+    const image = await makeImage(path.join(scratch.base, 'build', 'huge'), { target: 'xen', seed: 'huge' });
     await truncate(image.path, 100 * 1024 * 1024 + 1);
     const sessions = sshd.commands().length;
     await expect(deployImage(deployConfig(ctx, inputs({ compression: 'none' })), ctx, image, SETUP)).rejects.toThrow(
@@ -208,7 +197,7 @@ describe('over SSH with a deploy key', () => {
   });
 
   it('rollback-to an existing sha verifies the image and moves latest back', async () => {
-    const ctx = deployContext({ sha: shaOf('dispatch'), workspace, runnerTemp, eventName: 'workflow_dispatch' });
+    const ctx = scratch.context({ sha: shaOf('dispatch'), eventName: 'workflow_dispatch' });
     const outcome = await rollback(deployConfig(ctx, inputs({ 'rollback-to': shas.b })), ctx, shas.b);
     expect(outcome).toMatchObject({ deployed: true, path: `xen/${shas.b}` });
     expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shas.b}\n`);
@@ -216,7 +205,7 @@ describe('over SSH with a deploy key', () => {
   });
 
   it('rollback-to a sha that is not deployed fails and names the input and what is deployed', async () => {
-    const ctx = deployContext({ sha: shaOf('dispatch'), workspace, runnerTemp, eventName: 'workflow_dispatch' });
+    const ctx = scratch.context({ sha: shaOf('dispatch'), eventName: 'workflow_dispatch' });
     const missing = shaOf('never');
     const before = await snapshotRepo(repo);
     await expect(rollback(deployConfig(ctx, inputs({ 'rollback-to': missing })), ctx, missing)).rejects.toThrow(
@@ -227,7 +216,7 @@ describe('over SSH with a deploy key', () => {
 
   it('rollback-to an image that no longer matches its manifest fails and moves nothing', async () => {
     // Someone replaced the image of shas.d by hand: its bytes no longer match the manifest.
-    const work = path.join(base, 'tamper');
+    const work = path.join(scratch.base, 'tamper');
     const env = serverGitEnv({
       GIT_AUTHOR_NAME: 't',
       GIT_AUTHOR_EMAIL: 't@example.invalid',
@@ -246,12 +235,12 @@ describe('over SSH with a deploy key', () => {
     await git(['commit', '--quiet', '-am', 'tamper']);
     await git(['push', '--quiet', 'origin', 'main']);
     const before = await snapshotRepo(repo);
-    const ctx = deployContext({ sha: shaOf('dispatch'), workspace, runnerTemp, eventName: 'workflow_dispatch' });
+    const ctx = scratch.context({ sha: shaOf('dispatch'), eventName: 'workflow_dispatch' });
     await expect(rollback(deployConfig(ctx, inputs({ 'rollback-to': shas.d })), ctx, shas.d)).rejects.toThrow(
       /input `rollback-to`: .*hello\.xen\.bz2 has sha256 [0-9a-f]{64}, but its manifest says/,
     );
     expect(await snapshotRepo(repo)).toBe(before);
-    expect((await readdir(runnerTemp)).filter((d) => d.startsWith('mirage-deploy-work-'))).toEqual([]);
+    expect((await readdir(scratch.runnerTemp)).filter((d) => d.startsWith('mirage-deploy-work-'))).toEqual([]);
   });
 });
 
@@ -261,7 +250,7 @@ describe('over HTTPS with a token', () => {
   const token = 'github_pat_11AAAAAAA0deploytesttoken';
 
   beforeAll(async () => {
-    repo = await createBareRepo(path.join(base, 'http', 'deployment.git'));
+    repo = await createBareRepo(path.join(scratch.base, 'http', 'deployment.git'));
     server = await startGitHttp({ repoPath: repo, token });
   });
   afterAll(async () => {
@@ -270,7 +259,7 @@ describe('over HTTPS with a token', () => {
 
   it('deploys with xz into an empty repository and rolls back', async () => {
     const inputs = (sha: string, extra: Record<string, string> = {}) => {
-      const ctx = deployContext({ sha, workspace, runnerTemp, commitTime: '2026-03-02T10:00:00Z' });
+      const ctx = scratch.context({ sha, commitTime: '2026-03-02T10:00:00Z' });
       return {
         ctx,
         config: deployConfig(ctx, {
@@ -286,7 +275,7 @@ describe('over HTTPS with a token', () => {
     const second = shaOf('http-2');
     for (const sha of [first, second]) {
       const { ctx, config } = inputs(sha);
-      const image = await makeImage(path.join(base, 'http-build', sha), { target: 'hvt', seed: sha });
+      const image = await makeImage(path.join(scratch.base, 'http-build', sha), { target: 'hvt', seed: sha });
       const outcome = await deployImage(config, ctx, image, SETUP);
       expect(outcome.deployed).toBe(true);
       const stored = blob(repo, 'main', `hvt/${sha}/hello.hvt.xz`);
@@ -308,7 +297,7 @@ describe('an owner/name deployment repository on server-url', () => {
   const token = 'github_pat_11AAAAAAA0ownernametoken';
 
   beforeAll(async () => {
-    const root = path.join(base, 'server');
+    const root = path.join(scratch.base, 'server');
     repo = await createBareRepo(path.join(root, 'mirage', 'mirage-www-deployment.git'));
     server = await startGitHttp({ repoPath: repo, token, projectRoot: root });
   });
@@ -319,9 +308,9 @@ describe('an owner/name deployment repository on server-url', () => {
   it('links the deploy folder at its commit, and writes to deploy-repository-branch, new or not', async () => {
     const serverUrl = `http://127.0.0.1:${server.port}`;
     const deploy = async (sha: string, extra: Record<string, string>) => {
-      const ctx = deployContext({ sha, workspace, runnerTemp, commitTime: '2026-03-03T10:00:00Z' });
+      const ctx = scratch.context({ sha, commitTime: '2026-03-03T10:00:00Z' });
       const config = deployConfig(ctx, { target: 'spt', 'server-url': serverUrl, 'deploy-token': token, ...extra });
-      const image = await makeImage(path.join(base, 'owner-build', sha), { target: 'spt', seed: sha });
+      const image = await makeImage(path.join(scratch.base, 'owner-build', sha), { target: 'spt', seed: sha });
       return deployImage(config, ctx, image, SETUP);
     };
     const onMain = await deploy(shaOf('owner 1'), {});
