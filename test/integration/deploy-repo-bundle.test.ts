@@ -93,12 +93,12 @@ describe('deploy through the bundle', () => {
     expect(await snapshotRepo(repo)).toBe(before);
   }, 300_000);
 
-  it('rollback-to builds nothing and moves latest; to a sha never deployed it fails naming the input', async () => {
-    const next = await run({}, { sha: SECOND });
+  it('on Node 24 (the runtime of `runs.using: node24`) the next commit deploys; rollback-to builds nothing and moves latest; to a sha never deployed it fails naming the input', async () => {
+    const next = await run({}, { sha: SECOND, node: 'node24' });
     expect(next.main.exitCode, next.log).toBe(0);
     expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${SECOND}\n`);
 
-    const back = await run({ 'rollback-to': FIRST }, { event: 'workflow_dispatch', sha: SECOND });
+    const back = await run({ 'rollback-to': FIRST }, { event: 'workflow_dispatch', sha: SECOND, node: 'node24' });
     expect(back.main.exitCode, back.log).toBe(0);
     expect(back.log).not.toContain('mirage configure');
     expect(back.outputs).toMatchObject({ deployed: 'true', 'deploy-path': `xen/${FIRST}` });
