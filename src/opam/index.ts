@@ -40,9 +40,10 @@ class Opam {
     return mustRun(this.path, args, { env: this.env });
   }
 
+  /** Output to parse: without the colours that OPAMCOLOR=always puts in for the log. */
   async query(args: readonly string[]): Promise<string> {
     core.info(`(query) opam ${args.join(' ')}`);
-    return (await mustRun(this.path, args, { env: this.env, silent: true })).stdout;
+    return (await mustRun(this.path, args, { env: { ...this.env, OPAMCOLOR: 'never' }, silent: true })).stdout;
   }
 }
 

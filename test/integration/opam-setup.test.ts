@@ -66,8 +66,9 @@ async function run(
   configEdit?: (text: string) => string,
   inputs: Record<string, string> = {},
   node: NodeName = 'node20',
+  keepRoot = false,
 ): Promise<RunResult> {
-  rmSync(root(), { recursive: true, force: true });
+  if (!keepRoot) rmSync(root(), { recursive: true, force: true });
   rmSync(workspace(), { recursive: true, force: true });
   cpSync(join(PROJECT_ROOT, 'example/hello'), workspace(), { recursive: true });
   if (configEdit) {
@@ -211,6 +212,22 @@ describe('opam setup with the cache', () => {
     expect(warnings(down.log)[0]).toMatch(/cache: the cache service did not answer .*goes on without a cache/);
     expect(down.errors).toEqual([]);
     expect(actionOpamCommands(down.log)).toContain('init');
+  });
+});
+
+describe('an opam root already on the runner (self-hosted), without the cache', () => {
+  it('converges its repositories: a moved one gets set-url, an unwanted one is removed, none is added twice', async () => {
+    const extra = (await makeOpamRepository(join(base, 'repo-extra'))).url;
+    const moved = (await makeOpamRepository(join(base, 'repo-moved'))).url;
+    const first = await run(undefined, { cache: 'false', 'opam-repositories': `fixture: ${repoUrl}\nextra: ${extra}` });
+    expect(first.main.exitCode, first.log).toBe(0);
+    const second = await run(undefined, { cache: 'false', 'opam-repositories': `fixture: ${moved}` }, 'node20', true);
+    expect(second.main.exitCode, second.log).toBe(0);
+    const repositoryCommands = [...second.log.matchAll(/^\[command\]\S*\/opam (repository \S+ \S+)/gm)].map(
+      (m) => m[1],
+    );
+    expect(repositoryCommands).toEqual(['repository remove extra', 'repository set-url fixture']);
+    expect(second.log).toContain(`opam repository set-url fixture ${moved}`);
   });
 });
 
