@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { Writable } from 'node:stream';
 import * as exec from '@actions/exec';
 
 export interface CommandResult {
@@ -15,6 +16,8 @@ export interface CommandOptions {
   /** Do not echo the command's output into the log (it is still returned). */
   readonly silent?: boolean;
   readonly input?: string | Buffer;
+  /** Rewrites each line the command prints before it reaches the log (the returned output is as printed). */
+  readonly mapLogLine?: (line: string) => string;
 }
 
 /** A command that exited non-zero, with enough of its output to act on. */
@@ -36,6 +39,25 @@ export function processEnv(extra: Record<string, string | undefined> = {}): Reco
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...extra })) if (v !== undefined) env[k] = v;
   return env;
+}
+
+/** A stream that hands whole lines, rewritten, to `target`; `flush` writes a last unterminated line. */
+function lineMapper(target: NodeJS.WritableStream, map: (line: string) => string): Writable & { flush(): void } {
+  let pending = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const lines = (pending + chunk.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) target.write(`${map(line)}\n`);
+      done();
+    },
+  });
+  return Object.assign(stream, {
+    flush() {
+      if (pending !== '') target.write(map(pending));
+      pending = '';
+    },
+  });
 }
 
 /**
@@ -61,15 +83,24 @@ export async function runCommand(
   options: CommandOptions = {},
 ): Promise<CommandResult> {
   const located = options.env ? (findProgram(program, options.env) ?? program) : program;
-  const result = await exec.getExecOutput(located, [...args], {
-    cwd: options.cwd,
-    env: options.env ?? processEnv(),
-    silent: options.silent ?? false,
-    ignoreReturnCode: true,
-    ...(options.input === undefined
-      ? {}
-      : { input: Buffer.isBuffer(options.input) ? options.input : Buffer.from(options.input) }),
-  });
+  const map = options.mapLogLine;
+  const out = map ? lineMapper(process.stdout, map) : undefined;
+  const err = map ? lineMapper(process.stderr, map) : undefined;
+  const result = await exec
+    .getExecOutput(located, [...args], {
+      ...(out && err ? { outStream: out, errStream: err } : {}),
+      cwd: options.cwd,
+      env: options.env ?? processEnv(),
+      silent: options.silent ?? false,
+      ignoreReturnCode: true,
+      ...(options.input === undefined
+        ? {}
+        : { input: Buffer.isBuffer(options.input) ? options.input : Buffer.from(options.input) }),
+    })
+    .finally(() => {
+      out?.flush();
+      err?.flush();
+    });
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -14,7 +14,7 @@ import { CommandError, findProgram, runCommand } from '../exec.js';
 import { summaryRow } from '../summary.js';
 import type { BuiltImage, OpamSetup } from '../types.js';
 import { chooseImage, generatedNames, imageNames, type DistEntry } from './image.js';
-import { withProblemMatcher } from './matcher.js';
+import { rootLocation, withProblemMatcher } from './matcher.js';
 import {
   buildCommand,
   buildEnvironment,
@@ -57,8 +57,18 @@ function locate(program: string, env: Record<string, string>): string {
   );
 }
 
-async function run(command: Command, cwd: string, env: Record<string, string>, hint: string): Promise<void> {
-  const result = await runCommand(locate(command.program, env), command.args, { cwd, env });
+async function run(
+  command: Command,
+  cwd: string,
+  env: Record<string, string>,
+  hint: string,
+  mapLogLine?: (line: string) => string,
+): Promise<void> {
+  const result = await runCommand(locate(command.program, env), command.args, {
+    cwd,
+    env,
+    ...(mapLogLine ? { mapLogLine } : {}),
+  });
   if (result.exitCode !== 0) throw new CommandError(commandLine(command), result, hint);
 }
 
@@ -141,7 +151,13 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
     const compile = buildCommand(build, ctx.cores);
     await timed(timings, 'build', commandLine(compile), () =>
       withProblemMatcher(ctx.runnerTemp, () =>
-        run(compile, dir, env, 'the build failed; the compiler messages are above and annotated on the commit'),
+        run(
+          compile,
+          dir,
+          env,
+          'the build failed; the compiler messages are above and annotated on the commit',
+          (line) => rootLocation(line, relative(ctx.workspace, dir)),
+        ),
       ),
     );
 

@@ -17,7 +17,7 @@
  */
 import * as core from '@actions/core';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, posix } from 'node:path';
 
 export const MATCHER_OWNER = 'mirage-deploy-ocaml';
 
@@ -56,6 +56,19 @@ export function ocamlProblemMatcher(): { problemMatcher: ProblemMatcher[] } {
       },
     ],
   };
+}
+
+/**
+ * OCaml names files relative to the folder it builds in, the unikernel's, while the runner resolves
+ * an annotation's file against the workspace and drops the link to the file when nothing is there.
+ * So location lines get the unikernel's folder (relative to the workspace) put in front of a
+ * relative path; every other line is left as it is.
+ */
+export function rootLocation(line: string, folder: string): string {
+  if (folder === '' || folder === '.' || folder.startsWith('..') || isAbsolute(folder)) return line;
+  const match = /^File "([^"]+)"(.*)$/.exec(line);
+  if (!match?.[1] || isAbsolute(match[1])) return line;
+  return `File "${posix.join(folder, match[1])}"${match[2] ?? ''}`;
 }
 
 /**

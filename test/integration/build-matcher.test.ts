@@ -85,14 +85,14 @@ function runnerIssues(matcher: ProblemMatcher, lines: readonly string[]): Issue[
 const COLOR_CODE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m?`, 'g');
 const matcher = ocamlProblemMatcher().problemMatcher[0]!;
 let dir: string;
-let run: RunResult | undefined;
+const runs: RunResult[] = [];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'build-matcher-'));
 });
 
 afterAll(() => {
-  if (run) removeRun(run);
+  runs.forEach(removeRun);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -248,47 +248,57 @@ describe('the OCaml problem matcher on real compiler output', () => {
 });
 
 describe('the problem matcher around a failed build, through the bundle', () => {
-  it('is registered before the build and removed after it, and annotates the broken line', async () => {
-    const repo = await makeOpamRepository(join(dir, 'repo'));
-    const workspace = join(dir, 'workspace');
-    cpSync(join(PROJECT_ROOT, 'example/hello'), workspace, { recursive: true });
-    const source = join(workspace, 'unikernel.ml');
-    const broken = readFileSync(source, 'utf8').replace('loop 4', 'loop "4"');
-    writeFileSync(source, broken);
-    const brokenLine = String(broken.split('\n').findIndex((l) => l.includes('loop "4"')) + 1);
-    run = await runAction({
-      workspace,
-      env: { OPAMROOT: join(dir, 'opam-root') },
-      inputs: {
-        'ocaml-compiler': 'ocaml-system',
-        'opam-version': 'system',
-        'opam-repositories': `fixture: ${repo.url}`,
-        'mirage-version': '4.11.1',
-        cache: 'false',
-      },
-      timeoutMs: 300_000,
-    });
-    expect(run.main.exitCode).toBe(1);
-    expect(run.errors.join('\n')).toContain('`make -j');
+  it.each([
+    ['at the workspace root', ''],
+    ['in a subfolder, as `working-directory: src`', 'src'],
+  ])(
+    'is registered before the build and removed after it, and annotates the broken line of a unikernel %s',
+    async (_where, folder) => {
+      const repo = await makeOpamRepository(join(dir, `repo-${folder || 'root'}`));
+      const workspace = join(dir, `workspace-${folder || 'root'}`);
+      const unikernel = join(workspace, folder);
+      cpSync(join(PROJECT_ROOT, 'example/hello'), unikernel, { recursive: true });
+      const source = join(unikernel, 'unikernel.ml');
+      const broken = readFileSync(source, 'utf8').replace('loop 4', 'loop "4"');
+      writeFileSync(source, broken);
+      const brokenLine = String(broken.split('\n').findIndex((l) => l.includes('loop "4"')) + 1);
+      const run = await runAction({
+        workspace,
+        env: { OPAMROOT: join(dir, 'opam-root') },
+        inputs: {
+          'working-directory': folder || '.',
+          'ocaml-compiler': 'ocaml-system',
+          'opam-version': 'system',
+          'opam-repositories': `fixture: ${repo.url}`,
+          'mirage-version': '4.11.1',
+          cache: 'false',
+        },
+        timeoutMs: 300_000,
+      });
+      runs.push(run);
+      expect(run.main.exitCode).toBe(1);
+      expect(run.errors.join('\n')).toContain('`make -j');
 
-    const lines = run.main.stdout.split('\n');
-    const added = lines.findIndex((l) => l.startsWith('::add-matcher::'));
-    const removed = lines.indexOf(`::remove-matcher owner=${MATCHER_OWNER}::`);
-    const build = lines.findIndex((l) => /^\[command\].*\/make -j\d+ build$/.test(l));
-    expect(added).toBeGreaterThan(-1);
-    expect(added).toBeLessThan(build);
-    expect(removed).toBeGreaterThan(build);
-    // The runner reads the file the command names, so it must still be there and be this matcher.
-    const file = lines[added]!.slice('::add-matcher::'.length);
-    const registered = JSON.parse(readFileSync(file, 'utf8')) as ReturnType<typeof ocamlProblemMatcher>;
-    expect(registered).toEqual(ocamlProblemMatcher());
+      const lines = run.main.stdout.split('\n');
+      const added = lines.findIndex((l) => l.startsWith('::add-matcher::'));
+      const removed = lines.indexOf(`::remove-matcher owner=${MATCHER_OWNER}::`);
+      const build = lines.findIndex((l) => /^\[command\].*\/make -j\d+ build$/.test(l));
+      expect(added).toBeGreaterThan(-1);
+      expect(added).toBeLessThan(build);
+      expect(removed).toBeGreaterThan(build);
+      // The runner reads the file the command names, so it must still be there and be this matcher.
+      const file = lines[added]!.slice('::add-matcher::'.length);
+      const registered = JSON.parse(readFileSync(file, 'utf8')) as ReturnType<typeof ocamlProblemMatcher>;
+      expect(registered).toEqual(ocamlProblemMatcher());
 
-    const issues = runnerIssues(registered.problemMatcher[0]!, lines.slice(added + 1, removed));
-    expect(issues).toEqual([
-      expect.objectContaining({ severity: 'error', file: 'unikernel.ml', line: brokenLine, code: null }),
-    ]);
-    // A unikernel at the workspace root: the runner resolves the file there and links the annotation.
-    expect(existsSync(join(workspace, issues[0]!.file!))).toBe(true);
-    expect(runnerIssues(registered.problemMatcher[0]!, lines.slice(removed + 1))).toEqual([]);
-  });
+      const issues = runnerIssues(registered.problemMatcher[0]!, lines.slice(added + 1, removed));
+      const expected = folder ? `${folder}/unikernel.ml` : 'unikernel.ml';
+      expect(issues).toEqual([
+        expect.objectContaining({ severity: 'error', file: expected, line: brokenLine, code: null }),
+      ]);
+      // The runner resolves the file against the workspace and links the annotation only if it is there.
+      expect(existsSync(join(workspace, issues[0]!.file!))).toBe(true);
+      expect(runnerIssues(registered.problemMatcher[0]!, lines.slice(removed + 1))).toEqual([]);
+    },
+  );
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MATCHER_OWNER, ocamlProblemMatcher } from '../../src/mirage/matcher.js';
+import { MATCHER_OWNER, ocamlProblemMatcher, rootLocation } from '../../src/mirage/matcher.js';
 
 /** Number of groups in a regexp, the whole match included, as .NET's GetGroupNumbers counts them. */
 function groupCount(regexp: string): number {
@@ -73,5 +73,20 @@ describe('ocamlProblemMatcher', () => {
   ])('does not continue a report on %j', (line) => {
     const last = problemMatcher[0]?.pattern.at(-1);
     expect(new RegExp(last?.regexp ?? '').test(line)).toBe(false);
+  });
+});
+
+describe('rootLocation', () => {
+  it.each([
+    ['File "unikernel.ml", line 3, characters 8-15:', 'src', 'File "src/unikernel.ml", line 3, characters 8-15:'],
+    ['File "duniverse/fmt/fmt.ml", lines 2-4:', 'a/b', 'File "a/b/duniverse/fmt/fmt.ml", lines 2-4:'],
+    ['File "unikernel.ml", line 3, characters 8-15:', '', 'File "unikernel.ml", line 3, characters 8-15:'],
+    ['File "unikernel.ml", line 3, characters 8-15:', '.', 'File "unikernel.ml", line 3, characters 8-15:'],
+    ['File "/abs/unikernel.ml", line 3:', 'src', 'File "/abs/unikernel.ml", line 3:'],
+    ['File "unikernel.ml", line 3:', '../outside', 'File "unikernel.ml", line 3:'],
+    ['Error: This expression has type string', 'src', 'Error: This expression has type string'],
+    ['3 | let x = File "y"', 'src', '3 | let x = File "y"'],
+  ])('%s in %s', (line, folder, expected) => {
+    expect(rootLocation(line, folder)).toBe(expected);
   });
 });
