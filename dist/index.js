@@ -41,7 +41,7 @@ import {
   summary,
   warning,
   which
-} from "./chunks/chunk-LC4X3H3R.js";
+} from "./chunks/chunk-TBBCA3VK.js";
 
 // src/context.ts
 import { readFileSync } from "node:fs";
@@ -1204,7 +1204,7 @@ function chooseImage(dist, target, source) {
 
 // src/mirage/matcher.ts
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join as join6 } from "node:path";
+import { isAbsolute, join as join6, posix } from "node:path";
 var MATCHER_OWNER = "mirage-deploy-ocaml";
 var LOCATION = String.raw`^File "([^"]+)", lines? (\d+)(?:-\d+)?(?:, characters (\d+)-\d+)?:$`;
 var QUOTED_SOURCE = String.raw`\s*\d+ \|.*|\.\.\.|\s*\^+\s*`;
@@ -1222,6 +1222,12 @@ function ocamlProblemMatcher() {
       }
     ]
   };
+}
+function rootLocation(line, folder) {
+  if (folder === "" || folder === "." || folder.startsWith("..") || isAbsolute(folder)) return line;
+  const match = /^File "([^"]+)"(.*)$/.exec(line);
+  if (!match?.[1] || isAbsolute(match[1])) return line;
+  return `File "${posix.join(folder, match[1])}"${match[2] ?? ""}`;
 }
 async function withProblemMatcher(runnerTemp, work) {
   const dir = join6(runnerTemp, "mirage-deploy");
@@ -1412,8 +1418,12 @@ function locate(program, env) {
     `\`${program}\` is not on the switch's PATH (${env.PATH ?? ""}); ` + (program === "mirage" ? "check input `mirage-version` and the setup step above" : "install it, or fix input `build-command`")
   );
 }
-async function run2(command, cwd, env, hint) {
-  const result = await runCommand(locate(command.program, env), command.args, { cwd, env });
+async function run2(command, cwd, env, hint, mapLogLine) {
+  const result = await runCommand(locate(command.program, env), command.args, {
+    cwd,
+    env,
+    ...mapLogLine ? { mapLogLine } : {}
+  });
   if (result.exitCode !== 0) throw new CommandError(commandLine(command), result, hint);
 }
 function listDir(dir) {
@@ -1496,7 +1506,13 @@ async function buildUnikernel(config, ctx, setup) {
       commandLine(compile),
       () => withProblemMatcher(
         ctx.runnerTemp,
-        () => run2(compile, dir, env, "the build failed; the compiler messages are above and annotated on the commit")
+        () => run2(
+          compile,
+          dir,
+          env,
+          "the build failed; the compiler messages are above and annotated on the commit",
+          (line) => rootLocation(line, relative(ctx.workspace, dir))
+        )
       )
     );
     const image = await findImage(build, dir);
@@ -2185,9 +2201,10 @@ var Opam = class {
   run(args) {
     return mustRun(this.path, args, { env: this.env });
   }
+  /** Output to parse: without the colours that OPAMCOLOR=always puts in for the log. */
   async query(args) {
     info(`(query) opam ${args.join(" ")}`);
-    return (await mustRun(this.path, args, { env: this.env, silent: true })).stdout;
+    return (await mustRun(this.path, args, { env: { ...this.env, OPAMCOLOR: "never" }, silent: true })).stdout;
   }
 };
 function opamRoot() {

@@ -3,7 +3,7 @@ import {
   removeCredentials,
   saveCachesTask,
   warning
-} from "./chunks/chunk-LC4X3H3R.js";
+} from "./chunks/chunk-TBBCA3VK.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
