@@ -2,8 +2,7 @@
  * Compressing the image for the deployment repository (and back, to verify a rollback), with the
  * system's bzip2, xz and gzip: the same tools a host uses to unpack it, as in 2013.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File } from '../hash.js';
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Compression } from '../config.js';
@@ -24,12 +23,6 @@ export function compressCommand(compression: Exclude<Compression, 'none'>, file:
     case 'gzip':
       return decompress ? ['gzip', '-d', '-k', file] : ['gzip', '-9', '-n', file];
   }
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 export interface StoredFile {

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { createHash } from 'node:crypto';
+import { keyBlobFingerprint } from '../hash.js';
 import { constants } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,7 +33,7 @@ export function missingSecretMessage(deploy: Pick<DeployConfig, 'repository' | '
 /** `SHA256:…` of an OpenSSH public key line, as `ssh-keygen -l` prints it. */
 export function fingerprint(publicKey: string): string {
   const blob = publicKey.trim().split(/\s+/)[1] ?? '';
-  return `SHA256:${createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '')}`;
+  return `SHA256:${keyBlobFingerprint(blob)}`;
 }
 
 const pause = () => new Promise((resolve) => setTimeout(resolve, 5));

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { keyBlobFingerprint } from '../hash.js';
 
 /**
  * SSH host keys the action trusts. github.com's keys are pinned here, from GitHub's published list
@@ -47,7 +47,7 @@ export function lineFingerprint(line: string): string | undefined {
   const fields = line.trim().split(/\s+/);
   const blob = fields[0]?.startsWith('@') ? fields[3] : fields[2];
   if (!blob || !/^[A-Za-z0-9+/]+=*$/.test(blob)) return undefined;
-  return createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '');
+  return keyBlobFingerprint(blob);
 }
 
 /** The 1-based number of the first line that trusts the revoked github.com key, if any. */

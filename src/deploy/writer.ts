@@ -7,7 +7,8 @@ import * as core from '@actions/core';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunContext } from '../context.js';
-import { decompressImage, sha256File } from './compress.js';
+import { sha256File } from '../hash.js';
+import { decompressImage } from './compress.js';
 import { deployFolder, latestContent, latestPath, MANIFEST_FILE, parseLatest } from './layout.js';
 import { parseManifest, serializeManifest, type Manifest } from './manifest.js';
 import {

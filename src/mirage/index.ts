@@ -4,8 +4,8 @@
  * own log group, timed for the summary.
  */
 import * as core from '@actions/core';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { sha256File } from '../hash.js';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { BuildConfig, Config } from '../config.js';
@@ -82,12 +82,6 @@ function lockFiles(dir: string): Array<{ name: string; content: string }> {
   return listDir(mirageDir)
     .filter((e) => e.isFile && e.name.endsWith('.opam.locked'))
     .map((e) => ({ name: e.name, content: readFileSync(join(mirageDir, e.name), 'utf8') }));
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** The image `make build` left in dist/, its digest, and the target's side files that exist. */
