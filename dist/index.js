@@ -36,12 +36,13 @@ import {
   saveState,
   setFailed,
   setOutput,
+  sha256File,
   sideFilePaths,
   startGroup,
   summary,
   warning,
   which
-} from "./chunks/chunk-TBBCA3VK.js";
+} from "./chunks/chunk-5NY5HCVC.js";
 
 // src/context.ts
 import { readFileSync } from "node:fs";
@@ -158,8 +159,6 @@ ${sections.join("\n\n")}
 }
 
 // src/deploy/compress.ts
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { copyFile, mkdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 
@@ -244,11 +243,6 @@ function compressCommand(compression, file, decompress = false) {
     case "gzip":
       return decompress ? ["gzip", "-d", "-k", file] : ["gzip", "-9", "-n", file];
   }
-}
-async function sha256File(path2) {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path2)) hash.update(chunk);
-  return hash.digest("hex");
 }
 async function run(argv, hint) {
   const [program = "", ...args] = argv;
@@ -366,7 +360,7 @@ import { join as join4 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 // src/deploy/plan.ts
-import { createHash as createHash2 } from "node:crypto";
+import { createHash } from "node:crypto";
 function parseLsTree(output) {
   const entries = [];
   for (const record of output.split("\0")) {
@@ -401,7 +395,7 @@ function listTarget(entries, target) {
 function blobOid(content, oidLength) {
   const data = Buffer.from(content);
   const algorithm = oidLength === 64 ? "sha256" : "sha1";
-  return createHash2(algorithm).update(`blob ${data.length}\0`).update(data).digest("hex");
+  return createHash(algorithm).update(`blob ${data.length}\0`).update(data).digest("hex");
 }
 function identifyLatest(listing) {
   const oid = listing.latestOid;
@@ -1152,8 +1146,7 @@ async function rollback(config, ctx, sha) {
 }
 
 // src/mirage/index.ts
-import { createHash as createHash4 } from "node:crypto";
-import { createReadStream as createReadStream2, existsSync as existsSync3, readdirSync, readFileSync as readFileSync2, statSync } from "node:fs";
+import { existsSync as existsSync3, readdirSync, readFileSync as readFileSync2, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join as join9, relative } from "node:path";
 
@@ -1243,7 +1236,7 @@ async function withProblemMatcher(runnerTemp, work) {
 }
 
 // src/mirage/plan.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 import { join as join7 } from "node:path";
 function commandLine(command) {
   return [command.program, ...command.args].join(" ");
@@ -1274,7 +1267,7 @@ function buildEnvironment(setupEnv, cores, cacheRoot) {
   };
 }
 function lockFilesDigest(files) {
-  const hash = createHash3("sha256");
+  const hash = createHash2("sha256");
   for (const file of [...files].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
     hash.update(`${file.name}\0${file.content}\0`);
   }
@@ -1434,11 +1427,6 @@ function lockFiles(dir) {
   const mirageDir = join9(dir, "mirage");
   return listDir(mirageDir).filter((e) => e.isFile && e.name.endsWith(".opam.locked")).map((e) => ({ name: e.name, content: readFileSync2(join9(mirageDir, e.name), "utf8") }));
 }
-async function sha256File2(path2) {
-  const hash = createHash4("sha256");
-  for await (const chunk of createReadStream2(path2)) hash.update(chunk);
-  return hash.digest("hex");
-}
 async function findImage(build, dir) {
   const mirageFiles = listDir(join9(dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
   const source = imageNames(build.imageName, build.configureArgs, mirageFiles, build.target);
@@ -1447,7 +1435,7 @@ async function findImage(build, dir) {
   const name = file.slice(0, file.length - TARGETS[build.target].extension.length);
   const registered = generatedNames(mirageFiles, build.target);
   const sideFiles = sideFilePaths(build.target, registered.length === 1 ? registered[0] ?? name : name).map((f) => join9(dir, f)).filter((f) => existsSync3(f));
-  return { name, path: path2, size: statSync(path2).size, sha256: await sha256File2(path2), sideFiles };
+  return { name, path: path2, size: statSync(path2).size, sha256: await sha256File(path2), sideFiles };
 }
 async function buildUnikernel(config, ctx, setup) {
   const { build } = config;
@@ -1848,8 +1836,8 @@ function _getGlobal(key, defaultValue) {
 }
 
 // src/opam/binary.ts
-import { createHash as createHash5 } from "node:crypto";
-import { chmodSync, createReadStream as createReadStream3 } from "node:fs";
+import { createHash as createHash3 } from "node:crypto";
+import { chmodSync, createReadStream } from "node:fs";
 import { join as join11 } from "node:path";
 
 // src/opam/checksums.ts
@@ -1914,8 +1902,8 @@ function isSupportedOpam(version) {
   return major > MINIMUM_OPAM[0] || major === MINIMUM_OPAM[0] && minor >= MINIMUM_OPAM[1];
 }
 async function digestOf(path2, algorithm) {
-  const hash = createHash5(algorithm);
-  for await (const chunk of createReadStream3(path2)) hash.update(chunk);
+  const hash = createHash3(algorithm);
+  for await (const chunk of createReadStream(path2)) hash.update(chunk);
   return hash.digest("hex");
 }
 async function verify(path2, expected, url) {
@@ -2017,9 +2005,9 @@ function compilerPackage(spec, available = []) {
 }
 
 // src/opam/keys.ts
-import { createHash as createHash6 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 function shortHash(value, length = 12) {
-  return createHash6("sha256").update(value).digest("hex").slice(0, length);
+  return createHash4("sha256").update(value).digest("hex").slice(0, length);
 }
 function clean2(part) {
   return part.replace(/[^A-Za-z0-9._+~-]/g, "_");
@@ -2046,7 +2034,7 @@ function opamCacheKeys(k) {
   };
 }
 function dependencyHash(files) {
-  const hash = createHash6("sha256");
+  const hash = createHash4("sha256");
   for (const file of [...files].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) {
     const content = typeof file.content === "string" ? Buffer.from(file.content) : file.content;
     hash.update(`${file.path}\0${content.length}\0`).update(content);

@@ -3,7 +3,7 @@ import {
   removeCredentials,
   saveCachesTask,
   warning
-} from "./chunks/chunk-TBBCA3VK.js";
+} from "./chunks/chunk-5NY5HCVC.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
