@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test/fixtures/', '.tmp/', 'tools/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '__fixtures__/', '.tmp/', 'tools/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

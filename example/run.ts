@@ -9,12 +9,12 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAzurite } from '../test/support/azurite.js';
-import { createBareRepo } from '../test/support/bare-repo.js';
-import { startCacheService } from '../test/support/cache-service.js';
-import { startGitHttp } from '../test/support/git-http.js';
-import { PROJECT_ROOT, removeRun, runAction, type RunResult } from '../test/support/harness.js';
-import { makeOpamRepository } from '../test/support/opam-repo.js';
+import { startAzurite } from '../__tests__/support/azurite.js';
+import { createBareRepo } from '../__tests__/support/bare-repo.js';
+import { startCacheService } from '../__tests__/support/cache-service.js';
+import { startGitHttp } from '../__tests__/support/git-http.js';
+import { PROJECT_ROOT, removeRun, runAction, type RunResult } from '../__tests__/support/harness.js';
+import { makeOpamRepository } from '../__tests__/support/opam-repo.js';
 
 const target = process.argv[2] ?? 'xen';
 const work = join(PROJECT_ROOT, '.tmp/example');

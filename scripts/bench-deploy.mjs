@@ -35,10 +35,10 @@ await build({
   stdin: {
     contents: [
       "export { deployImage } from './src/deploy/index.ts';",
-      "export * from './test/support/bare-repo.ts';",
-      "export * from './test/support/sshd.ts';",
-      "export * from './test/support/deploy-scenario.ts';",
-      "export * from './test/support/deploy-history.ts';",
+      "export * from './__tests__/support/bare-repo.ts';",
+      "export * from './__tests__/support/sshd.ts';",
+      "export * from './__tests__/support/deploy-scenario.ts';",
+      "export * from './__tests__/support/deploy-history.ts';",
     ].join('\n'),
     resolveDir: ROOT,
     loader: 'ts',

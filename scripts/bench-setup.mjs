@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmark: cold vs warm opam setup through the bundle (`npm run bundle` first), with the offline
 // fixture repository, Debian's opam and OCaml, and the loopback cache service on Azurite, the
-// same real parts as test/integration/opam-setup.test.ts. Each round uses a new `cache-prefix`:
+// same real parts as __tests__/integration/opam-setup.test.ts. Each round uses a new `cache-prefix`:
 // a cold run (miss: opam init, switch, install; the post step saves) then a warm one (exact hit).
 // Prints the setup phase's own time (the summary's `setup` row) and the main step's wall time.
 //
@@ -24,7 +24,9 @@ const out = join(ROOT, '.tmp', 'bench-setup');
 mkdirSync(out, { recursive: true });
 await build({
   stdin: {
-    contents: ['harness', 'azurite', 'cache-service'].map((m) => `export * from './test/support/${m}.ts';`).join('\n'),
+    contents: ['harness', 'azurite', 'cache-service']
+      .map((m) => `export * from './__tests__/support/${m}.ts';`)
+      .join('\n'),
     resolveDir: ROOT,
     loader: 'ts',
   },
@@ -35,7 +37,7 @@ await build({
   packages: 'external',
   logLevel: 'warning',
 });
-copyFileSync(join(ROOT, 'test/support/blob-host-loopback.mjs'), join(out, 'blob-host-loopback.mjs'));
+copyFileSync(join(ROOT, '__tests__/support/blob-host-loopback.mjs'), join(out, 'blob-host-loopback.mjs'));
 const { runAction, removeRun, startAzurite, startCacheService } = await import(
   pathToFileURL(join(out, 'support.mjs')).href
 );

@@ -1,4 +1,4 @@
-/** Where the fixture sources live (test/fixtures/opam/, absolute). */
+/** Where the fixture sources live (__fixtures__/opam/, absolute). */
 export declare const FIXTURE_DIR: string;
 
 export interface OpamRepository {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Materialize the offline opam repository fixture (test/fixtures/opam) into a
+// Materialize the offline opam repository fixture (__fixtures__/opam) into a
 // directory, with absolute file:// source URLs and their checksums.
 //
 // opam insists on absolute `url { src: ... }`, so the fixture keeps its opam
@@ -10,7 +10,7 @@
 // `extra-files` checksums. Pure Node (fs, crypto, zlib) plus the `tar` command.
 //
 // Usage: node scripts/make-opam-repo.mjs DEST   (prints the repository URL)
-// The same function is re-exported for tests by test/support/opam-repo.ts.
+// The same function is re-exported for tests by __tests__/support/opam-repo.ts.
 
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,8 +22,8 @@ import { gzipSync } from 'node:zlib';
 
 const execFileAsync = promisify(execFile);
 
-/** The fixture sources (test/fixtures/opam), next to this script's repository. */
-export const FIXTURE_DIR = fileURLToPath(new URL('../test/fixtures/opam/', import.meta.url));
+/** The fixture sources (__fixtures__/opam), next to this script's repository. */
+export const FIXTURE_DIR = fileURLToPath(new URL('../__fixtures__/opam/', import.meta.url));
 
 async function exists(p) {
   try {

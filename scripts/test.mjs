@@ -1,6 +1,6 @@
 // `npm test`: runs vitest, then prints one plain closing line ("vitest: N passed, N failed") that
 // any CI log reader understands, and exits with vitest's own exit code. Extra arguments go to
-// vitest (`npm test -- test/unit`).
+// vitest (`npm test -- __tests__/deploy`).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

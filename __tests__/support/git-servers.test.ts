@@ -1,4 +1,4 @@
-// Proves the loopback git servers in test/support with plain git/ssh, no project code: if these pass,
+// Proves the loopback git servers in __tests__/support with plain git/ssh, no project code: if these pass,
 // a deploy test that fails against them fails because of the deploy code.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,9 +14,9 @@ import {
   shQuote,
   snapshotRepo,
   type RunResult,
-} from '../support/bare-repo.js';
-import { basicAuthHeader, startGitHttp, type GitHttpServer } from '../support/git-http.js';
-import { isAlive, processTree, startSshd, writeKeyFile, type SshdServer } from '../support/sshd.js';
+} from './bare-repo.js';
+import { basicAuthHeader, startGitHttp, type GitHttpServer } from './git-http.js';
+import { isAlive, processTree, startSshd, writeKeyFile, type SshdServer } from './sshd.js';
 
 let base: string;
 let home: string;

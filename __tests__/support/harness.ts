@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const FIXTURES = join(PROJECT_ROOT, 'test/fixtures');
+export const FIXTURES = join(PROJECT_ROOT, '__fixtures__');
 
 /** The Node binaries the bundle must run on: the machine's Node 20 and Node 24 as on real runners. */
 export const NODES = {

@@ -145,7 +145,7 @@ async function killTree(tree: Proc[], graceMs = 1_000): Promise<void> {
 function forcedCommand(o: { git: string; repo: string; dir: string }): string {
   const alt = o.repo.endsWith('.git') ? o.repo.slice(0, -4) : `${o.repo}.git`;
   return `#!/bin/sh
-# Forced command for the test deploy key (mirage-deploy test/support/sshd.ts), like a GitHub deploy key:
+# Forced command for the test deploy key (mirage-deploy __tests__/support/sshd.ts), like a GitHub deploy key:
 # only git-upload-pack / git-receive-pack of ONE repository; anything else is refused.
 set -u
 git=${shQuote(o.git)}

@@ -1,6 +1,6 @@
 // Child-process driver for the real @actions/cache client.
 //
-//   node test/support/cache-client.mjs '<json>'
+//   node __tests__/support/cache-client.mjs '<json>'
 //   json: {"op":"save","paths":[...],"key":"..."}
 //       | {"op":"restore","paths":[...],"key":"...","restoreKeys":[...]}
 //

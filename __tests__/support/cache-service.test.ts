@@ -1,5 +1,5 @@
 /**
- * Proves the loopback cache service (test/support/cache-service.ts) + Azurite
+ * Proves the loopback cache service (__tests__/support/cache-service.ts) + Azurite
  * against the REAL @actions/cache client, run in a child process with the
  * environment the runner gives an action. Everything stays on 127.0.0.1.
  */
@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
-import { ALREADY_EXISTS_MSG, TWIRP_SERVICE, startCacheService, type CacheService } from '../support/cache-service.js';
+import { startAzurite, type AzuriteHandle } from './azurite.js';
+import { ALREADY_EXISTS_MSG, TWIRP_SERVICE, startCacheService, type CacheService } from './cache-service.js';
 
-const CLIENT = fileURLToPath(new URL('../support/cache-client.mjs', import.meta.url));
+const CLIENT = fileURLToPath(new URL('./cache-client.mjs', import.meta.url));
 const MARK = '__CACHE_CLIENT_RESULT__';
 
 let azurite: AzuriteHandle;
