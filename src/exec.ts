@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Writable } from 'node:stream';
 import * as exec from '@actions/exec';
+import { childEnv } from './isolation.js';
 
 export interface CommandResult {
   readonly exitCode: number;
@@ -11,7 +12,7 @@ export interface CommandResult {
 
 export interface CommandOptions {
   readonly cwd?: string;
-  /** Full environment of the child; defaults to this process's environment. */
+  /** Full environment of the child; defaults to this process's, less what is private (`childEnv`). */
   readonly env?: Record<string, string>;
   /** Do not echo the command's output into the log (it is still returned). */
   readonly silent?: boolean;
@@ -35,11 +36,8 @@ export class CommandError extends Error {
   }
 }
 
-export function processEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, ...extra })) if (v !== undefined) env[k] = v;
-  return env;
-}
+/** Every child's environment: see src/isolation.ts for what it leaves out and why. */
+export { childEnv as processEnv } from './isolation.js';
 
 /** A stream that hands whole lines, rewritten, to `target`; `flush` writes a last unterminated line. */
 function lineMapper(target: NodeJS.WritableStream, map: (line: string) => string): Writable & { flush(): void } {
@@ -90,7 +88,7 @@ export async function runCommand(
     .getExecOutput(located, [...args], {
       ...(out && err ? { outStream: out, errStream: err } : {}),
       cwd: options.cwd,
-      env: options.env ?? processEnv(),
+      env: options.env ?? childEnv(),
       silent: options.silent ?? false,
       ignoreReturnCode: true,
       ...(options.input === undefined

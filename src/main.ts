@@ -7,6 +7,7 @@ import { deployImage, rollback } from './deploy/index.js';
 import { buildUnikernel } from './mirage/index.js';
 import { checkTargetRunnable } from './mirage/targets.js';
 import { setupOpam } from './opam/index.js';
+import { sealEnvironment, sweepLeftovers } from './isolation.js';
 import { maskSecret } from './secrets.js';
 import { STATE } from './state.js';
 import { summaryRow, writeSummary } from './summary.js';
@@ -83,6 +84,9 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     setDeployOutputs({ deployed: false, message: `not deployed: ${gate.reason}` });
     return;
   }
+  // Nothing the build started may watch the deploy: git's environment holds the token, RUNNER_TEMP the key.
+  const killed = sweepLeftovers();
+  core.info(killed ? `killed ${killed} processes the build left running` : 'the build left no process running');
   setDeployOutputs(await deployImage(config, ctx, image, setup));
 }
 
@@ -94,6 +98,8 @@ export async function run(): Promise<void> {
   try {
     const ctx = readContext();
     const config = parseConfig((name) => core.getInput(name), ctx);
+    // From here on the inputs live only in `config`: no process this run starts can read them.
+    sealEnvironment();
     target = config.build.target;
     core.startGroup('Inputs');
     core.info(describe(config, ctx));
