@@ -11,6 +11,7 @@ import {
   addPath,
   checkCredentials,
   checkTargetRunnable,
+  childEnv,
   cp,
   debug,
   endGroup,
@@ -27,22 +28,23 @@ import {
   notice,
   openGitAccess,
   parseConfig,
-  processEnv,
   registerCacheSave,
   require_semver,
   restoreCache,
   rmRF,
   runCommand,
   saveState,
+  sealEnvironment,
   setFailed,
   setOutput,
   sha256File,
   sideFilePaths,
   startGroup,
   summary,
+  sweepLeftovers,
   warning,
   which
-} from "./chunks/chunk-5NY5HCVC.js";
+} from "./chunks/chunk-WW6KMOQS.js";
 
 // src/context.ts
 import { readFileSync } from "node:fs";
@@ -1333,7 +1335,7 @@ async function ensureSystemPackages(target, ctx, env) {
   try {
     await mustRun("sudo", ["apt-get", "update", "-qq"]);
     await mustRun("sudo", ["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...plan.packages], {
-      env: processEnv({ DEBIAN_FRONTEND: "noninteractive" })
+      env: childEnv({ DEBIAN_FRONTEND: "noninteractive" })
     });
   } finally {
     endGroup();
@@ -2275,7 +2277,7 @@ async function setupOpam(config, ctx) {
   const root = opamRoot();
   const variables = opamVariables(root, ctx.cores);
   for (const [name, value] of Object.entries(variables)) exportVariable(name, value);
-  const opam = new Opam(binary.path, processEnv(variables));
+  const opam = new Opam(binary.path, childEnv(variables));
   let hit = "miss";
   let spec;
   if (setup.cache) {
@@ -2306,7 +2308,7 @@ async function setupOpam(config, ctx) {
   const switchEnv = parseEnvSexp(await opam.query(["env", "--sexp"]));
   for (const [name, value] of Object.entries(switchEnv)) if (name !== "PATH") exportVariable(name, value);
   addPath(join12(root, SWITCH_NAME, "bin"));
-  const env = { ...processEnv(variables), ...switchEnv };
+  const env = { ...childEnv(variables), ...switchEnv };
   const installed = installedVersions(readFileSync3(join12(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
   const ocamlVersion = installed.get("ocaml") ?? "";
   const mirageVersion = installed.get("mirage") ?? "";
@@ -2389,6 +2391,8 @@ async function runPhases(config, ctx) {
     setDeployOutputs({ deployed: false, message: `not deployed: ${gate.reason}` });
     return;
   }
+  const killed = sweepLeftovers();
+  info(killed ? `killed ${killed} processes the build left running` : "the build left no process running");
   setDeployOutputs(await deployImage(config, ctx, image, setup));
 }
 async function run3() {
@@ -2398,6 +2402,7 @@ async function run3() {
   try {
     const ctx = readContext();
     const config = parseConfig((name) => getInput(name), ctx);
+    sealEnvironment();
     target = config.build.target;
     startGroup("Inputs");
     info(describe(config, ctx));

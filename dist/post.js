@@ -2,8 +2,9 @@ import { createRequire as __mdCreateRequire } from 'node:module'; const require 
 import {
   removeCredentials,
   saveCachesTask,
+  sealEnvironment,
   warning
-} from "./chunks/chunk-5NY5HCVC.js";
+} from "./chunks/chunk-WW6KMOQS.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
@@ -17,4 +18,5 @@ async function runPostTasks(tasks) {
 }
 
 // src/post.ts
+sealEnvironment();
 await runPostTasks([removeCredentials, saveCachesTask]);
