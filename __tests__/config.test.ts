@@ -167,3 +167,23 @@ describe('parseConfig', () => {
     expect(problems({ target: 'x', compression: 'y', keep: 'z' })).toHaveLength(3);
   });
 });
+
+describe('image-path', () => {
+  it('takes a folder or a file relative to the workspace, and needs no config file then', () => {
+    mkdirSync(join(workspace, 'artifact'), { recursive: true });
+    writeFileSync(join(workspace, 'artifact', 'hello.xen'), 'image');
+    const folder = parse({ 'image-path': 'artifact', 'working-directory': 'nowhere' }).build.prebuilt;
+    expect(folder).toEqual({ path: join(workspace, 'artifact'), isFolder: true });
+    expect(parse({ 'image-path': 'artifact/hello.xen' }).build.prebuilt).toEqual({
+      path: join(workspace, 'artifact', 'hello.xen'),
+      isFolder: false,
+    });
+  });
+
+  it('refuses a path that is not there, and a rollback at the same time', () => {
+    expect(problems({ 'image-path': 'missing' })[0]).toMatch(/^input `image-path`: `missing` does not exist/);
+    expect(problems({ 'image-path': 'artifact', 'rollback-to': 'a'.repeat(40) })).toEqual([
+      'input `image-path`: is set together with `rollback-to`; a rollback deploys no image: set one of them',
+    ]);
+  });
+});

@@ -42,6 +42,8 @@ export interface BuildConfig {
   /** argv replacing `make build`; empty to use it. */
   readonly buildCommand: readonly string[];
   readonly imageName?: string;
+  /** `image-path`: deploy what a build job left instead of building (absolute). */
+  readonly prebuilt?: { readonly path: string; readonly isFolder: boolean };
 }
 
 export interface SetupConfig {
@@ -266,6 +268,7 @@ function parseBuild(r: Reader, ctx: RunContext, needsSources: boolean): BuildCon
       );
     }
   }
+  const prebuilt = parsePrebuilt(r, ctx);
   const imageName = r.optional('image-name');
   if (imageName !== undefined && !FILE_NAME.test(imageName)) {
     r.fail('image-name', `\`${imageName}\` is not a file name; use letters, digits, \`-\`, \`_\`, \`.\``);
@@ -277,7 +280,24 @@ function parseBuild(r: Reader, ctx: RunContext, needsSources: boolean): BuildCon
     configureArgs: r.words('configure-args'),
     buildCommand: r.words('build-command'),
     ...(imageName === undefined ? {} : { imageName }),
+    ...(prebuilt === undefined ? {} : { prebuilt }),
   };
+}
+
+function parsePrebuilt(r: Reader, ctx: RunContext): BuildConfig['prebuilt'] {
+  const given = r.optional('image-path');
+  if (given === undefined) return undefined;
+  if (r.optional('rollback-to') !== undefined) {
+    return r.fail('image-path', 'is set together with `rollback-to`; a rollback deploys no image: set one of them');
+  }
+  const path = isAbsolute(given) ? given : resolve(ctx.workspace, given);
+  if (!existsSync(path)) {
+    return r.fail(
+      'image-path',
+      `\`${given}\` does not exist (looked in ${path}); give the folder the build job's \`dist/\` was downloaded to`,
+    );
+  }
+  return { path, isFolder: statSync(path).isDirectory() };
 }
 
 function parseSetup(r: Reader): SetupConfig {
@@ -399,8 +419,8 @@ function parseDeploy(r: Reader, ctx: RunContext): DeployConfig {
  */
 export function parseConfig(read: InputReader, ctx: RunContext): Config {
   const r = new Reader(read);
-  // A rollback moves a pointer in the deployment repository: it builds nothing, so it needs no sources.
-  const build = parseBuild(r, ctx, r.raw('rollback-to') === '');
+  // A rollback moves a pointer, and `image-path` deploys a finished image: neither builds, so neither needs sources.
+  const build = parseBuild(r, ctx, r.raw('rollback-to') === '' && r.raw('image-path') === '');
   const setup = parseSetup(r);
   const deploy = parseDeploy(r, ctx);
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -11,7 +11,8 @@ import { sealEnvironment, sweepLeftovers } from './isolation.js';
 import { maskSecret } from './secrets.js';
 import { STATE } from './state.js';
 import { summaryRow, writeSummary } from './summary.js';
-import type { DeployOutcome } from './types.js';
+import { loadPrebuilt, type BuildVersions } from './mirage/prebuilt.js';
+import type { BuiltImage, DeployOutcome } from './types.js';
 
 function describe(config: Config, ctx: RunContext): string {
   const { build, setup, deploy } = config;
@@ -56,7 +57,8 @@ function setDeployOutputs(outcome: DeployOutcome): void {
 async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   // Everything that can refuse the run is decided before anything is downloaded or built.
   const gate = decideDeploy(config.deploy, ctx);
-  if (config.deploy.rollbackTo === undefined) checkTargetRunnable(config.build.target, ctx.runnerOs);
+  const builds = config.deploy.rollbackTo === undefined && config.build.prebuilt === undefined;
+  if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
   if (gate.deploy) await checkCredentials(config.deploy);
 
   if (config.deploy.rollbackTo !== undefined) {
@@ -69,12 +71,9 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     return;
   }
 
-  const setup = await setupOpam(config, ctx);
-  core.setOutput('cache-hit', setup.cacheHit);
-  core.setOutput('ocaml-version', setup.ocamlVersion);
-  core.setOutput('opam-version', setup.opamVersion);
-
-  const image = await buildUnikernel(config, ctx, setup);
+  const { image, versions } = builds ? await build(config, ctx) : await takePrebuilt(config);
+  core.setOutput('ocaml-version', versions.ocamlVersion);
+  core.setOutput('opam-version', versions.opamVersion);
   core.setOutput('image', image.path);
   core.setOutput('image-sha256', image.sha256);
   core.setOutput('image-size', String(image.size));
@@ -84,10 +83,33 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     setDeployOutputs({ deployed: false, message: `not deployed: ${gate.reason}` });
     return;
   }
-  // Nothing the build started may watch the deploy: git's environment holds the token, RUNNER_TEMP the key.
-  const killed = sweepLeftovers();
-  core.info(killed ? `killed ${killed} processes the build left running` : 'the build left no process running');
-  setDeployOutputs(await deployImage(config, ctx, image, setup));
+  if (builds) {
+    // Nothing the build started may watch the deploy: git's environment holds the token, RUNNER_TEMP the key.
+    const killed = sweepLeftovers();
+    core.info(killed ? `killed ${killed} processes the build left running` : 'the build left no process running');
+  }
+  setDeployOutputs(await deployImage(config, ctx, image, versions));
+}
+
+async function build(config: Config, ctx: RunContext): Promise<{ image: BuiltImage; versions: BuildVersions }> {
+  const setup = await setupOpam(config, ctx);
+  core.setOutput('cache-hit', setup.cacheHit);
+  return { image: await buildUnikernel(config, ctx, setup), versions: setup };
+}
+
+/** `image-path`: what a build job left, checked; no opam, no build. */
+async function takePrebuilt(config: Config): Promise<{ image: BuiltImage; versions: BuildVersions }> {
+  const prebuilt = config.build.prebuilt;
+  if (prebuilt === undefined) throw new Error('takePrebuilt: no `image-path`');
+  core.startGroup(`Prebuilt image: ${prebuilt.path}`);
+  try {
+    const taken = await loadPrebuilt(prebuilt.path, prebuilt.isFolder, config.build.target);
+    core.info(`image ${taken.image.path}: ${taken.image.size} bytes, sha256 ${taken.image.sha256} (as built)`);
+    summaryRow('image', `\`${taken.image.path}\` (prebuilt)`);
+    return taken;
+  } finally {
+    core.endGroup();
+  }
 }
 
 export async function run(): Promise<void> {

@@ -12,7 +12,8 @@ import { basename, join } from 'node:path';
 import type { Config } from '../config.js';
 import { runUrl, type RunContext } from '../context.js';
 import { summarySection } from '../summary.js';
-import type { BuiltImage, DeployOutcome, OpamSetup } from '../types.js';
+import type { BuildVersions } from '../mirage/prebuilt.js';
+import type { BuiltImage, DeployOutcome } from '../types.js';
 import { openGitAccess } from './access.js';
 import { compressImage } from './compress.js';
 import { deployFolder, isSourceSha, sizeVerdict } from './layout.js';
@@ -100,7 +101,7 @@ export async function deployImage(
   config: Config,
   ctx: RunContext,
   image: BuiltImage,
-  setup: OpamSetup,
+  setup: BuildVersions,
 ): Promise<DeployOutcome> {
   const { deploy } = config;
   const target = config.build.target;

@@ -15,6 +15,7 @@ import { summaryRow } from '../summary.js';
 import type { BuiltImage, OpamSetup } from '../types.js';
 import { chooseImage, generatedNames, imageNames, type DistEntry } from './image.js';
 import { rootLocation, withProblemMatcher } from './matcher.js';
+import { writeHandover } from './prebuilt.js';
 import {
   buildCommand,
   buildEnvironment,
@@ -77,11 +78,15 @@ function listDir(dir: string): DistEntry[] {
   return readdirSync(dir, { withFileTypes: true }).map((e) => ({ name: e.name, isFile: e.isFile() }));
 }
 
-function lockFiles(dir: string): Array<{ name: string; content: string }> {
+function lockFiles(dir: string): Array<{ name: string; path: string; content: string }> {
   const mirageDir = join(dir, 'mirage');
   return listDir(mirageDir)
     .filter((e) => e.isFile && e.name.endsWith('.opam.locked'))
-    .map((e) => ({ name: e.name, content: readFileSync(join(mirageDir, e.name), 'utf8') }));
+    .map((e) => ({
+      name: e.name,
+      path: join(mirageDir, e.name),
+      content: readFileSync(join(mirageDir, e.name), 'utf8'),
+    }));
 }
 
 /** The image `make build` left in dist/, its digest, and the target's side files that exist. */
@@ -155,15 +160,22 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       ),
     );
 
-    const image = await findImage(build, dir);
+    const found = await findImage(build, dir);
+    const image: BuiltImage = { target: build.target, ...found, configFile: join(dir, build.configFile), timings };
     saveBuildCachesLater(caches, env);
+    const handover = await writeHandover(
+      image,
+      setup,
+      lockFiles(dir).map((l) => l.path),
+    );
+    core.info(`for a later deploy job (\`image-path\`): ${relative(dir, handover)}/`);
 
     core.info(`image: ${image.path} (${image.size} bytes, sha256 ${image.sha256})`);
     for (const side of image.sideFiles) core.info(`side file: ${relative(dir, side)}`);
     summaryRow('image', `\`${relative(ctx.workspace, image.path)}\``);
     summaryRow('size', formatSize(image.size));
     summaryRow('sha256', `\`${image.sha256}\``);
-    return { target: build.target, ...image, configFile: join(dir, build.configFile), timings };
+    return image;
   } finally {
     summaryRow(
       'time',

@@ -1,0 +1,163 @@
+/**
+ * The hand-over between a job that builds and a job that deploys (the two-job pattern: only the
+ * deploy job, which builds nothing, holds the secret). After a build, `dist/mirage-deploy/` holds
+ * what the deploy needs besides the image: a record of the build, the config file, the side files
+ * and the lock files. Uploaded with `dist/` as an artifact, it lets `image-path` deploy exactly the
+ * folder contents a one-job run would.
+ */
+import { copyFile, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { sha256File } from '../hash.js';
+import type { BuiltImage, OpamSetup } from '../types.js';
+import { isTarget, type Target } from './targets.js';
+
+/** The folder in `dist/` the build leaves for a later deploy. */
+export const HANDOVER_DIR = 'mirage-deploy';
+const RECORD_FILE = 'build.json';
+const RECORD_SCHEMA = 1;
+
+export type BuildVersions = Pick<OpamSetup, 'ocamlVersion' | 'opamVersion' | 'mirageVersion'>;
+
+/** `dist/mirage-deploy/build.json`: file names are relative to the folder it lies in, or to `dist/` for the image. */
+export interface BuildRecord {
+  readonly schema: number;
+  readonly target: Target;
+  readonly name: string;
+  readonly image: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly configFile: string;
+  readonly sideFiles: readonly string[];
+  readonly lockFiles: readonly string[];
+  readonly versions: BuildVersions;
+}
+
+const isName = (v: unknown): v is string =>
+  typeof v === 'string' && v !== '' && v !== '.' && v !== '..' && !v.includes('/') && !v.includes('\0');
+
+/** The record, checked field by field: it comes from an artifact, so from anyone who could upload one. */
+export function parseBuildRecord(text: string): BuildRecord | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return `it is not JSON (${(error as Error).message})`;
+  }
+  const r = value as Partial<Record<keyof BuildRecord, unknown>> | null;
+  if (r === null || typeof r !== 'object') return 'it is not a JSON object';
+  if (r.schema !== RECORD_SCHEMA) return `its schema is ${String(r.schema)}, this action reads ${RECORD_SCHEMA}`;
+  if (typeof r.target !== 'string' || !isTarget(r.target)) return `its target ${String(r.target)} is unknown`;
+  const v = r.versions as Partial<Record<keyof BuildVersions, unknown>> | undefined;
+  const names = [r.name, r.image, r.configFile];
+  const lists = [r.sideFiles, r.lockFiles];
+  if (
+    !names.every(isName) ||
+    !lists.every((l) => Array.isArray(l) && l.every(isName)) ||
+    typeof r.sha256 !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(r.sha256) ||
+    typeof r.size !== 'number' ||
+    !Number.isSafeInteger(r.size) ||
+    typeof v !== 'object' ||
+    ![v.ocamlVersion, v.opamVersion, v.mirageVersion].every((x) => typeof x === 'string')
+  ) {
+    return 'a field is missing or malformed';
+  }
+  return r as BuildRecord;
+}
+
+/** Leaves `dist/mirage-deploy/` beside the image, replacing any earlier one. */
+export async function writeHandover(
+  image: BuiltImage,
+  versions: BuildVersions,
+  lockFiles: readonly string[],
+): Promise<string> {
+  const dir = join(dirname(image.path), HANDOVER_DIR);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir);
+  for (const file of [image.configFile, ...image.sideFiles, ...lockFiles]) {
+    await copyFile(file, join(dir, basename(file)));
+  }
+  const record: BuildRecord = {
+    schema: RECORD_SCHEMA,
+    target: image.target as Target,
+    name: image.name,
+    image: basename(image.path),
+    sha256: image.sha256,
+    size: image.size,
+    configFile: basename(image.configFile),
+    sideFiles: image.sideFiles.map((f) => basename(f)),
+    lockFiles: lockFiles.map((f) => basename(f)),
+    versions: {
+      ocamlVersion: versions.ocamlVersion,
+      opamVersion: versions.opamVersion,
+      mirageVersion: versions.mirageVersion,
+    },
+  };
+  await writeFile(join(dir, RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  return dir;
+}
+
+/** A regular file, not a link: a link in an artifact could point anywhere on the runner. */
+async function regularFile(path: string, what: string): Promise<void> {
+  const info = await lstat(path).catch(() => undefined);
+  if (info === undefined) throw new Error(`input \`image-path\`: ${what} ${path} is missing`);
+  if (!info.isFile())
+    throw new Error(`input \`image-path\`: ${what} ${path} is not a regular file (a link or a folder)`);
+}
+
+/**
+ * The image a build job left, as the deploy phase takes it: `imagePath` is the downloaded `dist/`
+ * folder or the image in it. Checks the target, that every file is there, and that the image is
+ * the one the build hashed.
+ */
+export async function loadPrebuilt(
+  imagePath: string,
+  isFolder: boolean,
+  target: Target,
+): Promise<{ image: BuiltImage; versions: BuildVersions; lockFiles: string[] }> {
+  const dist = isFolder ? imagePath : dirname(imagePath);
+  const dir = join(dist, HANDOVER_DIR);
+  const recordPath = join(dir, RECORD_FILE);
+  const text = await readFile(recordPath, 'utf8').catch(() => undefined);
+  if (text === undefined) {
+    throw new Error(
+      `input \`image-path\`: ${recordPath} is missing; give the \`dist/\` folder a build by this action left ` +
+        '(upload the whole folder as the artifact, including dist/mirage-deploy/)',
+    );
+  }
+  const record = parseBuildRecord(text);
+  if (typeof record === 'string') throw new Error(`input \`image-path\`: ${recordPath} cannot be used: ${record}`);
+  if (record.target !== target) {
+    throw new Error(
+      `input \`target\`: is \`${target}\`, but the image in \`image-path\` was built for \`${record.target}\`; set \`target: ${record.target}\``,
+    );
+  }
+  const path = join(dist, record.image);
+  if (!isFolder && basename(imagePath) !== record.image) {
+    throw new Error(`input \`image-path\`: ${imagePath} is not the image ${record.image} that ${recordPath} describes`);
+  }
+  await regularFile(path, 'the image');
+  const at = (name: string) => join(dir, name);
+  for (const name of [record.configFile, ...record.sideFiles, ...record.lockFiles]) await regularFile(at(name), 'file');
+  const sha256 = await sha256File(path);
+  if (sha256 !== record.sha256) {
+    throw new Error(
+      `input \`image-path\`: ${path} has sha256 ${sha256}, but the build recorded ${record.sha256}; ` +
+        'the artifact is not what the build job made: upload and download it again',
+    );
+  }
+  return {
+    image: {
+      target,
+      name: record.name,
+      path,
+      sha256,
+      size: (await lstat(path)).size,
+      sideFiles: record.sideFiles.map(at),
+      configFile: at(record.configFile),
+      timings: {},
+    },
+    versions: record.versions,
+    lockFiles: record.lockFiles.map(at),
+  };
+}
