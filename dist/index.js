@@ -22,6 +22,7 @@ import {
   group,
   imageFileName,
   info,
+  isTarget,
   maskSecret,
   mkdirP,
   mustRun,
@@ -44,7 +45,7 @@ import {
   sweepLeftovers,
   warning,
   which
-} from "./chunks/chunk-WW6KMOQS.js";
+} from "./chunks/chunk-DYMSVCHD.js";
 
 // src/context.ts
 import { readFileSync } from "node:fs";
@@ -1150,7 +1151,7 @@ async function rollback(config, ctx, sha) {
 // src/mirage/index.ts
 import { existsSync as existsSync3, readdirSync, readFileSync as readFileSync2, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { join as join9, relative } from "node:path";
+import { join as join10, relative } from "node:path";
 
 // src/mirage/image.ts
 var NOT_IMAGES = [/^dune$/, /\.xl$/, /\.xl\.in$/, /_libvirt\.xml$/, /^\./];
@@ -1237,27 +1238,132 @@ async function withProblemMatcher(runnerTemp, work) {
   }
 }
 
+// src/mirage/prebuilt.ts
+import { copyFile as copyFile2, lstat, mkdir as mkdir3, readFile, rm as rm2, writeFile } from "node:fs/promises";
+import { basename as basename3, dirname, join as join7 } from "node:path";
+var HANDOVER_DIR = "mirage-deploy";
+var RECORD_FILE = "build.json";
+var RECORD_SCHEMA = 1;
+var isName = (v) => typeof v === "string" && v !== "" && v !== "." && v !== ".." && !v.includes("/") && !v.includes("\0");
+function parseBuildRecord(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (error2) {
+    return `it is not JSON (${error2.message})`;
+  }
+  const r = value;
+  if (r === null || typeof r !== "object") return "it is not a JSON object";
+  if (r.schema !== RECORD_SCHEMA) return `its schema is ${String(r.schema)}, this action reads ${RECORD_SCHEMA}`;
+  if (typeof r.target !== "string" || !isTarget(r.target)) return `its target ${String(r.target)} is unknown`;
+  const v = r.versions;
+  const names = [r.name, r.image, r.configFile];
+  const lists = [r.sideFiles, r.lockFiles];
+  if (!names.every(isName) || !lists.every((l) => Array.isArray(l) && l.every(isName)) || typeof r.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(r.sha256) || typeof r.size !== "number" || !Number.isSafeInteger(r.size) || typeof v !== "object" || ![v.ocamlVersion, v.opamVersion, v.mirageVersion].every((x) => typeof x === "string")) {
+    return "a field is missing or malformed";
+  }
+  return r;
+}
+async function writeHandover(image, versions, lockFiles2) {
+  const dir = join7(dirname(image.path), HANDOVER_DIR);
+  await rm2(dir, { recursive: true, force: true });
+  await mkdir3(dir);
+  for (const file of [image.configFile, ...image.sideFiles, ...lockFiles2]) {
+    await copyFile2(file, join7(dir, basename3(file)));
+  }
+  const record = {
+    schema: RECORD_SCHEMA,
+    target: image.target,
+    name: image.name,
+    image: basename3(image.path),
+    sha256: image.sha256,
+    size: image.size,
+    configFile: basename3(image.configFile),
+    sideFiles: image.sideFiles.map((f) => basename3(f)),
+    lockFiles: lockFiles2.map((f) => basename3(f)),
+    versions: {
+      ocamlVersion: versions.ocamlVersion,
+      opamVersion: versions.opamVersion,
+      mirageVersion: versions.mirageVersion
+    }
+  };
+  await writeFile(join7(dir, RECORD_FILE), `${JSON.stringify(record, null, 2)}
+`);
+  return dir;
+}
+async function regularFile(path2, what) {
+  const info2 = await lstat(path2).catch(() => void 0);
+  if (info2 === void 0) throw new Error(`input \`image-path\`: ${what} ${path2} is missing`);
+  if (!info2.isFile())
+    throw new Error(`input \`image-path\`: ${what} ${path2} is not a regular file (a link or a folder)`);
+}
+async function loadPrebuilt(imagePath, isFolder, target) {
+  const dist = isFolder ? imagePath : dirname(imagePath);
+  const dir = join7(dist, HANDOVER_DIR);
+  const recordPath = join7(dir, RECORD_FILE);
+  const text = await readFile(recordPath, "utf8").catch(() => void 0);
+  if (text === void 0) {
+    throw new Error(
+      `input \`image-path\`: ${recordPath} is missing; give the \`dist/\` folder a build by this action left (upload the whole folder as the artifact, including dist/mirage-deploy/)`
+    );
+  }
+  const record = parseBuildRecord(text);
+  if (typeof record === "string") throw new Error(`input \`image-path\`: ${recordPath} cannot be used: ${record}`);
+  if (record.target !== target) {
+    throw new Error(
+      `input \`target\`: is \`${target}\`, but the image in \`image-path\` was built for \`${record.target}\`; set \`target: ${record.target}\``
+    );
+  }
+  const path2 = join7(dist, record.image);
+  if (!isFolder && basename3(imagePath) !== record.image) {
+    throw new Error(`input \`image-path\`: ${imagePath} is not the image ${record.image} that ${recordPath} describes`);
+  }
+  await regularFile(path2, "the image");
+  const at = (name) => join7(dir, name);
+  for (const name of [record.configFile, ...record.sideFiles, ...record.lockFiles]) await regularFile(at(name), "file");
+  const sha256 = await sha256File(path2);
+  if (sha256 !== record.sha256) {
+    throw new Error(
+      `input \`image-path\`: ${path2} has sha256 ${sha256}, but the build recorded ${record.sha256}; the artifact is not what the build job made: upload and download it again`
+    );
+  }
+  return {
+    image: {
+      target,
+      name: record.name,
+      path: path2,
+      sha256,
+      size: (await lstat(path2)).size,
+      sideFiles: record.sideFiles.map(at),
+      configFile: at(record.configFile),
+      timings: {}
+    },
+    versions: record.versions,
+    lockFiles: record.lockFiles.map(at)
+  };
+}
+
 // src/mirage/plan.ts
 import { createHash as createHash2 } from "node:crypto";
-import { join as join7 } from "node:path";
+import { join as join8 } from "node:path";
 function commandLine(command) {
   return [command.program, ...command.args].join(" ");
 }
-function configureCommand(build) {
+function configureCommand(build2) {
   return {
     program: "mirage",
-    args: ["configure", "-t", build.target, "-f", build.configFile, ...build.configureArgs]
+    args: ["configure", "-t", build2.target, "-f", build2.configFile, ...build2.configureArgs]
   };
 }
 function makeCommand(target, cores) {
   return { program: "make", args: [`-j${cores}`, target] };
 }
-function buildCommand(build, cores) {
-  const [program, ...args] = build.buildCommand;
+function buildCommand(build2, cores) {
+  const [program, ...args] = build2.buildCommand;
   return program === void 0 ? makeCommand("build", cores) : { program, args };
 }
 function duneCacheRoot(env, home) {
-  return env.DUNE_CACHE_ROOT || join7(home, ".cache", "mirage-deploy", "dune");
+  return env.DUNE_CACHE_ROOT || join8(home, ".cache", "mirage-deploy", "dune");
 }
 function buildEnvironment(setupEnv, cores, cacheRoot) {
   return {
@@ -1344,7 +1450,7 @@ async function ensureSystemPackages(target, ctx, env) {
 
 // src/mirage/caches.ts
 import { existsSync as existsSync2 } from "node:fs";
-import { join as join8 } from "node:path";
+import { join as join9 } from "node:path";
 var DUNE_CACHE_LIMIT = "1GB";
 async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   if (!config.setup.cache) return { duniverseRestored: false };
@@ -1356,7 +1462,7 @@ async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   } else {
     const spec = {
       name: "duniverse",
-      paths: [join8(dir, "duniverse")],
+      paths: [join9(dir, "duniverse")],
       ...duniverseCacheKeys(cachePrefix, ctx.runnerOs, target, lockDigest)
     };
     duniverse = { spec, hit: await restoreCache(spec) };
@@ -1370,7 +1476,7 @@ async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   return {
     ...duniverse ? { duniverse } : {},
     dune,
-    duniverseRestored: duniverse?.hit === "exact" && existsSync2(join8(dir, "duniverse"))
+    duniverseRestored: duniverse?.hit === "exact" && existsSync2(join9(dir, "duniverse"))
   };
 }
 function saveBuildCachesLater(caches, env) {
@@ -1426,35 +1532,39 @@ function listDir(dir) {
   return readdirSync(dir, { withFileTypes: true }).map((e) => ({ name: e.name, isFile: e.isFile() }));
 }
 function lockFiles(dir) {
-  const mirageDir = join9(dir, "mirage");
-  return listDir(mirageDir).filter((e) => e.isFile && e.name.endsWith(".opam.locked")).map((e) => ({ name: e.name, content: readFileSync2(join9(mirageDir, e.name), "utf8") }));
+  const mirageDir = join10(dir, "mirage");
+  return listDir(mirageDir).filter((e) => e.isFile && e.name.endsWith(".opam.locked")).map((e) => ({
+    name: e.name,
+    path: join10(mirageDir, e.name),
+    content: readFileSync2(join10(mirageDir, e.name), "utf8")
+  }));
 }
-async function findImage(build, dir) {
-  const mirageFiles = listDir(join9(dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
-  const source = imageNames(build.imageName, build.configureArgs, mirageFiles, build.target);
-  const file = chooseImage(listDir(join9(dir, "dist")), build.target, source);
-  const path2 = join9(dir, "dist", file);
-  const name = file.slice(0, file.length - TARGETS[build.target].extension.length);
-  const registered = generatedNames(mirageFiles, build.target);
-  const sideFiles = sideFilePaths(build.target, registered.length === 1 ? registered[0] ?? name : name).map((f) => join9(dir, f)).filter((f) => existsSync3(f));
+async function findImage(build2, dir) {
+  const mirageFiles = listDir(join10(dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
+  const source = imageNames(build2.imageName, build2.configureArgs, mirageFiles, build2.target);
+  const file = chooseImage(listDir(join10(dir, "dist")), build2.target, source);
+  const path2 = join10(dir, "dist", file);
+  const name = file.slice(0, file.length - TARGETS[build2.target].extension.length);
+  const registered = generatedNames(mirageFiles, build2.target);
+  const sideFiles = sideFilePaths(build2.target, registered.length === 1 ? registered[0] ?? name : name).map((f) => join10(dir, f)).filter((f) => existsSync3(f));
   return { name, path: path2, size: statSync(path2).size, sha256: await sha256File(path2), sideFiles };
 }
 async function buildUnikernel(config, ctx, setup) {
-  const { build } = config;
-  const dir = build.workingDirectory;
+  const { build: build2 } = config;
+  const dir = build2.workingDirectory;
   const timings = {};
-  summaryRow("target", build.target);
+  summaryRow("target", build2.target);
   try {
-    checkTargetRunnable(build.target, ctx.runnerOs);
-    await ensureSystemPackages(build.target, ctx, process.env);
+    checkTargetRunnable(build2.target, ctx.runnerOs);
+    await ensureSystemPackages(build2.target, ctx, process.env);
     const cacheRoot = duneCacheRoot(process.env, homedir());
     const env = buildEnvironment(setup.env, ctx.cores, cacheRoot);
-    const configure = configureCommand(build);
+    const configure = configureCommand(build2);
     await timed(
       timings,
       "configure",
       commandLine(configure),
-      () => run2(configure, dir, env, `fix ${build.configFile} or input \`configure-args\` (mirage's output is above)`)
+      () => run2(configure, dir, env, `fix ${build2.configFile} or input \`configure-args\` (mirage's output is above)`)
     );
     const lock = makeCommand("lock", ctx.cores);
     await timed(
@@ -1489,7 +1599,7 @@ async function buildUnikernel(config, ctx, setup) {
         () => run2(pull, dir, env, "opam-monorepo could not fetch the sources into duniverse/ (its output is above)")
       );
     }
-    const compile = buildCommand(build, ctx.cores);
+    const compile = buildCommand(build2, ctx.cores);
     await timed(
       timings,
       "build",
@@ -1505,14 +1615,21 @@ async function buildUnikernel(config, ctx, setup) {
         )
       )
     );
-    const image = await findImage(build, dir);
+    const found = await findImage(build2, dir);
+    const image = { target: build2.target, ...found, configFile: join10(dir, build2.configFile), timings };
     saveBuildCachesLater(caches, env);
+    const handover = await writeHandover(
+      image,
+      setup,
+      lockFiles(dir).map((l) => l.path)
+    );
+    info(`for a later deploy job (\`image-path\`): ${relative(dir, handover)}/`);
     info(`image: ${image.path} (${image.size} bytes, sha256 ${image.sha256})`);
     for (const side of image.sideFiles) info(`side file: ${relative(dir, side)}`);
     summaryRow("image", `\`${relative(ctx.workspace, image.path)}\``);
     summaryRow("size", formatSize(image.size));
     summaryRow("sha256", `\`${image.sha256}\``);
-    return { target: build.target, ...image, configFile: join9(dir, build.configFile), timings };
+    return image;
   } finally {
     summaryRow(
       "time",
@@ -1524,7 +1641,7 @@ async function buildUnikernel(config, ctx, setup) {
 // src/opam/index.ts
 import { existsSync as existsSync5, mkdirSync as mkdirSync2, readFileSync as readFileSync3, readdirSync as readdirSync3, writeFileSync as writeFileSync3 } from "node:fs";
 import { homedir as homedir2 } from "node:os";
-import { join as join12 } from "node:path";
+import { join as join13 } from "node:path";
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 import * as crypto from "crypto";
@@ -1840,7 +1957,7 @@ function _getGlobal(key, defaultValue) {
 // src/opam/binary.ts
 import { createHash as createHash3 } from "node:crypto";
 import { chmodSync, createReadStream } from "node:fs";
-import { join as join11 } from "node:path";
+import { join as join12 } from "node:path";
 
 // src/opam/checksums.ts
 var OPAM_SHA512 = {
@@ -1923,7 +2040,7 @@ async function toolCacheOpam(setup, ctx) {
   let dir = find("opam", setup.opamVersion, platform.arch);
   if (dir !== "") {
     info(`opam ${setup.opamVersion}: found in the tool cache at ${dir}`);
-    await verify(join11(dir, "opam"), expected, dir);
+    await verify(join12(dir, "opam"), expected, dir);
   } else {
     info(`opam ${setup.opamVersion}: downloading ${url}`);
     let downloaded;
@@ -1939,7 +2056,7 @@ async function toolCacheOpam(setup, ctx) {
     dir = await cacheFile(downloaded, "opam", "opam", setup.opamVersion, platform.arch);
   }
   addPath(dir);
-  return join11(dir, "opam");
+  return join12(dir, "opam");
 }
 async function systemOpam() {
   const path2 = await which("opam", false);
@@ -2198,7 +2315,7 @@ var Opam = class {
   }
 };
 function opamRoot() {
-  return process.env.OPAMROOT || join12(homedir2(), ".opam");
+  return process.env.OPAMROOT || join13(homedir2(), ".opam");
 }
 async function osRelease(ctx) {
   if (ctx.runnerOs === "macOS") {
@@ -2215,21 +2332,21 @@ function dependencyFiles(config) {
   const dir = config.build.workingDirectory;
   const files = [];
   const add = (path2) => {
-    const full = join12(dir, path2);
+    const full = join13(dir, path2);
     if (existsSync5(full)) files.push({ path: path2, content: readFileSync3(full) });
   };
   add(config.build.configFile);
-  const list = (sub) => existsSync5(join12(dir, sub)) ? readdirSync3(join12(dir, sub)).map((f) => sub ? `${sub}/${f}` : f) : [];
+  const list = (sub) => existsSync5(join13(dir, sub)) ? readdirSync3(join13(dir, sub)).map((f) => sub ? `${sub}/${f}` : f) : [];
   for (const path2 of [...list(""), ...list("mirage")]) if (isDependencyInput(path2)) add(path2);
   return files;
 }
 function rootIsUsable(root) {
-  return existsSync5(join12(root, "config")) && existsSync5(join12(root, SWITCH_NAME, ".opam-switch", "switch-state"));
+  return existsSync5(join13(root, "config")) && existsSync5(join13(root, SWITCH_NAME, ".opam-switch", "switch-state"));
 }
 async function converge(opam, config, ctx, root, hit) {
   const { setup } = config;
   const [first] = setup.opamRepositories;
-  const fresh = !existsSync5(join12(root, "config"));
+  const fresh = !existsSync5(join13(root, "config"));
   if (fresh) {
     if (first === void 0) throw new Error("input `opam-repositories`: give at least one repository");
     await opam.run([
@@ -2257,9 +2374,9 @@ async function converge(opam, config, ctx, root, hit) {
   for (const args of planPins(parsePinList(await opam.query(["pin", "list", "--short"])), setup.opamPins)) {
     await opam.run(args);
   }
-  const requirements = join12(ctx.runnerTemp, "mirage-deploy-opam");
+  const requirements = join13(ctx.runnerTemp, "mirage-deploy-opam");
   mkdirSync2(requirements, { recursive: true });
-  writeFileSync3(join12(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
+  writeFileSync3(join13(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
   info(`installing what is missing of: mirage {${setup.mirageVersion}}, opam-monorepo`);
   await opam.run(["install", requirements, "--deps-only"]);
 }
@@ -2307,9 +2424,9 @@ async function setupOpam(config, ctx) {
   });
   const switchEnv = parseEnvSexp(await opam.query(["env", "--sexp"]));
   for (const [name, value] of Object.entries(switchEnv)) if (name !== "PATH") exportVariable(name, value);
-  addPath(join12(root, SWITCH_NAME, "bin"));
+  addPath(join13(root, SWITCH_NAME, "bin"));
   const env = { ...childEnv(variables), ...switchEnv };
-  const installed = installedVersions(readFileSync3(join12(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
+  const installed = installedVersions(readFileSync3(join13(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
   const ocamlVersion = installed.get("ocaml") ?? "";
   const mirageVersion = installed.get("mirage") ?? "";
   if (spec !== void 0) {
@@ -2331,12 +2448,12 @@ async function setupOpam(config, ctx) {
 
 // src/main.ts
 function describe(config, ctx) {
-  const { build, setup, deploy } = config;
+  const { build: build2, setup, deploy } = config;
   return [
     `event: ${ctx.eventName || "(none)"} on ${ctx.ref || "(no ref)"} at ${ctx.sha || "(no sha)"}`,
-    `target: ${build.target}`,
-    `unikernel: ${build.workingDirectory}/${build.configFile}`,
-    `configure arguments: ${build.configureArgs.length ? build.configureArgs.join(" ") : "(none)"}`,
+    `target: ${build2.target}`,
+    `unikernel: ${build2.workingDirectory}/${build2.configFile}`,
+    `configure arguments: ${build2.configureArgs.length ? build2.configureArgs.join(" ") : "(none)"}`,
     `OCaml: ${setup.ocamlCompilerInput}; opam: ${setup.opamVersion}; mirage: ${setup.mirageVersion}`,
     `opam repositories: ${setup.opamRepositories.map((r) => `${r.name}=${r.url}`).join(", ")}`,
     `cache: ${setup.cache ? `on (prefix ${setup.cachePrefix})` : "off"}`,
@@ -2367,7 +2484,8 @@ function setDeployOutputs(outcome2) {
 }
 async function runPhases(config, ctx) {
   const gate = decideDeploy(config.deploy, ctx);
-  if (config.deploy.rollbackTo === void 0) checkTargetRunnable(config.build.target, ctx.runnerOs);
+  const builds = config.deploy.rollbackTo === void 0 && config.build.prebuilt === void 0;
+  if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
   if (gate.deploy) await checkCredentials(config.deploy);
   if (config.deploy.rollbackTo !== void 0) {
     if (!gate.deploy) {
@@ -2378,11 +2496,9 @@ async function runPhases(config, ctx) {
     setDeployOutputs(await rollback(config, ctx, config.deploy.rollbackTo));
     return;
   }
-  const setup = await setupOpam(config, ctx);
-  setOutput("cache-hit", setup.cacheHit);
-  setOutput("ocaml-version", setup.ocamlVersion);
-  setOutput("opam-version", setup.opamVersion);
-  const image = await buildUnikernel(config, ctx, setup);
+  const { image, versions } = builds ? await build(config, ctx) : await takePrebuilt(config);
+  setOutput("ocaml-version", versions.ocamlVersion);
+  setOutput("opam-version", versions.opamVersion);
   setOutput("image", image.path);
   setOutput("image-sha256", image.sha256);
   setOutput("image-size", String(image.size));
@@ -2391,9 +2507,29 @@ async function runPhases(config, ctx) {
     setDeployOutputs({ deployed: false, message: `not deployed: ${gate.reason}` });
     return;
   }
-  const killed = sweepLeftovers();
-  info(killed ? `killed ${killed} processes the build left running` : "the build left no process running");
-  setDeployOutputs(await deployImage(config, ctx, image, setup));
+  if (builds) {
+    const killed = sweepLeftovers();
+    info(killed ? `killed ${killed} processes the build left running` : "the build left no process running");
+  }
+  setDeployOutputs(await deployImage(config, ctx, image, versions));
+}
+async function build(config, ctx) {
+  const setup = await setupOpam(config, ctx);
+  setOutput("cache-hit", setup.cacheHit);
+  return { image: await buildUnikernel(config, ctx, setup), versions: setup };
+}
+async function takePrebuilt(config) {
+  const prebuilt = config.build.prebuilt;
+  if (prebuilt === void 0) throw new Error("takePrebuilt: no `image-path`");
+  startGroup(`Prebuilt image: ${prebuilt.path}`);
+  try {
+    const taken = await loadPrebuilt(prebuilt.path, prebuilt.isFolder, config.build.target);
+    info(`image ${taken.image.path}: ${taken.image.size} bytes, sha256 ${taken.image.sha256} (as built)`);
+    summaryRow("image", `\`${taken.image.path}\` (prebuilt)`);
+    return taken;
+  } finally {
+    endGroup();
+  }
 }
 async function run3() {
   maskSecret(getInput("deploy-key"));

@@ -4,7 +4,7 @@ import {
   saveCachesTask,
   sealEnvironment,
   warning
-} from "./chunks/chunk-WW6KMOQS.js";
+} from "./chunks/chunk-DYMSVCHD.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
