@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,8 @@ import { ConfigError, parseConfig, type Config } from '../src/config.js';
 import type { RunContext } from '../src/context.js';
 import { TARGET_NAMES } from '../src/mirage/targets.js';
 import { testContext } from './support/context.js';
+import { PROJECT_ROOT } from './support/harness.js';
+import { parse as parseYaml } from 'yaml';
 
 let workspace: string;
 beforeAll(() => {
@@ -185,5 +187,18 @@ describe('image-path', () => {
     expect(problems({ 'image-path': 'artifact', 'rollback-to': 'a'.repeat(40) })).toEqual([
       'input `image-path`: is set together with `rollback-to`; a rollback deploys no image: set one of them',
     ]);
+  });
+});
+
+describe('defaults', () => {
+  it("are the same in config.ts as in action.yml: empty inputs parse like the runner's defaults", () => {
+    const actionYml = parseYaml(readFileSync(join(PROJECT_ROOT, 'action.yml'), 'utf8')) as {
+      inputs: Record<string, { default?: string }>;
+    };
+    const defaults = Object.fromEntries(
+      Object.entries(actionYml.inputs).map(([name, input]) => [name, String(input.default ?? '')]),
+    );
+    expect(Object.keys(defaults).length).toBeGreaterThan(30);
+    expect(parse(defaults)).toEqual(parse({}));
   });
 });
