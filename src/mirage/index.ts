@@ -28,7 +28,7 @@ import {
   makeCommand,
   type Command,
 } from './plan.js';
-import { ensureSystemPackages } from './system-packages.js';
+import { ensureSystemPackages, prepareForDepexts } from './system-packages.js';
 import { TARGETS, checkTargetRunnable, sideFilePaths } from './targets.js';
 import { restoreBuildCaches, saveBuildCachesLater } from './caches.js';
 
@@ -135,9 +135,10 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       locks.length ? lockFilesDigest(locks) : undefined,
     );
     const install = makeCommand('install-switch', ctx.cores);
-    await timed(timings, 'depend', `depend: ${commandLine(install)}`, () =>
-      run(install, dir, env, 'opam could not install the switch dependencies (its output is above)'),
-    );
+    await timed(timings, 'depend', `depend: ${commandLine(install)}`, async () => {
+      await prepareForDepexts(ctx, process.env);
+      await run(install, dir, env, 'opam could not install the switch dependencies (its output is above)');
+    });
     if (caches.duniverseRestored) {
       core.info('duniverse/ restored from the cache for this lock file: `make pull` skipped');
     } else {
