@@ -8,5 +8,14 @@ export interface OpamRepository {
   path: string;
 }
 
-/** Materialize the offline opam repository fixture into `destDir` with absolute file:// URLs and checksums. */
-export declare function makeOpamRepository(destDir: string): Promise<OpamRepository>;
+/** The version of the OCaml compiler on PATH (`ocamlc -vnum`). */
+export declare function systemOcamlVersion(): Promise<string>;
+
+/**
+ * Materialize the offline opam repository fixture into `destDir` with absolute file:// URLs and
+ * checksums, with `ocaml-system` for `options.ocamlVersion` (default: the compiler on PATH).
+ */
+export declare function makeOpamRepository(
+  destDir: string,
+  options?: { ocamlVersion?: string },
+): Promise<OpamRepository>;

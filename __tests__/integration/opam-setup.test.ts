@@ -1,10 +1,11 @@
 /**
- * The setup phase through the bundle, against real parts: Debian's opam 2.1.2 served as a release
- * binary from a loopback HTTP server (tool-cache download + checksum), Debian's OCaml as
+ * The setup phase through the bundle, against real parts: the system's opam (Debian 12: 2.1.2) served
+ * as a release binary from a loopback HTTP server (tool-cache download + checksum), the system's OCaml as
  * `ocaml-system`, the offline opam repository fixture, and the real @actions/cache client talking
  * to the loopback cache service backed by Azurite. Run 1 is cold, run 2 an exact hit, run 3 a
  * changed config.ml (partial), run 4 with the cache service stopped.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -15,11 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
 import { startCacheService, type CacheService } from '../support/cache-service.js';
 import { PROJECT_ROOT, listTree, removeRun, runAction, type NodeName, type RunResult } from '../support/harness.js';
-import { makeOpamRepository } from '../support/opam-repo.js';
+import { makeOpamRepository, systemOcamlVersion } from '../support/opam-repo.js';
 
 const SYSTEM_OPAM = '/usr/bin/opam';
 const OPAM_SHA256 = createHash('sha256').update(readFileSync(SYSTEM_OPAM)).digest('hex');
-const BINARY_PATH = '/2.1.2/opam-2.1.2-x86_64-linux';
+const OPAM_VERSION = execFileSync(SYSTEM_OPAM, ['--version'], { encoding: 'utf8' }).trim();
+const BINARY_PATH = `/${OPAM_VERSION}/opam-${OPAM_VERSION}-x86_64-linux`;
+let ocamlVersion = '';
 
 let base: string;
 let repoUrl: string;
@@ -37,6 +40,7 @@ const workspace = (): string => join(base, 'workspace');
 beforeAll(async () => {
   base = mkdtempSync(join(tmpdir(), 'opam-setup-'));
   repoUrl = (await makeOpamRepository(join(base, 'repo'))).url;
+  ocamlVersion = await systemOcamlVersion();
   azurite = await startAzurite();
   service = await startCacheService({ azurite });
   const binary = readFileSync(SYSTEM_OPAM);
@@ -81,7 +85,7 @@ async function run(
     env: { ...service.env, OPAMROOT: root() },
     inputs: {
       'ocaml-compiler': 'ocaml-system',
-      'opam-version': '2.1.2',
+      'opam-version': OPAM_VERSION,
       'opam-download-url': downloadUrl,
       'opam-sha256': OPAM_SHA256,
       'opam-repositories': `fixture: ${repoUrl}`,
@@ -113,12 +117,12 @@ describe('opam setup with the cache', () => {
     cold = await run();
     expect(cold.main.exitCode, cold.log).toBe(0);
     expect(cold.outputs['cache-hit']).toBe('miss');
-    expect(cold.outputs['opam-version']).toBe('2.1.2');
-    expect(cold.outputs['ocaml-version']).toBe('4.13.1');
+    expect(cold.outputs['opam-version']).toBe(OPAM_VERSION);
+    expect(cold.outputs['ocaml-version']).toBe(ocamlVersion);
     expect(downloads).toBe(1);
     expect(cold.log).toContain(`downloading ${downloadUrl}${BINARY_PATH}`);
-    expect(listTree(cold.dirs.toolCache)).toContain('opam/2.1.2/x86_64/opam');
-    expect(cold.paths).toContain(join(cold.dirs.toolCache, 'opam/2.1.2/x86_64'));
+    expect(listTree(cold.dirs.toolCache)).toContain(`opam/${OPAM_VERSION}/x86_64/opam`);
+    expect(cold.paths).toContain(join(cold.dirs.toolCache, `opam/${OPAM_VERSION}/x86_64`));
     expect(cold.paths).toContain(join(root(), 'mirage/bin'));
 
     const commands = actionOpamCommands(cold.log);
@@ -149,7 +153,7 @@ describe('opam setup with the cache', () => {
     warm = await run();
     expect(warm.main.exitCode, warm.log).toBe(0);
     expect(warm.outputs['cache-hit']).toBe('exact');
-    expect(warm.outputs['ocaml-version']).toBe('4.13.1');
+    expect(warm.outputs['ocaml-version']).toBe(ocamlVersion);
     const commands = actionOpamCommands(warm.log);
     for (const forbidden of ['init', 'update', 'install', 'switch', 'repository', 'pin']) {
       expect(commands).not.toContain(forbidden);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeOpamRepository } from './opam-repo.js';
+import { makeOpamRepository, systemOcamlVersion } from './opam-repo.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLE = path.join(ROOT, 'example', 'hello');
@@ -134,9 +134,34 @@ describe('offline opam repository fixture', () => {
     expect(ok(await run('opam', ['var', 'ocaml:compiler']), 'opam var').stdout.trim()).toBe('system');
     expect(ok(await run('opam', ['var', 'ocaml:native']), 'opam var').stdout.trim()).toBe('true');
     const installed = ok(await run('opam', ['list', '--installed', '--short', '--columns=package']), 'opam list');
-    for (const p of ['ocaml-system.4.13.1', 'ocaml.4.13.1', 'base-unix.base', 'mirage.4.11.1', 'opam-monorepo.0.4.1'])
+    const v = await systemOcamlVersion();
+    for (const p of [`ocaml-system.${v}`, `ocaml.${v}`, 'base-unix.base', 'mirage.4.11.1', 'opam-monorepo.0.4.1'])
       expect(installed.stdout.split('\n')).toContain(p);
     expect(ok(await inSwitch(['mirage', '--version'], work), 'mirage --version').stdout.trim()).toBe('4.11.1');
+  });
+
+  it('has ocaml-system for the installed compiler only, and the virtual ocaml for it', async () => {
+    const repo = path.join(work, 'repo', 'packages');
+    expect(await readdir(path.join(repo, 'ocaml-system'))).toEqual([`ocaml-system.${await systemOcamlVersion()}`]);
+    // Ubuntu 24.04's compiler, which the fixture has no virtual package for: both are generated.
+    const ubuntu = path.join(work, 'repo-4.14.1');
+    await makeOpamRepository(ubuntu, { ocamlVersion: '4.14.1' });
+    const system = await readFile(path.join(ubuntu, 'packages/ocaml-system/ocaml-system.4.14.1/opam'), 'utf8');
+    expect(system).toContain('available: sys-ocaml-version = "4.14.1"');
+    expect(system).toContain('"ocaml" {= "4.14.1" & post}');
+    expect(system).toMatch(/extra-files: \[\n {2}\["gen_ocaml_config\.ml\.in" "sha256=[0-9a-f]{64}"\]/);
+    const virtual = await readFile(path.join(ubuntu, 'packages/ocaml/ocaml.4.14.1/opam'), 'utf8');
+    expect(virtual).toContain('"ocaml-system" {>= "4.14.1" & < "4.14.2~"}');
+    expect(await readdir(path.join(ubuntu, 'packages/ocaml-system'))).toEqual(['ocaml-system.4.14.1']);
+    // A compiler the fixture already has a virtual package for keeps that one.
+    const five = path.join(work, 'repo-5.4.1');
+    await makeOpamRepository(five, { ocamlVersion: '5.4.1' });
+    expect(await readFile(path.join(five, 'packages/ocaml/ocaml.5.4.1/opam'), 'utf8')).toBe(
+      await readFile(path.join(work, 'repo', 'packages/ocaml/ocaml.5.4.1/opam'), 'utf8'),
+    );
+    await expect(makeOpamRepository(path.join(work, 'repo-bad'), { ocamlVersion: 'trunk' })).rejects.toThrow(
+      'ocamlc -vnum printed "trunk", not a version',
+    );
   });
 
   it('lists ocaml-base-compiler versions for prefix resolution, and refuses to build them offline', async () => {
