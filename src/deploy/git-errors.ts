@@ -104,3 +104,20 @@ export function explainGitFailure(stderr: string, access: GitAccess): string | u
   const host = hostOf(access.url);
   return TRANSLATIONS.find((t) => t.test.test(stderr))?.explain(access, host, stderr);
 }
+
+/** What git prints (as a warning, even with --quiet) when the server does not honour `--filter`. */
+const FILTER_IGNORED = /^warning: filtering not recognized by server, ignoring$/m;
+
+export function filterIgnored(stderr: string): boolean {
+  return FILTER_IGNORED.test(stderr);
+}
+
+/** Said when the server sent whole files although the deploy asked for commit and trees only. */
+export function filterIgnoredMessage(access: GitAccess, bytes: number): string {
+  return (
+    `the git server of ${access.display} ignored the partial-clone filter (git: "filtering not recognized by ` +
+    `server, ignoring"), so every file of the tip came down, images included: ${bytes} bytes received. ` +
+    "The deploy still works, but its cost now grows with the repository; ask the server's admin to set " +
+    "`uploadpack.allowFilter` (git), or enable partial clone in the forge's settings"
+  );
+}

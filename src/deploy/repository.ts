@@ -4,10 +4,11 @@
  * commits are built with `hash-object`, `update-index --index-info`, `write-tree` and
  * `commit-tree`, never in a work tree, so no earlier image is ever downloaded.
  */
-import { mkdir } from 'node:fs/promises';
+import * as core from '@actions/core';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand, type CommandResult } from '../exec.js';
-import { explainGitFailure } from './git-errors.js';
+import { explainGitFailure, filterIgnored, filterIgnoredMessage } from './git-errors.js';
 import { parseLsTree, type IndexChange, type TreeEntry } from './plan.js';
 import type { GitAccess } from './types.js';
 
@@ -63,6 +64,7 @@ const ZERO_OID = '0000000000000000000000000000000000000000';
 export class DeploymentRepository {
   /** Blobs fetched so far: asking git whether it has one would fetch it lazily, one by one. */
   private readonly fetched = new Set<string>();
+  private filterIgnoredSaid = false;
 
   private constructor(
     private readonly access: GitAccess,
@@ -104,6 +106,7 @@ export class DeploymentRepository {
     ];
     const cloned = await repo.git(args, { bare: false });
     if (cloned.exitCode === 0) {
+      await repo.reportIgnoredFilter(cloned.stderr, 0);
       const name = branch ?? (await repo.mustGit(['symbolic-ref', '--short', 'HEAD'])).trim();
       const tip = await repo.resolve(`refs/heads/${name}`);
       return { repo, branch: name, ...(tip === undefined ? {} : { tip }) };
@@ -118,6 +121,21 @@ export class DeploymentRepository {
     await repo.mustGit(['config', 'remote.origin.promisor', 'true']);
     await repo.mustGit(['config', 'remote.origin.partialclonefilter', 'blob:none']);
     return { repo, branch };
+  }
+
+  /** Bytes of the packs git stored: what the server sent, since nothing is repacked here. */
+  private async packBytes(): Promise<number> {
+    const dir = join(this.gitDir, 'objects', 'pack');
+    const packs = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.pack'));
+    const sizes = await Promise.all(packs.map(async (f) => (await stat(join(dir, f))).size));
+    return sizes.reduce((a, b) => a + b, 0);
+  }
+
+  /** A server that ignores `--filter` sends every blob of the tip: said once, with the cost. */
+  private async reportIgnoredFilter(stderr: string, bytesBefore: number): Promise<void> {
+    if (this.filterIgnoredSaid || !filterIgnored(stderr)) return;
+    this.filterIgnoredSaid = true;
+    core.warning(filterIgnoredMessage(this.access, (await this.packBytes()) - bytesBefore));
   }
 
   private async resolve(ref: string): Promise<string | undefined> {
@@ -174,11 +192,13 @@ export class DeploymentRepository {
       'origin',
       `+refs/heads/${branch}:${tracking}`,
     ];
+    const before = await this.packBytes();
     const result = await this.git(args);
     if (result.exitCode !== 0) {
       if (/couldn't find remote ref/i.test(result.stderr)) return undefined;
       throw this.failure(args, result, true);
     }
+    await this.reportIgnoredFilter(result.stderr, before);
     return this.resolve(tracking);
   }
 
