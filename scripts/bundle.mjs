@@ -10,7 +10,7 @@ const { values } = parseArgs({ options: { outdir: { type: 'string', default: 'di
 await rm(values.outdir, { recursive: true, force: true });
 await build({
   ...NODE_ESM_BUNDLE,
-  entryPoints: { index: 'src/index.ts', post: 'src/post.ts' },
+  entryPoints: { index: 'src/index.ts', post: 'src/post-index.ts' },
   outdir: values.outdir,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',

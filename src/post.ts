@@ -3,6 +3,9 @@ import { removeCredentials } from './deploy/access.js';
 import { sealEnvironment } from './isolation.js';
 import { runPostTasks } from './post-step.js';
 
-// The post step gets the inputs again, and starts processes (`opam clean`) of its own.
-sealEnvironment();
-await runPostTasks([removeCredentials, saveCachesTask]);
+/** The post step; `src/post-index.ts` runs it for the runner, `npm run local` imports it. */
+export async function run(): Promise<void> {
+  // The post step gets the inputs again, and starts processes (`opam clean`) of its own.
+  sealEnvironment();
+  await runPostTasks([removeCredentials, saveCachesTask]);
+}
