@@ -208,7 +208,14 @@ export async function prepareSandbox(setup: SetupConfig, ctx: RunContext): Promi
     });
     if (decision.action === 'ok') break;
     if (decision.action === 'fail') throw new Error(decision.message);
-    await installProfile(privilege, bwrap, ctx.runnerTemp);
+    try {
+      await installProfile(privilege, bwrap, ctx.runnerTemp);
+    } catch (error) {
+      throw new Error(
+        `AppArmor refuses bubblewrap the user namespaces opam's sandbox needs, and installing a profile for ${bwrap} ` +
+          `failed: ${error instanceof Error ? error.message : String(error)}; ${DISABLE}`,
+      );
+    }
   }
   core.info('opam sandboxing: on (bubblewrap works here)');
 }
