@@ -66,6 +66,7 @@ describe('a git server that ignores the partial-clone filter', () => {
     const said = NOTICE.exec(result.log);
     expect(said, result.log).not.toBeNull();
     const bytes = Number(said?.[1]);
+    console.log(`filter ignored: ${bytes} bytes received for a tip holding ${IMAGES} images of ${IMAGE_BYTES} bytes`);
     expect(bytes).toBeGreaterThan(IMAGES * IMAGE_BYTES); // every earlier image came down
     expect(result.log).toContain('`uploadpack.allowFilter`');
     expect(result.log.match(/ignored the partial-clone filter/g)).toHaveLength(1);
