@@ -45,7 +45,7 @@ import {
   sweepLeftovers,
   warning,
   which
-} from "./chunks/chunk-DYMSVCHD.js";
+} from "./chunks/chunk-YLFACSBU.js";
 
 // src/context.ts
 import { readFileSync } from "node:fs";
@@ -140,7 +140,7 @@ function decideDeploy(deploy, ctx) {
 }
 
 // src/deploy/index.ts
-import { mkdtemp, rm, stat as stat2 } from "node:fs/promises";
+import { mkdtemp, rm, stat as stat3 } from "node:fs/promises";
 import { basename as basename2, join as join5 } from "node:path";
 
 // src/summary.ts
@@ -510,7 +510,7 @@ function retryDelay(attempt, random) {
 }
 
 // src/deploy/repository.ts
-import { mkdir as mkdir2 } from "node:fs/promises";
+import { mkdir as mkdir2, readdir, stat as stat2 } from "node:fs/promises";
 import { join as join3 } from "node:path";
 
 // src/deploy/git-errors.ts
@@ -576,6 +576,13 @@ function explainGitFailure(stderr, access) {
   const host = hostOf(access.url);
   return TRANSLATIONS.find((t) => t.test.test(stderr))?.explain(access, host, stderr);
 }
+var FILTER_IGNORED = /^warning: filtering not recognized by server, ignoring$/m;
+function filterIgnored(stderr) {
+  return FILTER_IGNORED.test(stderr);
+}
+function filterIgnoredMessage(access, bytes) {
+  return `the git server of ${access.display} ignored the partial-clone filter (git: "filtering not recognized by server, ignoring"), so every file of the tip came down, images included: ${bytes} bytes received. The deploy still works, but its cost now grows with the repository; ask the server's admin to set \`uploadpack.allowFilter\` (git), or enable partial clone in the forge's settings`;
+}
 
 // src/deploy/repository.ts
 var RepositoryError = class extends Error {
@@ -624,6 +631,7 @@ var DeploymentRepository = class _DeploymentRepository {
   env;
   /** Blobs fetched so far: asking git whether it has one would fetch it lazily, one by one. */
   fetched = /* @__PURE__ */ new Set();
+  filterIgnoredSaid = false;
   /**
    * Clones the tip of `branch` (or of the remote's default branch) into `workDir`, which must be
    * empty and private to this run: commit and trees only, in one request. A branch that does not
@@ -652,6 +660,7 @@ var DeploymentRepository = class _DeploymentRepository {
     ];
     const cloned = await repo.git(args, { bare: false });
     if (cloned.exitCode === 0) {
+      await repo.reportIgnoredFilter(cloned.stderr, 0);
       const name = branch ?? (await repo.mustGit(["symbolic-ref", "--short", "HEAD"])).trim();
       const tip = await repo.resolve(`refs/heads/${name}`);
       return { repo, branch: name, ...tip === void 0 ? {} : { tip } };
@@ -664,6 +673,19 @@ var DeploymentRepository = class _DeploymentRepository {
     await repo.mustGit(["config", "remote.origin.promisor", "true"]);
     await repo.mustGit(["config", "remote.origin.partialclonefilter", "blob:none"]);
     return { repo, branch };
+  }
+  /** Bytes of the packs git stored: what the server sent, since nothing is repacked here. */
+  async packBytes() {
+    const dir = join3(this.gitDir, "objects", "pack");
+    const packs = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith(".pack"));
+    const sizes = await Promise.all(packs.map(async (f) => (await stat2(join3(dir, f))).size));
+    return sizes.reduce((a, b) => a + b, 0);
+  }
+  /** A server that ignores `--filter` sends every blob of the tip: said once, with the cost. */
+  async reportIgnoredFilter(stderr, bytesBefore) {
+    if (this.filterIgnoredSaid || !filterIgnored(stderr)) return;
+    this.filterIgnoredSaid = true;
+    warning(filterIgnoredMessage(this.access, await this.packBytes() - bytesBefore));
   }
   async resolve(ref) {
     const result = await this.git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
@@ -708,11 +730,13 @@ ${detail}` : "") : `${explained}
       "origin",
       `+refs/heads/${branch}:${tracking}`
     ];
+    const before = await this.packBytes();
     const result = await this.git(args);
     if (result.exitCode !== 0) {
       if (/couldn't find remote ref/i.test(result.stderr)) return void 0;
       throw this.failure(args, result, true);
     }
+    await this.reportIgnoredFilter(result.stderr, before);
     return this.resolve(tracking);
   }
   /** Every file under `prefix/` at `commit`, from the local trees (no blob is read). */
@@ -1098,7 +1122,7 @@ async function deployImage(config, ctx, image, setup) {
       const extras = [image.configFile, ...image.sideFiles];
       const files = [
         { name: stored.name, path: stored.path, size: stored.size },
-        ...await Promise.all(extras.map(async (p) => ({ name: basename2(p), path: p, size: (await stat2(p)).size })))
+        ...await Promise.all(extras.map(async (p) => ({ name: basename2(p), path: p, size: (await stat3(p)).size })))
       ];
       const commitTime = await sourceCommitTime(ctx, sha);
       const builtAt = (/* @__PURE__ */ new Date()).toISOString();
@@ -1402,6 +1426,53 @@ function formatSize(bytes) {
   return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
 }
 
+// src/apt.ts
+function aptCommand(facts) {
+  if (!facts.hosted || facts.privilege === "none") return void 0;
+  return facts.privilege === "root" ? ["apt-get"] : ["sudo", "DEBIAN_FRONTEND=noninteractive", "apt-get"];
+}
+var FETCH_FAILURE = /^(?:E|W|Err):.*(?:Failed to fetch|Unable to fetch some archives|404\s+Not Found|Temporary failure resolving|Could not resolve|Could not connect|Connection timed out|Hash Sum mismatch|File has unexpected size)/im;
+function isFetchFailure(output) {
+  return FETCH_FAILURE.test(output);
+}
+async function currentPrivilege() {
+  if (process.getuid?.() === 0) return "root";
+  return await which("sudo", false) !== "" ? "sudo" : "none";
+}
+function runsOnHostedRunner(env = process.env) {
+  return env.RUNNER_ENVIRONMENT === "github-hosted";
+}
+var DEADLINES = ["-o", "Acquire::http::Timeout=60", "-o", "Acquire::https::Timeout=60", "-o", "Acquire::Retries=2"];
+var indexRefreshed = false;
+async function apt(command, args) {
+  const [program = "apt-get", ...prefix] = command;
+  return runCommand(program, [...prefix, ...DEADLINES, ...args], {
+    env: childEnv({ DEBIAN_FRONTEND: "noninteractive" })
+  });
+}
+async function mustApt(command, args, retryFetch) {
+  let result = await apt(command, args);
+  if (result.exitCode !== 0 && isFetchFailure(result.stdout + result.stderr)) {
+    warning(`apt-get ${args[0] ?? ""} could not download everything; refreshing and trying once more`);
+    await retryFetch();
+    result = await apt(command, args);
+  }
+  if (result.exitCode !== 0) throw new CommandError([...command, ...args].join(" "), result);
+}
+async function refreshAptIndex(command) {
+  if (indexRefreshed) return;
+  await mustApt(command, ["update", "-qq"], async () => {
+  });
+  indexRefreshed = true;
+}
+async function aptInstall(command, packages) {
+  await refreshAptIndex(command);
+  await mustApt(command, ["install", "-y", "-qq", "--no-install-recommends", ...packages], async () => {
+    indexRefreshed = false;
+    await refreshAptIndex(command);
+  });
+}
+
 // src/mirage/system-packages.ts
 function installedPackages(dpkgOutput) {
   const installed = /* @__PURE__ */ new Set();
@@ -1411,16 +1482,22 @@ function installedPackages(dpkgOutput) {
   }
   return installed;
 }
-function planSystemPackages(required, dpkgOutput, githubHosted, target) {
+function planSystemPackages(required, dpkgOutput, facts, target) {
   const installed = installedPackages(dpkgOutput);
   const missing = required.filter((p) => !installed.has(p));
   if (missing.length === 0) return { action: "none" };
-  if (githubHosted) return { action: "install", packages: missing };
+  const command = aptCommand(facts);
+  if (command !== void 0) return { action: "install", packages: missing, command };
+  const needs = `target \`${target}\` needs the system packages ${missing.join(", ")}, which are not installed on this runner`;
+  const install = `apt-get install -y ${missing.join(" ")}`;
   return {
     action: "warn",
     packages: missing,
-    message: `target \`${target}\` needs the system packages ${missing.join(", ")}, which are not installed on this runner; install them (\`sudo apt-get install -y ${missing.join(" ")}\`) if the build fails for want of them`
+    message: facts.hosted ? `${needs}, and the action cannot install them here (not root, and no sudo); going on without them: install them in the job's image (\`${install}\`) if the build fails for want of them` : `${needs}; install them (\`sudo ${install}\`) if the build fails for want of them`
   };
+}
+async function installFacts(env) {
+  return { hosted: runsOnHostedRunner(env), privilege: await currentPrivilege() };
 }
 async function ensureSystemPackages(target, ctx, env) {
   const required = TARGETS[target].systemPackages;
@@ -1434,18 +1511,20 @@ async function ensureSystemPackages(target, ctx, env) {
     );
     return;
   }
-  const plan = planSystemPackages(required, query.stdout, env.RUNNER_ENVIRONMENT === "github-hosted", target);
+  const plan = planSystemPackages(required, query.stdout, await installFacts(env), target);
   if (plan.action === "warn") warning(plan.message);
   if (plan.action !== "install") return;
   startGroup(`System packages for target ${target}: ${plan.packages.join(", ")}`);
   try {
-    await mustRun("sudo", ["apt-get", "update", "-qq"]);
-    await mustRun("sudo", ["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...plan.packages], {
-      env: childEnv({ DEBIAN_FRONTEND: "noninteractive" })
-    });
+    await aptInstall(plan.command, plan.packages);
   } finally {
     endGroup();
   }
+}
+async function prepareForDepexts(ctx, env) {
+  if (ctx.runnerOs !== "Linux" || await which("apt-get", false) === "") return;
+  const command = aptCommand(await installFacts(env));
+  if (command !== void 0) await refreshAptIndex(command);
 }
 
 // src/mirage/caches.ts
@@ -1582,12 +1661,10 @@ async function buildUnikernel(config, ctx, setup) {
       locks.length ? lockFilesDigest(locks) : void 0
     );
     const install = makeCommand("install-switch", ctx.cores);
-    await timed(
-      timings,
-      "depend",
-      `depend: ${commandLine(install)}`,
-      () => run2(install, dir, env, "opam could not install the switch dependencies (its output is above)")
-    );
+    await timed(timings, "depend", `depend: ${commandLine(install)}`, async () => {
+      await prepareForDepexts(ctx, process.env);
+      await run2(install, dir, env, "opam could not install the switch dependencies (its output is above)");
+    });
     if (caches.duniverseRestored) {
       info("duniverse/ restored from the cache for this lock file: `make pull` skipped");
     } else {
@@ -1639,9 +1716,9 @@ async function buildUnikernel(config, ctx, setup) {
 }
 
 // src/opam/index.ts
-import { existsSync as existsSync5, mkdirSync as mkdirSync2, readFileSync as readFileSync3, readdirSync as readdirSync3, writeFileSync as writeFileSync3 } from "node:fs";
+import { existsSync as existsSync5, mkdirSync as mkdirSync2, readFileSync as readFileSync4, readdirSync as readdirSync3, writeFileSync as writeFileSync4 } from "node:fs";
 import { homedir as homedir2 } from "node:os";
-import { join as join13 } from "node:path";
+import { join as join14 } from "node:path";
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 import * as crypto from "crypto";
@@ -2265,36 +2342,148 @@ function requirementsOpamFile(mirageVersion) {
 }
 
 // src/opam/sandbox.ts
+import { mkdtempSync, readFileSync as readFileSync3, realpathSync, rmSync, writeFileSync as writeFileSync3 } from "node:fs";
+import { join as join13 } from "node:path";
 function sandboxAction(f) {
   if (f.runnerOs !== "Linux" || f.disabled || f.hasBwrap) return "none";
-  if (!f.hosted) return "refuse";
-  return f.isRoot ? "install" : "install-with-sudo";
+  return aptCommand(f) === void 0 ? "refuse" : "install";
+}
+var NAMESPACE_DENIED = /bwrap: (?:No permissions to creat(?:e|ing) new namespace|Creating new namespace failed|setting up uid map: Permission denied|loopback: Failed RTM_NEWADDR: Operation not permitted|Failed to make \/ slave: Permission denied|Can't mount proc on \/newroot\/proc: Operation not permitted)/;
+function probeFailureCause(output, apparmorRestricts2) {
+  if (!NAMESPACE_DENIED.test(output)) return "other";
+  return apparmorRestricts2 ? "apparmor" : "namespaces";
+}
+var DISABLE = "or set input `opam-disable-sandboxing: true` (opam then builds packages unsandboxed)";
+function decideProbe(f) {
+  if (f.ok) return { action: "ok" };
+  const cause = probeFailureCause(f.output, f.apparmorRestricts);
+  const said = f.output.trim().split("\n").slice(-3).join(" / ") || "(nothing printed)";
+  const head = `opam's build sandbox does not work on this runner: bubblewrap said \`${said}\``;
+  if (cause === "apparmor") {
+    if (!f.profileInstalled && aptCommand(f) !== void 0) return { action: "install-apparmor-profile" };
+    return {
+      action: "fail",
+      message: `${head}. AppArmor forbids unprivileged user namespaces here (kernel.apparmor_restrict_unprivileged_userns=1, as on Ubuntu 24.04 and later)` + (f.profileInstalled ? ", and the AppArmor profile the action installed for bwrap did not lift that" : "") + ". Give bwrap an AppArmor profile that allows `userns`, " + DISABLE
+    };
+  }
+  if (cause === "namespaces") {
+    return {
+      action: "fail",
+      message: `${head}. The kernel or container does not let bubblewrap create namespaces (a \`container:\` job, or unprivileged user namespaces turned off). Run where it can, ${DISABLE}: a container is then the isolation`
+    };
+  }
+  return { action: "fail", message: `${head}. Fix bubblewrap on this runner, ${DISABLE}` };
+}
+function probeArgs(dir) {
+  return [
+    "--unshare-net",
+    "--new-session",
+    "--die-with-parent",
+    "--ro-bind",
+    "/",
+    "/",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--bind",
+    dir,
+    dir,
+    "--chdir",
+    dir,
+    "sh",
+    "-c",
+    "echo SUCCESS | tee check-write"
+  ];
+}
+function bwrapProfile(bwrap) {
+  return [
+    "# Installed by the mirage-deploy action: lets bubblewrap, the sandbox opam builds packages in,",
+    "# create user namespaces, which Ubuntu's AppArmor policy refuses to unprivileged programs.",
+    "abi <abi/4.0>,",
+    "include <tunables/global>",
+    "",
+    `profile mirage-deploy-bwrap ${bwrap} flags=(unconfined) {`,
+    "  userns,",
+    "}",
+    ""
+  ].join("\n");
+}
+var PROFILE_PATH = "/etc/apparmor.d/mirage-deploy-bwrap";
+async function probe(bwrap, runnerTemp) {
+  const dir = mkdtempSync(join13(runnerTemp, "opam-sandbox-check-"));
+  try {
+    info(`probing opam's sandbox: ${bwrap} \u2026 sh -c 'echo SUCCESS | tee check-write'`);
+    const result = await runCommand(bwrap, probeArgs(dir), { silent: true });
+    return { ok: result.exitCode === 0 && result.stdout.trim() === "SUCCESS", output: result.stderr + result.stdout };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+function apparmorRestricts() {
+  try {
+    return readFileSync3("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "utf8").trim() === "1";
+  } catch {
+    return false;
+  }
+}
+async function installProfile(privilege, bwrap, runnerTemp) {
+  const staged = join13(runnerTemp, "mirage-deploy-bwrap.apparmor");
+  writeFileSync3(staged, bwrapProfile(bwrap));
+  const asRoot = (program, args) => privilege === "root" ? mustRun(program, args) : mustRun("sudo", [program, ...args]);
+  try {
+    await asRoot("install", ["-m", "644", staged, PROFILE_PATH]);
+    await asRoot("apparmor_parser", ["-r", PROFILE_PATH]);
+  } finally {
+    rmSync(staged, { force: true });
+  }
+  info(`installed the AppArmor profile ${PROFILE_PATH} for ${bwrap}`);
 }
 async function prepareSandbox(setup, ctx) {
+  const hosted = runsOnHostedRunner();
+  const privilege = await currentPrivilege();
   const action = sandboxAction({
     runnerOs: ctx.runnerOs,
     disabled: setup.opamDisableSandboxing,
     hasBwrap: await which("bwrap", false) !== "",
-    hosted: process.env.RUNNER_ENVIRONMENT === "github-hosted",
-    isRoot: process.getuid?.() === 0
+    hosted,
+    privilege
   });
-  switch (action) {
-    case "none":
-      info(
-        setup.opamDisableSandboxing ? "opam sandboxing: off (input `opam-disable-sandboxing`)" : "opam sandboxing: on"
-      );
-      return;
-    case "refuse":
+  if (action === "refuse") {
+    throw new Error(
+      "opam sandboxes package builds with bubblewrap (`bwrap`), which is not installed on this runner" + (hosted ? ", and the action cannot install it here (not root, and no sudo)" : "") + "; install it (Debian/Ubuntu: `apt-get install bubblewrap`) or set input `opam-disable-sandboxing: true`"
+    );
+  }
+  if (action === "install") {
+    const command = aptCommand({ hosted, privilege });
+    if (command !== void 0) await aptInstall(command, ["bubblewrap"]);
+  }
+  if (ctx.runnerOs !== "Linux" || setup.opamDisableSandboxing) {
+    info(
+      setup.opamDisableSandboxing ? "opam sandboxing: off (input `opam-disable-sandboxing`)" : "opam sandboxing: on"
+    );
+    return;
+  }
+  const bwrap = realpathSync(await which("bwrap", true));
+  for (let profileInstalled = false; ; profileInstalled = true) {
+    const decision = decideProbe({
+      ...await probe(bwrap, ctx.runnerTemp),
+      apparmorRestricts: apparmorRestricts(),
+      hosted,
+      privilege,
+      profileInstalled
+    });
+    if (decision.action === "ok") break;
+    if (decision.action === "fail") throw new Error(decision.message);
+    try {
+      await installProfile(privilege, bwrap, ctx.runnerTemp);
+    } catch (error2) {
       throw new Error(
-        "opam sandboxes package builds with bubblewrap (`bwrap`), which is not installed on this runner; install it (Debian/Ubuntu: `apt-get install bubblewrap`) or set input `opam-disable-sandboxing: true`"
+        `AppArmor refuses bubblewrap the user namespaces opam's sandbox needs, and installing a profile for ${bwrap} failed: ${error2 instanceof Error ? error2.message : String(error2)}; ${DISABLE}`
       );
-    case "install":
-    case "install-with-sudo": {
-      const [program, prefix] = action === "install" ? ["apt-get", []] : ["sudo", ["apt-get"]];
-      await mustRun(program, [...prefix, "update", "-qq"]);
-      await mustRun(program, [...prefix, "install", "-y", "-qq", "--no-install-recommends", "bubblewrap"]);
     }
   }
+  info("opam sandboxing: on (bubblewrap works here)");
 }
 
 // src/opam/index.ts
@@ -2315,7 +2504,7 @@ var Opam = class {
   }
 };
 function opamRoot() {
-  return process.env.OPAMROOT || join13(homedir2(), ".opam");
+  return process.env.OPAMROOT || join14(homedir2(), ".opam");
 }
 async function osRelease(ctx) {
   if (ctx.runnerOs === "macOS") {
@@ -2323,7 +2512,7 @@ async function osRelease(ctx) {
     return `macos-${result.stdout.trim() || "unknown"}`;
   }
   try {
-    return linuxRelease(readFileSync3("/etc/os-release", "utf8"));
+    return linuxRelease(readFileSync4("/etc/os-release", "utf8"));
   } catch {
     return "linux-unknown";
   }
@@ -2332,21 +2521,21 @@ function dependencyFiles(config) {
   const dir = config.build.workingDirectory;
   const files = [];
   const add = (path2) => {
-    const full = join13(dir, path2);
-    if (existsSync5(full)) files.push({ path: path2, content: readFileSync3(full) });
+    const full = join14(dir, path2);
+    if (existsSync5(full)) files.push({ path: path2, content: readFileSync4(full) });
   };
   add(config.build.configFile);
-  const list = (sub) => existsSync5(join13(dir, sub)) ? readdirSync3(join13(dir, sub)).map((f) => sub ? `${sub}/${f}` : f) : [];
+  const list = (sub) => existsSync5(join14(dir, sub)) ? readdirSync3(join14(dir, sub)).map((f) => sub ? `${sub}/${f}` : f) : [];
   for (const path2 of [...list(""), ...list("mirage")]) if (isDependencyInput(path2)) add(path2);
   return files;
 }
 function rootIsUsable(root) {
-  return existsSync5(join13(root, "config")) && existsSync5(join13(root, SWITCH_NAME, ".opam-switch", "switch-state"));
+  return existsSync5(join14(root, "config")) && existsSync5(join14(root, SWITCH_NAME, ".opam-switch", "switch-state"));
 }
 async function converge(opam, config, ctx, root, hit) {
   const { setup } = config;
   const [first] = setup.opamRepositories;
-  const fresh = !existsSync5(join13(root, "config"));
+  const fresh = !existsSync5(join14(root, "config"));
   if (fresh) {
     if (first === void 0) throw new Error("input `opam-repositories`: give at least one repository");
     await opam.run([
@@ -2374,9 +2563,9 @@ async function converge(opam, config, ctx, root, hit) {
   for (const args of planPins(parsePinList(await opam.query(["pin", "list", "--short"])), setup.opamPins)) {
     await opam.run(args);
   }
-  const requirements = join13(ctx.runnerTemp, "mirage-deploy-opam");
+  const requirements = join14(ctx.runnerTemp, "mirage-deploy-opam");
   mkdirSync2(requirements, { recursive: true });
-  writeFileSync3(join13(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
+  writeFileSync4(join14(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
   info(`installing what is missing of: mirage {${setup.mirageVersion}}, opam-monorepo`);
   await opam.run(["install", requirements, "--deps-only"]);
 }
@@ -2424,9 +2613,9 @@ async function setupOpam(config, ctx) {
   });
   const switchEnv = parseEnvSexp(await opam.query(["env", "--sexp"]));
   for (const [name, value] of Object.entries(switchEnv)) if (name !== "PATH") exportVariable(name, value);
-  addPath(join13(root, SWITCH_NAME, "bin"));
+  addPath(join14(root, SWITCH_NAME, "bin"));
   const env = { ...childEnv(variables), ...switchEnv };
-  const installed = installedVersions(readFileSync3(join13(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
+  const installed = installedVersions(readFileSync4(join14(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
   const ocamlVersion = installed.get("ocaml") ?? "";
   const mirageVersion = installed.get("mirage") ?? "";
   if (spec !== void 0) {

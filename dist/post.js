@@ -4,7 +4,7 @@ import {
   saveCachesTask,
   sealEnvironment,
   warning
-} from "./chunks/chunk-DYMSVCHD.js";
+} from "./chunks/chunk-YLFACSBU.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
@@ -18,5 +18,10 @@ async function runPostTasks(tasks) {
 }
 
 // src/post.ts
-sealEnvironment();
-await runPostTasks([removeCredentials, saveCachesTask]);
+async function run() {
+  sealEnvironment();
+  await runPostTasks([removeCredentials, saveCachesTask]);
+}
+
+// src/post-index.ts
+await run();
