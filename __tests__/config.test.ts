@@ -1,8 +1,9 @@
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, type Config } from '../src/config.js';
+import { branchNameProblem, ConfigError, parseConfig, redactUrl, type Config } from '../src/config.js';
 import type { RunContext } from '../src/context.js';
 import { TARGET_NAMES } from '../src/mirage/targets.js';
 import { testContext } from './support/context.js';
@@ -167,6 +168,141 @@ describe('parseConfig', () => {
 
   it('reports every bad input at once', () => {
     expect(problems({ target: 'x', compression: 'y', keep: 'z' })).toHaveLength(3);
+  });
+
+  it('takes deploy-repository-branch as git does: refs/heads/X is X, and what git refuses is refused', () => {
+    expect(parse({ 'deploy-repository-branch': 'refs/heads/main' }).deploy.repositoryBranch).toBe('main');
+    expect(parse({ 'deploy-repository-branch': 'deploy/xen-1.2' }).deploy.repositoryBranch).toBe('deploy/xen-1.2');
+    for (const bad of [
+      '--',
+      '--force',
+      'HEAD',
+      '-x',
+      'a..b',
+      'a b',
+      'x.lock',
+      'a/.b',
+      'a//b',
+      'a/',
+      'a.',
+      '@',
+      'x@{1}',
+      'a:b',
+      'a~1',
+      'refs/heads/--force',
+    ]) {
+      expect(problems({ 'deploy-repository-branch': bad })[0]).toMatch(
+        new RegExp(
+          `^input \`deploy-repository-branch\`: \`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\` is not a branch name git accepts`,
+        ),
+      );
+    }
+  });
+
+  it('agrees with `git check-ref-format --branch` on names of every kind', () => {
+    const names = [
+      'main',
+      'gh-pages',
+      'a/b/c',
+      'v1.0',
+      'ü',
+      '--',
+      '-a',
+      'HEAD',
+      'head',
+      '@{-1}',
+      'a@{b',
+      'a@b',
+      'a..b',
+      'a.',
+      '.a',
+      'a/.b',
+      'a.lock',
+      'a.lock/b',
+      'a/',
+      '/a',
+      'a//b',
+      'a b',
+      'a\tb',
+      'a~',
+      'a^',
+      'a:b',
+      'a?',
+      'a*',
+      'a[b',
+      'a\\b',
+      'a\x7f',
+      'refs/heads/x',
+    ];
+    for (const name of names) {
+      const git = spawnSync('git', ['check-ref-format', '--branch', name], { encoding: 'utf8', cwd: workspace });
+      expect({ name, ok: branchNameProblem(name) === undefined }).toEqual({ name, ok: git.status === 0 });
+    }
+  });
+
+  it('refuses a newline in build-command, keeps it as whitespace in configure-args', () => {
+    expect(problems({ 'build-command': 'make build\ntouch /tmp/x' })[0]).toMatch(
+      /^input `build-command`: holds more than one line/,
+    );
+    expect(parse({ 'build-command': 'make build' }).build.buildCommand).toEqual(['make', 'build']);
+    expect(parse({ 'configure-args': '--net=host\n--dhcp=true\n' }).build.configureArgs).toEqual([
+      '--net=host',
+      '--dhcp=true',
+    ]);
+  });
+
+  it('refuses git remote-helper transports (ext::, fd::) in opam-repositories and opam-pins', () => {
+    expect(problems({ 'opam-repositories': 'evil: "git+ext::sh -c touch% /tmp/pwned"' })[0]).toMatch(
+      /^input `opam-repositories`: the URL of `evil` .* uses a git remote-helper transport/,
+    );
+    expect(problems({ 'opam-repositories': 'evil: ext::sh' })[0]).toMatch(/remote-helper transport/);
+    expect(problems({ 'opam-pins': 'foo: git+ext::sh -c id' })[0]).toMatch(
+      /^input `opam-pins`: the URL of `foo` .* uses a git remote-helper transport/,
+    );
+    expect(problems({ 'opam-pins': 'foo: git+fd::3' })[0]).toMatch(/remote-helper transport/);
+    expect(parse({ 'opam-pins': 'foo: git+https://example.invalid/foo.git#main' }).setup.opamPins).toEqual([
+      { name: 'foo', url: 'git+https://example.invalid/foo.git#main' },
+    ]);
+  });
+
+  it('refuses a working-directory or config-file that resolves outside the workspace; an absolute path inside it is fine', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'config-outside-'));
+    writeFileSync(join(outside, 'config.ml'), 'let () = ()\n');
+    expect(problems({ 'working-directory': outside })[0]).toMatch(
+      /^input `working-directory`: `.*` resolves to .*, outside the workspace/,
+    );
+    expect(problems({ 'working-directory': '/etc', 'config-file': 'hostname' })[0]).toMatch(
+      /^input `working-directory`: `\/etc` resolves to \/etc, outside the workspace/,
+    );
+    expect(problems({ 'working-directory': `../${join(outside).split('/').pop()}` })[0]).toMatch(
+      /outside the workspace/,
+    );
+    symlinkSync(outside, join(workspace, 'linked'));
+    expect(problems({ 'working-directory': 'linked' })[0]).toMatch(
+      /^input `working-directory`: .*outside the workspace/,
+    );
+    symlinkSync(join(outside, 'config.ml'), join(workspace, 'unikernel', 'linked.ml'));
+    expect(problems({ 'working-directory': 'unikernel', 'config-file': 'linked.ml' })[0]).toMatch(
+      /^input `config-file`: `linked.ml` resolves to .*, outside/,
+    );
+    expect(problems({ 'working-directory': 'unikernel', 'config-file': '../config.ml' })[0]).toMatch(
+      /^input `config-file`: `..\/config.ml` resolves to .*, outside/,
+    );
+    expect(
+      parse({ 'working-directory': join(workspace, 'unikernel'), 'config-file': 'www.ml' }).build.workingDirectory,
+    ).toBe(join(workspace, 'unikernel'));
+  });
+
+  it('redacts URL user information wherever a URL is echoed', () => {
+    expect(redactUrl('to https://x-access-token:ghp_secret@github.com/o/r.git')).toBe(
+      'to https://***@github.com/o/r.git',
+    );
+    expect(redactUrl('https://ghp_secret@github.com/o/r.git')).toBe('https://***@github.com/o/r.git');
+    expect(redactUrl('ssh://git@host:22/r.git and ssh://u:pw@host/r.git')).toBe(
+      'ssh://git@host:22/r.git and ssh://***@host/r.git',
+    );
+    expect(redactUrl('git@github.com:o/r.git')).toBe('git@github.com:o/r.git');
+    expect(problems({ 'opam-pins': 'foo: https://user:hunter2@host/x y' }).join('\n')).not.toContain('hunter2');
   });
 });
 

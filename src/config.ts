@@ -1,5 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parse as parseShellWords } from 'shell-quote';
 import { parse as parseYaml } from 'yaml';
 import type { RunContext } from './context.js';
@@ -117,6 +117,44 @@ const SCP_LIKE = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:[^\s]+$/;
 const VERSION_CONSTRAINT =
   /^(\s*(=|!=|>=|<=|>|<)?\s*[A-Za-z0-9][A-Za-z0-9_.+~-]*\s*)(([&|])(\s*(=|!=|>=|<=|>|<)?\s*[A-Za-z0-9][A-Za-z0-9_.+~-]*\s*))*$/;
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** git's remote-helper syntax (`ext::<command>`, `fd::<n>`): the "URL" is a command or a descriptor. */
+const HELPER_TRANSPORT = /(^|\+)[A-Za-z][A-Za-z0-9+.-]*::/;
+
+/** `scheme://user:password@host/…` with the user information replaced, for anything echoed. */
+export function redactUrl(text: string): string {
+  // Over HTTP a user name alone can be a token (`https://ghp_…@host/`); over SSH it is the account (`git@`).
+  return text.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/\s@]*)@/g, (whole, scheme: string, userinfo: string) =>
+    /^(git\+)?https?:\/\/$/i.test(scheme) || userinfo.includes(':') ? `${scheme}***@` : whole,
+  );
+}
+
+/**
+ * Why `name` is not a branch name git accepts (`git check-ref-format --branch`), or undefined.
+ * `refs/heads/X` is taken as `X` by the caller; here a name that git would read as an option, as
+ * `HEAD` or as `@{-1}`, and every rule of `git check-ref-format` for `refs/heads/<name>`.
+ */
+export function branchNameProblem(name: string): string | undefined {
+  if (name.startsWith('-')) return 'starts with `-`';
+  if (name === 'HEAD') return 'is `HEAD`';
+  if (name === '@') return 'is `@`';
+  if (name.includes('@{')) return 'contains `@{`';
+  if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) return 'has an empty path component';
+  if (name.endsWith('.')) return 'ends with `.`';
+  if (name.includes('..')) return 'contains `..`';
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return 'contains a space, a control character or one of ~ ^ : ? * [ \\';
+  for (const component of name.split('/')) {
+    if (component.startsWith('.')) return `has a component starting with \`.\` (\`${component}\`)`;
+    if (component.endsWith('.lock')) return `has a component ending with \`.lock\` (\`${component}\`)`;
+  }
+  return undefined;
+}
+
+/** Whether `path` is `root` or inside it, both already resolved. */
+function isInside(path: string, root: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
 
 /** Collects problems so that every bad input is reported at once, not one per run. */
 class Reader {
@@ -153,9 +191,18 @@ class Reader {
     return fallback;
   }
 
-  words(name: string): string[] {
+  /** Shell-like words; `oneLine` refuses a newline, which would otherwise split one command into more arguments. */
+  words(name: string, oneLine = false): string[] {
     const value = this.raw(name);
     if (value === '') return [];
+    if (oneLine && /[\r\n]/.test(value)) {
+      this.fail(
+        name,
+        'holds more than one line, but it is one command run without a shell (a second line would become more ' +
+          'arguments of the first); write one command on one line, or call a script that runs the others',
+      );
+      return [];
+    }
     const words: string[] = [];
     for (const token of parseShellWords(value, (key) => `$${key}`)) {
       if (typeof token === 'string') {
@@ -196,6 +243,13 @@ function isGitUrl(value: string): boolean {
   return /^(ssh|https?|git|file):\/\/[^\s]+$/.test(value) || SCP_LIKE.test(value);
 }
 
+function helperTransport(url: string): string {
+  return (
+    `(\`${redactUrl(url)}\`) uses a git remote-helper transport (\`ext::\`, \`fd::\`), which runs a command ` +
+    'instead of fetching; give an `https://`, `ssh://`, `git@host:path` or `file://` URL'
+  );
+}
+
 function parseRepositories(r: Reader): OpamRepository[] {
   const value = r.raw('opam-repositories');
   if (value === '') return [DEFAULT_OPAM_REPOSITORY];
@@ -218,8 +272,10 @@ function parseRepositories(r: Reader): OpamRepository[] {
         'opam-repositories',
         `\`${name}\` is not a valid repository name; use letters, digits, \`-\`, \`_\`, \`.\``,
       );
+    } else if (typeof url === 'string' && HELPER_TRANSPORT.test(url)) {
+      r.fail('opam-repositories', `the URL of \`${name}\` ${helperTransport(url)}`);
     } else if (typeof url !== 'string' || !(isGitUrl(url) || /^git\+|^[a-z]+\+https?:\/\//.test(url))) {
-      r.fail('opam-repositories', `the URL of \`${name}\` (\`${String(url)}\`) is not a URL; ${example}`);
+      r.fail('opam-repositories', `the URL of \`${name}\` (\`${redactUrl(String(url))}\`) is not a URL; ${example}`);
     } else {
       repositories.push({ name, url });
     }
@@ -237,8 +293,10 @@ function parsePins(r: Reader): OpamPin[] {
     const url = colon === -1 ? undefined : text.slice(colon + 1).trim();
     if (!PACKAGE_NAME.test(name)) {
       r.fail('opam-pins', `\`${text}\` does not start with a package name; write \`pkg\` or \`pkg: url\``);
+    } else if (url !== undefined && HELPER_TRANSPORT.test(url)) {
+      r.fail('opam-pins', `the URL of \`${name}\` ${helperTransport(url)}`);
     } else if (url !== undefined && !/^[a-z+]*:\/\/\S+$|^[a-z]+\+\S+$|^\S+@\S+:\S+$/.test(url)) {
-      r.fail('opam-pins', `\`${text}\`: \`${url}\` is not a URL; write \`pkg\` or \`pkg: url\``);
+      r.fail('opam-pins', `\`${redactUrl(text)}\`: \`${redactUrl(url)}\` is not a URL; write \`pkg\` or \`pkg: url\``);
     } else {
       pins.push(url === undefined ? { name } : { name, url });
     }
@@ -260,11 +318,23 @@ function parseBuild(r: Reader, ctx: RunContext, needsSources: boolean): BuildCon
         'working-directory',
         `\`${dir}\` is not a folder (looked in ${workingDirectory}); give the folder holding config.ml, relative to the workspace`,
       );
+    } else if (!isInside(realpathSync(workingDirectory), realpathSync(ctx.workspace))) {
+      r.fail(
+        'working-directory',
+        `\`${dir}\` resolves to ${realpathSync(workingDirectory)}, outside the workspace ${ctx.workspace}; ` +
+          'give a folder of the checkout (relative to the workspace, or an absolute path inside it)',
+      );
     } else if (!existsSync(join(workingDirectory, configFile))) {
       r.fail(
         'config-file',
         `\`${configFile}\` was not found in ${workingDirectory}; check \`working-directory\` and \`config-file\`` +
           ' (did the workflow run actions/checkout first?)',
+      );
+    } else if (!isInside(realpathSync(join(workingDirectory, configFile)), realpathSync(workingDirectory))) {
+      r.fail(
+        'config-file',
+        `\`${configFile}\` resolves to ${realpathSync(join(workingDirectory, configFile))}, outside ${workingDirectory}; ` +
+          'give the name of a file in `working-directory`, not a link to one elsewhere',
       );
     }
   }
@@ -278,7 +348,7 @@ function parseBuild(r: Reader, ctx: RunContext, needsSources: boolean): BuildCon
     workingDirectory,
     configFile,
     configureArgs: r.words('configure-args'),
-    buildCommand: r.words('build-command'),
+    buildCommand: r.words('build-command', true),
     ...(imageName === undefined ? {} : { imageName }),
     ...(prebuilt === undefined ? {} : { prebuilt }),
   };
@@ -346,6 +416,18 @@ function parseSetup(r: Reader): SetupConfig {
   };
 }
 
+function parseRepositoryBranch(r: Reader): string | undefined {
+  const given = r.optional('deploy-repository-branch');
+  if (given === undefined) return undefined;
+  const name = given.startsWith('refs/heads/') ? given.slice('refs/heads/'.length) : given;
+  const problem = branchNameProblem(name);
+  if (problem === undefined) return name;
+  return r.fail(
+    'deploy-repository-branch',
+    `\`${given}\` is not a branch name git accepts (it ${problem}); give a name such as \`main\` or \`gh-pages\``,
+  );
+}
+
 function parseDeploy(r: Reader, ctx: RunContext): DeployConfig {
   const enabled = r.boolean('deploy', false);
   const branches = r
@@ -360,7 +442,7 @@ function parseDeploy(r: Reader, ctx: RunContext): DeployConfig {
   } else if (repository !== '' && !OWNER_NAME.test(repository) && !isGitUrl(repository)) {
     r.fail(
       'deploy-repository',
-      `\`${repository}\` is neither \`owner/name\` nor a git URL (\`ssh://git@host:port/path.git\`, \`git@host:path.git\`, \`https://host/path.git\`)`,
+      `\`${redactUrl(repository)}\` is neither \`owner/name\` nor a git URL (\`ssh://git@host:port/path.git\`, \`git@host:path.git\`, \`https://host/path.git\`)`,
     );
   }
   const key = r.optional('deploy-key');
@@ -392,7 +474,7 @@ function parseDeploy(r: Reader, ctx: RunContext): DeployConfig {
       }
     }
   }
-  const repositoryBranch = r.optional('deploy-repository-branch');
+  const repositoryBranch = parseRepositoryBranch(r);
   const commitMessage = r.optional('commit-message');
   return {
     enabled,

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { ConfigError, parseConfig, type Config } from './config.js';
+import { ConfigError, parseConfig, redactUrl, type Config } from './config.js';
 import { readContext, type RunContext } from './context.js';
 import { checkCredentials } from './deploy/credentials.js';
 import { decideDeploy } from './deploy/gate.js';
@@ -25,7 +25,9 @@ function describe(config: Config, ctx: RunContext): string {
     `opam repositories: ${setup.opamRepositories.map((r) => `${r.name}=${r.url}`).join(', ')}`,
     `cache: ${setup.cache ? `on (prefix ${setup.cachePrefix})` : 'off'}`,
     `deploy: ${deploy.enabled ? `to ${deploy.repository}` : 'off'}${deploy.dryRun ? ' (dry run)' : ''}`,
-  ].join('\n');
+  ]
+    .map(redactUrl)
+    .join('\n');
 }
 
 function reportFailure(error: unknown): void {

@@ -1,4 +1,4 @@
-import { ConfigError, type DeployConfig } from '../config.js';
+import { ConfigError, redactUrl, type DeployConfig } from '../config.js';
 
 export type Transport = 'ssh' | 'https';
 
@@ -76,6 +76,7 @@ function fromOwnerName(inputs: EndpointInputs, owner: string, name: string): End
 }
 
 function fromUrl(inputs: EndpointInputs, given: string): Endpoint {
+  const shown = redactUrl(given);
   const scp = SCP_LIKE.exec(given);
   let transport: Transport;
   let host: string;
@@ -92,7 +93,7 @@ function fromUrl(inputs: EndpointInputs, given: string): Endpoint {
     } catch {
       return fail(
         'deploy-repository',
-        `\`${given}\` is not a URL git can use; write \`owner/name\`, \`git@host:path.git\`, \`ssh://git@host:port/path.git\` or \`https://host/path.git\``,
+        `\`${shown}\` is not a URL git can use; write \`owner/name\`, \`git@host:path.git\`, \`ssh://git@host:port/path.git\` or \`https://host/path.git\``,
       );
     }
     if (url.protocol === 'ssh:') transport = 'ssh';
@@ -112,7 +113,7 @@ function fromUrl(inputs: EndpointInputs, given: string): Endpoint {
     if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
       fail(
         'deploy-repository',
-        `\`${given}\` is plain HTTP; the token would cross the network in clear text. Use https://`,
+        `\`${shown}\` is plain HTTP; the token would cross the network in clear text. Use https://`,
       );
     }
     host = url.hostname;
@@ -123,13 +124,13 @@ function fromUrl(inputs: EndpointInputs, given: string): Endpoint {
   if (transport === 'https' && input === 'deploy-key') {
     fail(
       'deploy-repository',
-      `\`${given}\` is an HTTPS URL, but \`deploy-key\` is an SSH key; use the SSH form (\`git@${host}:…\` or \`ssh://git@${host}/…\`), or pass a token through \`deploy-token\` instead`,
+      `\`${shown}\` is an HTTPS URL, but \`deploy-key\` is an SSH key; use the SSH form (\`git@${host}:…\` or \`ssh://git@${host}/…\`), or pass a token through \`deploy-token\` instead`,
     );
   }
   if (transport === 'ssh' && input === 'deploy-token') {
     fail(
       'deploy-repository',
-      `\`${given}\` is an SSH URL, but \`deploy-token\` is a token for HTTPS; use \`https://${host}/…\`, or pass an SSH key through \`deploy-key\` instead`,
+      `\`${shown}\` is an SSH URL, but \`deploy-token\` is a token for HTTPS; use \`https://${host}/…\`, or pass an SSH key through \`deploy-key\` instead`,
     );
   }
   const webUrl = webUrlFor(host, path, inputs.serverUrl);
@@ -138,7 +139,7 @@ function fromUrl(inputs: EndpointInputs, given: string): Endpoint {
     transport,
     host,
     ...(port === undefined ? {} : { port }),
-    display: given,
+    display: shown,
     ...(webUrl === undefined ? {} : { webUrl }),
   };
 }
