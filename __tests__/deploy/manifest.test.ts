@@ -49,10 +49,17 @@ describe('manifest', () => {
     expect(parseManifest('{ nope')).toBeUndefined();
   });
 
-  it('orders builds by commit time, else build time', () => {
-    expect(manifestTime(manifest)).toBe('2026-01-01T00:00:00.000Z');
+  it('orders builds by commit time only: never by build time, never by a time in the future', () => {
+    const now = Date.parse('2026-06-01T00:00:00Z');
+    expect(manifestTime(manifest, now)).toBe('2026-01-01T00:00:00.000Z');
     const source = { repository: 'o/r', sha: 'a'.repeat(40), ref: 'refs/heads/main' };
-    expect(manifestTime({ ...manifest, source })).toBe('2026-01-01T00:05:00.000Z');
-    expect(manifestTime(undefined)).toBeUndefined();
+    expect(manifestTime({ ...manifest, source }, now)).toBeUndefined();
+    expect(
+      manifestTime({ ...manifest, source: { ...source, commitTime: '2099-01-01T00:00:00Z' } }, now),
+    ).toBeUndefined();
+    expect(manifestTime({ ...manifest, source: { ...source, commitTime: '2026-06-01T00:30:00Z' } }, now)).toBe(
+      '2026-06-01T00:30:00Z',
+    );
+    expect(manifestTime(undefined, now)).toBeUndefined();
   });
 });

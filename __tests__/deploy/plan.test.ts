@@ -134,12 +134,81 @@ describe('planDeploy', () => {
     });
   });
 
-  it('the same sha with the same image: unchanged', () => {
+  /** A state whose folder `sha('a')` holds exactly these blobs (name → oid). */
+  const holding = (blobs: Record<string, string>, mode = '100644'): TargetState => {
+    const records = Object.entries(blobs).map(
+      ([name, o]) => `${name === 'www.xen.bz2' ? mode : '100644'} blob ${o}\txen/${sha('a')}/${name}`,
+    );
+    return {
+      listing: listTarget(parseLsTree(`${records.join('\0')}\0`), 'xen'),
+      manifests: new Map([[sha('a'), manifest(sha('a'), '2026-01-01T00:00:00Z')]]),
+      ancestry: 'unknown',
+    };
+  };
+
+  it('the same sha with the same image blobs: unchanged', () => {
     const plan = planDeploy(
       request(sha('a'), '2026-01-01T00:00:00Z'),
-      state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')),
+      holding({ 'www.xen.bz2': oid(100), 'config.ml': oid(101), 'manifest.json': oid(55) }),
     );
     expect(plan.kind).toBe('unchanged');
+  });
+
+  it('an image blob replaced under an unchanged manifest is not the same build: the folder is rewritten', () => {
+    const plan = planDeploy(
+      request(sha('a'), '2026-01-01T00:00:00Z'),
+      holding({ 'www.xen.bz2': oid(66), 'config.ml': oid(101), 'manifest.json': oid(55) }),
+    );
+    expect(plan.kind === 'commit' && plan.changes).toContainEqual({
+      path: `xen/${sha('a')}/www.xen.bz2`,
+      oid: oid(100),
+    });
+    const noManifest = planDeploy(
+      request(sha('a'), '2026-01-01T00:00:00Z'),
+      holding({ 'www.xen.bz2': oid(100), 'config.ml': oid(101) }),
+    );
+    expect(noManifest.kind).toBe('commit');
+  });
+
+  it('refuses to write into a folder, or past a latest, that holds a symbolic link; ignores links elsewhere', () => {
+    const linked = holding({ 'www.xen.bz2': oid(100), 'config.ml': oid(101), 'manifest.json': oid(55) }, '120000');
+    expect(linked.listing.folders.get(sha('a'))?.has('www.xen.bz2')).toBe(false);
+    expect(() => planDeploy(request(sha('a'), '2026-01-01T00:00:00Z'), linked)).toThrow(
+      new RegExp(`symbolic links at xen/${sha('a')}/www.xen.bz2`),
+    );
+    const latestLink = listTarget(parseLsTree(`120000 blob ${oid(1)}\txen/latest\0`), 'xen');
+    expect(latestLink.latestOid).toBeUndefined();
+    expect(() =>
+      planDeploy(request(sha('b'), '2026-01-01T00:00:00Z'), {
+        listing: latestLink,
+        manifests: new Map(),
+        ancestry: 'unknown',
+      }),
+    ).toThrow(/symbolic links at xen\/latest/);
+    const elsewhere = listTarget(
+      parseLsTree(`120000 blob ${oid(1)}\txen/${sha('c')}/www.xen.bz2\x00120000 blob ${oid(2)}\txen/README\0`),
+      'xen',
+    );
+    expect(
+      planDeploy(request(sha('b'), '2026-01-01T00:00:00Z'), {
+        listing: elsewhere,
+        manifests: new Map(),
+        ancestry: 'unknown',
+      }).kind,
+    ).toBe('commit');
+    expect(() => planRollback('xen', sha('a'), { listing: linked.listing }, oid(7))).toThrow(/symbolic links/);
+  });
+
+  it('a manifest claiming a commit time in the future neither pins latest nor steers keep', () => {
+    const plan = planDeploy(
+      request(sha('d'), '2026-01-04T00:00:00Z', 2),
+      state(
+        { [sha('a')]: '2099-01-01T00:00:00Z', [sha('b')]: '2026-01-02T00:00:00Z', [sha('c')]: '2026-01-03T00:00:00Z' },
+        sha('a'),
+      ),
+    );
+    expect(plan.kind === 'commit' && plan.latest.move).toBe(true);
+    expect(plan.kind === 'commit' && plan.pruned).toEqual([sha('b'), sha('a')]);
   });
 
   it('the same sha with another image: rewrites the folder, dropping files it no longer has', () => {
@@ -187,6 +256,19 @@ describe('planDeploy', () => {
       state({ [sha('b')]: '2026-01-02T00:00:00Z', [sha('c')]: '2026-01-03T00:00:00Z' }, sha('c')),
     );
     expect(plan.kind === 'commit' && plan.pruned).toEqual([sha('b')]);
+  });
+
+  it('keep 1 when latest names the oldest folder (after a rollback) and an older build arrives: latest stays, its folder too', () => {
+    const plan = planDeploy(
+      request(sha('z'), '2025-12-01T00:00:00Z', 1),
+      state(
+        { [sha('a')]: '2026-01-01T00:00:00Z', [sha('b')]: '2026-01-02T00:00:00Z', [sha('c')]: '2026-01-03T00:00:00Z' },
+        sha('a'),
+      ),
+    );
+    expect(plan.kind === 'commit' && plan.latest.move).toBe(false);
+    expect(plan.kind === 'commit' && plan.pruned).toEqual([sha('b')]);
+    expect(plan.kind === 'commit' && plan.changes.map((c) => c.path).filter((p) => p.includes(sha('a')))).toEqual([]);
   });
 });
 

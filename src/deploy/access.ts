@@ -10,6 +10,7 @@ import { maskSecret } from '../secrets.js';
 import { appendJsonState, readJsonState, STATE } from '../state.js';
 import { fingerprint, publicKeyOf } from './credentials.js';
 import { planEndpoint, type Endpoint } from './endpoint.js';
+import { BASE_GIT_CONFIG } from './repository.js';
 import { knownHostsFor } from './known-hosts.js';
 import { basicCredential, normalizeKey, tokenKind } from './secret-shape.js';
 import type { GitAccess } from './types.js';
@@ -59,7 +60,7 @@ export function sshCommand(keyPath: string, knownHostsPath: string): string {
 
 /**
  * The token as an `http.<url>.extraheader` in git's command-line configuration scope
- * (GIT_CONFIG_COUNT/KEY/VALUE), after any entries the environment already has. The key names the
+ * (GIT_CONFIG_COUNT/KEY/VALUE), after the `existingCount` entries git's environment starts with. The key names the
  * full repository URL, the most specific match git knows, and an empty value first clears every
  * extra header read before it, such as one actions/checkout left for the same host.
  */
@@ -115,13 +116,12 @@ async function openSsh(deploy: DeployConfig, key: string, endpoint: Endpoint, ct
 
 function openHttps(token: string, endpoint: Endpoint): GitAccess {
   maskSecret(basicCredential(token));
-  const existing = Number(process.env.GIT_CONFIG_COUNT ?? '0');
   core.info(`deploy: HTTPS to ${endpoint.url} with the token in \`deploy-token\``);
   return {
     url: endpoint.url,
     display: endpoint.display,
     ...(endpoint.webUrl === undefined ? {} : { webUrl: endpoint.webUrl }),
-    env: { ...NO_PROMPTS, ...tokenEnv(endpoint.url, token, Number.isInteger(existing) && existing > 0 ? existing : 0) },
+    env: { ...NO_PROMPTS, ...tokenEnv(endpoint.url, token, BASE_GIT_CONFIG.length) },
     credential: tokenKind(token) === 'installation' ? 'installation-token' : 'deploy-token',
   };
 }

@@ -44,6 +44,7 @@ function settings(config: Config, ctx: RunContext, sha: string, workDir: string)
     ...(deploy.commitMessage === undefined ? {} : { subject: deploy.commitMessage }),
     sourceRepository: ctx.repository,
     runUrl: runUrl(ctx),
+    sourceDir: config.build.workingDirectory,
     workDir,
   };
 }
@@ -119,10 +120,13 @@ export async function deployImage(
         { name: stored.name, path: stored.path, size: stored.size },
         ...(await Promise.all(extras.map(async (p) => ({ name: basename(p), path: p, size: (await stat(p)).size })))),
       ];
-      const commitTime = await sourceCommitTime(ctx, sha);
+      const commitTime = await sourceCommitTime(ctx, sha, config.build.workingDirectory);
       const builtAt = new Date().toISOString();
       if (commitTime === undefined) {
-        core.info('the source commit time is unknown (no push event, no checkout): builds are ordered by build time');
+        core.info(
+          `the commit time of ${sha} is unknown (no push event, and no git repository holding ` +
+            `${config.build.workingDirectory} has it): \`latest\` moves to this build only if it names none with a commit time`,
+        );
       }
       const manifest: Manifest = {
         schema: MANIFEST_SCHEMA,

@@ -84,7 +84,10 @@ export function sizeVerdict(compressedSize: number, compression: Compression): S
 /** How one build of the source compares with another, as far as the evidence goes. */
 export interface BuildOrder {
   readonly sha: string;
-  /** The source commit time (ISO 8601), or the build time when the commit time is unknown. */
+  /**
+   * The source commit time (ISO 8601), when known. Never a build time: a build of an old commit
+   * can finish after a build of a newer one, so the two kinds of time cannot be compared.
+   */
   readonly time?: string;
 }
 
@@ -100,10 +103,16 @@ export interface LatestDecision {
   readonly reason?: string;
 }
 
+function instant(time: string | undefined): number {
+  return time === undefined ? Number.NaN : Date.parse(time);
+}
+
 /**
  * Whether `latest` moves to this build. It never moves backwards: ancestry decides when the
  * history shows it; otherwise the source commit times do, and a tie goes to the build finishing
- * now (two commits in the same second cannot be ordered better without history).
+ * now (two commits in the same second cannot be ordered better without history). A `latest`
+ * without a commit time (a folder from before this action) is older than any build; a build whose
+ * own commit time is unknown cannot show it is newer, so it leaves `latest` alone.
  */
 export function decideLatest(ours: BuildOrder, current: BuildOrder | undefined, ancestry: Ancestry): LatestDecision {
   if (current === undefined) return { move: true };
@@ -111,22 +120,30 @@ export function decideLatest(ours: BuildOrder, current: BuildOrder | undefined, 
   const keep = `\`latest\` names ${current.sha}, a newer build of the source`;
   if (ancestry === 'ours-newer') return { move: true };
   if (ancestry === 'ours-older') return { move: false, reason: `${keep} (${ours.sha} is its ancestor)` };
-  const ourTime = ours.time === undefined ? Number.NaN : Date.parse(ours.time);
-  const theirTime = current.time === undefined ? Number.NaN : Date.parse(current.time);
+  const ourTime = instant(ours.time);
+  const theirTime = instant(current.time);
   if (Number.isNaN(theirTime)) return { move: true };
-  if (Number.isNaN(ourTime) || ourTime >= theirTime) return { move: true };
+  if (Number.isNaN(ourTime)) {
+    return {
+      move: false,
+      reason:
+        `the commit time of ${ours.sha} is unknown (no push event and no checkout holding it), so it cannot be ` +
+        `shown newer than ${current.sha}, which \`latest\` names (committed ${current.time})`,
+    };
+  }
+  if (ourTime >= theirTime) return { move: true };
   return { move: false, reason: `${keep} (committed ${current.time}, this one ${ours.time})` };
 }
 
 /**
  * The deploy folders `keep: N` removes: all but the N newest, never the one `latest` names and
  * never the one being written (a late older build stores its image in the same commit that would
- * otherwise drop it). Folders without a readable time sort oldest: they are not from this action.
+ * otherwise drop it). Folders without a commit time sort oldest.
  */
 export function chooseToPrune(folders: readonly BuildOrder[], keep: number, protect: readonly string[]): string[] {
   if (keep <= 0) return [];
   const time = (f: BuildOrder) => {
-    const t = f.time === undefined ? Number.NaN : Date.parse(f.time);
+    const t = instant(f.time);
     return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
   };
   const newestFirst = [...folders].sort((a, b) => time(b) - time(a) || b.sha.localeCompare(a.sha));

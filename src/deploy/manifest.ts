@@ -78,7 +78,17 @@ export function parseManifest(text: string): Manifest | undefined {
   return value as unknown as Manifest;
 }
 
-/** The time that orders this build among others: its commit time, else its build time. */
-export function manifestTime(manifest: Manifest | undefined): string | undefined {
-  return manifest?.source.commitTime ?? manifest?.builtAt;
+/** How far a commit time may lie ahead of this runner's clock: a committer's clock can be a little fast. */
+export const CLOCK_SKEW_MS = 60 * 60 * 1000;
+
+/**
+ * The time that orders this build among others: its source commit time. Never its build time (a
+ * build of an old commit can finish last), and not a commit time in the future: the deployment
+ * repository is anyone's to write, and a manifest claiming 2099 would pin `latest` and steer `keep`.
+ */
+export function manifestTime(manifest: Manifest | undefined, now: number = Date.now()): string | undefined {
+  const time = manifest?.source.commitTime;
+  if (time === undefined) return undefined;
+  const ms = Date.parse(time);
+  return Number.isNaN(ms) || ms > now + CLOCK_SKEW_MS ? undefined : time;
 }

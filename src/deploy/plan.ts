@@ -43,27 +43,60 @@ export function parseLsTree(output: string): TreeEntry[] {
 export interface TargetListing {
   readonly latestOid?: string;
   readonly folders: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /**
+   * Paths of symbolic links (mode 120000) where `latest` or a deploy folder's files would be: never
+   * read as files. Checking out such a folder would make the link, and hashing it would read the
+   * runner's file it names.
+   */
+  readonly symlinks?: readonly string[];
+}
+
+const SYMLINK_MODE = '120000';
+
+/**
+ * Refuses to read or write where the deployment repository holds a symbolic link: in `folder` (a
+ * deploy folder, as `<target>/<sha>`) or at `latest`.
+ */
+export function refuseSymlinks(listing: TargetListing, target: string, folder: string): void {
+  const found = (listing.symlinks ?? []).filter((p) => p === latestPath(target) || p.startsWith(`${folder}/`));
+  if (found.length === 0) return;
+  throw new Error(
+    `the deployment repository holds symbolic links at ${found.join(', ')}; this action writes and reads only ` +
+      'plain files there, and will not follow a link out of the repository: remove them in a commit, then re-run',
+  );
 }
 
 export function listTarget(entries: readonly TreeEntry[], target: string): TargetListing {
   let latestOid: string | undefined;
   const folders = new Map<string, Map<string, string>>();
+  const symlinks: string[] = [];
   const prefix = `${target}/`;
   for (const entry of entries) {
     if (!entry.path.startsWith(prefix)) continue;
     const rest = entry.path.slice(prefix.length);
-    if (rest === LATEST_FILE) {
+    const slash = rest.indexOf('/');
+    const sha = rest.slice(0, slash);
+    const isLatest = rest === LATEST_FILE;
+    if (!isLatest && (slash < 0 || !isSourceSha(sha))) continue;
+    if (entry.mode === SYMLINK_MODE) {
+      symlinks.push(entry.path);
+      continue;
+    }
+    // Submodules and anything else that is not a file are not this action's.
+    if (entry.type !== 'blob') continue;
+    if (isLatest) {
       latestOid = entry.oid;
       continue;
     }
-    const slash = rest.indexOf('/');
-    const sha = rest.slice(0, slash);
-    if (slash < 0 || !isSourceSha(sha)) continue;
     const files = folders.get(sha) ?? new Map<string, string>();
     files.set(rest.slice(slash + 1), entry.oid);
     folders.set(sha, files);
   }
-  return latestOid === undefined ? { folders } : { latestOid, folders };
+  return {
+    ...(latestOid === undefined ? {} : { latestOid }),
+    folders,
+    ...(symlinks.length === 0 ? {} : { symlinks }),
+  };
 }
 
 /** The id git gives a blob with this content, in a repository whose ids have `oidLength` hex digits. */
@@ -139,14 +172,13 @@ export type Plan =
       readonly pruned: readonly string[];
     };
 
-function sameBuild(existing: Manifest | undefined, ours: Manifest, folder: ReadonlyMap<string, string>): boolean {
-  return (
-    existing !== undefined &&
-    existing.image.sha256 === ours.image.sha256 &&
-    existing.image.compression === ours.image.compression &&
-    existing.image.file === ours.image.file &&
-    folder.has(existing.image.file)
-  );
+/**
+ * Whether the folder already holds this build: every file we would write is there with the same
+ * blob id, and a manifest. Blob ids, not the stored manifest's claims: the deployment repository is
+ * anyone's to write, and an image replaced under an unchanged manifest is not this build.
+ */
+function sameBuild(files: readonly NewFile[], folder: ReadonlyMap<string, string>): boolean {
+  return folder.has(MANIFEST_FILE) && files.every((f) => f.name === MANIFEST_FILE || folder.get(f.name) === f.oid);
 }
 
 function removals(target: string, sha: string, files: Iterable<string>): IndexChange[] {
@@ -155,8 +187,9 @@ function removals(target: string, sha: string, files: Iterable<string>): IndexCh
 
 export function planDeploy(request: DeployRequest, state: TargetState): Plan {
   const { target, sha } = request;
+  refuseSymlinks(state.listing, target, deployFolder(target, sha));
   const existing = state.listing.folders.get(sha);
-  if (existing !== undefined && sameBuild(state.manifests.get(sha), request.manifest, existing)) {
+  if (existing !== undefined && sameBuild(request.files, existing)) {
     return { kind: 'unchanged', reason: `${deployFolder(target, sha)} already holds this image` };
   }
   const ours: BuildOrder = { sha, time: manifestTime(request.manifest) };
@@ -199,6 +232,7 @@ export function planRollback(
   state: Pick<TargetState, 'listing' | 'latestSha'>,
   latestOid: string,
 ): RollbackPlan {
+  refuseSymlinks(state.listing, target, deployFolder(target, sha));
   if (!state.listing.folders.has(sha)) return { kind: 'missing', deployed: [...state.listing.folders.keys()] };
   if (state.latestSha === sha) return { kind: 'unchanged', reason: `\`${latestPath(target)}\` already names ${sha}` };
   return { kind: 'commit', changes: [{ path: latestPath(target), oid: latestOid }] };

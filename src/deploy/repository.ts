@@ -26,9 +26,17 @@ export class RepositoryError extends Error {
 }
 
 /**
- * The whole environment of every git process: none of the runner's or user's git configuration
- * (a global `url.insteadOf`, hooks path or credential helper must not change where or how we push),
- * an empty HOME, English messages (push results are parsed), no prompts, and the credentials.
+ * Git configuration every git process of the deploy starts with, in the command-line scope (which
+ * outranks repository, global and system files): no hooks, whatever a job's `GIT_CONFIG_*` or a
+ * file says. Access entries (the token) are numbered after these.
+ */
+export const BASE_GIT_CONFIG: ReadonlyArray<readonly [string, string]> = [['core.hooksPath', '/dev/null']];
+
+/**
+ * The whole environment of every git process, built from nothing: none of the runner's, job's or
+ * user's git configuration (a global `url.insteadOf`, a hooks path from `GIT_CONFIG_KEY_0`, a
+ * credential helper must not change where or how we push, nor see the token), a private HOME,
+ * English messages (push results are parsed), no prompts, and the credentials.
  */
 export function gitEnvironment(access: GitAccess, home: string, author: Author): Record<string, string> {
   const env: Record<string, string> = {
@@ -45,18 +53,13 @@ export function gitEnvironment(access: GitAccess, home: string, author: Author):
     GIT_AUTHOR_EMAIL: author.email,
     GIT_COMMITTER_NAME: author.name,
     GIT_COMMITTER_EMAIL: author.email,
-    ...access.env,
+    GIT_CONFIG_COUNT: String(BASE_GIT_CONFIG.length),
   };
-  // access.env numbers its GIT_CONFIG_* entries after those of this process (to override them), so
-  // the ones below its own must come along or git refuses the incomplete list.
-  const count = Number(env.GIT_CONFIG_COUNT ?? '0');
-  for (let i = 0; i < count; i++) {
-    const key = process.env[`GIT_CONFIG_KEY_${i}`];
-    if (env[`GIT_CONFIG_KEY_${i}`] !== undefined || key === undefined) continue;
+  BASE_GIT_CONFIG.forEach(([key, value], i) => {
     env[`GIT_CONFIG_KEY_${i}`] = key;
-    env[`GIT_CONFIG_VALUE_${i}`] = process.env[`GIT_CONFIG_VALUE_${i}`] ?? '';
-  }
-  return env;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
+  return { ...env, ...access.env };
 }
 
 const ZERO_OID = '0000000000000000000000000000000000000000';

@@ -4,11 +4,10 @@
  *
  * The commit time comes from the push event's `head_commit.timestamp` (no process needed, and it
  * is there even without a checkout); otherwise from `git log -1 --format=%cI <sha>` in the
- * workspace when it is a checkout holding that commit. A build whose commit time is unknown is
- * ordered by its build time.
+ * repository holding the unikernel's folder (the checkout may be a subfolder of the workspace,
+ * `actions/checkout` with `path:`). A build whose commit time is unknown is never ordered by its
+ * build time (see decideLatest).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { RunContext } from '../context.js';
 import { runCommand } from '../exec.js';
 import type { Ancestry } from './layout.js';
@@ -27,9 +26,9 @@ export function ancestryFrom(latestIsAncestorOfOurs: number, oursIsAncestorOfLat
   return 'unknown';
 }
 
-function workspaceGit(ctx: RunContext, args: readonly string[]) {
+function sourceGit(dir: string, args: readonly string[]) {
   // The checkout may belong to another user (containers): trust it for these read-only queries.
-  return runCommand('git', ['-c', `safe.directory=${ctx.workspace}`, '-C', ctx.workspace, ...args], {
+  return runCommand('git', ['-c', `safe.directory=${dir}`, '-C', dir, ...args], {
     silent: true,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -42,29 +41,38 @@ function workspaceGit(ctx: RunContext, args: readonly string[]) {
   });
 }
 
-function isCheckout(ctx: RunContext): boolean {
-  return existsSync(join(ctx.workspace, '.git'));
+/** The top folder of the git repository holding `dir` (the unikernel's folder), if any. */
+export async function sourceRepository(dir: string): Promise<string | undefined> {
+  const result = await runCommand('git', ['-c', 'safe.directory=*', '-C', dir, 'rev-parse', '--show-toplevel'], {
+    silent: true,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+  });
+  const top = result.stdout.trim();
+  return result.exitCode === 0 && top !== '' ? top : undefined;
 }
 
-export async function sourceCommitTime(ctx: RunContext, sha: string): Promise<string | undefined> {
+export async function sourceCommitTime(ctx: RunContext, sha: string, dir: string): Promise<string | undefined> {
   const headCommit = ctx.payload.head_commit;
   // The payload's head commit is the pushed sha on GitHub; a payload naming another commit is not trusted.
   if (ctx.eventName === 'push' && sha === ctx.sha && (headCommit?.id ?? sha) === sha) {
     const pushed = utcTime(headCommit?.timestamp);
     if (pushed !== undefined) return pushed;
   }
-  if (!isCheckout(ctx)) return undefined;
-  const result = await workspaceGit(ctx, ['log', '-1', '--format=%cI', `${sha}^{commit}`, '--']);
+  const repo = await sourceRepository(dir);
+  if (repo === undefined) return undefined;
+  const result = await sourceGit(repo, ['log', '-1', '--format=%cI', `${sha}^{commit}`, '--']);
   return result.exitCode === 0 ? utcTime(result.stdout) : undefined;
 }
 
-/** How our commit relates to the one `latest` names, when the workspace's history shows it. */
-export async function sourceAncestry(ctx: RunContext, ours: string, latest: string): Promise<Ancestry> {
-  if (ours === latest || !isCheckout(ctx)) return 'unknown';
-  const forward = await workspaceGit(ctx, ['merge-base', '--is-ancestor', latest, ours]);
+/** How our commit relates to the one `latest` names, when the source repository's history shows it. */
+export async function sourceAncestry(dir: string, ours: string, latest: string): Promise<Ancestry> {
+  if (ours === latest) return 'unknown';
+  const repo = await sourceRepository(dir);
+  if (repo === undefined) return 'unknown';
+  const forward = await sourceGit(repo, ['merge-base', '--is-ancestor', latest, ours]);
   if (forward.exitCode === 0) return 'ours-newer';
   // 1 means "not an ancestor"; anything else (128: the commit is not in a shallow checkout) means unknown.
   if (forward.exitCode !== 1) return 'unknown';
-  const backward = await workspaceGit(ctx, ['merge-base', '--is-ancestor', ours, latest]);
+  const backward = await sourceGit(repo, ['merge-base', '--is-ancestor', ours, latest]);
   return ancestryFrom(forward.exitCode, backward.exitCode);
 }

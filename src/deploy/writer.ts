@@ -38,6 +38,8 @@ export interface WriteSettings {
   readonly subject?: string;
   readonly sourceRepository: string;
   readonly runUrl: string;
+  /** The unikernel's folder: the git repository holding it tells how two source commits relate. */
+  readonly sourceDir: string;
   /** Private, empty folder for the local repository; the caller removes it. */
   readonly workDir: string;
 }
@@ -185,7 +187,7 @@ export async function writeDeploy(access: GitAccess, ctx: RunContext, settings: 
     const manifests = await readManifests(repo, oids);
     let ancestry = snap.latestSha === undefined ? undefined : ancestries.get(snap.latestSha);
     if (snap.latestSha !== undefined && ancestry === undefined) {
-      ancestry = await sourceAncestry(ctx, sha, snap.latestSha);
+      ancestry = await sourceAncestry(settings.sourceDir, sha, snap.latestSha);
       ancestries.set(snap.latestSha, ancestry);
     }
     const plan = planDeploy(
