@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -8,6 +9,8 @@ export interface CommandResult {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** Set when the command was killed at its deadline. */
+  readonly timedOut?: boolean;
 }
 
 export interface CommandOptions {
@@ -19,6 +22,11 @@ export interface CommandOptions {
   readonly input?: string | Buffer;
   /** Rewrites each line the command prints before it reaches the log (the returned output is as printed). */
   readonly mapLogLine?: (line: string) => string;
+  /**
+   * Milliseconds after which the command and every process it started (its process group) are
+   * killed; the result then has `timedOut`. For network commands, whose server may never answer.
+   */
+  readonly deadlineMs?: number;
 }
 
 /** A command that exited non-zero, with enough of its output to act on. */
@@ -71,6 +79,71 @@ export function findProgram(program: string, env: Readonly<Record<string, string
   return undefined;
 }
 
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined || pid <= 1) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // the group is gone already
+  }
+}
+
+/**
+ * A command in its own process group, killed with all it started (git's ssh or remote helper) at
+ * the deadline. Its output is returned, and echoed unless `silent`.
+ */
+function runWithDeadline(
+  program: string,
+  args: readonly string[],
+  options: CommandOptions,
+  deadlineMs: number,
+): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, [...args], {
+      cwd: options.cwd,
+      env: options.env ?? processEnv(),
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+    }, deadlineMs);
+    const stopWithUs = () => killGroup(child.pid);
+    process.once('exit', stopWithUs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      if (!options.silent) process.stdout.write(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err.push(chunk);
+      if (!options.silent) process.stderr.write(chunk);
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input);
+    const settle = () => {
+      clearTimeout(timer);
+      process.removeListener('exit', stopWithUs);
+    };
+    child.on('error', (error) => {
+      settle();
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      settle();
+      resolve({
+        exitCode: code ?? 128 + (signal === 'SIGKILL' ? 9 : 15),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        ...(timedOut ? { timedOut } : {}),
+      });
+    });
+  });
+}
+
 /**
  * Runs a program directly (never through a shell) and returns its output whatever the exit code.
  * The program is looked up on the PATH of `options.env` when one is given.
@@ -81,6 +154,7 @@ export async function runCommand(
   options: CommandOptions = {},
 ): Promise<CommandResult> {
   const located = options.env ? (findProgram(program, options.env) ?? program) : program;
+  if (options.deadlineMs !== undefined) return runWithDeadline(located, args, options, options.deadlineMs);
   const map = options.mapLogLine;
   const out = map ? lineMapper(process.stdout, map) : undefined;
   const err = map ? lineMapper(process.stderr, map) : undefined;

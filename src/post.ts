@@ -1,5 +1,6 @@
 import { saveCachesTask } from './cache/index.js';
 import { removeCredentials } from './deploy/access.js';
+import { removeWorkDirs } from './deploy/index.js';
 import { sealEnvironment } from './isolation.js';
 import { runPostTasks } from './post-step.js';
 
@@ -7,5 +8,5 @@ import { runPostTasks } from './post-step.js';
 export async function run(): Promise<void> {
   // The post step gets the inputs again, and starts processes (`opam clean`) of its own.
   sealEnvironment();
-  await runPostTasks([removeCredentials, saveCachesTask]);
+  await runPostTasks([removeCredentials, removeWorkDirs, saveCachesTask]);
 }

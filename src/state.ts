@@ -11,6 +11,8 @@ export const STATE = {
   cachesToSave: 'caches-to-save',
   /** Folders holding credentials, removed by the post step whatever happened. */
   credentialDirs: 'credential-dirs',
+  /** Work folders of the deploy phase, removed by main as it ends, and by the post step if main could not. */
+  workDirs: 'work-dirs',
 } as const;
 
 export function saveJsonState(name: string, value: unknown): void {

@@ -187,7 +187,8 @@ describe('sshCommand', () => {
     expect(sshCommand('/tmp/c/key', '/tmp/c/known_hosts')).toBe(
       "ssh -F /dev/null -i '/tmp/c/key' -o 'IdentitiesOnly=yes' -o 'IdentityAgent=none' " +
         "-o 'StrictHostKeyChecking=yes' -o 'UserKnownHostsFile=/tmp/c/known_hosts' " +
-        "-o 'GlobalKnownHostsFile=/dev/null' -o 'UpdateHostKeys=no' -o 'CheckHostIP=no' -o 'BatchMode=yes' -o 'ConnectTimeout=30'",
+        "-o 'GlobalKnownHostsFile=/dev/null' -o 'UpdateHostKeys=no' -o 'CheckHostIP=no' -o 'BatchMode=yes' -o 'ConnectTimeout=30' " +
+        "-o 'ServerAliveInterval=15' -o 'ServerAliveCountMax=4'",
     );
   });
   it('survives spaces, quotes and percent signs in RUNNER_TEMP', () => {

@@ -16,6 +16,7 @@
  */
 import * as cache from '@actions/cache';
 import * as core from '@actions/core';
+import { CACHE_DEADLINE_MS, deadline, seconds, TIMED_OUT, withDeadline } from '../deadlines.js';
 import { processEnv, runCommand } from '../exec.js';
 import type { PostTask } from '../post-step.js';
 import { STATE, appendJsonState, readJsonState } from '../state.js';
@@ -57,9 +58,14 @@ export async function restoreCache(spec: CacheSpec): Promise<CacheHit> {
     return 'miss';
   }
   core.info(`cache ${spec.name}: looking for ${spec.key}`);
+  const limit = deadline(CACHE_DEADLINE_MS);
   const { value, failures } = await captureRestoreFailures(() =>
-    cache.restoreCache([...spec.paths], spec.key, [...spec.restoreKeys]),
+    withDeadline(cache.restoreCache([...spec.paths], spec.key, [...spec.restoreKeys]), limit),
   );
+  if (value === TIMED_OUT) {
+    markUnavailable(`the cache service did not answer within ${seconds(limit)} s`);
+    return 'miss';
+  }
   if (failures.length > 0) {
     const first = (failures[0] ?? '').split('\n')[0];
     markUnavailable(`the cache service did not answer (${first})`);
@@ -99,7 +105,9 @@ async function saveOne(entry: CacheToSave): Promise<void> {
   if (entry.cleanup) await cleanUp(entry.name, entry.cleanup);
   core.info(`cache ${entry.name}: saving ${entry.key}`);
   // The client reports its own failures as one warning and returns -1; it never throws for the service.
-  const id = await cache.saveCache([...entry.paths], entry.key);
+  const limit = deadline(CACHE_DEADLINE_MS);
+  const id = await withDeadline(cache.saveCache([...entry.paths], entry.key), limit);
+  if (id === TIMED_OUT) throw new Error(`the cache service did not answer within ${seconds(limit)} s`);
   if (id !== -1) core.info(`cache ${entry.name}: saved`);
 }
 
@@ -113,7 +121,20 @@ export const saveCachesTask: PostTask = {
     core.startGroup('Save caches');
     try {
       for (const { cache: skipped, reason } of plan.skip) core.info(`cache ${skipped.name}: not saved: ${reason}`);
-      for (const entry of plan.save) await saveOne(entry);
+      for (const [i, entry] of plan.save.entries()) {
+        try {
+          await saveOne(entry);
+        } catch (error) {
+          // One warning for the outage; the other caches would only wait as long again.
+          core.warning(
+            `cache: ${(error as Error).message}; not saved: ${plan.save
+              .slice(i)
+              .map((e) => e.name)
+              .join(', ')}`,
+          );
+          break;
+        }
+      }
     } finally {
       core.endGroup();
     }

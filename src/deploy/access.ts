@@ -10,7 +10,6 @@ import { maskSecret } from '../secrets.js';
 import { appendJsonState, readJsonState, STATE } from '../state.js';
 import { fingerprint, publicKeyOf } from './credentials.js';
 import { planEndpoint, type Endpoint } from './endpoint.js';
-import { BASE_GIT_CONFIG } from './repository.js';
 import { knownHostsFor } from './known-hosts.js';
 import { basicCredential, normalizeKey, tokenKind } from './secret-shape.js';
 import type { GitAccess } from './types.js';
@@ -45,8 +44,11 @@ export function sshCommand(keyPath: string, knownHostsPath: string): string {
     'UpdateHostKeys=no',
     'CheckHostIP=no',
     'BatchMode=yes',
-    // A host that drops packets would otherwise hold the job for the kernel's TCP timeout.
+    // A host that drops packets would otherwise hold the job for the kernel's TCP timeout, and a
+    // connection that goes silent midway for ever: a minute without an answer ends it.
     'ConnectTimeout=30',
+    'ServerAliveInterval=15',
+    'ServerAliveCountMax=4',
   ];
   return [
     'ssh',
@@ -60,7 +62,7 @@ export function sshCommand(keyPath: string, knownHostsPath: string): string {
 
 /**
  * The token as an `http.<url>.extraheader` in git's command-line configuration scope
- * (GIT_CONFIG_COUNT/KEY/VALUE), after the `existingCount` entries git's environment starts with. The key names the
+ * (GIT_CONFIG_COUNT/KEY/VALUE), after `existingCount` entries already there. The key names the
  * full repository URL, the most specific match git knows, and an empty value first clears every
  * extra header read before it, such as one actions/checkout left for the same host.
  */
@@ -121,7 +123,7 @@ function openHttps(token: string, endpoint: Endpoint): GitAccess {
     url: endpoint.url,
     display: endpoint.display,
     ...(endpoint.webUrl === undefined ? {} : { webUrl: endpoint.webUrl }),
-    env: { ...NO_PROMPTS, ...tokenEnv(endpoint.url, token, BASE_GIT_CONFIG.length) },
+    env: { ...NO_PROMPTS, ...tokenEnv(endpoint.url, token, 0) },
     credential: tokenKind(token) === 'installation' ? 'installation-token' : 'deploy-token',
   };
 }

@@ -8,9 +8,12 @@
  */
 import * as core from '@actions/core';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { runUrl, type RunContext } from '../context.js';
+import type { PostTask } from '../post-step.js';
+import { appendJsonState, readJsonState, STATE } from '../state.js';
 import { summarySection } from '../summary.js';
 import type { BuildVersions } from '../mirage/prebuilt.js';
 import type { BuiltImage, DeployOutcome } from '../types.js';
@@ -79,9 +82,15 @@ function outcome(result: WriteResult, access: GitAccess, path: string, what: str
   }
 }
 
-/** Runs `body` with a private work folder under RUNNER_TEMP, removed however it ends. */
+const WORK_DIR_PREFIX = 'mirage-deploy-work-';
+
+/**
+ * Runs `body` with a private work folder under RUNNER_TEMP, removed however it ends; registered for
+ * the post step too, for when main is killed (a cancelled job, the runner's timeout).
+ */
 async function withWorkDir<T>(ctx: RunContext, body: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(ctx.runnerTemp, 'mirage-deploy-work-'));
+  const dir = await mkdtemp(join(resolve(ctx.runnerTemp), WORK_DIR_PREFIX));
+  appendJsonState(STATE.workDirs, dir);
   try {
     return await body(dir);
   } finally {
@@ -170,3 +179,29 @@ export async function rollback(config: Config, ctx: RunContext, sha: string): Pr
     }),
   );
 }
+
+/** Only folders withWorkDir makes: directly in RUNNER_TEMP, with its prefix and mkdtemp's suffix. */
+export function isWorkDir(dir: string, runnerTemp: string): boolean {
+  const name = basename(dir);
+  return (
+    isAbsolute(dir) &&
+    dirname(dir) === resolve(runnerTemp) &&
+    name.startsWith(WORK_DIR_PREFIX) &&
+    /^[A-Za-z0-9]{6}$/.test(name.slice(WORK_DIR_PREFIX.length))
+  );
+}
+
+export const removeWorkDirs: PostTask = {
+  name: 'remove deploy work folders',
+  async run() {
+    const runnerTemp = process.env.RUNNER_TEMP ?? tmpdir();
+    const dirs = readJsonState<unknown>(STATE.workDirs, []);
+    for (const dir of Array.isArray(dirs) ? dirs : []) {
+      if (typeof dir !== 'string' || !isWorkDir(dir, runnerTemp)) {
+        core.warning(`post step: not removing ${String(dir)}: it is not a work folder of this action in RUNNER_TEMP`);
+        continue;
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};

@@ -67,6 +67,26 @@ export function classifyPush(
 
 export const MAX_PUSH_ATTEMPTS = 12;
 
+/** How many times one git command is tried when the transport, not the server's verdict, failed. */
+export const MAX_TRANSPORT_ATTEMPTS = 4;
+
+/**
+ * Failures of the connection or of the server's front end that a later try can get past: an HTTP
+ * 5xx, a reset or dropped connection, sshd refusing a connection over its MaxStartups. A refusal
+ * (authentication, permissions, a missing repository, a host key) never is; nor is a command
+ * killed at its deadline, which would only hang again.
+ */
+const TRANSIENT =
+  /returned error: 5\d\d|kex_exchange_identification|Connection reset by peer|Connection closed by (remote host|\S+ port \d+)|the remote end hung up unexpectedly|early EOF|RPC failed|unexpected disconnect while reading sideband packet|gnutls_handshake\(\) failed|SSL_ERROR_SYSCALL|Empty reply from server/i;
+const PERMANENT =
+  /Permission denied|Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|returned error: 40\d|Repository not found|not found|Authentication failed|Could not resolve host/i;
+
+export function isTransientFailure(result: { exitCode: number; stderr: string; timedOut?: boolean }): boolean {
+  return (
+    result.exitCode !== 0 && result.timedOut !== true && TRANSIENT.test(result.stderr) && !PERMANENT.test(result.stderr)
+  );
+}
+
 /**
  * Milliseconds to wait before attempt `attempt` (2, 3, …): exponential with "equal jitter", so
  * that a matrix of jobs that lost the same race spread out instead of colliding again.

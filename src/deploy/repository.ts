@@ -7,9 +7,12 @@
 import * as core from '@actions/core';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { deadline, GIT_DEADLINE_MS, LOW_SPEED_BYTES, LOW_SPEED_SECONDS, seconds } from '../deadlines.js';
 import { runCommand, type CommandResult } from '../exec.js';
 import { explainGitFailure, filterIgnored, filterIgnoredMessage } from './git-errors.js';
 import { parseLsTree, type IndexChange, type TreeEntry } from './plan.js';
+import { isTransientFailure, MAX_TRANSPORT_ATTEMPTS, retryDelay } from './push-result.js';
 import type { GitAccess } from './types.js';
 
 export interface Author {
@@ -28,9 +31,13 @@ export class RepositoryError extends Error {
 /**
  * Git configuration every git process of the deploy starts with, in the command-line scope (which
  * outranks repository, global and system files): no hooks, whatever a job's `GIT_CONFIG_*` or a
- * file says. Access entries (the token) are numbered after these.
+ * file says, and an HTTP transfer that stalls is dropped. Access entries (the token) come after.
  */
-export const BASE_GIT_CONFIG: ReadonlyArray<readonly [string, string]> = [['core.hooksPath', '/dev/null']];
+export const BASE_GIT_CONFIG: ReadonlyArray<readonly [string, string]> = [
+  ['core.hooksPath', '/dev/null'],
+  ['http.lowSpeedLimit', String(LOW_SPEED_BYTES)],
+  ['http.lowSpeedTime', String(Math.min(LOW_SPEED_SECONDS, seconds(deadline(GIT_DEADLINE_MS))))],
+];
 
 /**
  * The whole environment of every git process, built from nothing: none of the runner's, job's or
@@ -53,13 +60,28 @@ export function gitEnvironment(access: GitAccess, home: string, author: Author):
     GIT_AUTHOR_EMAIL: author.email,
     GIT_COMMITTER_NAME: author.name,
     GIT_COMMITTER_EMAIL: author.email,
-    GIT_CONFIG_COUNT: String(BASE_GIT_CONFIG.length),
   };
-  BASE_GIT_CONFIG.forEach(([key, value], i) => {
+  const config: Array<readonly [string, string]> = [...BASE_GIT_CONFIG];
+  const own = Number(access.env.GIT_CONFIG_COUNT ?? '0');
+  for (let i = 0; i < own; i++) {
+    config.push([access.env[`GIT_CONFIG_KEY_${i}`] ?? '', access.env[`GIT_CONFIG_VALUE_${i}`] ?? '']);
+  }
+  for (const [name, value] of Object.entries(access.env)) {
+    if (!/^GIT_CONFIG_(COUNT|KEY_\d+|VALUE_\d+)$/.test(name)) env[name] = value;
+  }
+  env.GIT_CONFIG_COUNT = String(config.length);
+  config.forEach(([key, value], i) => {
     env[`GIT_CONFIG_KEY_${i}`] = key;
     env[`GIT_CONFIG_VALUE_${i}`] = value;
   });
-  return { ...env, ...access.env };
+  return env;
+}
+
+/** The git subcommand, past any `-c` options, for messages. */
+function gitCommand(args: readonly string[]): string {
+  let i = 0;
+  while (args[i] === '-c') i += 2;
+  return args[i] ?? '';
 }
 
 const ZERO_OID = '0000000000000000000000000000000000000000';
@@ -107,7 +129,7 @@ export class DeploymentRepository {
       access.url,
       gitDir,
     ];
-    const cloned = await repo.git(args, { bare: false });
+    const cloned = await repo.git(args, { bare: false, network: true });
     if (cloned.exitCode === 0) {
       await repo.reportIgnoredFilter(cloned.stderr, 0);
       const name = branch ?? (await repo.mustGit(['symbolic-ref', '--short', 'HEAD'])).trim();
@@ -148,16 +170,32 @@ export class DeploymentRepository {
 
   private async git(
     args: readonly string[],
-    options: { input?: string; index?: boolean; bare?: boolean } = {},
+    options: { input?: string; index?: boolean; bare?: boolean; network?: boolean } = {},
   ): Promise<CommandResult> {
     const env = { ...this.env };
     if (options.bare ?? true) env.GIT_DIR = this.gitDir;
     if (options.index) env.GIT_INDEX_FILE = this.indexFile;
-    return runCommand('git', args, {
-      env,
-      silent: true,
-      ...(options.input === undefined ? {} : { input: options.input }),
-    });
+    // Every command gets the deadline: a local one can still fetch a missing blob lazily.
+    const run = () =>
+      runCommand('git', args, {
+        env,
+        silent: true,
+        deadlineMs: deadline(GIT_DEADLINE_MS),
+        ...(options.input === undefined ? {} : { input: options.input }),
+      });
+    let result = await run();
+    for (
+      let attempt = 2;
+      options.network && attempt <= MAX_TRANSPORT_ATTEMPTS && isTransientFailure(result);
+      attempt++
+    ) {
+      const delay = retryDelay(attempt, Math.random);
+      const said = result.stderr.trim().split('\n').slice(-1)[0] ?? '';
+      core.info(`\`git ${gitCommand(args)}\` failed in transport (${said}); trying again in ${delay} ms`);
+      await sleep(delay);
+      result = await run();
+    }
+    return result;
   }
 
   private async mustGit(
@@ -170,15 +208,25 @@ export class DeploymentRepository {
   }
 
   private failure(args: readonly string[], result: CommandResult, network: boolean): RepositoryError {
+    const command = `git ${gitCommand(args)}`;
+    if (result.timedOut) return new RepositoryError(this.timedOut(command));
     const stderr = result.stderr.trim();
     const explained = network ? explainGitFailure(stderr, this.access) : undefined;
-    const command = `git ${args[0] ?? ''}`;
     const detail = stderr.split('\n').slice(-15).join('\n');
     return new RepositoryError(
       explained === undefined
         ? `\`${command}\` on the deployment repository ${this.access.display} failed (exit code ${result.exitCode})` +
             (detail ? `:\n${detail}` : '')
         : `${explained}\n(\`${command}\` said: ${detail})`,
+    );
+  }
+
+  /** The message for a git command killed at its deadline. */
+  timedOut(command: string): string {
+    return (
+      `\`${command}\` on the deployment repository ${this.access.display} did not finish within ` +
+      `${seconds(deadline(GIT_DEADLINE_MS))} s: the server accepted the connection but stopped answering; ` +
+      'it was stopped with every process it started. Check the host of `deploy-repository`, then re-run the job'
     );
   }
 
@@ -196,7 +244,7 @@ export class DeploymentRepository {
       `+refs/heads/${branch}:${tracking}`,
     ];
     const before = await this.packBytes();
-    const result = await this.git(args);
+    const result = await this.git(args, { network: true });
     if (result.exitCode !== 0) {
       if (/couldn't find remote ref/i.test(result.stderr)) return undefined;
       throw this.failure(args, result, true);
@@ -273,7 +321,9 @@ export class DeploymentRepository {
    * first download — an earlier image, when a build is re-deployed with another image.
    */
   async push(commit: string, branch: string): Promise<CommandResult> {
-    return this.git(['push', '--porcelain', '--no-progress', '--no-thin', 'origin', `${commit}:refs/heads/${branch}`]);
+    return this.git(['push', '--porcelain', '--no-progress', '--no-thin', 'origin', `${commit}:refs/heads/${branch}`], {
+      network: true,
+    });
   }
 
   get display(): string {

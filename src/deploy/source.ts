@@ -45,7 +45,12 @@ function sourceGit(dir: string, args: readonly string[]) {
 export async function sourceRepository(dir: string): Promise<string | undefined> {
   const result = await runCommand('git', ['-c', 'safe.directory=*', '-C', dir, 'rev-parse', '--show-toplevel'], {
     silent: true,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      LC_ALL: 'C',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+    },
   });
   const top = result.stdout.trim();
   return result.exitCode === 0 && top !== '' ? top : undefined;

@@ -103,6 +103,15 @@ async function readManifests(
   return manifests;
 }
 
+/** Whether `branch` on the server is at `commit`; false when that cannot be learnt either. */
+async function landed(repo: DeploymentRepository, branch: string, commit: string): Promise<boolean> {
+  try {
+    return (await repo.fetchTip(branch)) === commit;
+  } catch {
+    return false;
+  }
+}
+
 /** Fetch, plan, commit, push; again on the new tip while the branch keeps moving, within bounds. */
 async function commitWithRetry(
   opened: { repo: DeploymentRepository; branch: string; tip?: string },
@@ -134,9 +143,19 @@ async function commitWithRetry(
     const result = await repo.push(commit, branch);
     const verdict = classifyPush(result, branch);
     if (verdict === undefined) {
+      // The connection can fail after the server took the push: the branch says whether it did.
+      if (await landed(repo, branch, commit)) {
+        core.info(
+          `\`git push\` reported a failure, but \`${branch}\` of ${repo.display} is at ${short(commit)}: it landed`,
+        );
+        return { status: 'pushed', branch, commit, notes: step.notes, attempts: attempt };
+      }
       const stderr = result.stderr.trim();
       throw new RepositoryError(
-        repo.explain(stderr) ?? `\`git push\` to ${repo.display} failed (exit code ${result.exitCode}):\n${stderr}`,
+        result.timedOut
+          ? repo.timedOut('git push')
+          : (repo.explain(stderr) ??
+              `\`git push\` to ${repo.display} failed (exit code ${result.exitCode}):\n${stderr}`),
       );
     }
     if (verdict.kind === 'pushed') {

@@ -1,0 +1,49 @@
+/**
+ * How long a network step may take before the action gives up on it. A server that accepts a
+ * connection and never answers would otherwise hold the job until the runner's own timeout (six
+ * hours on GitHub), leaving git and ssh processes and work folders behind.
+ */
+
+/**
+ * For the test suite only: caps every deadline below at this many milliseconds, so that tests of
+ * servers that never answer end in seconds. Documented in docs/layout.md; never set it in a workflow.
+ */
+export const TEST_DEADLINE_ENV = 'MIRAGE_DEPLOY_TEST_DEADLINE_MS';
+
+/** One git command on the deployment repository (clone, fetch, one push attempt). */
+export const GIT_DEADLINE_MS = 15 * 60_000;
+/** One cache restore or save, download or upload included. */
+export const CACHE_DEADLINE_MS = 20 * 60_000;
+/** A transfer slower than this many bytes a second ... */
+export const LOW_SPEED_BYTES = 1000;
+/** ... for this many seconds is a stalled one (git's http.lowSpeedLimit/Time). */
+export const LOW_SPEED_SECONDS = 60;
+
+/** `ms`, or less when the test variable asks for shorter deadlines. */
+export function deadline(ms: number): number {
+  const cap = Number(process.env[TEST_DEADLINE_ENV] ?? '');
+  return Number.isInteger(cap) && cap > 0 ? Math.min(ms, cap) : ms;
+}
+
+/** A deadline in whole seconds, for messages and for git's own settings (at least 1). */
+export function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+export const TIMED_OUT = Symbol('timed out');
+
+/**
+ * `work`'s value, or TIMED_OUT once `ms` have passed. The work is abandoned, not stopped: use it
+ * only for clients that cannot be cancelled, and end the process when the step is done.
+ */
+export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([work, expiry]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
