@@ -2,7 +2,7 @@
  * How the build fails, through the bundle: each failure stops the run with an error that says what
  * was found and what to do, and nothing is cached from a failed run.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkoutExample, commands, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
@@ -78,4 +78,41 @@ describe('build failures through the bundle', () => {
         'mirage/old-hvt.opam); set input `image-name` to the one to deploy',
     );
   });
+
+  it('a side file, a config file or a dist/ that links outside the unikernel is refused, not published', async () => {
+    const side = await build('linked-side', {
+      target: 'xen',
+      'build-command': "sh -c 'make build && rm dist/hello.xl && ln -s /etc/hostname dist/hello.xl'",
+    });
+    expect(side.result.main.exitCode).toBe(1);
+    expect(side.result.errors.join('\n')).toContain(
+      'not publishing the build: dist/hello.xl is a symbolic link; only files the build wrote are published',
+    );
+    expect(side.result.outputs.image).toBeUndefined();
+
+    const outside = join(fixture.base, 'outside');
+    mkdirSync(outside, { recursive: true });
+    writeFileSync(join(outside, 'hello'), 'not built here\n');
+    const dist = await build('linked-dist', {
+      'build-command': `sh -c 'make build && rm -rf dist && ln -s ${outside} dist'`,
+    });
+    expect(dist.result.main.exitCode).toBe(1);
+    expect(dist.result.errors.join('\n')).toContain(
+      `not publishing the build: dist/hello resolves to ${outside}/hello, outside`,
+    );
+
+    const linkedConfig = join(fixture.base, 'linked-config', 'workspace');
+    mkdirSync(linkedConfig, { recursive: true });
+    const dir = checkoutExample(linkedConfig);
+    symlinkSync(join(outside, 'hello'), join(dir, 'outside.ml'));
+    const config = await fixture.run({
+      workspace: linkedConfig,
+      inputs: { ...fixtureInputs(fixture.opamRepoUrl), cache: 'false', 'config-file': 'outside.ml' },
+    });
+    expect(config.main.exitCode).toBe(1);
+    expect(config.errors.join('\n')).toContain(
+      `input \`config-file\`: \`outside.ml\` resolves to ${outside}/hello, outside`,
+    );
+    expect(commands(config.log)).toEqual([]);
+  }, 300_000);
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { chooseImage, generatedNames, imageNames, outputName, type DistEntry } from '../../src/mirage/image.js';
+import {
+  chooseImage,
+  generatedNames,
+  imageNames,
+  outputName,
+  publishedFileProblem,
+  type DistEntry,
+} from '../../src/mirage/image.js';
 import type { Target } from '../../src/mirage/targets.js';
 
 const files = (...names: string[]): DistEntry[] => names.map((name) => ({ name, isFile: true }));
@@ -91,5 +98,35 @@ describe('chooseImage', () => {
     expect(() => chooseImage(files('a', 'b', 'dune'), 'unix', { names: [], from: 'no mirage/*-unix.opam' })).toThrow(
       'several images for target `unix` in dist/: a, b',
     );
+  });
+});
+
+describe('symbolic links in dist/', () => {
+  const hello = { names: ['hello'], from: 'mirage/hello-xen.opam' };
+  it('an image that is a link is refused as one, never listed as a folder', () => {
+    const dist: DistEntry[] = [
+      { name: 'dune', isFile: true },
+      { name: 'hello.xen', isFile: false, isSymlink: true },
+    ];
+    expect(() => chooseImage(dist, 'xen', hello)).toThrow(
+      /^the image dist\/hello.xen is a symbolic link; only a file the build wrote is published/,
+    );
+    expect(() => chooseImage([{ name: 'x', isFile: false, isSymlink: true }], 'unix', hello)).toThrow('dist/ holds x@');
+  });
+
+  it.each([
+    ['a plain file inside', false, '/w/u/dist/hello.xl', undefined],
+    ['a link', true, '/w/u/dist/hello.xl', /dist\/hello.xl is a symbolic link/],
+    [
+      'a file reached through a linked dist/',
+      false,
+      '/etc/hostname',
+      /resolves to \/etc\/hostname, outside the unikernel's folder \/w\/u/,
+    ],
+    ['a sibling folder sharing the prefix', false, '/w/u2/dist/hello.xl', /outside/],
+  ])('%s', (_name, isSymlink, realPath, problem) => {
+    const found = publishedFileProblem('dist/hello.xl', { isSymlink, realPath }, '/w/u');
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toMatch(problem);
   });
 });

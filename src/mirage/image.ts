@@ -7,6 +7,33 @@ import { TARGETS, imageFileName, type Target } from './targets.js';
 export interface DistEntry {
   readonly name: string;
   readonly isFile: boolean;
+  /** A symbolic link: never published (its target may be anywhere on the runner). */
+  readonly isSymlink?: boolean;
+}
+
+/** How `dist/` lists an entry in messages: `name`, `name/` for a folder, `name@` for a link. */
+function shown(entry: DistEntry): string {
+  if (entry.isSymlink) return `${entry.name}@`;
+  return entry.name + (entry.isFile ? '' : '/');
+}
+
+/**
+ * Why a file about to be published is refused, or undefined: a symbolic link, or a path that
+ * resolves outside the unikernel's folder (`dist/` itself a link), would publish a file of the
+ * runner's that the build did not write. `realPath` and `realDir` are both resolved.
+ */
+export function publishedFileProblem(
+  relativePath: string,
+  file: { readonly isSymlink: boolean; readonly realPath: string },
+  realDir: string,
+): string | undefined {
+  if (file.isSymlink) {
+    return `${relativePath} is a symbolic link; only files the build wrote are published: make the build copy the file there instead`;
+  }
+  if (file.realPath !== realDir && !file.realPath.startsWith(`${realDir}/`)) {
+    return `${relativePath} resolves to ${file.realPath}, outside the unikernel's folder ${realDir}; only files inside it are published`;
+  }
+  return undefined;
 }
 
 /** Where the unikernel's name came from, for error messages. */
@@ -73,13 +100,17 @@ export function chooseImage(dist: readonly DistEntry[], target: Target, source: 
     .filter((e) => isCandidate(e, target) && (wanted.size === 0 || wanted.has(e.name)))
     .map((e) => e.name)
     .sort();
-  const held = dist.length
-    ? dist
-        .map((e) => e.name + (e.isFile ? '' : '/'))
-        .sort()
-        .join(', ')
-    : 'nothing';
+  const held = dist.length ? dist.map(shown).sort().join(', ') : 'nothing';
   if (candidates.length === 1 && candidates[0] !== undefined) return candidates[0];
+  const linked = dist.find(
+    (e) => e.isSymlink && (wanted.size === 0 ? e.name.endsWith(TARGETS[target].extension) : wanted.has(e.name)),
+  );
+  if (candidates.length === 0 && linked !== undefined) {
+    throw new Error(
+      `the image dist/${linked.name} is a symbolic link; only a file the build wrote is published (a link could name ` +
+        'any file of the runner): make the build write the image into dist/',
+    );
+  }
   if (candidates.length === 0) {
     const expected = wanted.size
       ? [...wanted].map((f) => `dist/${f}`).join(' or ')

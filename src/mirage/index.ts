@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core';
 import { sha256File } from '../hash.js';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { BuildConfig, Config } from '../config.js';
@@ -13,7 +13,7 @@ import type { RunContext } from '../context.js';
 import { CommandError, findProgram, runCommand } from '../exec.js';
 import { summaryRow } from '../summary.js';
 import type { BuiltImage, OpamSetup } from '../types.js';
-import { chooseImage, generatedNames, imageNames, type DistEntry } from './image.js';
+import { chooseImage, generatedNames, imageNames, publishedFileProblem, type DistEntry } from './image.js';
 import { rootLocation, withProblemMatcher } from './matcher.js';
 import { writeHandover } from './prebuilt.js';
 import {
@@ -75,7 +75,11 @@ async function run(
 
 function listDir(dir: string): DistEntry[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).map((e) => ({ name: e.name, isFile: e.isFile() }));
+  return readdirSync(dir, { withFileTypes: true }).map((e) => ({
+    name: e.name,
+    isFile: e.isFile(),
+    ...(e.isSymbolicLink() ? { isSymlink: true } : {}),
+  }));
 }
 
 function lockFiles(dir: string): Array<{ name: string; path: string; content: string }> {
@@ -102,8 +106,24 @@ async function findImage(build: BuildConfig, dir: string) {
   const registered = generatedNames(mirageFiles, build.target);
   const sideFiles = sideFilePaths(build.target, registered.length === 1 ? (registered[0] ?? name) : name)
     .map((f) => join(dir, f))
-    .filter((f) => existsSync(f));
+    .filter((f) => existsSync(f) || lstatSync(f, { throwIfNoEntry: false }) !== undefined);
+  refuseOutsideFiles(dir, [path, ...sideFiles, join(dir, build.configFile)]);
   return { name, path, size: statSync(path).size, sha256: await sha256File(path), sideFiles };
+}
+
+/** Every file about to be published must be a plain file inside the unikernel's folder. */
+function refuseOutsideFiles(dir: string, files: readonly string[]): void {
+  const realDir = realpathSync(dir);
+  for (const file of files) {
+    // A dangling link has no real path; it is refused as a link.
+    const isSymlink = lstatSync(file).isSymbolicLink();
+    const problem = publishedFileProblem(
+      relative(dir, file),
+      { isSymlink, realPath: isSymlink ? file : realpathSync(file) },
+      realDir,
+    );
+    if (problem !== undefined) throw new Error(`not publishing the build: ${problem}`);
+  }
 }
 
 export async function buildUnikernel(config: Config, ctx: RunContext, setup: OpamSetup): Promise<BuiltImage> {
