@@ -334,6 +334,22 @@ describe('explainGitFailure', () => {
       /cannot reach 127\.0\.0\.1:1.*`deploy-repository`/,
     ],
   ];
+  const unknownHost =
+    'No ED25519 host key is known for [127.0.0.1]:2222 and you have requested strict checking.\nHost key verification failed.\nfatal: Could not read from remote repository.';
+  table.push(
+    [
+      'an unknown host when `known-hosts` was given (say, only @cert-authority lines): no talk of built-in keys',
+      unknownHost,
+      { ...keyAccess, url: 'ssh://git@127.0.0.1:2222/srv/d.git', hostKeys: 'input' },
+      /^no line of `known-hosts` trusts the SSH host key that 127\.0\.0\.1:2222 presented: add that host's plain key lines .*@cert-authority/,
+    ],
+    [
+      'a host key marked @revoked',
+      '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n@       WARNING: REVOKED HOST KEY DETECTED!               @\n@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\nThe ED25519 host key for [127.0.0.1]:2222 is marked as revoked.\nHost key verification failed.',
+      { ...keyAccess, url: 'ssh://git@127.0.0.1:2222/srv/d.git', hostKeys: 'input' },
+      /is marked `@revoked` in `known-hosts`/,
+    ],
+  );
   it.each(table)('%s', (_name, stderr, access, expected) => {
     expect(explainGitFailure(stderr, access)).toMatch(expected);
   });

@@ -57,13 +57,17 @@ describe('paths', () => {
 });
 
 describe('sizeVerdict', () => {
+  it('names the limits as GitHub does', () => {
+    expect([SIZE_WARN_BYTES, SIZE_LIMIT_BYTES]).toEqual([52_428_800, 104_857_600]);
+  });
   it.each([
+    // Literal byte counts, not the constants under test: GitHub's limits are 50 MiB and 100 MiB.
     [0, 'bzip2', 'ok', undefined],
-    [SIZE_WARN_BYTES, 'bzip2', 'ok', undefined],
-    [SIZE_WARN_BYTES + 1, 'bzip2', 'warn', /compression: xz/],
-    [SIZE_LIMIT_BYTES, 'gzip', 'warn', /50 MiB/],
-    [SIZE_LIMIT_BYTES + 1, 'bzip2', 'fail', /hard limit of 100 MiB.*compression: xz/],
-    [SIZE_LIMIT_BYTES + 1, 'xz', 'fail', /make the image smaller/],
+    [52_428_800, 'bzip2', 'ok', undefined],
+    [52_428_801, 'bzip2', 'warn', /compression: xz/],
+    [104_857_600, 'gzip', 'warn', /50 MiB/],
+    [104_857_601, 'bzip2', 'fail', /hard limit of 100 MiB.*compression: xz/],
+    [104_857_601, 'xz', 'fail', /make the image smaller/],
   ] as const)('%d bytes with %s: %s', (size, compression, level, message) => {
     const verdict = sizeVerdict(size, compression);
     expect(verdict.level).toBe(level);

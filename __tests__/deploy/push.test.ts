@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { classifyPush, MAX_PUSH_ATTEMPTS, remoteLines, retryDelay } from '../../src/deploy/push-result.js';
+import {
+  classifyPush,
+  isTransientFailure,
+  MAX_PUSH_ATTEMPTS,
+  remoteLines,
+  retryDelay,
+} from '../../src/deploy/push-result.js';
 
 const C = 'c'.repeat(40);
 const porcelain = (flag: string, summary: string) =>
@@ -90,5 +96,50 @@ describe('retryDelay', () => {
   it('spreads jobs that lost the same race', () => {
     const seen = new Set([0, 0.2, 0.4, 0.6, 0.8].map((r) => retryDelay(6, () => r)));
     expect(seen.size).toBe(5);
+  });
+});
+
+describe('isTransientFailure', () => {
+  it.each([
+    [
+      'a 502 from receive-pack',
+      'error: RPC failed; HTTP 502 curl 22 The requested URL returned error: 502\nsend-pack: unexpected disconnect while reading sideband packet',
+      true,
+    ],
+    [
+      'a 503 on the ref advertisement',
+      "fatal: unable to access 'https://h/r.git/': The requested URL returned error: 503",
+      true,
+    ],
+    [
+      'sshd over MaxStartups',
+      'kex_exchange_identification: Connection closed by remote host\nConnection closed by 127.0.0.1 port 2222\nfatal: Could not read from remote repository.',
+      true,
+    ],
+    [
+      'a reset connection',
+      'kex_exchange_identification: read: Connection reset by peer\nfatal: Could not read from remote repository.',
+      true,
+    ],
+    ['an answer lost on the way', 'fatal: the remote end hung up unexpectedly', true],
+    [
+      'a 403',
+      "remote: Permission to o/r.git denied to x.\nfatal: unable to access 'https://h/r.git/': The requested URL returned error: 403",
+      false,
+    ],
+    ['a 401', "fatal: Authentication failed for 'https://h/r.git/'", false],
+    ['an unknown key', 'git@h: Permission denied (publickey).\nfatal: the remote end hung up unexpectedly', false],
+    ['a changed host key', 'Host key verification failed.\nfatal: the remote end hung up unexpectedly', false],
+    ['a missing repository', 'ERROR: Repository not found.\nfatal: the remote end hung up unexpectedly', false],
+    ['a hook refusing the push', 'remote: error: hook declined\nerror: failed to push some refs', false],
+  ])('%s: %s', (_name, stderr, transient) => {
+    expect(isTransientFailure({ exitCode: 128, stderr })).toBe(transient);
+  });
+
+  it('never a command killed at its deadline, nor a success', () => {
+    expect(
+      isTransientFailure({ exitCode: 137, stderr: 'fatal: the remote end hung up unexpectedly', timedOut: true }),
+    ).toBe(false);
+    expect(isTransientFailure({ exitCode: 0, stderr: 'fatal: the remote end hung up unexpectedly' })).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compressCommand } from '../../src/deploy/compress.js';
+import { spawnSync } from 'node:child_process';
+import { compressCommand, compressionHint } from '../../src/deploy/compress.js';
 import { ancestryFrom, utcTime } from '../../src/deploy/source.js';
 
 describe('utcTime', () => {
@@ -36,5 +37,16 @@ describe('compressCommand', () => {
     ['gzip', true, ['gzip', '-d', '-k', 'f']],
   ] as const)('%s (decompress: %s)', (compression, decompress, argv) => {
     expect(compressCommand(compression, 'f', decompress)).toEqual(argv);
+  });
+});
+
+describe('compressionHint', () => {
+  it('says the disk is full when bzip2 could not write (its real message, writing to /dev/full), not to install it', () => {
+    const bzip2 = spawnSync('sh', ['-c', 'head -c 200000 /dev/urandom | bzip2 -9 > /dev/full'], { encoding: 'utf8' });
+    expect(bzip2.stderr).toMatch(/No space left on device/);
+    const hint = compressionHint('bzip2', bzip2.stderr, 'other');
+    expect(hint).toMatch(/^the disk holding RUNNER_TEMP is full/);
+    expect(hint).not.toMatch(/install/);
+    expect(compressionHint('bzip2', 'bzip2: Data integrity error', 'other')).toBe('other');
   });
 });

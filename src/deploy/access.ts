@@ -113,6 +113,7 @@ async function openSsh(deploy: DeployConfig, key: string, endpoint: Endpoint, ct
     env: { ...NO_PROMPTS, GIT_SSH_COMMAND: sshCommand(keyPath, knownHostsPath), GIT_SSH_VARIANT: 'ssh' },
     credential: 'deploy-key',
     publicKey,
+    hostKeys: deploy.knownHosts === undefined ? 'built-in' : 'input',
   };
 }
 

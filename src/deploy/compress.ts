@@ -32,10 +32,31 @@ export interface StoredFile {
   readonly size: number;
 }
 
-async function run(argv: string[], hint: string): Promise<void> {
+/**
+ * What to do about a failed compression tool, from what it said: a full disk is not a missing
+ * tool, and neither is a corrupt input.
+ */
+export function compressionHint(program: string, stderr: string, otherwise: string): string {
+  if (/No space left on device|ENOSPC|Disk quota exceeded/i.test(stderr)) {
+    return `the disk holding RUNNER_TEMP is full (${program} could not write the compressed image); free space on the runner, or use a runner with a larger disk`;
+  }
+  return otherwise;
+}
+
+async function run(argv: string[], otherwise: string): Promise<void> {
   const [program = '', ...args] = argv;
-  const result = await runCommand(program, args, { silent: true });
-  if (result.exitCode !== 0) throw new CommandError(argv.join(' '), result, hint);
+  let result;
+  try {
+    result = await runCommand(program, args, { silent: true });
+  } catch (error) {
+    // @actions/exec throws when the program is not on PATH.
+    throw new Error(
+      `cannot run ${program} (${(error as Error).message}); install it on the runner or choose another \`compression\``,
+    );
+  }
+  if (result.exitCode !== 0) {
+    throw new CommandError(argv.join(' '), result, compressionHint(program, result.stderr, otherwise));
+  }
 }
 
 /** Writes the image, compressed, into `dir` (the image itself is left alone). */
@@ -46,7 +67,7 @@ export async function compressImage(imagePath: string, compression: Compression,
   if (compression !== 'none') {
     await run(
       compressCommand(compression, copy),
-      `cannot compress the image with ${compression}; install it on the runner or choose another \`compression\``,
+      `${compression} could not compress the image (its message is below); choose another \`compression\` if it cannot be fixed`,
     );
   }
   const path = `${copy}${COMPRESSION_SUFFIX[compression]}`;

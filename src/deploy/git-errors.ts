@@ -56,10 +56,20 @@ const TRANSLATIONS: readonly Translation[] = [
       `compare with ${FINGERPRINTS_PAGE}; for another host get its current keys from a trusted source and set \`known-hosts\``,
   },
   {
+    test: /REVOKED HOST KEY|is marked as revoked/i,
+    explain: (_a, host, stderr) =>
+      `the SSH host key that ${host} presented${presentedKey(stderr)} is marked \`@revoked\` in \`known-hosts\`, so the ` +
+      'connection was refused before authenticating; if the host has a new key, add its key line from a trusted source',
+  },
+  {
     test: /host key is known for|Host key verification failed/,
-    explain: (_a, host) =>
-      `no pinned SSH host key matches ${host}: the built-in keys are github.com's only, so for GitHub Enterprise ` +
-      `Server or another host set \`known-hosts\` to its key lines, taken from a trusted source (for github.com: ${FINGERPRINTS_PAGE})`,
+    explain: (access, host) =>
+      access.hostKeys === 'input'
+        ? `no line of \`known-hosts\` trusts the SSH host key that ${host} presented: add that host's plain key lines ` +
+          '(`host keytype base64-key`) from a trusted source; a `@cert-authority` line trusts only host certificates signed by ' +
+          'that CA, and a `@revoked` line trusts nothing'
+        : `no pinned SSH host key matches ${host}: the built-in keys are github.com's only, so for GitHub Enterprise ` +
+          `Server or another host set \`known-hosts\` to its key lines, taken from a trusted source (for github.com: ${FINGERPRINTS_PAGE})`,
   },
   {
     test: /marked as read only|Permission to \S+ denied to|Write access to repository not granted|Permission denied \(publickey|returned error: 403/,

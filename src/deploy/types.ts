@@ -16,6 +16,8 @@ export interface GitAccess {
   readonly credential?: CredentialKind;
   /** The deploy key's public half (`ssh-ed25519 AAAA…`), not secret: what to add to the repository. */
   readonly publicKey?: string;
+  /** Over SSH: whether the pinned host keys are the built-in github.com ones or the `known-hosts` input. */
+  readonly hostKeys?: 'built-in' | 'input';
 }
 
 /** `installation-token` is a `ghs_` token: a GitHub App's, or the workflow's own GITHUB_TOKEN. */
