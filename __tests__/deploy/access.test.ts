@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type DeployConfig } from '../../src/config.js';
-import { CREDENTIAL_DIR_PREFIX, isCredentialDir, shellQuote, sshCommand, tokenEnv } from '../../src/deploy/access.js';
+import {
+  CREDENTIAL_DIR_PREFIX,
+  isCredentialDir,
+  openGitAccess,
+  shellQuote,
+  sshCommand,
+  tokenEnv,
+} from '../../src/deploy/access.js';
+import { parseConfig } from '../../src/config.js';
+import { testContext } from '../support/context.js';
 import { planEndpoint, type Endpoint } from '../../src/deploy/endpoint.js';
 import { explainGitFailure } from '../../src/deploy/git-errors.js';
 import { basicCredential } from '../../src/deploy/secret-shape.js';
@@ -356,5 +365,32 @@ describe('explainGitFailure', () => {
 
   it('leaves unknown failures to git’s own words', () => {
     expect(explainGitFailure('fatal: the remote end hung up unexpectedly', tokenAccess)).toBeUndefined();
+  });
+});
+
+describe('openGitAccess over HTTPS', () => {
+  it("masks the token's base64 `x-access-token:` form itself, without the preflight having run", async () => {
+    const token = 'github_pat_11AAAAAAA0masktesttoken';
+    const ctx = testContext({ workspace: '/nonexistent', runnerTemp: '/nonexistent' });
+    const inputs: Record<string, string> = {
+      deploy: 'true',
+      'deploy-repository': 'https://github.com/mirage/www-deployment.git',
+      'deploy-token': token,
+      'rollback-to': 'a'.repeat(40),
+    };
+    const config = parseConfig((name) => inputs[name] ?? '', ctx);
+    const printed: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: unknown) => {
+      printed.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      await openGitAccess(config.deploy, ctx);
+    } finally {
+      process.stdout.write = write;
+    }
+    const masks = printed.join('').match(/^::add-mask::(.*)$/gm) ?? [];
+    expect(masks).toContain(`::add-mask::${Buffer.from(`x-access-token:${token}`).toString('base64')}`);
   });
 });
