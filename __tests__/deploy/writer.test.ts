@@ -1,0 +1,147 @@
+// The writer's branching with a stand-in for the git plumbing (the real one is exercised in
+// __tests__/integration/deploy-repo*.test.ts): a push that lost the race is redone on the new tip,
+// and a rollback checks the stored image's compressed sha256 before moving `latest`.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Manifest } from '../../src/deploy/manifest.js';
+import type { GitAccess } from '../../src/deploy/types.js';
+import { testContext } from '../support/context.js';
+
+const BRANCH = 'main';
+const porcelain = (flag: string, summary: string) => `To x\n${flag}\tc:refs/heads/${BRANCH}\t${summary}\nDone\n`;
+
+interface FakeRepo {
+  tips: string[];
+  pushes: Array<{ exitCode: number; stdout: string; stderr: string }>;
+  parents: Array<string | undefined>;
+  blobs: Map<string, string>;
+  tree: Array<{ mode: string; type: string; oid: string; path: string }>;
+  checkout: (dest: string) => void;
+}
+
+const fake: FakeRepo = { tips: [], pushes: [], parents: [], blobs: new Map(), tree: [], checkout: () => undefined };
+
+vi.mock('../../src/deploy/repository.js', () => {
+  class RepositoryError extends Error {}
+  let written = 0;
+  const repo = {
+    display: 'o/deployment',
+    explain: () => undefined,
+    timedOut: (c: string) => `${c} timed out`,
+    writeFiles: async (paths: string[]) => paths.map(() => `f${++written}`),
+    writeText: async (text: string) => {
+      const oid = `t${++written}`;
+      fake.blobs.set(oid, text);
+      return oid;
+    },
+    fetchTip: async () => fake.tips.shift(),
+    listFiles: async () => fake.tree,
+    fetchBlobs: async () => undefined,
+    readText: async (oid: string) => fake.blobs.get(oid) ?? '',
+    commit: async (parent: string | undefined) => {
+      fake.parents.push(parent);
+      return `commit-on-${parent}`;
+    },
+    push: async () => fake.pushes.shift(),
+    checkoutFolder: async (_c: string, _e: unknown, _p: string, dest: string) => {
+      await mkdir(dest, { recursive: true });
+      fake.checkout(dest);
+    },
+  };
+  return {
+    RepositoryError,
+    DeploymentRepository: { open: async () => ({ repo, branch: BRANCH, tip: fake.tips.shift() }) },
+  };
+});
+
+const { writeDeploy, writeRollback } = await import('../../src/deploy/writer.js');
+
+const access: GitAccess = { url: 'ssh://h/o/d.git', display: 'o/deployment', env: {} };
+const SHA = 'b'.repeat(40);
+const settings = (workDir: string) => ({
+  target: 'xen',
+  sha: SHA,
+  dryRun: false,
+  author: { name: 'a', email: 'a@example.invalid' },
+  sourceRepository: 'o/r',
+  runUrl: '',
+  sourceDir: workDir,
+  workDir,
+});
+
+beforeEach(() => {
+  Object.assign(fake, { tips: [], pushes: [], parents: [], blobs: new Map(), tree: [], checkout: () => undefined });
+});
+
+describe('writeDeploy', () => {
+  it('redoes the commit on the new tip when the branch moved, not on the tip it first saw', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'writer-test-'));
+    fake.tips = ['T1', 'T2'];
+    fake.pushes = [
+      { exitCode: 1, stdout: porcelain('!', '[rejected] (fetch first)'), stderr: '' },
+      { exitCode: 0, stdout: porcelain('*', '[new branch]'), stderr: '' },
+    ];
+    const manifest = { source: { commitTime: '2026-01-01T00:00:00Z' }, builtAt: '' } as unknown as Manifest;
+    const result = await writeDeploy(access, testContext({ workspace: dir, runnerTemp: dir }), settings(dir), {
+      files: [],
+      manifest,
+      keep: 0,
+    });
+    expect(fake.parents).toEqual(['T1', 'T2']);
+    expect(result).toMatchObject({ status: 'pushed', commit: 'commit-on-T2', attempts: 2 });
+  });
+});
+
+describe('writeRollback', () => {
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  function deployedFolder(stored: string, claimed: string) {
+    const manifest = {
+      schema: 1,
+      source: { repository: 'o/r', sha: SHA, ref: 'refs/heads/main' },
+      run: { url: '' },
+      target: 'xen',
+      image: {
+        name: 'hello',
+        file: 'hello.xen',
+        sha256: sha256(stored),
+        size: stored.length,
+        compression: 'none',
+        compressedSha256: claimed,
+        compressedSize: stored.length,
+      },
+      files: [],
+      versions: { ocaml: '', opam: '', mirage: '' },
+      builtAt: '2026-01-01T00:00:00Z',
+    };
+    fake.blobs.set('m1', JSON.stringify(manifest));
+    fake.tree = [
+      { mode: '100644', type: 'blob', oid: 'm1', path: `xen/${SHA}/manifest.json` },
+      { mode: '100644', type: 'blob', oid: 'i1', path: `xen/${SHA}/hello.xen` },
+    ];
+    fake.checkout = (dest) => writeFileSync(join(dest, 'hello.xen'), stored);
+    fake.tips = ['T1'];
+    fake.pushes = [{ exitCode: 0, stdout: porcelain(' ', 'a..b'), stderr: '' }];
+  }
+
+  it('refuses an image whose stored bytes no longer match the compressed sha256 of its manifest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'writer-test-'));
+    deployedFolder('the image', sha256('another image'));
+    await expect(writeRollback(access, settings(dir))).rejects.toThrow(
+      new RegExp(
+        `xen/${SHA}/hello.xen has sha256 ${sha256('the image')}, but its manifest says ${sha256('another image')}`,
+      ),
+    );
+    expect(fake.parents).toEqual([]);
+  });
+
+  it('moves latest when both sha256 match', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'writer-test-'));
+    deployedFolder('the image', sha256('the image'));
+    await expect(writeRollback(access, settings(dir))).resolves.toMatchObject({ status: 'pushed' });
+    expect(fake.parents).toEqual(['T1']);
+  });
+});
