@@ -101,7 +101,7 @@ function runWithDeadline(
   return new Promise((resolve, reject) => {
     const child = spawn(program, [...args], {
       cwd: options.cwd,
-      env: options.env ?? processEnv(),
+      env: options.env ?? childEnv(),
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
