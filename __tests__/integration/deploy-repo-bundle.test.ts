@@ -3,19 +3,34 @@
  * build of example/hello, and the deploy over SSH to the real sshd; then a dry run and a
  * `rollback-to` (which builds nothing) from a `workflow_dispatch` run.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/deploy/manifest.js';
 import { createBareRepo, snapshotRepo } from '../support/bare-repo.js';
 import { bareGit, filesAt, history, showFile, sshDeployInputs } from '../support/deploy-scenario.js';
 import { checkoutExample, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
-import type { RunOptions, RunResult } from '../support/harness.js';
+import { FIXTURES, type CustomEvent, type RunOptions, type RunResult } from '../support/harness.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
 /** The push fixture's commit, and a later one deployed on top of it. */
 const FIRST = '0123456789abcdef0123456789abcdef01234567';
 const SECOND = '89abcdef0123456789abcdef0123456789abcdef';
+
+/**
+ * The push of SECOND, a day after the fixture's push of FIRST: its payload names SECOND as the head
+ * commit, with its time, as GitHub's does (a push payload naming another commit gives no time).
+ */
+function pushOf(sha: string, timestamp: string): CustomEvent {
+  const payload = JSON.parse(readFileSync(join(FIXTURES, 'events', 'push-default-branch.json'), 'utf8'));
+  return {
+    name: 'push',
+    payload: { ...payload, after: sha, head_commit: { ...payload.head_commit, id: sha, timestamp } },
+    ref: payload.ref,
+    sha,
+  };
+}
+const PUSH_OF_SECOND = pushOf(SECOND, '2026-11-21T10:15:00Z');
 
 const fixture = useFixtureScope('deploy-bundle-');
 let repo: string;
@@ -84,7 +99,7 @@ describe('deploy through the bundle', () => {
 
   it('a dry run of the next commit lists what it would write and leaves the repository unchanged', async () => {
     const before = await snapshotRepo(repo);
-    const result = await run({ 'dry-run': 'true' }, { sha: SECOND });
+    const result = await run({ 'dry-run': 'true' }, { event: PUSH_OF_SECOND });
     expect(result.main.exitCode, result.log).toBe(0);
     expect(result.outputs).toMatchObject({ deployed: 'false', 'deploy-commit': '', 'deploy-path': `xen/${SECOND}` });
     expect(result.log).toContain(`write xen/${SECOND}/hello.xen.bz2 (`);
@@ -94,7 +109,7 @@ describe('deploy through the bundle', () => {
   }, 300_000);
 
   it('on Node 24 (the runtime of `runs.using: node24`) the next commit deploys; rollback-to builds nothing and moves latest; to a sha never deployed it fails naming the input', async () => {
-    const next = await run({}, { sha: SECOND, node: 'node24' });
+    const next = await run({}, { event: PUSH_OF_SECOND, node: 'node24' });
     expect(next.main.exitCode, next.log).toBe(0);
     expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${SECOND}\n`);
 
