@@ -1,9 +1,7 @@
 import { createRequire as __mdCreateRequire } from 'node:module'; const require = __mdCreateRequire(import.meta.url);
 import {
-  COMPRESSIONS,
   CommandError,
   ConfigError,
-  FINGERPRINTS_PAGE,
   HttpClient,
   STATE,
   TARGETS,
@@ -14,6 +12,7 @@ import {
   childEnv,
   cp,
   debug,
+  deployImage,
   endGroup,
   error,
   exportVariable,
@@ -27,12 +26,14 @@ import {
   mkdirP,
   mustRun,
   notice,
-  openGitAccess,
   parseConfig,
+  readContext,
+  redactUrl,
   registerCacheSave,
   require_semver,
   restoreCache,
   rmRF,
+  rollback,
   runCommand,
   saveState,
   sealEnvironment,
@@ -41,52 +42,12 @@ import {
   sha256File,
   sideFilePaths,
   startGroup,
-  summary,
+  summaryRow,
   sweepLeftovers,
   warning,
-  which
-} from "./chunks/chunk-YLFACSBU.js";
-
-// src/context.ts
-import { readFileSync } from "node:fs";
-import { tmpdir, cpus } from "node:os";
-var OS_NAMES = {
-  Linux: "Linux",
-  macOS: "macOS",
-  Windows: "Windows",
-  linux: "Linux",
-  darwin: "macOS",
-  win32: "Windows"
-};
-function readPayload(path2) {
-  if (!path2) return {};
-  try {
-    return JSON.parse(readFileSync(path2, "utf8"));
-  } catch (error2) {
-    throw new Error(`GITHUB_EVENT_PATH: cannot read the event payload at ${path2}: ${String(error2)}`);
-  }
-}
-function readContext(env = process.env) {
-  const runnerOs = OS_NAMES[env.RUNNER_OS ?? process.platform] ?? "Linux";
-  return {
-    eventName: env.GITHUB_EVENT_NAME ?? "",
-    payload: readPayload(env.GITHUB_EVENT_PATH),
-    ref: env.GITHUB_REF ?? "",
-    sha: env.GITHUB_SHA ?? "",
-    repository: env.GITHUB_REPOSITORY ?? "",
-    serverUrl: (env.GITHUB_SERVER_URL ?? "https://github.com").replace(/\/+$/, ""),
-    runId: env.GITHUB_RUN_ID ?? "",
-    runAttempt: env.GITHUB_RUN_ATTEMPT ?? "1",
-    workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
-    runnerTemp: env.RUNNER_TEMP ?? tmpdir(),
-    runnerOs,
-    runnerArch: env.RUNNER_ARCH ?? process.arch.toUpperCase(),
-    cores: Math.max(1, cpus().length)
-  };
-}
-function runUrl(ctx) {
-  return ctx.repository && ctx.runId ? `${ctx.serverUrl}/${ctx.repository}/actions/runs/${ctx.runId}` : "";
-}
+  which,
+  writeSummary
+} from "./chunks/chunk-AZDYWQSX.js";
 
 // src/deploy/gate.ts
 var PULL_REQUEST_EVENTS = ["pull_request", "pull_request_review", "pull_request_review_comment"];
@@ -139,1045 +100,25 @@ function decideDeploy(deploy, ctx) {
   };
 }
 
-// src/deploy/index.ts
-import { mkdtemp, rm, stat as stat3 } from "node:fs/promises";
-import { basename as basename2, join as join5 } from "node:path";
+// src/mirage/index.ts
+import { existsSync as existsSync2, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join as join5, relative } from "node:path";
 
-// src/summary.ts
-var rows = [];
-var sections = [];
-function summaryRow(name, value) {
-  rows.push([name, value]);
+// src/mirage/image.ts
+function shown(entry) {
+  if (entry.isSymlink) return `${entry.name}@`;
+  return entry.name + (entry.isFile ? "" : "/");
 }
-function summarySection(markdown) {
-  sections.push(markdown);
-}
-async function writeSummary(title) {
-  if (!process.env.GITHUB_STEP_SUMMARY || rows.length === 0 && sections.length === 0) return;
-  const table = rows.length ? ["| | |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, "\\|")} |`)].join("\n") : "";
-  await summary.addHeading(title, 3).addRaw(`${table}
-
-${sections.join("\n\n")}
-`).write();
-}
-
-// src/deploy/compress.ts
-import { copyFile, mkdir, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
-
-// src/deploy/layout.ts
-var MANIFEST_FILE = "manifest.json";
-var LATEST_FILE = "latest";
-var SOURCE_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-var COMPRESSION_SUFFIX = {
-  bzip2: ".bz2",
-  xz: ".xz",
-  gzip: ".gz",
-  none: ""
-};
-function isSourceSha(name) {
-  return SOURCE_SHA.test(name);
-}
-function deployFolder(target, sha) {
-  return `${target}/${sha}`;
-}
-function latestPath(target) {
-  return `${target}/${LATEST_FILE}`;
-}
-function latestContent(sha) {
-  return `${sha}
-`;
-}
-function parseLatest(text) {
-  const sha = text.trim().toLowerCase();
-  return isSourceSha(sha) ? sha : void 0;
-}
-var MiB = 1024 * 1024;
-var SIZE_WARN_BYTES = 50 * MiB;
-var SIZE_LIMIT_BYTES = 100 * MiB;
-function mib(bytes) {
-  return `${(bytes / MiB).toFixed(1)} MiB`;
-}
-function sizeVerdict(compressedSize, compression) {
-  const smaller = compression === "xz" ? "make the image smaller (fewer dependencies, no debug info)" : "set input `compression: xz`, which usually shrinks unikernels most";
-  if (compressedSize > SIZE_LIMIT_BYTES) {
-    return {
-      level: "fail",
-      message: `the compressed image is ${mib(compressedSize)}, over GitHub's hard limit of 100 MiB per file, so the push would be refused; ${smaller}`
-    };
+function publishedFileProblem(relativePath, file, realDir) {
+  if (file.isSymlink) {
+    return `${relativePath} is a symbolic link; only files the build wrote are published: make the build copy the file there instead`;
   }
-  if (compressedSize > SIZE_WARN_BYTES) {
-    return {
-      level: "warn",
-      message: `the compressed image is ${mib(compressedSize)}: GitHub warns above 50 MiB and refuses files over 100 MiB; ${smaller}`
-    };
-  }
-  return { level: "ok" };
-}
-function decideLatest(ours, current, ancestry) {
-  if (current === void 0) return { move: true };
-  if (current.sha === ours.sha) return { move: false };
-  const keep = `\`latest\` names ${current.sha}, a newer build of the source`;
-  if (ancestry === "ours-newer") return { move: true };
-  if (ancestry === "ours-older") return { move: false, reason: `${keep} (${ours.sha} is its ancestor)` };
-  const ourTime = ours.time === void 0 ? Number.NaN : Date.parse(ours.time);
-  const theirTime = current.time === void 0 ? Number.NaN : Date.parse(current.time);
-  if (Number.isNaN(theirTime)) return { move: true };
-  if (Number.isNaN(ourTime) || ourTime >= theirTime) return { move: true };
-  return { move: false, reason: `${keep} (committed ${current.time}, this one ${ours.time})` };
-}
-function chooseToPrune(folders, keep, protect) {
-  if (keep <= 0) return [];
-  const time = (f) => {
-    const t = f.time === void 0 ? Number.NaN : Date.parse(f.time);
-    return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
-  };
-  const newestFirst = [...folders].sort((a, b) => time(b) - time(a) || b.sha.localeCompare(a.sha));
-  return newestFirst.slice(keep).map((f) => f.sha).filter((sha) => !protect.includes(sha));
-}
-
-// src/deploy/compress.ts
-function compressCommand(compression, file, decompress = false) {
-  switch (compression) {
-    case "bzip2":
-      return decompress ? ["bzip2", "-d", "-k", file] : ["bzip2", "-9", file];
-    case "xz":
-      return decompress ? ["xz", "-d", "-k", file] : ["xz", "-9", "-T1", file];
-    case "gzip":
-      return decompress ? ["gzip", "-d", "-k", file] : ["gzip", "-9", "-n", file];
-  }
-}
-async function run(argv, hint) {
-  const [program = "", ...args] = argv;
-  const result = await runCommand(program, args, { silent: true });
-  if (result.exitCode !== 0) throw new CommandError(argv.join(" "), result, hint);
-}
-async function compressImage(imagePath, compression, dir) {
-  await mkdir(dir, { recursive: true });
-  const copy = join(dir, basename(imagePath));
-  await copyFile(imagePath, copy);
-  if (compression !== "none") {
-    await run(
-      compressCommand(compression, copy),
-      `cannot compress the image with ${compression}; install it on the runner or choose another \`compression\``
-    );
-  }
-  const path2 = `${copy}${COMPRESSION_SUFFIX[compression]}`;
-  const [sha256, info2] = await Promise.all([sha256File(path2), stat(path2)]);
-  return { path: path2, name: basename(path2), sha256, size: info2.size };
-}
-async function decompressImage(path2, compression) {
-  if (compression === "none") return path2;
-  await run(compressCommand(compression, path2, true), `\`${basename(path2)}\` is not a valid ${compression} file`);
-  return path2.slice(0, path2.length - COMPRESSION_SUFFIX[compression].length);
-}
-
-// src/deploy/manifest.ts
-var MANIFEST_SCHEMA = 1;
-function serializeManifest(manifest) {
-  return `${JSON.stringify(manifest, null, 2)}
-`;
-}
-var HEX64 = /^[0-9a-f]{64}$/;
-function isRecord(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-function str(value) {
-  return typeof value === "string";
-}
-function parseManifest(text) {
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return void 0;
-  }
-  if (!isRecord(value) || value.schema !== MANIFEST_SCHEMA) return void 0;
-  const { source, run: run4, image, versions } = value;
-  if (!isRecord(source) || !str(source.repository) || !str(source.sha) || !str(source.ref)) return void 0;
-  if (source.commitTime !== void 0 && !str(source.commitTime)) return void 0;
-  if (!isRecord(run4) || !str(run4.url) || !str(value.target) || !str(value.builtAt)) return void 0;
-  if (!isRecord(image) || !str(image.name) || !str(image.file)) return void 0;
-  if (!str(image.sha256) || !HEX64.test(image.sha256) || typeof image.size !== "number") return void 0;
-  if (!str(image.compressedSha256) || !HEX64.test(image.compressedSha256)) return void 0;
-  if (typeof image.compressedSize !== "number") return void 0;
-  if (!COMPRESSIONS.includes(image.compression)) return void 0;
-  if (!Array.isArray(value.files) || !value.files.every(str)) return void 0;
-  if (!isRecord(versions) || !str(versions.ocaml) || !str(versions.opam) || !str(versions.mirage)) return void 0;
-  return value;
-}
-function manifestTime(manifest) {
-  return manifest?.source.commitTime ?? manifest?.builtAt;
-}
-
-// src/deploy/source.ts
-import { existsSync } from "node:fs";
-import { join as join2 } from "node:path";
-function utcTime(text) {
-  if (text === void 0 || text.trim() === "") return void 0;
-  const ms = Date.parse(text.trim());
-  return Number.isNaN(ms) ? void 0 : new Date(ms).toISOString();
-}
-function ancestryFrom(latestIsAncestorOfOurs, oursIsAncestorOfLatest) {
-  if (latestIsAncestorOfOurs === 0) return "ours-newer";
-  if (oursIsAncestorOfLatest === 0) return "ours-older";
-  return "unknown";
-}
-function workspaceGit(ctx, args) {
-  return runCommand("git", ["-c", `safe.directory=${ctx.workspace}`, "-C", ctx.workspace, ...args], {
-    silent: true,
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      LC_ALL: "C",
-      GIT_CONFIG_NOSYSTEM: "1",
-      GIT_CONFIG_GLOBAL: "/dev/null",
-      GIT_TERMINAL_PROMPT: "0",
-      GIT_NO_REPLACE_OBJECTS: "1"
-    }
-  });
-}
-function isCheckout(ctx) {
-  return existsSync(join2(ctx.workspace, ".git"));
-}
-async function sourceCommitTime(ctx, sha) {
-  const headCommit = ctx.payload.head_commit;
-  if (ctx.eventName === "push" && sha === ctx.sha && (headCommit?.id ?? sha) === sha) {
-    const pushed = utcTime(headCommit?.timestamp);
-    if (pushed !== void 0) return pushed;
-  }
-  if (!isCheckout(ctx)) return void 0;
-  const result = await workspaceGit(ctx, ["log", "-1", "--format=%cI", `${sha}^{commit}`, "--"]);
-  return result.exitCode === 0 ? utcTime(result.stdout) : void 0;
-}
-async function sourceAncestry(ctx, ours, latest) {
-  if (ours === latest || !isCheckout(ctx)) return "unknown";
-  const forward = await workspaceGit(ctx, ["merge-base", "--is-ancestor", latest, ours]);
-  if (forward.exitCode === 0) return "ours-newer";
-  if (forward.exitCode !== 1) return "unknown";
-  const backward = await workspaceGit(ctx, ["merge-base", "--is-ancestor", ours, latest]);
-  return ancestryFrom(forward.exitCode, backward.exitCode);
-}
-
-// src/deploy/writer.ts
-import { join as join4 } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-
-// src/deploy/plan.ts
-import { createHash } from "node:crypto";
-function parseLsTree(output) {
-  const entries = [];
-  for (const record of output.split("\0")) {
-    if (record === "") continue;
-    const tab = record.indexOf("	");
-    const [mode, type, oid] = record.slice(0, tab).split(" ");
-    if (tab < 0 || !mode || !type || !oid) throw new Error(`unexpected \`git ls-tree\` output: ${record}`);
-    entries.push({ mode, type, oid, path: record.slice(tab + 1) });
-  }
-  return entries;
-}
-function listTarget(entries, target) {
-  let latestOid;
-  const folders = /* @__PURE__ */ new Map();
-  const prefix = `${target}/`;
-  for (const entry of entries) {
-    if (!entry.path.startsWith(prefix)) continue;
-    const rest = entry.path.slice(prefix.length);
-    if (rest === LATEST_FILE) {
-      latestOid = entry.oid;
-      continue;
-    }
-    const slash = rest.indexOf("/");
-    const sha = rest.slice(0, slash);
-    if (slash < 0 || !isSourceSha(sha)) continue;
-    const files = folders.get(sha) ?? /* @__PURE__ */ new Map();
-    files.set(rest.slice(slash + 1), entry.oid);
-    folders.set(sha, files);
-  }
-  return latestOid === void 0 ? { folders } : { latestOid, folders };
-}
-function blobOid(content, oidLength) {
-  const data = Buffer.from(content);
-  const algorithm = oidLength === 64 ? "sha256" : "sha1";
-  return createHash(algorithm).update(`blob ${data.length}\0`).update(data).digest("hex");
-}
-function identifyLatest(listing) {
-  const oid = listing.latestOid;
-  if (oid === void 0) return void 0;
-  return [...listing.folders.keys()].find((sha) => blobOid(latestContent(sha), oid.length) === oid);
-}
-function manifestsToRead(listing, ownSha, latestSha, keep) {
-  const wanted = keep > 0 ? [...listing.folders.keys()] : [ownSha, ...latestSha ? [latestSha] : []];
-  const oids = /* @__PURE__ */ new Map();
-  for (const sha of wanted) {
-    const oid = listing.folders.get(sha)?.get(MANIFEST_FILE);
-    if (oid !== void 0) oids.set(sha, oid);
-  }
-  return oids;
-}
-function sameBuild(existing, ours, folder) {
-  return existing !== void 0 && existing.image.sha256 === ours.image.sha256 && existing.image.compression === ours.image.compression && existing.image.file === ours.image.file && folder.has(existing.image.file);
-}
-function removals(target, sha, files) {
-  return [...files].map((name) => ({ path: `${deployFolder(target, sha)}/${name}` }));
-}
-function planDeploy(request, state) {
-  const { target, sha } = request;
-  const existing = state.listing.folders.get(sha);
-  if (existing !== void 0 && sameBuild(state.manifests.get(sha), request.manifest, existing)) {
-    return { kind: "unchanged", reason: `${deployFolder(target, sha)} already holds this image` };
-  }
-  const ours = { sha, time: manifestTime(request.manifest) };
-  const current = state.latestSha === void 0 ? void 0 : { sha: state.latestSha, time: manifestTime(state.manifests.get(state.latestSha)) };
-  const latest = decideLatest(ours, current, state.ancestry);
-  const folder = deployFolder(target, sha);
-  const names = new Set(request.files.map((f) => f.name));
-  const changes = [
-    ...removals(
-      target,
-      sha,
-      [...existing?.keys() ?? []].filter((name) => !names.has(name))
-    ),
-    ...request.files.map((f) => ({ path: `${folder}/${f.name}`, oid: f.oid }))
-  ];
-  if (latest.move) changes.push({ path: latestPath(target), oid: request.latestOid });
-  const folders = [...state.listing.folders.keys()].filter((s) => s !== sha).map((s) => ({ sha: s, time: manifestTime(state.manifests.get(s)) }));
-  folders.push(ours);
-  const namedByLatest = latest.move ? sha : state.latestSha;
-  const pruned = chooseToPrune(folders, request.keep, [sha, ...namedByLatest ? [namedByLatest] : []]);
-  for (const gone of pruned) changes.push(...removals(target, gone, state.listing.folders.get(gone)?.keys() ?? []));
-  return { kind: "commit", changes, latest, pruned };
-}
-function planRollback(target, sha, state, latestOid) {
-  if (!state.listing.folders.has(sha)) return { kind: "missing", deployed: [...state.listing.folders.keys()] };
-  if (state.latestSha === sha) return { kind: "unchanged", reason: `\`${latestPath(target)}\` already names ${sha}` };
-  return { kind: "commit", changes: [{ path: latestPath(target), oid: latestOid }] };
-}
-function commitMessage(parts2) {
-  const source = parts2.repository ? `${parts2.repository}@${parts2.sha}` : parts2.sha;
-  const body = [source, ...parts2.runUrl ? [parts2.runUrl] : [], ...parts2.notes];
-  return `${parts2.subject}
-
-${body.join("\n")}
-`;
-}
-function describeChanges(changes, sizes, latest) {
-  return changes.map((change) => {
-    if (change.oid === void 0) return `remove ${change.path}`;
-    if (latest !== void 0 && change.path === latest.path) return `write ${change.path} (${latest.sha})`;
-    const size = sizes.get(change.oid);
-    return size === void 0 ? `write ${change.path}` : `write ${change.path} (${size} bytes)`;
-  });
-}
-
-// src/deploy/push-result.ts
-var MOVED = ["fetch first", "non-fast-forward", "stale info"];
-var LOCKED = /cannot lock ref|failed to lock|Unable to create '[^']*\.lock'|incorrect old value provided/i;
-function remoteLines(stderr) {
-  return stderr.split(/\r?\n/).filter((l) => l.startsWith("remote:")).map((l) => l.replace(/^remote:\s?/, "").trimEnd()).filter((l) => l.trim() !== "");
-}
-function hintFor(text, branch) {
-  if (/GH006|protected branch/i.test(text)) {
-    return `branch \`${branch}\` of the deployment repository is protected: let the deploy key or token bypass the protection, or set input \`deploy-repository-branch\` to an unprotected branch`;
-  }
-  if (/GH001|large files detected|exceeds GitHub's file size limit/i.test(text)) {
-    return "a file is over GitHub's 100 MiB limit: set input `compression: xz`, or make the image smaller";
-  }
-  if (/pre-receive hook declined|hook declined/i.test(text)) {
-    return "a server-side hook of the deployment repository refused the push; its message above says why";
+  if (file.realPath !== realDir && !file.realPath.startsWith(`${realDir}/`)) {
+    return `${relativePath} resolves to ${file.realPath}, outside the unikernel's folder ${realDir}; only files inside it are published`;
   }
   return void 0;
 }
-function classifyPush(result, branch) {
-  const ref = `refs/heads/${branch}`;
-  const line = result.stdout.split("\n").map((l) => l.split("	")).find((fields) => fields.length >= 3 && fields[1]?.endsWith(`:${ref}`));
-  if (line === void 0) return void 0;
-  const flag = line[0] ?? "";
-  const summary2 = line[2] ?? "";
-  if (flag !== "!") return { kind: "pushed" };
-  const reason = /\(([^)]*)\)/.exec(summary2)?.[1] ?? summary2;
-  const server = remoteLines(result.stderr);
-  if (summary2.startsWith("[rejected]") && MOVED.includes(reason)) return { kind: "retry", reason };
-  if (LOCKED.test(result.stderr) || LOCKED.test(reason)) return { kind: "retry", reason: "the ref was locked" };
-  const said = server.length ? `${summary2}: ${server.join(" ")}` : summary2;
-  const hint = hintFor(`${summary2}
-${result.stderr}`, branch);
-  return hint === void 0 ? { kind: "refused", reason: said } : { kind: "refused", reason: said, hint };
-}
-var MAX_PUSH_ATTEMPTS = 12;
-function retryDelay(attempt, random) {
-  const ceiling = Math.min(8e3, 250 * 2 ** Math.max(0, attempt - 2));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
-
-// src/deploy/repository.ts
-import { mkdir as mkdir2, readdir, stat as stat2 } from "node:fs/promises";
-import { join as join3 } from "node:path";
-
-// src/deploy/git-errors.ts
-function hostOf(url) {
-  const scp = /^[^@/\s]+@([^:/\s]+):/.exec(url);
-  if (scp?.[1]) return scp[1];
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
-  }
-}
-function lacksWriteAccess(access) {
-  const repo = access.display;
-  if (access.credential === "deploy-key") {
-    const where = access.webUrl ? ` (${access.webUrl}/settings/keys)` : "";
-    const pub = access.publicKey ? `: ${access.publicKey}` : "";
-    return `the key in \`deploy-key\` lacks write access to ${repo}: add it to that repository's deploy keys${where} with 'Allow write access' checked; its public key is${pub || " the .pub file made with it"}`;
-  }
-  const base = `the token in \`deploy-token\` lacks write access to ${repo}: give it contents:write on that repository (a fine-grained personal access token with the repository selected and Contents: Read and write, or a GitHub App installed on it with Contents: Read and write)`;
-  if (access.credential !== "installation-token") return base;
-  return `${base}. It is a \`ghs_\` token, which is what both a GitHub App and the workflow's own GITHUB_TOKEN issue; GITHUB_TOKEN can only reach the repository running the workflow and can never push to another one, so if it is \`secrets.GITHUB_TOKEN\` or \`github.token\`, use actions/create-github-app-token or a fine-grained personal access token instead`;
-}
-function presentedKey(stderr) {
-  const m = /fingerprint for the (\S+) key sent by the remote host is\s+(SHA256:[A-Za-z0-9+/]+)/.exec(stderr);
-  return m ? ` (${m[1]} ${m[2]})` : "";
-}
-var TRANSLATIONS = [
-  {
-    test: /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for \S+ has changed/,
-    explain: (_a, host, stderr) => `the SSH host key that ${host} presented${presentedKey(stderr)} does not match the pinned keys, so the connection was refused before authenticating: someone may be intercepting it, or the host changed its key. For github.com compare with ${FINGERPRINTS_PAGE}; for another host get its current keys from a trusted source and set \`known-hosts\``
-  },
-  {
-    test: /host key is known for|Host key verification failed/,
-    explain: (_a, host) => `no pinned SSH host key matches ${host}: the built-in keys are github.com's only, so for GitHub Enterprise Server or another host set \`known-hosts\` to its key lines, taken from a trusted source (for github.com: ${FINGERPRINTS_PAGE})`
-  },
-  {
-    test: /marked as read only|Permission to \S+ denied to|Write access to repository not granted|Permission denied \(publickey|returned error: 403/,
-    explain: (access) => lacksWriteAccess(access)
-  },
-  {
-    test: /Repository not found|repository '[^']*' not found|returned error: 404|does not appear to be a git repository/,
-    explain: (access) => `the deployment repository ${access.display} was not found (input \`deploy-repository\`): check the owner and name, and create it first (an empty repository is fine); a private repository that the key or token cannot see looks the same`
-  },
-  {
-    test: /returned error: 401|Authentication failed for|could not read (Username|Password)/,
-    explain: (_a, host) => `${host} did not accept the token in \`deploy-token\`: it is invalid, expired or revoked; create a new one with contents:write on the deployment repository and update the secret`
-  },
-  {
-    test: /GH006: Protected branch update failed/,
-    explain: (access) => `branch protection on ${access.display} refused the push: allow this deploy key or token to push to the branch (or exempt it from the rule), or choose another branch with \`deploy-repository-branch\``
-  },
-  {
-    test: /GH001: Large files detected|exceeds GitHub's file size limit/,
-    explain: () => "a file in the push is over GitHub's 100 MB limit: the image is stored as `compression` sets; `compression: xz` packs tightest, or deploy to a host without that limit"
-  },
-  {
-    test: /Could not resolve host|Could not resolve hostname|Connection refused|Connection timed out|Failed to connect to|Network is unreachable|No route to host/,
-    explain: (_a, host) => `cannot reach ${host}: check \`deploy-repository\` and \`server-url\`, and that the runner can connect to that host and port`
-  }
-];
-function explainGitFailure(stderr, access) {
-  const host = hostOf(access.url);
-  return TRANSLATIONS.find((t) => t.test.test(stderr))?.explain(access, host, stderr);
-}
-var FILTER_IGNORED = /^warning: filtering not recognized by server, ignoring$/m;
-function filterIgnored(stderr) {
-  return FILTER_IGNORED.test(stderr);
-}
-function filterIgnoredMessage(access, bytes) {
-  return `the git server of ${access.display} ignored the partial-clone filter (git: "filtering not recognized by server, ignoring"), so every file of the tip came down, images included: ${bytes} bytes received. The deploy still works, but its cost now grows with the repository; ask the server's admin to set \`uploadpack.allowFilter\` (git), or enable partial clone in the forge's settings`;
-}
-
-// src/deploy/repository.ts
-var RepositoryError = class extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "RepositoryError";
-  }
-};
-function gitEnvironment(access, home, author) {
-  const env = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: home,
-    XDG_CONFIG_HOME: join3(home, ".config"),
-    LC_ALL: "C",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_ASKPASS: "",
-    SSH_ASKPASS: "",
-    GIT_AUTHOR_NAME: author.name,
-    GIT_AUTHOR_EMAIL: author.email,
-    GIT_COMMITTER_NAME: author.name,
-    GIT_COMMITTER_EMAIL: author.email,
-    ...access.env
-  };
-  const count = Number(env.GIT_CONFIG_COUNT ?? "0");
-  for (let i = 0; i < count; i++) {
-    const key = process.env[`GIT_CONFIG_KEY_${i}`];
-    if (env[`GIT_CONFIG_KEY_${i}`] !== void 0 || key === void 0) continue;
-    env[`GIT_CONFIG_KEY_${i}`] = key;
-    env[`GIT_CONFIG_VALUE_${i}`] = process.env[`GIT_CONFIG_VALUE_${i}`] ?? "";
-  }
-  return env;
-}
-var ZERO_OID = "0000000000000000000000000000000000000000";
-var DeploymentRepository = class _DeploymentRepository {
-  constructor(access, gitDir, indexFile, env) {
-    this.access = access;
-    this.gitDir = gitDir;
-    this.indexFile = indexFile;
-    this.env = env;
-  }
-  access;
-  gitDir;
-  indexFile;
-  env;
-  /** Blobs fetched so far: asking git whether it has one would fetch it lazily, one by one. */
-  fetched = /* @__PURE__ */ new Set();
-  filterIgnoredSaid = false;
-  /**
-   * Clones the tip of `branch` (or of the remote's default branch) into `workDir`, which must be
-   * empty and private to this run: commit and trees only, in one request. A branch that does not
-   * exist yet, like an empty repository, has no tip: the first commit starts it.
-   */
-  static async open(access, workDir, author, branch) {
-    const home = join3(workDir, "home");
-    await mkdir2(home, { recursive: true });
-    const gitDir = join3(workDir, "repo.git");
-    const repo = new _DeploymentRepository(access, gitDir, join3(workDir, "index"), gitEnvironment(access, home, author));
-    const args = [
-      // what an empty repository's HEAD names when the server does not say (protocol v2 does)
-      "-c",
-      "init.defaultBranch=main",
-      "clone",
-      "--bare",
-      "--quiet",
-      "--no-tags",
-      "--depth=1",
-      "--filter=blob:none",
-      "--template=",
-      ...branch === void 0 ? [] : ["--branch", branch],
-      "--",
-      access.url,
-      gitDir
-    ];
-    const cloned = await repo.git(args, { bare: false });
-    if (cloned.exitCode === 0) {
-      await repo.reportIgnoredFilter(cloned.stderr, 0);
-      const name = branch ?? (await repo.mustGit(["symbolic-ref", "--short", "HEAD"])).trim();
-      const tip = await repo.resolve(`refs/heads/${name}`);
-      return { repo, branch: name, ...tip === void 0 ? {} : { tip } };
-    }
-    if (branch === void 0 || !/Remote branch \S+ not found in upstream/i.test(cloned.stderr)) {
-      throw repo.failure(args.slice(2), cloned, true);
-    }
-    await repo.mustGit(["init", "--quiet", "--bare", "--template=", gitDir], { bare: false });
-    await repo.mustGit(["remote", "add", "origin", access.url]);
-    await repo.mustGit(["config", "remote.origin.promisor", "true"]);
-    await repo.mustGit(["config", "remote.origin.partialclonefilter", "blob:none"]);
-    return { repo, branch };
-  }
-  /** Bytes of the packs git stored: what the server sent, since nothing is repacked here. */
-  async packBytes() {
-    const dir = join3(this.gitDir, "objects", "pack");
-    const packs = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith(".pack"));
-    const sizes = await Promise.all(packs.map(async (f) => (await stat2(join3(dir, f))).size));
-    return sizes.reduce((a, b) => a + b, 0);
-  }
-  /** A server that ignores `--filter` sends every blob of the tip: said once, with the cost. */
-  async reportIgnoredFilter(stderr, bytesBefore) {
-    if (this.filterIgnoredSaid || !filterIgnored(stderr)) return;
-    this.filterIgnoredSaid = true;
-    warning(filterIgnoredMessage(this.access, await this.packBytes() - bytesBefore));
-  }
-  async resolve(ref) {
-    const result = await this.git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
-    return result.exitCode === 0 ? result.stdout.trim() : void 0;
-  }
-  async git(args, options = {}) {
-    const env = { ...this.env };
-    if (options.bare ?? true) env.GIT_DIR = this.gitDir;
-    if (options.index) env.GIT_INDEX_FILE = this.indexFile;
-    return runCommand("git", args, {
-      env,
-      silent: true,
-      ...options.input === void 0 ? {} : { input: options.input }
-    });
-  }
-  async mustGit(args, options = {}) {
-    const result = await this.git(args, options);
-    if (result.exitCode !== 0) throw this.failure(args, result, options.network ?? false);
-    return result.stdout;
-  }
-  failure(args, result, network) {
-    const stderr = result.stderr.trim();
-    const explained = network ? explainGitFailure(stderr, this.access) : void 0;
-    const command = `git ${args[0] ?? ""}`;
-    const detail = stderr.split("\n").slice(-15).join("\n");
-    return new RepositoryError(
-      explained === void 0 ? `\`${command}\` on the deployment repository ${this.access.display} failed (exit code ${result.exitCode})` + (detail ? `:
-${detail}` : "") : `${explained}
-(\`${command}\` said: ${detail})`
-    );
-  }
-  /** Fetches the tip of `branch` (commit and trees, no blobs); undefined when the branch does not exist. */
-  async fetchTip(branch) {
-    const tracking = `refs/remotes/origin/${branch}`;
-    const args = [
-      "fetch",
-      "--quiet",
-      "--no-tags",
-      "--no-write-fetch-head",
-      "--depth=1",
-      "--filter=blob:none",
-      "origin",
-      `+refs/heads/${branch}:${tracking}`
-    ];
-    const before = await this.packBytes();
-    const result = await this.git(args);
-    if (result.exitCode !== 0) {
-      if (/couldn't find remote ref/i.test(result.stderr)) return void 0;
-      throw this.failure(args, result, true);
-    }
-    await this.reportIgnoredFilter(result.stderr, before);
-    return this.resolve(tracking);
-  }
-  /** Every file under `prefix/` at `commit`, from the local trees (no blob is read). */
-  async listFiles(commit, prefix) {
-    return parseLsTree(await this.mustGit(["ls-tree", "-r", "-z", "--full-tree", commit, "--", `${prefix}/`]));
-  }
-  /** Downloads the given blobs in one request. */
-  async fetchBlobs(oids) {
-    const missing = [...new Set(oids)].filter((oid) => !this.fetched.has(oid));
-    if (missing.length === 0) return;
-    await this.mustGit(
-      [
-        "-c",
-        "fetch.negotiationAlgorithm=noop",
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        "--no-write-fetch-head",
-        "--recurse-submodules=no",
-        "--filter=blob:none",
-        "origin",
-        ...missing
-      ],
-      { network: true }
-    );
-    for (const oid of missing) this.fetched.add(oid);
-  }
-  /** A blob already fetched or written, as text. */
-  async readText(oid) {
-    return this.mustGit(["cat-file", "blob", oid]);
-  }
-  /** Stores files as blobs; returns their ids in the same order. */
-  async writeFiles(paths) {
-    if (paths.length === 0) return [];
-    const out = await this.mustGit(["hash-object", "-w", "--no-filters", "--stdin-paths"], {
-      input: `${paths.join("\n")}
-`
-    });
-    const oids = out.trim().split("\n");
-    for (const oid of oids) this.fetched.add(oid);
-    return oids;
-  }
-  async writeText(text) {
-    const oid = (await this.mustGit(["hash-object", "-w", "--no-filters", "--stdin"], { input: text })).trim();
-    this.fetched.add(oid);
-    return oid;
-  }
-  /**
-   * Writes the tree of `parent` (or an empty one) with `changes` applied, and a commit of it.
-   * `--missing-ok`: the unchanged blobs are the server's and were never downloaded.
-   */
-  async commit(parent, changes, message) {
-    await this.mustGit(parent === void 0 ? ["read-tree", "--empty"] : ["read-tree", parent], { index: true });
-    const lines = changes.map((c) => c.oid === void 0 ? `0 ${ZERO_OID}	${c.path}` : `100644 ${c.oid}	${c.path}`);
-    await this.mustGit(["update-index", "--index-info"], { index: true, input: `${lines.join("\n")}
-` });
-    const tree = (await this.mustGit(["write-tree", "--missing-ok"], { index: true })).trim();
-    const args = ["commit-tree", tree, ...parent === void 0 ? [] : ["-p", parent], "-F", "-"];
-    return (await this.mustGit(args, { input: message })).trim();
-  }
-  /**
-   * Pushes `commit` to `branch` (never forced); the caller reads the porcelain result. Not a thin
-   * pack: a thin one deltifies against the files being replaced at the same paths, which git would
-   * first download — an earlier image, when a build is re-deployed with another image.
-   */
-  async push(commit, branch) {
-    return this.git(["push", "--porcelain", "--no-progress", "--no-thin", "origin", `${commit}:refs/heads/${branch}`]);
-  }
-  get display() {
-    return this.access.display;
-  }
-  explain(stderr) {
-    return explainGitFailure(stderr, this.access);
-  }
-  /**
-   * Writes the files of one deploy folder into `dest` (for verifying an image before a rollback),
-   * fetching its blobs in one request first. Only that folder is ever materialised.
-   */
-  async checkoutFolder(commit, entries, prefix, dest) {
-    await this.fetchBlobs(entries.map((e) => e.oid));
-    await mkdir2(dest, { recursive: true });
-    await this.mustGit(["read-tree", `${commit}:${prefix}`], { index: true });
-    await this.mustGit([`--work-tree=${dest}`, "checkout-index", "--all", "--force"], { index: true });
-  }
-};
-
-// src/deploy/writer.ts
-var short = (oid) => oid.slice(0, 12);
-async function snapshot(repo, tip, target) {
-  if (tip === void 0) return { listing: { folders: /* @__PURE__ */ new Map() } };
-  const listing = listTarget(await repo.listFiles(tip, target), target);
-  if (listing.latestOid === void 0) return { tip, listing };
-  let latestSha = identifyLatest(listing);
-  if (latestSha === void 0) {
-    await repo.fetchBlobs([listing.latestOid]);
-    latestSha = parseLatest(await repo.readText(listing.latestOid));
-  }
-  if (latestSha === void 0)
-    warning(`\`${latestPath(target)}\` does not hold a commit sha; it will be replaced`);
-  return latestSha === void 0 ? { tip, listing } : { tip, listing, latestSha };
-}
-async function readManifests(repo, oids) {
-  await repo.fetchBlobs(oids.values());
-  const manifests = /* @__PURE__ */ new Map();
-  for (const [sha, oid] of oids) manifests.set(sha, parseManifest(await repo.readText(oid)));
-  return manifests;
-}
-async function commitWithRetry(opened, settings2, plan) {
-  const { repo, branch } = opened;
-  let lastReason = "";
-  for (let attempt = 1; attempt <= MAX_PUSH_ATTEMPTS; attempt++) {
-    const tip = attempt === 1 ? opened.tip : await repo.fetchTip(branch);
-    info(
-      tip === void 0 ? `branch \`${branch}\` of ${repo.display} has no commits yet: this deploy makes the first` : `tip of \`${branch}\`: ${short(tip)} (commit and trees only)`
-    );
-    const step = await plan(await snapshot(repo, tip, settings2.target));
-    if (step.kind === "unchanged") {
-      info(`nothing to commit: ${step.reason}`);
-      return { status: "unchanged", branch, ...tip ? { commit: tip } : {}, notes: [step.reason], attempts: attempt };
-    }
-    const commit = await repo.commit(tip, step.changes, step.message);
-    if (settings2.dryRun) {
-      const notes = [...step.notes, ...step.listing];
-      info(
-        `dry run: commit ${short(commit)} would be pushed to \`${branch}\`; it would:
-${step.listing.join("\n")}`
-      );
-      return { status: "dry-run", branch, commit, notes, attempts: attempt };
-    }
-    const result = await repo.push(commit, branch);
-    const verdict = classifyPush(result, branch);
-    if (verdict === void 0) {
-      const stderr = result.stderr.trim();
-      throw new RepositoryError(
-        repo.explain(stderr) ?? `\`git push\` to ${repo.display} failed (exit code ${result.exitCode}):
-${stderr}`
-      );
-    }
-    if (verdict.kind === "pushed") {
-      info(`pushed ${short(commit)} to \`${branch}\` of ${repo.display}`);
-      return { status: "pushed", branch, commit, notes: step.notes, attempts: attempt };
-    }
-    if (verdict.kind === "refused") {
-      throw new RepositoryError(
-        `${repo.display} refused the push to \`${branch}\`: ${verdict.reason}` + (verdict.hint ? `
-${verdict.hint}` : "")
-      );
-    }
-    lastReason = verdict.reason;
-    if (attempt < MAX_PUSH_ATTEMPTS) {
-      const delay = retryDelay(attempt + 1, Math.random);
-      info(
-        `push rejected (${verdict.reason}): another job pushed first; redoing the commit on the new tip in ${delay} ms`
-      );
-      await sleep(delay);
-    }
-  }
-  throw new RepositoryError(
-    `gave up after ${MAX_PUSH_ATTEMPTS} attempts to push to \`${branch}\` of ${repo.display}: the branch kept moving (last: ${lastReason}). Too many jobs deploy to it at once; limit the matrix with \`max-parallel\`, or re-run this job`
-  );
-}
-async function writeDeploy(access, ctx, settings2, job) {
-  const { target, sha } = settings2;
-  const opened = await DeploymentRepository.open(access, settings2.workDir, settings2.author, settings2.branch);
-  const { repo } = opened;
-  const manifestText = serializeManifest(job.manifest);
-  const fileOids = await repo.writeFiles(job.files.map((f) => f.path));
-  const manifestOid = await repo.writeText(manifestText);
-  const latestOid = await repo.writeText(latestContent(sha));
-  const files = [
-    ...job.files.map((f, i) => ({ name: f.name, oid: fileOids[i] ?? "" })),
-    { name: MANIFEST_FILE, oid: manifestOid }
-  ];
-  const sizes = new Map(job.files.map((f, i) => [fileOids[i] ?? "", f.size]));
-  sizes.set(manifestOid, Buffer.byteLength(manifestText));
-  const ancestries = /* @__PURE__ */ new Map();
-  return commitWithRetry(opened, settings2, async (snap) => {
-    const oids = manifestsToRead(snap.listing, sha, snap.latestSha, job.keep);
-    const manifests = await readManifests(repo, oids);
-    let ancestry = snap.latestSha === void 0 ? void 0 : ancestries.get(snap.latestSha);
-    if (snap.latestSha !== void 0 && ancestry === void 0) {
-      ancestry = await sourceAncestry(ctx, sha, snap.latestSha);
-      ancestries.set(snap.latestSha, ancestry);
-    }
-    const plan = planDeploy(
-      { target, sha, files, manifest: job.manifest, latestOid, keep: job.keep },
-      {
-        listing: snap.listing,
-        ...snap.latestSha === void 0 ? {} : { latestSha: snap.latestSha },
-        manifests,
-        ancestry: ancestry ?? "unknown"
-      }
-    );
-    if (plan.kind === "unchanged") return plan;
-    const notes = [];
-    if (!plan.latest.move && plan.latest.reason) {
-      notes.push(`${plan.latest.reason}: the image is stored, \`latest\` is left as it is`);
-      notice(notes[notes.length - 1] ?? "");
-    }
-    if (plan.pruned.length > 0)
-      notes.push(`keep ${job.keep}: removed ${plan.pruned.map((s) => deployFolder(target, s)).join(", ")}`);
-    return {
-      kind: "commit",
-      changes: plan.changes,
-      message: commitMessage({
-        subject: settings2.subject ?? `adding ${sha} for ${target}`,
-        repository: settings2.sourceRepository,
-        sha,
-        runUrl: settings2.runUrl,
-        notes
-      }),
-      notes,
-      listing: describeChanges(plan.changes, sizes, plan.latest.move ? { path: latestPath(target), sha } : void 0)
-    };
-  });
-}
-async function verifyDeployed(repo, tip, listing, target, sha, dest) {
-  const folder = deployFolder(target, sha);
-  const files = listing.folders.get(sha) ?? /* @__PURE__ */ new Map();
-  const manifestOid = files.get(MANIFEST_FILE);
-  if (manifestOid === void 0) {
-    throw new RepositoryError(
-      `input \`rollback-to\`: ${folder} has no ${MANIFEST_FILE}, so its image cannot be verified; roll back to a sha this action deployed`
-    );
-  }
-  await repo.fetchBlobs([manifestOid]);
-  const manifest = parseManifest(await repo.readText(manifestOid));
-  const imageOid = manifest === void 0 ? void 0 : files.get(manifest.image.file);
-  if (manifest === void 0 || imageOid === void 0) {
-    throw new RepositoryError(
-      `input \`rollback-to\`: ${folder}/${MANIFEST_FILE} ${manifest === void 0 ? "is not readable" : `names ${manifest.image.file}, which is not in the folder`}; the image cannot be verified`
-    );
-  }
-  await repo.checkoutFolder(
-    tip,
-    [...files].map(([path2, oid]) => ({ mode: "100644", type: "blob", oid, path: path2 })),
-    folder,
-    dest
-  );
-  const stored = join4(dest, manifest.image.file);
-  const storedSha = await sha256File(stored);
-  if (storedSha !== manifest.image.compressedSha256) {
-    throw new RepositoryError(
-      `input \`rollback-to\`: ${folder}/${manifest.image.file} has sha256 ${storedSha}, but its manifest says ${manifest.image.compressedSha256}; not moving \`latest\` to an image that changed since it was deployed`
-    );
-  }
-  const image = await decompressImage(stored, manifest.image.compression);
-  const imageSha = await sha256File(image);
-  if (imageSha !== manifest.image.sha256) {
-    throw new RepositoryError(
-      `input \`rollback-to\`: the image in ${folder} unpacks to sha256 ${imageSha}, but its manifest says ${manifest.image.sha256}; not moving \`latest\` to it`
-    );
-  }
-  info(`verified ${folder}/${manifest.image.file}: sha256 ${manifest.image.sha256} as in its manifest`);
-}
-async function writeRollback(access, settings2) {
-  const { target, sha } = settings2;
-  const opened = await DeploymentRepository.open(access, settings2.workDir, settings2.author, settings2.branch);
-  const { repo } = opened;
-  const latestOid = await repo.writeText(latestContent(sha));
-  const verified = /* @__PURE__ */ new Set();
-  return commitWithRetry(opened, settings2, async (snap) => {
-    const plan = planRollback(target, sha, snap, latestOid);
-    if (plan.kind === "missing") {
-      const listed = plan.deployed.slice(0, 10).join(", ");
-      throw new RepositoryError(
-        `input \`rollback-to\`: ${sha} is not deployed for target ${target} in ${repo.display}: there is no ${deployFolder(target, sha)}/ on its branch` + (listed ? `; deployed there: ${listed}${plan.deployed.length > 10 ? ", \u2026" : ""}` : "; nothing is deployed for that target")
-      );
-    }
-    if (plan.kind === "unchanged") return plan;
-    const folderKey = [...(snap.listing.folders.get(sha) ?? /* @__PURE__ */ new Map()).values()].sort().join(",");
-    if (snap.tip !== void 0 && !verified.has(folderKey)) {
-      await verifyDeployed(
-        repo,
-        snap.tip,
-        snap.listing,
-        target,
-        sha,
-        join4(settings2.workDir, `verify-${verified.size}`)
-      );
-      verified.add(folderKey);
-    }
-    const notes = snap.latestSha ? [`\`latest\` named ${snap.latestSha} before`] : [];
-    return {
-      kind: "commit",
-      changes: plan.changes,
-      message: commitMessage({
-        subject: settings2.subject ?? `rolling back ${target} to ${sha}`,
-        repository: settings2.sourceRepository,
-        sha,
-        runUrl: settings2.runUrl,
-        notes
-      }),
-      notes,
-      listing: [`write ${latestPath(target)} (${sha})`]
-    };
-  });
-}
-
-// src/deploy/index.ts
-function sourceSha(ctx) {
-  const sha = ctx.sha.toLowerCase();
-  if (!isSourceSha(sha)) {
-    throw new Error(
-      `GITHUB_SHA is \`${ctx.sha}\`, not a full commit sha, so there is no \`<target>/<sha>\` folder to deploy to; run the action from a workflow triggered by a commit`
-    );
-  }
-  return sha;
-}
-function settings(config, ctx, sha, workDir) {
-  const { deploy } = config;
-  return {
-    target: config.build.target,
-    sha,
-    ...deploy.repositoryBranch === void 0 ? {} : { branch: deploy.repositoryBranch },
-    dryRun: deploy.dryRun,
-    author: { name: deploy.commitUserName, email: deploy.commitUserEmail },
-    ...deploy.commitMessage === void 0 ? {} : { subject: deploy.commitMessage },
-    sourceRepository: ctx.repository,
-    runUrl: runUrl(ctx),
-    workDir
-  };
-}
-function outcome(result, access, path2, what) {
-  const where = `${path2} in ${access.display}`;
-  const commit = result.commit;
-  const url = access.webUrl && commit ? `${access.webUrl}/tree/${commit}/${path2}` : void 0;
-  const extra = result.notes.length && result.status !== "dry-run" ? `; ${result.notes.join("; ")}` : "";
-  switch (result.status) {
-    case "pushed":
-      return {
-        deployed: true,
-        commit,
-        path: path2,
-        ...url ? { url } : {},
-        message: `${what} ${where} (${commit?.slice(0, 12)})${extra}`
-      };
-    case "unchanged":
-      return {
-        deployed: true,
-        ...commit ? { commit } : {},
-        path: path2,
-        ...url ? { url } : {},
-        message: `${where} is already up to date (${commit?.slice(0, 12)}); nothing pushed`
-      };
-    case "dry-run":
-      summarySection(
-        `**Dry run**: would push to \`${result.branch}\` of ${access.display}:
-
-${result.notes.map((n) => `- ${n}`).join("\n")}`
-      );
-      return { deployed: false, path: path2, message: `dry run: ${what} ${where} would be pushed; nothing was pushed` };
-  }
-}
-async function withWorkDir(ctx, body) {
-  const dir = await mkdtemp(join5(ctx.runnerTemp, "mirage-deploy-work-"));
-  try {
-    return await body(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-async function inGroup(name, body) {
-  startGroup(name);
-  try {
-    return await body();
-  } finally {
-    endGroup();
-  }
-}
-async function deployImage(config, ctx, image, setup) {
-  const { deploy } = config;
-  const target = config.build.target;
-  const sha = sourceSha(ctx);
-  const path2 = deployFolder(target, sha);
-  return withWorkDir(ctx, async (workDir) => {
-    const prepared = await inGroup(`Deploy: prepare ${path2}`, async () => {
-      const stored = await compressImage(image.path, deploy.compression, join5(workDir, "stage"));
-      info(`${stored.name}: ${image.size} bytes, ${stored.size} compressed (${deploy.compression})`);
-      const verdict = sizeVerdict(stored.size, deploy.compression);
-      if (verdict.level === "fail") throw new Error(`input \`compression\`: ${verdict.message}`);
-      if (verdict.level === "warn") warning(verdict.message);
-      const extras = [image.configFile, ...image.sideFiles];
-      const files = [
-        { name: stored.name, path: stored.path, size: stored.size },
-        ...await Promise.all(extras.map(async (p) => ({ name: basename2(p), path: p, size: (await stat3(p)).size })))
-      ];
-      const commitTime = await sourceCommitTime(ctx, sha);
-      const builtAt = (/* @__PURE__ */ new Date()).toISOString();
-      if (commitTime === void 0) {
-        info("the source commit time is unknown (no push event, no checkout): builds are ordered by build time");
-      }
-      const manifest = {
-        schema: MANIFEST_SCHEMA,
-        source: { repository: ctx.repository, sha, ref: ctx.ref, ...commitTime ? { commitTime } : {} },
-        run: { url: runUrl(ctx) },
-        target,
-        image: {
-          name: image.name,
-          file: stored.name,
-          sha256: image.sha256,
-          size: image.size,
-          compression: deploy.compression,
-          compressedSha256: stored.sha256,
-          compressedSize: stored.size
-        },
-        files: extras.map((p) => basename2(p)),
-        versions: { ocaml: setup.ocamlVersion, opam: setup.opamVersion, mirage: setup.mirageVersion },
-        builtAt
-      };
-      return { files, manifest };
-    });
-    return inGroup(`Deploy: write ${path2}`, async () => {
-      const access = await openGitAccess(deploy, ctx);
-      const result = await writeDeploy(access, ctx, settings(config, ctx, sha, workDir), {
-        ...prepared,
-        keep: deploy.keep
-      });
-      return outcome(result, access, path2, "deployed");
-    });
-  });
-}
-async function rollback(config, ctx, sha) {
-  const target = config.build.target;
-  const path2 = deployFolder(target, sha);
-  return withWorkDir(
-    ctx,
-    (workDir) => inGroup(`Deploy: roll \`${target}/latest\` back to ${sha}`, async () => {
-      const access = await openGitAccess(config.deploy, ctx);
-      const result = await writeRollback(access, settings(config, ctx, sha, workDir));
-      return outcome(result, access, path2, "rolled latest back to");
-    })
-  );
-}
-
-// src/mirage/index.ts
-import { existsSync as existsSync3, readdirSync, readFileSync as readFileSync2, statSync } from "node:fs";
-import { homedir } from "node:os";
-import { join as join10, relative } from "node:path";
-
-// src/mirage/image.ts
 var NOT_IMAGES = [/^dune$/, /\.xl$/, /\.xl\.in$/, /_libvirt\.xml$/, /^\./];
 function outputName(args) {
   let found;
@@ -1209,8 +150,16 @@ function isCandidate(entry, target) {
 function chooseImage(dist, target, source) {
   const wanted = new Set(source.names.map((n) => imageFileName(target, n)));
   const candidates = dist.filter((e) => isCandidate(e, target) && (wanted.size === 0 || wanted.has(e.name))).map((e) => e.name).sort();
-  const held = dist.length ? dist.map((e) => e.name + (e.isFile ? "" : "/")).sort().join(", ") : "nothing";
+  const held = dist.length ? dist.map(shown).sort().join(", ") : "nothing";
   if (candidates.length === 1 && candidates[0] !== void 0) return candidates[0];
+  const linked = dist.find(
+    (e) => e.isSymlink && (wanted.size === 0 ? e.name.endsWith(TARGETS[target].extension) : wanted.has(e.name))
+  );
+  if (candidates.length === 0 && linked !== void 0) {
+    throw new Error(
+      `the image dist/${linked.name} is a symbolic link; only a file the build wrote is published (a link could name any file of the runner): make the build write the image into dist/`
+    );
+  }
   if (candidates.length === 0) {
     const expected = wanted.size ? [...wanted].map((f) => `dist/${f}`).join(" or ") : `a dist/*${TARGETS[target].extension} file`;
     throw new Error(
@@ -1224,7 +173,7 @@ function chooseImage(dist, target, source) {
 
 // src/mirage/matcher.ts
 import { mkdirSync, writeFileSync } from "node:fs";
-import { isAbsolute, join as join6, posix } from "node:path";
+import { isAbsolute, join, posix } from "node:path";
 var MATCHER_OWNER = "mirage-deploy-ocaml";
 var LOCATION = String.raw`^File "([^"]+)", lines? (\d+)(?:-\d+)?(?:, characters (\d+)-\d+)?:$`;
 var QUOTED_SOURCE = String.raw`\s*\d+ \|.*|\.\.\.|\s*\^+\s*`;
@@ -1250,9 +199,9 @@ function rootLocation(line, folder) {
   return `File "${posix.join(folder, match[1])}"${match[2] ?? ""}`;
 }
 async function withProblemMatcher(runnerTemp, work) {
-  const dir = join6(runnerTemp, "mirage-deploy");
+  const dir = join(runnerTemp, "mirage-deploy");
   mkdirSync(dir, { recursive: true });
-  const file = join6(dir, `${MATCHER_OWNER}.json`);
+  const file = join(dir, `${MATCHER_OWNER}.json`);
   writeFileSync(file, JSON.stringify(ocamlProblemMatcher(), null, 2));
   info(`::add-matcher::${file}`);
   try {
@@ -1263,8 +212,8 @@ async function withProblemMatcher(runnerTemp, work) {
 }
 
 // src/mirage/prebuilt.ts
-import { copyFile as copyFile2, lstat, mkdir as mkdir3, readFile, rm as rm2, writeFile } from "node:fs/promises";
-import { basename as basename3, dirname, join as join7 } from "node:path";
+import { copyFile, lstat, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join as join2 } from "node:path";
 var HANDOVER_DIR = "mirage-deploy";
 var RECORD_FILE = "build.json";
 var RECORD_SCHEMA = 1;
@@ -1289,29 +238,29 @@ function parseBuildRecord(text) {
   return r;
 }
 async function writeHandover(image, versions, lockFiles2) {
-  const dir = join7(dirname(image.path), HANDOVER_DIR);
-  await rm2(dir, { recursive: true, force: true });
-  await mkdir3(dir);
+  const dir = join2(dirname(image.path), HANDOVER_DIR);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir);
   for (const file of [image.configFile, ...image.sideFiles, ...lockFiles2]) {
-    await copyFile2(file, join7(dir, basename3(file)));
+    await copyFile(file, join2(dir, basename(file)));
   }
   const record = {
     schema: RECORD_SCHEMA,
     target: image.target,
     name: image.name,
-    image: basename3(image.path),
+    image: basename(image.path),
     sha256: image.sha256,
     size: image.size,
-    configFile: basename3(image.configFile),
-    sideFiles: image.sideFiles.map((f) => basename3(f)),
-    lockFiles: lockFiles2.map((f) => basename3(f)),
+    configFile: basename(image.configFile),
+    sideFiles: image.sideFiles.map((f) => basename(f)),
+    lockFiles: lockFiles2.map((f) => basename(f)),
     versions: {
       ocamlVersion: versions.ocamlVersion,
       opamVersion: versions.opamVersion,
       mirageVersion: versions.mirageVersion
     }
   };
-  await writeFile(join7(dir, RECORD_FILE), `${JSON.stringify(record, null, 2)}
+  await writeFile(join2(dir, RECORD_FILE), `${JSON.stringify(record, null, 2)}
 `);
   return dir;
 }
@@ -1323,8 +272,8 @@ async function regularFile(path2, what) {
 }
 async function loadPrebuilt(imagePath, isFolder, target) {
   const dist = isFolder ? imagePath : dirname(imagePath);
-  const dir = join7(dist, HANDOVER_DIR);
-  const recordPath = join7(dir, RECORD_FILE);
+  const dir = join2(dist, HANDOVER_DIR);
+  const recordPath = join2(dir, RECORD_FILE);
   const text = await readFile(recordPath, "utf8").catch(() => void 0);
   if (text === void 0) {
     throw new Error(
@@ -1338,12 +287,12 @@ async function loadPrebuilt(imagePath, isFolder, target) {
       `input \`target\`: is \`${target}\`, but the image in \`image-path\` was built for \`${record.target}\`; set \`target: ${record.target}\``
     );
   }
-  const path2 = join7(dist, record.image);
-  if (!isFolder && basename3(imagePath) !== record.image) {
+  const path2 = join2(dist, record.image);
+  if (!isFolder && basename(imagePath) !== record.image) {
     throw new Error(`input \`image-path\`: ${imagePath} is not the image ${record.image} that ${recordPath} describes`);
   }
   await regularFile(path2, "the image");
-  const at = (name) => join7(dir, name);
+  const at = (name) => join2(dir, name);
   for (const name of [record.configFile, ...record.sideFiles, ...record.lockFiles]) await regularFile(at(name), "file");
   const sha256 = await sha256File(path2);
   if (sha256 !== record.sha256) {
@@ -1368,8 +317,8 @@ async function loadPrebuilt(imagePath, isFolder, target) {
 }
 
 // src/mirage/plan.ts
-import { createHash as createHash2 } from "node:crypto";
-import { join as join8 } from "node:path";
+import { createHash } from "node:crypto";
+import { join as join3 } from "node:path";
 function commandLine(command) {
   return [command.program, ...command.args].join(" ");
 }
@@ -1387,7 +336,7 @@ function buildCommand(build2, cores) {
   return program === void 0 ? makeCommand("build", cores) : { program, args };
 }
 function duneCacheRoot(env, home) {
-  return env.DUNE_CACHE_ROOT || join8(home, ".cache", "mirage-deploy", "dune");
+  return env.DUNE_CACHE_ROOT || join3(home, ".cache", "mirage-deploy", "dune");
 }
 function buildEnvironment(setupEnv, cores, cacheRoot) {
   return {
@@ -1399,7 +348,7 @@ function buildEnvironment(setupEnv, cores, cacheRoot) {
   };
 }
 function lockFilesDigest(files) {
-  const hash = createHash2("sha256");
+  const hash = createHash("sha256");
   for (const file of [...files].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
     hash.update(`${file.name}\0${file.content}\0`);
   }
@@ -1528,8 +477,8 @@ async function prepareForDepexts(ctx, env) {
 }
 
 // src/mirage/caches.ts
-import { existsSync as existsSync2 } from "node:fs";
-import { join as join9 } from "node:path";
+import { existsSync } from "node:fs";
+import { join as join4 } from "node:path";
 var DUNE_CACHE_LIMIT = "1GB";
 async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   if (!config.setup.cache) return { duniverseRestored: false };
@@ -1541,7 +490,7 @@ async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   } else {
     const spec = {
       name: "duniverse",
-      paths: [join9(dir, "duniverse")],
+      paths: [join4(dir, "duniverse")],
       ...duniverseCacheKeys(cachePrefix, ctx.runnerOs, target, lockDigest)
     };
     duniverse = { spec, hit: await restoreCache(spec) };
@@ -1555,14 +504,14 @@ async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   return {
     ...duniverse ? { duniverse } : {},
     dune,
-    duniverseRestored: duniverse?.hit === "exact" && existsSync2(join9(dir, "duniverse"))
+    duniverseRestored: duniverse?.hit === "exact" && existsSync(join4(dir, "duniverse"))
   };
 }
 function saveBuildCachesLater(caches, env) {
   for (const restored of [caches.duniverse, caches.dune]) {
     if (restored === void 0) continue;
     const { spec, hit } = restored;
-    if (!spec.paths.every((p) => existsSync2(p))) {
+    if (!spec.paths.every((p) => existsSync(p))) {
       info(`cache ${spec.name}: ${spec.paths.join(", ")} does not exist: nothing to save`);
     } else if (spec.name === "dune" && findProgram("dune", env) !== void 0) {
       registerCacheSave(spec, hit, {
@@ -1598,7 +547,7 @@ function locate(program, env) {
     `\`${program}\` is not on the switch's PATH (${env.PATH ?? ""}); ` + (program === "mirage" ? "check input `mirage-version` and the setup step above" : "install it, or fix input `build-command`")
   );
 }
-async function run2(command, cwd, env, hint, mapLogLine) {
+async function run(command, cwd, env, hint, mapLogLine) {
   const result = await runCommand(locate(command.program, env), command.args, {
     cwd,
     env,
@@ -1607,26 +556,43 @@ async function run2(command, cwd, env, hint, mapLogLine) {
   if (result.exitCode !== 0) throw new CommandError(commandLine(command), result, hint);
 }
 function listDir(dir) {
-  if (!existsSync3(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).map((e) => ({ name: e.name, isFile: e.isFile() }));
+  if (!existsSync2(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).map((e) => ({
+    name: e.name,
+    isFile: e.isFile(),
+    ...e.isSymbolicLink() ? { isSymlink: true } : {}
+  }));
 }
 function lockFiles(dir) {
-  const mirageDir = join10(dir, "mirage");
+  const mirageDir = join5(dir, "mirage");
   return listDir(mirageDir).filter((e) => e.isFile && e.name.endsWith(".opam.locked")).map((e) => ({
     name: e.name,
-    path: join10(mirageDir, e.name),
-    content: readFileSync2(join10(mirageDir, e.name), "utf8")
+    path: join5(mirageDir, e.name),
+    content: readFileSync(join5(mirageDir, e.name), "utf8")
   }));
 }
 async function findImage(build2, dir) {
-  const mirageFiles = listDir(join10(dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
+  const mirageFiles = listDir(join5(dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
   const source = imageNames(build2.imageName, build2.configureArgs, mirageFiles, build2.target);
-  const file = chooseImage(listDir(join10(dir, "dist")), build2.target, source);
-  const path2 = join10(dir, "dist", file);
+  const file = chooseImage(listDir(join5(dir, "dist")), build2.target, source);
+  const path2 = join5(dir, "dist", file);
   const name = file.slice(0, file.length - TARGETS[build2.target].extension.length);
   const registered = generatedNames(mirageFiles, build2.target);
-  const sideFiles = sideFilePaths(build2.target, registered.length === 1 ? registered[0] ?? name : name).map((f) => join10(dir, f)).filter((f) => existsSync3(f));
+  const sideFiles = sideFilePaths(build2.target, registered.length === 1 ? registered[0] ?? name : name).map((f) => join5(dir, f)).filter((f) => existsSync2(f) || lstatSync(f, { throwIfNoEntry: false }) !== void 0);
+  refuseOutsideFiles(dir, [path2, ...sideFiles, join5(dir, build2.configFile)]);
   return { name, path: path2, size: statSync(path2).size, sha256: await sha256File(path2), sideFiles };
+}
+function refuseOutsideFiles(dir, files) {
+  const realDir = realpathSync(dir);
+  for (const file of files) {
+    const isSymlink = lstatSync(file).isSymbolicLink();
+    const problem = publishedFileProblem(
+      relative(dir, file),
+      { isSymlink, realPath: isSymlink ? file : realpathSync(file) },
+      realDir
+    );
+    if (problem !== void 0) throw new Error(`not publishing the build: ${problem}`);
+  }
 }
 async function buildUnikernel(config, ctx, setup) {
   const { build: build2 } = config;
@@ -1643,14 +609,14 @@ async function buildUnikernel(config, ctx, setup) {
       timings,
       "configure",
       commandLine(configure),
-      () => run2(configure, dir, env, `fix ${build2.configFile} or input \`configure-args\` (mirage's output is above)`)
+      () => run(configure, dir, env, `fix ${build2.configFile} or input \`configure-args\` (mirage's output is above)`)
     );
     const lock = makeCommand("lock", ctx.cores);
     await timed(
       timings,
       "depend",
       `depend: ${commandLine(lock)}`,
-      () => run2(lock, dir, env, "opam-monorepo could not lock the dependencies (its output is above)")
+      () => run(lock, dir, env, "opam-monorepo could not lock the dependencies (its output is above)")
     );
     const locks = lockFiles(dir);
     const caches = await restoreBuildCaches(
@@ -1663,7 +629,7 @@ async function buildUnikernel(config, ctx, setup) {
     const install = makeCommand("install-switch", ctx.cores);
     await timed(timings, "depend", `depend: ${commandLine(install)}`, async () => {
       await prepareForDepexts(ctx, process.env);
-      await run2(install, dir, env, "opam could not install the switch dependencies (its output is above)");
+      await run(install, dir, env, "opam could not install the switch dependencies (its output is above)");
     });
     if (caches.duniverseRestored) {
       info("duniverse/ restored from the cache for this lock file: `make pull` skipped");
@@ -1673,7 +639,7 @@ async function buildUnikernel(config, ctx, setup) {
         timings,
         "depend",
         `depend: ${commandLine(pull)}`,
-        () => run2(pull, dir, env, "opam-monorepo could not fetch the sources into duniverse/ (its output is above)")
+        () => run(pull, dir, env, "opam-monorepo could not fetch the sources into duniverse/ (its output is above)")
       );
     }
     const compile = buildCommand(build2, ctx.cores);
@@ -1683,7 +649,7 @@ async function buildUnikernel(config, ctx, setup) {
       commandLine(compile),
       () => withProblemMatcher(
         ctx.runnerTemp,
-        () => run2(
+        () => run(
           compile,
           dir,
           env,
@@ -1693,7 +659,7 @@ async function buildUnikernel(config, ctx, setup) {
       )
     );
     const found = await findImage(build2, dir);
-    const image = { target: build2.target, ...found, configFile: join10(dir, build2.configFile), timings };
+    const image = { target: build2.target, ...found, configFile: join5(dir, build2.configFile), timings };
     saveBuildCachesLater(caches, env);
     const handover = await writeHandover(
       image,
@@ -1716,9 +682,9 @@ async function buildUnikernel(config, ctx, setup) {
 }
 
 // src/opam/index.ts
-import { existsSync as existsSync5, mkdirSync as mkdirSync2, readFileSync as readFileSync4, readdirSync as readdirSync3, writeFileSync as writeFileSync4 } from "node:fs";
+import { existsSync as existsSync4, mkdirSync as mkdirSync2, readFileSync as readFileSync3, readdirSync as readdirSync3, writeFileSync as writeFileSync4 } from "node:fs";
 import { homedir as homedir2 } from "node:os";
-import { join as join14 } from "node:path";
+import { join as join9 } from "node:path";
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 import * as crypto from "crypto";
@@ -2032,9 +998,9 @@ function _getGlobal(key, defaultValue) {
 }
 
 // src/opam/binary.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 import { chmodSync, createReadStream } from "node:fs";
-import { join as join12 } from "node:path";
+import { join as join7 } from "node:path";
 
 // src/opam/checksums.ts
 var OPAM_SHA512 = {
@@ -2098,7 +1064,7 @@ function isSupportedOpam(version) {
   return major > MINIMUM_OPAM[0] || major === MINIMUM_OPAM[0] && minor >= MINIMUM_OPAM[1];
 }
 async function digestOf(path2, algorithm) {
-  const hash = createHash3(algorithm);
+  const hash = createHash2(algorithm);
   for await (const chunk of createReadStream(path2)) hash.update(chunk);
   return hash.digest("hex");
 }
@@ -2117,7 +1083,7 @@ async function toolCacheOpam(setup, ctx) {
   let dir = find("opam", setup.opamVersion, platform.arch);
   if (dir !== "") {
     info(`opam ${setup.opamVersion}: found in the tool cache at ${dir}`);
-    await verify(join12(dir, "opam"), expected, dir);
+    await verify(join7(dir, "opam"), expected, dir);
   } else {
     info(`opam ${setup.opamVersion}: downloading ${url}`);
     let downloaded;
@@ -2133,7 +1099,7 @@ async function toolCacheOpam(setup, ctx) {
     dir = await cacheFile(downloaded, "opam", "opam", setup.opamVersion, platform.arch);
   }
   addPath(dir);
-  return join12(dir, "opam");
+  return join7(dir, "opam");
 }
 async function systemOpam() {
   const path2 = await which("opam", false);
@@ -2201,9 +1167,9 @@ function compilerPackage(spec, available = []) {
 }
 
 // src/opam/keys.ts
-import { createHash as createHash4 } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 function shortHash(value, length = 12) {
-  return createHash4("sha256").update(value).digest("hex").slice(0, length);
+  return createHash3("sha256").update(value).digest("hex").slice(0, length);
 }
 function clean2(part) {
   return part.replace(/[^A-Za-z0-9._+~-]/g, "_");
@@ -2230,7 +1196,7 @@ function opamCacheKeys(k) {
   };
 }
 function dependencyHash(files) {
-  const hash = createHash4("sha256");
+  const hash = createHash3("sha256");
   for (const file of [...files].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) {
     const content = typeof file.content === "string" ? Buffer.from(file.content) : file.content;
     hash.update(`${file.path}\0${content.length}\0`).update(content);
@@ -2342,8 +1308,8 @@ function requirementsOpamFile(mirageVersion) {
 }
 
 // src/opam/sandbox.ts
-import { mkdtempSync, readFileSync as readFileSync3, realpathSync, rmSync, writeFileSync as writeFileSync3 } from "node:fs";
-import { join as join13 } from "node:path";
+import { mkdtempSync, readFileSync as readFileSync2, realpathSync as realpathSync2, rmSync, writeFileSync as writeFileSync3 } from "node:fs";
+import { join as join8 } from "node:path";
 function sandboxAction(f) {
   if (f.runnerOs !== "Linux" || f.disabled || f.hasBwrap) return "none";
   return aptCommand(f) === void 0 ? "refuse" : "install";
@@ -2411,7 +1377,7 @@ function bwrapProfile(bwrap) {
 }
 var PROFILE_PATH = "/etc/apparmor.d/mirage-deploy-bwrap";
 async function probe(bwrap, runnerTemp) {
-  const dir = mkdtempSync(join13(runnerTemp, "opam-sandbox-check-"));
+  const dir = mkdtempSync(join8(runnerTemp, "opam-sandbox-check-"));
   try {
     info(`probing opam's sandbox: ${bwrap} \u2026 sh -c 'echo SUCCESS | tee check-write'`);
     const result = await runCommand(bwrap, probeArgs(dir), { silent: true });
@@ -2422,13 +1388,13 @@ async function probe(bwrap, runnerTemp) {
 }
 function apparmorRestricts() {
   try {
-    return readFileSync3("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "utf8").trim() === "1";
+    return readFileSync2("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "utf8").trim() === "1";
   } catch {
     return false;
   }
 }
 async function installProfile(privilege, bwrap, runnerTemp) {
-  const staged = join13(runnerTemp, "mirage-deploy-bwrap.apparmor");
+  const staged = join8(runnerTemp, "mirage-deploy-bwrap.apparmor");
   writeFileSync3(staged, bwrapProfile(bwrap));
   const asRoot = (program, args) => privilege === "root" ? mustRun(program, args) : mustRun("sudo", [program, ...args]);
   try {
@@ -2464,7 +1430,7 @@ async function prepareSandbox(setup, ctx) {
     );
     return;
   }
-  const bwrap = realpathSync(await which("bwrap", true));
+  const bwrap = realpathSync2(await which("bwrap", true));
   for (let profileInstalled = false; ; profileInstalled = true) {
     const decision = decideProbe({
       ...await probe(bwrap, ctx.runnerTemp),
@@ -2504,7 +1470,7 @@ var Opam = class {
   }
 };
 function opamRoot() {
-  return process.env.OPAMROOT || join14(homedir2(), ".opam");
+  return process.env.OPAMROOT || join9(homedir2(), ".opam");
 }
 async function osRelease(ctx) {
   if (ctx.runnerOs === "macOS") {
@@ -2512,7 +1478,7 @@ async function osRelease(ctx) {
     return `macos-${result.stdout.trim() || "unknown"}`;
   }
   try {
-    return linuxRelease(readFileSync4("/etc/os-release", "utf8"));
+    return linuxRelease(readFileSync3("/etc/os-release", "utf8"));
   } catch {
     return "linux-unknown";
   }
@@ -2521,21 +1487,21 @@ function dependencyFiles(config) {
   const dir = config.build.workingDirectory;
   const files = [];
   const add = (path2) => {
-    const full = join14(dir, path2);
-    if (existsSync5(full)) files.push({ path: path2, content: readFileSync4(full) });
+    const full = join9(dir, path2);
+    if (existsSync4(full)) files.push({ path: path2, content: readFileSync3(full) });
   };
   add(config.build.configFile);
-  const list = (sub) => existsSync5(join14(dir, sub)) ? readdirSync3(join14(dir, sub)).map((f) => sub ? `${sub}/${f}` : f) : [];
+  const list = (sub) => existsSync4(join9(dir, sub)) ? readdirSync3(join9(dir, sub)).map((f) => sub ? `${sub}/${f}` : f) : [];
   for (const path2 of [...list(""), ...list("mirage")]) if (isDependencyInput(path2)) add(path2);
   return files;
 }
 function rootIsUsable(root) {
-  return existsSync5(join14(root, "config")) && existsSync5(join14(root, SWITCH_NAME, ".opam-switch", "switch-state"));
+  return existsSync4(join9(root, "config")) && existsSync4(join9(root, SWITCH_NAME, ".opam-switch", "switch-state"));
 }
 async function converge(opam, config, ctx, root, hit) {
   const { setup } = config;
   const [first] = setup.opamRepositories;
-  const fresh = !existsSync5(join14(root, "config"));
+  const fresh = !existsSync4(join9(root, "config"));
   if (fresh) {
     if (first === void 0) throw new Error("input `opam-repositories`: give at least one repository");
     await opam.run([
@@ -2563,9 +1529,9 @@ async function converge(opam, config, ctx, root, hit) {
   for (const args of planPins(parsePinList(await opam.query(["pin", "list", "--short"])), setup.opamPins)) {
     await opam.run(args);
   }
-  const requirements = join14(ctx.runnerTemp, "mirage-deploy-opam");
+  const requirements = join9(ctx.runnerTemp, "mirage-deploy-opam");
   mkdirSync2(requirements, { recursive: true });
-  writeFileSync4(join14(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
+  writeFileSync4(join9(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
   info(`installing what is missing of: mirage {${setup.mirageVersion}}, opam-monorepo`);
   await opam.run(["install", requirements, "--deps-only"]);
 }
@@ -2613,9 +1579,9 @@ async function setupOpam(config, ctx) {
   });
   const switchEnv = parseEnvSexp(await opam.query(["env", "--sexp"]));
   for (const [name, value] of Object.entries(switchEnv)) if (name !== "PATH") exportVariable(name, value);
-  addPath(join14(root, SWITCH_NAME, "bin"));
+  addPath(join9(root, SWITCH_NAME, "bin"));
   const env = { ...childEnv(variables), ...switchEnv };
-  const installed = installedVersions(readFileSync4(join14(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
+  const installed = installedVersions(readFileSync3(join9(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
   const ocamlVersion = installed.get("ocaml") ?? "";
   const mirageVersion = installed.get("mirage") ?? "";
   if (spec !== void 0) {
@@ -2647,7 +1613,7 @@ function describe(config, ctx) {
     `opam repositories: ${setup.opamRepositories.map((r) => `${r.name}=${r.url}`).join(", ")}`,
     `cache: ${setup.cache ? `on (prefix ${setup.cachePrefix})` : "off"}`,
     `deploy: ${deploy.enabled ? `to ${deploy.repository}` : "off"}${deploy.dryRun ? " (dry run)" : ""}`
-  ].join("\n");
+  ].map(redactUrl).join("\n");
 }
 function reportFailure(error2) {
   if (error2 instanceof ConfigError) {
@@ -2664,12 +1630,12 @@ function reportFailure(error2) {
   setFailed(message);
   summaryRow("result", `failed: ${message.split("\n")[0] ?? ""}`);
 }
-function setDeployOutputs(outcome2) {
-  setOutput("deployed", String(outcome2.deployed));
-  setOutput("deploy-commit", outcome2.commit ?? "");
-  setOutput("deploy-path", outcome2.path ?? "");
-  setOutput("deploy-url", outcome2.url ?? "");
-  summaryRow("deploy", outcome2.url ? `[${outcome2.message}](${outcome2.url})` : outcome2.message);
+function setDeployOutputs(outcome) {
+  setOutput("deployed", String(outcome.deployed));
+  setOutput("deploy-commit", outcome.commit ?? "");
+  setOutput("deploy-path", outcome.path ?? "");
+  setOutput("deploy-url", outcome.url ?? "");
+  summaryRow("deploy", outcome.url ? `[${outcome.message}](${outcome.url})` : outcome.message);
 }
 async function runPhases(config, ctx) {
   const gate = decideDeploy(config.deploy, ctx);
@@ -2720,7 +1686,7 @@ async function takePrebuilt(config) {
     endGroup();
   }
 }
-async function run3() {
+async function run2() {
   maskSecret(getInput("deploy-key"));
   maskSecret(getInput("deploy-token"));
   let target = getInput("target") || "unix";
@@ -2742,4 +1708,5 @@ async function run3() {
 }
 
 // src/index.ts
-await run3();
+await run2();
+process.exit();

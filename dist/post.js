@@ -1,10 +1,11 @@
 import { createRequire as __mdCreateRequire } from 'node:module'; const require = __mdCreateRequire(import.meta.url);
 import {
   removeCredentials,
+  removeWorkDirs,
   saveCachesTask,
   sealEnvironment,
   warning
-} from "./chunks/chunk-YLFACSBU.js";
+} from "./chunks/chunk-AZDYWQSX.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
@@ -20,8 +21,9 @@ async function runPostTasks(tasks) {
 // src/post.ts
 async function run() {
   sealEnvironment();
-  await runPostTasks([removeCredentials, saveCachesTask]);
+  await runPostTasks([removeCredentials, removeWorkDirs, saveCachesTask]);
 }
 
 // src/post-index.ts
 await run();
+process.exit();
