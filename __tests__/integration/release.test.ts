@@ -53,11 +53,14 @@ beforeAll(async () => {
   await git(['checkout', '-q', '-B', 'main', head]);
   symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(clone, 'node_modules'));
   appendFileSync(join(clone, '.git/info/exclude'), 'node_modules\n');
-  // main's dist/ is the bundle of its src/ (the integrator rebuilds it after each merge); a
-  // branch's may lag, so the clone rebuilds it as main would have.
+  // The bundle records the paths it was built from, and node_modules here is a symlink into this
+  // checkout: the clone's own bundle is committed once, as the integrator does after each merge.
   const bundle = await runProcess('node', ['scripts/bundle.mjs'], { cwd: clone, env: env(), timeoutMs: 120_000 });
   expect(bundle.code, bundle.stderr).toBe(0);
-  if (await git(['status', '--porcelain'])) await git(['commit', '-q', '-am', 'Rebuild dist/']);
+  if (await git(['status', '--porcelain'])) {
+    await git(['add', '-A', 'dist']);
+    await git(['commit', '-q', '-m', 'Rebuild dist/']);
+  }
   await git(['init', '-q', '--bare', remote], root);
   await git(['remote', 'set-url', 'origin', remote]);
   await git(['push', '-q', 'origin', 'main']);
