@@ -1,10 +1,14 @@
 /**
  * The quick start: runs the bundled action end to end on example/hello the way a runner would,
  * twice (cold, then warm from the cache), against loopback stand-ins for what a real run talks to:
- * the local opam repository fixture (no network), the Actions cache service backed by Azurite, and
- * a git smart-HTTP server holding the deployment repository behind a token.
+ * the local opam repository fixture with its stand-in `mirage` CLI (no network), the Actions
+ * cache service backed by Azurite, and a git smart-HTTP server holding the deployment repository
+ * behind a token.
  *
- * Run it with `bash example/run.sh` (which installs what is missing first).
+ * For each run it prints the action's log as a runner's page shows it (each log group one
+ * collapsed heading with its time; notices and warnings as they come), then the job summary, and
+ * at the end the deployment repository's tree. Run it with `bash example/run.sh [target]` (which
+ * installs what is missing first and says what is a stand-in).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
@@ -13,8 +17,15 @@ import { startAzurite } from '../__tests__/support/azurite.js';
 import { createBareRepo } from '../__tests__/support/bare-repo.js';
 import { startCacheService } from '../__tests__/support/cache-service.js';
 import { startGitHttp } from '../__tests__/support/git-http.js';
-import { PROJECT_ROOT, removeRun, runAction, type RunResult } from '../__tests__/support/harness.js';
+import {
+  PROJECT_ROOT,
+  decodeCommandValue,
+  removeRun,
+  runAction,
+  type RunResult,
+} from '../__tests__/support/harness.js';
 import { makeOpamRepository } from '../__tests__/support/opam-repo.js';
+import { htmlText, summaryTableRows } from '../__tests__/support/summary-table.js';
 
 const target = process.argv[2] ?? 'xen';
 const work = join(PROJECT_ROOT, '.tmp/example');
@@ -33,11 +44,59 @@ const toolCache = join(work, 'tool-cache');
 // One HOME for both runs, as on a hosted runner: the opam root lives under it and cached paths must match.
 const home = join(work, 'home');
 
-async function step(title: string): Promise<RunResult> {
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
+
+/**
+ * Prints a step's stdout the way the runner's log page shows it folded: a group is one `▸` heading
+ * with its time, workflow commands that only carry data (outputs, state, masks) are hidden, and
+ * annotations are shown by their level. Lines outside any group are shown as they are.
+ */
+function runnerView(): (step: 'main' | 'post', line: string) => void {
+  let group: { name: string; started: number } | undefined;
+  return (_step, line) => {
+    const command = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(line);
+    if (command === null) {
+      if (group === undefined && line.trim() !== '') console.log(`  ${line}`);
+      return;
+    }
+    const [, name = '', value = ''] = command;
+    if (name === 'group') {
+      group = { name: decodeCommandValue(value), started: Date.now() };
+    } else if (name === 'endgroup' && group) {
+      console.log(`  ▸ ${group.name.padEnd(70)} ${seconds(group.started).padStart(6)}`);
+      group = undefined;
+    } else if (['notice', 'warning', 'error'].includes(name)) {
+      console.log(`  ${name[0]?.toUpperCase()}${name.slice(1)}: ${decodeCommandValue(value)}`);
+    }
+  };
+}
+
+/** The job summary as text: headings, then each table's rows in two aligned columns. */
+function summaryText(html: string): string {
+  return html
+    .split(/(<h3>.*?<\/h3>|<table>.*?<\/table>)/)
+    .map((part) => {
+      const heading = /^<h3>(.*)<\/h3>$/.exec(part);
+      if (heading) return `### ${htmlText(heading[1] ?? '')}`;
+      if (!part.startsWith('<table>')) return part.trim();
+      const rows = summaryTableRows(part);
+      const width = Math.max(...rows.map(([name = '']) => name.length));
+      return rows
+        .map(([name = '', value = ''], i) => `${i === 0 ? '' : '  '}${name.padEnd(width)}  ${value}`)
+        .join('\n');
+    })
+    .filter((part) => part !== '')
+    .join('\n');
+}
+
+async function job(title: string): Promise<RunResult> {
   // Each job starts from a fresh checkout, without the files the previous build generated.
   rmSync(workspace, { recursive: true, force: true });
   cpSync(join(PROJECT_ROOT, 'example/hello'), join(workspace, 'hello'), { recursive: true });
+  console.log(`\n=== ${title}\n▶ Run mirage/mirage-deploy@v1 (target: ${target})`);
   const started = Date.now();
+  const view = runnerView();
+  let postStarted: number | undefined;
   const result = await runAction({
     event: 'push-default-branch',
     workspace,
@@ -55,24 +114,42 @@ async function step(title: string): Promise<RunResult> {
       'deploy-repository': git.url,
       'deploy-token': token,
     },
+    onLine: (step, line) => {
+      if (step === 'post' && postStarted === undefined) {
+        postStarted = Date.now();
+        console.log(`✓ main step ${seconds(started)}\n▶ Post Run mirage/mirage-deploy@v1`);
+      }
+      view(step, line);
+    },
   });
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`\n=== ${title}: main exited ${result.main.exitCode}, post ${result.post?.exitCode} in ${seconds} s`);
-  for (const [name, value] of Object.entries(result.outputs)) console.log(`  ${name} = ${value}`);
-  if (result.main.exitCode !== 0) {
+  console.log(`✓ post step ${postStarted === undefined ? '' : seconds(postStarted)}; the job took ${seconds(started)}`);
+  if (result.main.exitCode !== 0 || result.post?.exitCode !== 0) {
+    console.log(
+      `\nthe action failed (main exited ${result.main.exitCode}, post ${result.post?.exitCode}); its whole log:`,
+    );
     console.log(result.log);
     throw new Error(`${title} failed`);
   }
-  console.log(`\n${result.summary}`);
+  console.log(`\n--- outputs`);
+  for (const [name, value] of Object.entries(result.outputs)) console.log(`  ${name} = ${value}`);
+  console.log(`\n--- job summary\n${summaryText(result.summary)}`);
   return result;
 }
 
 try {
-  const cold = await step('cold run (nothing cached)');
-  const warm = await step('warm run (restored from the cache)');
-  console.log('\n=== the deployment repository now holds:');
+  const cold = await job('cold run: nothing cached');
+  const warm = await job('warm run: a fresh runner, restored from the cache');
+  console.log(`\n=== the deployment repository (${git.url}) now holds:`);
   console.log(
-    execFileSync('git', ['--git-dir', deployRepo, 'ls-tree', '-r', '--name-only', 'HEAD'], { encoding: 'utf8' }),
+    execFileSync('git', ['--git-dir', deployRepo, 'ls-tree', '-r', '-l', 'HEAD'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => {
+        const [meta = '', path = ''] = line.split('\t');
+        const size = meta.split(/\s+/)[3] ?? '';
+        return `  ${size.padStart(9)}  ${path}`;
+      })
+      .join('\n'),
   );
   removeRun(cold);
   removeRun(warm);

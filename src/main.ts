@@ -10,7 +10,8 @@ import { setupOpam } from './opam/index.js';
 import { sealEnvironment, sweepLeftovers } from './isolation.js';
 import { maskSecret } from './secrets.js';
 import { STATE } from './state.js';
-import { summaryRow, writeSummary } from './summary.js';
+import { formatSeconds } from './mirage/plan.js';
+import { summaryRow, summaryTitle, writeSummary } from './summary.js';
 import { loadPrebuilt, type BuildVersions } from './mirage/prebuilt.js';
 import type { BuiltImage, DeployOutcome } from './types.js';
 
@@ -40,7 +41,11 @@ function reportFailure(error: unknown): void {
         ? 'one input is invalid; nothing was done'
         : `${error.problems.length} inputs are invalid; nothing was done`,
     );
-    summaryRow('result', `failed: invalid ${error.problems.map((p) => `\`${p.input}\``).join(', ')}`);
+    summaryRow(
+      'result',
+      'failed: invalid ',
+      ...error.problems.flatMap((p, i) => [...(i ? [', '] : []), { code: p.input }]),
+    );
     return;
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -53,23 +58,34 @@ function setDeployOutputs(outcome: DeployOutcome): void {
   core.setOutput('deploy-commit', outcome.commit ?? '');
   core.setOutput('deploy-path', outcome.path ?? '');
   core.setOutput('deploy-url', outcome.url ?? '');
-  summaryRow('deploy', outcome.url ? `[${outcome.message}](${outcome.url})` : outcome.message);
+  summaryRow('deploy', outcome.url ? { text: outcome.message, href: outcome.url } : outcome.message);
+}
+
+/** The deploy's own time (compressing, fetching the tip, pushing), which the build's times leave out. */
+async function timedDeploy(deploy: () => Promise<DeployOutcome>): Promise<DeployOutcome> {
+  const started = Date.now();
+  try {
+    return await deploy();
+  } finally {
+    summaryRow('deploy time', formatSeconds((Date.now() - started) / 1000));
+  }
 }
 
 async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   // Everything that can refuse the run is decided before anything is downloaded or built.
   const gate = decideDeploy(config.deploy, ctx);
-  const builds = config.deploy.rollbackTo === undefined && config.build.prebuilt === undefined;
+  const { rollbackTo } = config.deploy;
+  const builds = rollbackTo === undefined && config.build.prebuilt === undefined;
   if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
   if (gate.deploy) await checkCredentials(config.deploy);
 
-  if (config.deploy.rollbackTo !== undefined) {
+  if (rollbackTo !== undefined) {
     if (!gate.deploy) {
       core.notice(`rollback-to: not moving anything: ${gate.reason}`);
       setDeployOutputs({ deployed: false, message: gate.reason });
       return;
     }
-    setDeployOutputs(await rollback(config, ctx, config.deploy.rollbackTo));
+    setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo)));
     return;
   }
 
@@ -90,7 +106,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     const killed = sweepLeftovers();
     core.info(killed ? `killed ${killed} processes the build left running` : 'the build left no process running');
   }
-  setDeployOutputs(await deployImage(config, ctx, image, versions));
+  setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions)));
 }
 
 async function build(config: Config, ctx: RunContext): Promise<{ image: BuiltImage; versions: BuildVersions }> {
@@ -107,7 +123,7 @@ async function takePrebuilt(config: Config): Promise<{ image: BuiltImage; versio
   try {
     const taken = await loadPrebuilt(prebuilt.path, prebuilt.isFolder, config.build.target);
     core.info(`image ${taken.image.path}: ${taken.image.size} bytes, sha256 ${taken.image.sha256} (as built)`);
-    summaryRow('image', `\`${taken.image.path}\` (prebuilt)`);
+    summaryRow('image', { code: taken.image.path }, ' (prebuilt)');
     return taken;
   } finally {
     core.endGroup();
@@ -118,13 +134,13 @@ export async function run(): Promise<void> {
   // Masked before anything else runs, so that no later message can print them.
   maskSecret(core.getInput('deploy-key'));
   maskSecret(core.getInput('deploy-token'));
-  let target = core.getInput('target') || 'unix';
+  let title = `mirage-deploy: ${core.getInput('target') || 'unix'}`;
   try {
     const ctx = readContext();
     const config = parseConfig((name) => core.getInput(name), ctx);
     // From here on the inputs live only in `config`: no process this run starts can read them.
     sealEnvironment();
-    target = config.build.target;
+    title = summaryTitle(config.build, ctx.workspace);
     core.startGroup('Inputs');
     core.info(describe(config, ctx));
     core.endGroup();
@@ -133,6 +149,7 @@ export async function run(): Promise<void> {
   } catch (error) {
     reportFailure(error);
   } finally {
-    await writeSummary(`mirage-deploy: ${target}`);
+    core.saveState(STATE.summaryTitle, title);
+    await writeSummary(title, ['what', 'this run']);
   }
 }

@@ -9,6 +9,8 @@ export const STATE = {
   mainSucceeded: 'main-succeeded',
   /** JSON list of caches to save: see src/cache/. */
   cachesToSave: 'caches-to-save',
+  /** The job summary's title, so that the post step's part of the summary names the same job. */
+  summaryTitle: 'summary-title',
   /** Folders holding credentials, removed by the post step whatever happened. */
   credentialDirs: 'credential-dirs',
   /** Work folders of the deploy phase, removed by main as it ends, and by the post step if main could not. */

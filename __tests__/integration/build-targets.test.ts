@@ -13,6 +13,7 @@ import { TARGETS, TARGET_NAMES, type Target } from '../../src/mirage/targets.js'
 import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
 import { startCacheService, type CacheService } from '../support/cache-service.js';
 import { checkoutExample, commands, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
+import { summaryTableRows, summaryValues } from '../support/summary-table.js';
 
 const fixture = useFixtureScope('build-targets-');
 let azurite: AzuriteHandle;
@@ -81,12 +82,13 @@ describe.each(LINUX_TARGETS)('target %s through the bundle', (target: Target) =>
       expect(existsSync(join(dir, side.replace('<name>', 'hello'))), side).toBe(true);
     }
 
-    expect(result.summary).toContain(`| target | ${target} |`);
-    expect(result.summary).toContain(`| image | \`hello/dist/${image}\` |`);
-    expect(result.summary).toContain(`| sha256 | \`${sha256(path)}\` |`);
-    expect(result.summary).toMatch(
-      /\| time \| setup \d+\.\d s, configure \d+\.\d s, depend \d+\.\d s, build \d+\.\d s \|/,
-    );
+    expect(result.summary).toContain(`<h3>mirage-deploy: ${target} (hello)</h3>`);
+    expect(summaryTableRows(result.summary)[0]).toEqual(['what', 'this run']);
+    const values = summaryValues(result.summary);
+    expect(values.target).toBe(target);
+    expect(values.image).toBe(`hello/dist/${image}`);
+    expect(values.sha256).toBe(sha256(path));
+    expect(values.time).toMatch(/^setup \d+\.\d s, configure \d+\.\d s, depend \d+\.\d s, build \d+\.\d s$/);
     expect(result.post?.exitCode).toBe(0);
     expect(entries(`v1-duniverse-Linux-${target}-`)).toHaveLength(1);
   });
@@ -122,11 +124,27 @@ describe('dune cache', () => {
     expect(first.result.main.exitCode, first.result.log).toBe(0);
     expect(first.result.log).toMatch(/^cache dune: miss$/m);
     expect(entries('v1-dune-Linux-X64-unix-'), first.result.log).toHaveLength(1);
+    const [saved] = entries('v1-dune-Linux-X64-unix-');
+    // Main's table says what was restored, the post step's what was saved.
+    expect(first.result.summary).toContain('<h3>mirage-deploy: unix (hello): post step</h3>');
+    expect(summaryTableRows(first.result.summary)).toEqual(
+      expect.arrayContaining([
+        ['cache dune', `not found (miss): ${saved?.key}`],
+        ['cache', 'saved?'],
+        ['cache dune', `saved: ${saved?.key}`],
+      ]),
+    );
 
     rmSync(duneRoot, { recursive: true, force: true });
     const second = await build('dune', { ...inputs, 'build-command': 'make build' }, { DUNE_CACHE_ROOT: duneRoot });
     expect(second.result.main.exitCode, second.result.log).toBe(0);
     expect(second.result.log).toMatch(/^cache dune: exact$/m);
+    expect(summaryTableRows(second.result.summary)).toEqual(
+      expect.arrayContaining([
+        ['cache dune', `restored (exact): ${saved?.key}`],
+        ['cache dune', `not saved: restored from its exact key ${saved?.key}, so there is nothing new to save`],
+      ]),
+    );
     expect(sha256(join(duneRoot, 'files/v4/hello'))).toBe(first.result.outputs['image-sha256']);
   });
 });

@@ -12,6 +12,7 @@ import { bareGit, filesAt, history, showFile, sshDeployInputs } from '../support
 import { checkoutExample, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
 import { FIXTURES, type CustomEvent, type RunOptions, type RunResult } from '../support/harness.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
+import { summaryValues } from '../support/summary-table.js';
 
 /** The push fixture's commit, and a later one deployed on top of it. */
 const FIRST = '0123456789abcdef0123456789abcdef01234567';
@@ -93,7 +94,10 @@ describe('deploy through the bundle', () => {
     expect(manifest?.source).toMatchObject({ repository: 'mirage/mirage-www', sha: FIRST, ref: 'refs/heads/main' });
     expect(manifest?.versions.mirage).toBe('4.11.1');
     expect(result.log).toContain(`::group::Deploy: write xen/${FIRST}`);
-    expect(result.summary).toMatch(new RegExp(`\\| deploy \\| deployed xen/${FIRST} in .*\\(${tip.slice(0, 12)}\\)`));
+    const summary = summaryValues(result.summary);
+    expect(summary.deploy).toMatch(new RegExp(`^deployed xen/${FIRST} in .*\\(${tip.slice(0, 12)}\\)$`));
+    expect(summary.compressed).toMatch(/^\d+\.\d KiB \(\d+ bytes\) as hello\.xen\.bz2$/);
+    expect(summary['deploy time']).toMatch(/^\d+\.\d s$/);
     expect(result.post?.exitCode).toBe(0);
   }, 300_000);
 

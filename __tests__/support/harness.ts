@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -50,6 +51,8 @@ export interface RunOptions {
   /** Run the post step (default true), as `post-if: always()` does even after a failed main. */
   readonly post?: boolean;
   readonly timeoutMs?: number;
+  /** Called with each line a step prints on stdout, as it arrives (the quick start times log groups with it). */
+  readonly onLine?: (step: 'main' | 'post', line: string) => void;
 }
 
 export interface StepResult {
@@ -143,17 +146,33 @@ function eventFor(event: EventFixture | CustomEvent): CustomEvent {
   }
 }
 
-function runStep(node: string, script: string, env: Record<string, string>, cwd: string, timeoutMs: number) {
+function runStep(
+  node: string,
+  script: string,
+  env: Record<string, string>,
+  cwd: string,
+  timeoutMs: number,
+  onLine?: (line: string) => void,
+) {
   return new Promise<StepResult>((resolvePromise, reject) => {
     const child = spawn(node, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
+    let partial = '';
+    const decoder = new StringDecoder('utf8');
+    child.stdout.on('data', (d: Buffer) => {
+      out.push(d);
+      if (onLine === undefined) return;
+      const lines = (partial + decoder.write(d)).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) onLine(line);
+    });
     child.stderr.on('data', (d: Buffer) => err.push(d));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
+      if (partial !== '') onLine?.(partial);
       resolvePromise({
         exitCode,
         signal,
@@ -258,6 +277,7 @@ export async function runAction(options: RunOptions = {}): Promise<RunResult> {
     { ...base, ...inputs, ...mainFiles },
     dirs.workspace,
     timeoutMs,
+    options.onLine && ((line) => options.onLine?.('main', line)),
   );
 
   const outputs = parseCommandFile(mainFiles.GITHUB_OUTPUT);
@@ -285,6 +305,7 @@ export async function runAction(options: RunOptions = {}): Promise<RunResult> {
       { ...base, ...mainEnv, PATH: path, ...inputs, ...postFiles, ...stateVars },
       dirs.workspace,
       timeoutMs,
+      options.onLine && ((line) => options.onLine?.('post', line)),
     );
     postEnv = parseCommandFile(postFiles.GITHUB_ENV);
     postPaths = readPaths(postFiles.GITHUB_PATH);

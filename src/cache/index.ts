@@ -20,6 +20,7 @@ import { CACHE_DEADLINE_MS, deadline, seconds, TIMED_OUT, withDeadline } from '.
 import { processEnv, runCommand } from '../exec.js';
 import type { PostTask } from '../post-step.js';
 import { STATE, appendJsonState, readJsonState } from '../state.js';
+import { summaryRow, type SummaryPart } from '../summary.js';
 import type { CacheHit } from '../types.js';
 import { captureRestoreFailures } from './client-report.js';
 import { classifyHit, planSaves, type CacheToSave, type CleanupCommand } from './decide.js';
@@ -44,10 +45,22 @@ function markUnavailable(reason: string): void {
   );
 }
 
+function restoredParts(hit: CacheHit, key: string, matched: string | undefined): SummaryPart[] {
+  switch (hit) {
+    case 'exact':
+      return ['restored (exact): ', { code: key }];
+    case 'partial':
+      return ['restored (partial, the post step saves the new key): ', { code: matched ?? '' }];
+    case 'miss':
+      return ['not found (miss): ', { code: key }];
+  }
+}
+
 /** Restores the newest entry matching the key or a restore key into `paths`. */
 export async function restoreCache(spec: CacheSpec): Promise<CacheHit> {
   if (unavailable !== undefined) {
     core.info(`cache ${spec.name}: not restored: ${unavailable}`);
+    summaryRow(`cache ${spec.name}`, 'not restored: the cache service is unavailable');
     return 'miss';
   }
   if (!cache.isFeatureAvailable()) {
@@ -55,6 +68,7 @@ export async function restoreCache(spec: CacheSpec): Promise<CacheHit> {
       'the Actions cache service is not available to this job (the runner set neither ACTIONS_RESULTS_URL ' +
         'nor ACTIONS_CACHE_URL, as on a GitHub Enterprise Server without Actions cache or a local runner)',
     );
+    summaryRow(`cache ${spec.name}`, 'not restored: no cache service for this job');
     return 'miss';
   }
   core.info(`cache ${spec.name}: looking for ${spec.key}`);
@@ -69,10 +83,12 @@ export async function restoreCache(spec: CacheSpec): Promise<CacheHit> {
   if (failures.length > 0) {
     const first = (failures[0] ?? '').split('\n')[0];
     markUnavailable(`the cache service did not answer (${first})`);
+    summaryRow(`cache ${spec.name}`, 'not restored: the cache service did not answer');
     return 'miss';
   }
   const hit = classifyHit(spec.key, value);
   core.info(`cache ${spec.name}: ${hit}${hit === 'partial' ? ` (restored ${value})` : ''}`);
+  summaryRow(`cache ${spec.name}`, ...restoredParts(hit, spec.key, value));
   return hit;
 }
 
@@ -108,7 +124,12 @@ async function saveOne(entry: CacheToSave): Promise<void> {
   const limit = deadline(CACHE_DEADLINE_MS);
   const id = await withDeadline(cache.saveCache([...entry.paths], entry.key), limit);
   if (id === TIMED_OUT) throw new Error(`the cache service did not answer within ${seconds(limit)} s`);
-  if (id !== -1) core.info(`cache ${entry.name}: saved`);
+  if (id === -1) {
+    summaryRow(`cache ${entry.name}`, 'not saved: the cache client gave up (its warning in the log says why)');
+  } else {
+    core.info(`cache ${entry.name}: saved`);
+    summaryRow(`cache ${entry.name}`, 'saved: ', { code: entry.key });
+  }
 }
 
 /** The post step's cache work. */
@@ -120,18 +141,19 @@ export const saveCachesTask: PostTask = {
     const plan = planSaves(entries, core.getState(STATE.mainSucceeded) === 'true');
     core.startGroup('Save caches');
     try {
-      for (const { cache: skipped, reason } of plan.skip) core.info(`cache ${skipped.name}: not saved: ${reason}`);
+      for (const { cache: skipped, reason } of plan.skip) {
+        core.info(`cache ${skipped.name}: not saved: ${reason}`);
+        summaryRow(`cache ${skipped.name}`, `not saved: ${reason}`);
+      }
       for (const [i, entry] of plan.save.entries()) {
         try {
           await saveOne(entry);
         } catch (error) {
           // One warning for the outage; the other caches would only wait as long again.
-          core.warning(
-            `cache: ${(error as Error).message}; not saved: ${plan.save
-              .slice(i)
-              .map((e) => e.name)
-              .join(', ')}`,
-          );
+          const unsaved = plan.save.slice(i).map((e) => e.name);
+          core.warning(`cache: ${(error as Error).message}; not saved: ${unsaved.join(', ')}`);
+          for (const name of unsaved)
+            summaryRow(`cache ${name}`, 'not saved: the cache service did not answer in time');
           break;
         }
       }

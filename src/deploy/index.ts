@@ -12,9 +12,10 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { runUrl, type RunContext } from '../context.js';
+import { formatSize } from '../mirage/plan.js';
 import type { PostTask } from '../post-step.js';
 import { appendJsonState, readJsonState, STATE } from '../state.js';
-import { summarySection } from '../summary.js';
+import { summaryRow, summarySection } from '../summary.js';
 import type { BuildVersions } from '../mirage/prebuilt.js';
 import type { BuiltImage, DeployOutcome } from '../types.js';
 import { openGitAccess } from './access.js';
@@ -121,6 +122,7 @@ export async function deployImage(
     const prepared = await inGroup(`Deploy: prepare ${path}`, async () => {
       const stored = await compressImage(image.path, deploy.compression, join(workDir, 'stage'));
       core.info(`${stored.name}: ${image.size} bytes, ${stored.size} compressed (${deploy.compression})`);
+      summaryRow('compressed', formatSize(stored.size), ' as ', { code: stored.name });
       const verdict = sizeVerdict(stored.size, deploy.compression);
       if (verdict.level === 'fail') throw new Error(`input \`compression\`: ${verdict.message}`);
       if (verdict.level === 'warn') core.warning(verdict.message);

@@ -193,9 +193,9 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
 
     core.info(`image: ${image.path} (${image.size} bytes, sha256 ${image.sha256})`);
     for (const side of image.sideFiles) core.info(`side file: ${relative(dir, side)}`);
-    summaryRow('image', `\`${relative(ctx.workspace, image.path)}\``);
+    summaryRow('image', { code: relative(ctx.workspace, image.path) });
     summaryRow('size', formatSize(image.size));
-    summaryRow('sha256', `\`${image.sha256}\``);
+    summaryRow('sha256', { code: image.sha256 });
     return image;
   } finally {
     summaryRow(
