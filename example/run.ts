@@ -11,7 +11,7 @@
  * installs what is missing first and says what is a stand-in).
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAzurite } from '../__tests__/support/azurite.js';
 import { createBareRepo } from '../__tests__/support/bare-repo.js';
@@ -43,6 +43,10 @@ const workspace = join(work, 'workspace');
 const toolCache = join(work, 'tool-cache');
 // One HOME for both runs, as on a hosted runner: the opam root lives under it and cached paths must match.
 const home = join(work, 'home');
+
+/** The commit of the fixture's push event: a made-up sha, as is the run link in the manifest. */
+const SHA = (JSON.parse(readFileSync(join(FIXTURES, 'events/push-default-branch.json'), 'utf8')) as { after: string })
+  .after;
 
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
 
@@ -81,9 +85,8 @@ function summaryText(html: string): string {
       if (!part.startsWith('<table>')) return part.trim();
       const rows = summaryTableRows(part);
       const width = Math.max(...rows.map(([name = '']) => name.length));
-      return rows
-        .map(([name = '', value = ''], i) => `${i === 0 ? '' : '  '}${name.padEnd(width)}  ${value}`)
-        .join('\n');
+      const lines = rows.map(([name = '', value = '']) => `  ${name.padEnd(width)}  ${value}`);
+      return [lines[0], `  ${'-'.repeat(width)}  ${'-'.repeat(8)}`, ...lines.slice(1)].join('\n');
     })
     .filter((part) => part !== '')
     .join('\n');
@@ -93,7 +96,10 @@ async function job(title: string): Promise<RunResult> {
   // Each job starts from a fresh checkout, without the files the previous build generated.
   rmSync(workspace, { recursive: true, force: true });
   cpSync(join(PROJECT_ROOT, 'example/hello'), join(workspace, 'hello'), { recursive: true });
-  console.log(`\n=== ${title}\n▶ Run mirage/mirage-deploy@v1 (target: ${target})`);
+  console.log(
+    `\n=== ${title}; the event: a push of ${SHA.slice(0, 7)} to main (__fixtures__/events/push-default-branch.json)`,
+  );
+  console.log(`▶ Run mirage/mirage-deploy@v1 (target: ${target})`);
   const started = Date.now();
   const view = runnerView();
   let postStarted: number | undefined;
