@@ -18,6 +18,7 @@ import { createBareRepo } from '../__tests__/support/bare-repo.js';
 import { startCacheService } from '../__tests__/support/cache-service.js';
 import { startGitHttp } from '../__tests__/support/git-http.js';
 import {
+  FIXTURES,
   PROJECT_ROOT,
   decodeCommandValue,
   removeRun,
