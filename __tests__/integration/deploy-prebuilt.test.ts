@@ -13,6 +13,7 @@ import { bareGit, showFile, sshDeployInputs } from '../support/deploy-scenario.j
 import { checkoutExample, commands, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
 import type { RunOptions, RunResult } from '../support/harness.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
+import { summaryValues } from '../support/summary-table.js';
 
 /** The push fixture's commit, and another one for the one-job run to compare with. */
 const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -99,6 +100,12 @@ describe('image-path: deploy what a build job left', () => {
     expect(commands(deployed.log).filter((c) => /\b(opam|mirage|make)\b/.test(c))).toEqual([]);
     expect(deployed.outputs).toMatchObject({ deployed: 'true', 'deploy-path': `xen/${SHA}` });
     expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${SHA}\n`);
+    // The summary tells this deploy-only job from the build job of the same target.
+    expect(deployed.summary).toContain('<h3>mirage-deploy: xen (deploying dist)</h3>');
+    const summary = summaryValues(deployed.summary);
+    expect(summary.image).toMatch(/\/dist\/hello\.xen \(prebuilt\)$/);
+    expect(summary.compressed).toMatch(/ as hello\.xen\.bz2$/);
+    expect(summary['deploy time']).toMatch(/^\d+\.\d s$/);
 
     const oneJob = await buildJob({ deploy: 'true', ...sshDeployInputs(sshd) }, { sha: OTHER });
     expect(oneJob.main.exitCode, oneJob.log).toBe(0);
