@@ -7,21 +7,32 @@ import {
   TARGETS,
   __toESM,
   addPath,
+  buildCommand,
+  buildEnvironment,
   checkCredentials,
   checkTargetRunnable,
   childEnv,
+  commandLine,
+  configureCommand,
   cp,
   debug,
   deployImage,
+  duneCacheKeys,
+  duneCacheRoot,
+  duniverseCacheKeys,
   endGroup,
   error,
   exportVariable,
   findProgram,
+  formatSeconds,
+  formatSize,
   getInput,
   group,
   imageFileName,
   info,
   isTarget,
+  lockFilesDigest,
+  makeCommand,
   maskSecret,
   mkdirP,
   mustRun,
@@ -43,11 +54,12 @@ import {
   sideFilePaths,
   startGroup,
   summaryRow,
+  summaryTitle,
   sweepLeftovers,
   warning,
   which,
   writeSummary
-} from "./chunks/chunk-AZDYWQSX.js";
+} from "./chunks/chunk-XE6XN3RU.js";
 
 // src/deploy/gate.ts
 var PULL_REQUEST_EVENTS = ["pull_request", "pull_request_review", "pull_request_review_comment"];
@@ -103,7 +115,7 @@ function decideDeploy(deploy, ctx) {
 // src/mirage/index.ts
 import { existsSync as existsSync2, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { join as join5, relative } from "node:path";
+import { join as join4, relative } from "node:path";
 
 // src/mirage/image.ts
 function shown(entry) {
@@ -316,65 +328,6 @@ async function loadPrebuilt(imagePath, isFolder, target) {
   };
 }
 
-// src/mirage/plan.ts
-import { createHash } from "node:crypto";
-import { join as join3 } from "node:path";
-function commandLine(command) {
-  return [command.program, ...command.args].join(" ");
-}
-function configureCommand(build2) {
-  return {
-    program: "mirage",
-    args: ["configure", "-t", build2.target, "-f", build2.configFile, ...build2.configureArgs]
-  };
-}
-function makeCommand(target, cores) {
-  return { program: "make", args: [`-j${cores}`, target] };
-}
-function buildCommand(build2, cores) {
-  const [program, ...args] = build2.buildCommand;
-  return program === void 0 ? makeCommand("build", cores) : { program, args };
-}
-function duneCacheRoot(env, home) {
-  return env.DUNE_CACHE_ROOT || join3(home, ".cache", "mirage-deploy", "dune");
-}
-function buildEnvironment(setupEnv, cores, cacheRoot) {
-  return {
-    ...setupEnv,
-    OPAMJOBS: String(cores),
-    DUNE_JOBS: String(cores),
-    DUNE_CACHE: "enabled",
-    DUNE_CACHE_ROOT: cacheRoot
-  };
-}
-function lockFilesDigest(files) {
-  const hash = createHash("sha256");
-  for (const file of [...files].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
-    hash.update(`${file.name}\0${file.content}\0`);
-  }
-  return hash.digest("hex");
-}
-function duniverseCacheKeys(prefix, runnerOs, target, lockDigest) {
-  return { key: `${prefix}-duniverse-${runnerOs}-${target}-${lockDigest}`, restoreKeys: [] };
-}
-function duneCacheKeys(prefix, runnerOs, runnerArch, target, lockDigest) {
-  const base = `${prefix}-dune-${runnerOs}-${runnerArch}`;
-  return { key: `${base}-${target}-${lockDigest}`, restoreKeys: [`${base}-${target}-`, `${base}-`] };
-}
-function formatSeconds(seconds) {
-  return `${seconds.toFixed(1)} s`;
-}
-function formatSize(bytes) {
-  const units = ["bytes", "KiB", "MiB", "GiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
-}
-
 // src/apt.ts
 function aptCommand(facts) {
   if (!facts.hosted || facts.privilege === "none") return void 0;
@@ -478,7 +431,7 @@ async function prepareForDepexts(ctx, env) {
 
 // src/mirage/caches.ts
 import { existsSync } from "node:fs";
-import { join as join4 } from "node:path";
+import { join as join3 } from "node:path";
 var DUNE_CACHE_LIMIT = "1GB";
 async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   if (!config.setup.cache) return { duniverseRestored: false };
@@ -490,7 +443,7 @@ async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   } else {
     const spec = {
       name: "duniverse",
-      paths: [join4(dir, "duniverse")],
+      paths: [join3(dir, "duniverse")],
       ...duniverseCacheKeys(cachePrefix, ctx.runnerOs, target, lockDigest)
     };
     duniverse = { spec, hit: await restoreCache(spec) };
@@ -504,7 +457,7 @@ async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   return {
     ...duniverse ? { duniverse } : {},
     dune,
-    duniverseRestored: duniverse?.hit === "exact" && existsSync(join4(dir, "duniverse"))
+    duniverseRestored: duniverse?.hit === "exact" && existsSync(join3(dir, "duniverse"))
   };
 }
 function saveBuildCachesLater(caches, env) {
@@ -564,22 +517,22 @@ function listDir(dir) {
   }));
 }
 function lockFiles(dir) {
-  const mirageDir = join5(dir, "mirage");
+  const mirageDir = join4(dir, "mirage");
   return listDir(mirageDir).filter((e) => e.isFile && e.name.endsWith(".opam.locked")).map((e) => ({
     name: e.name,
-    path: join5(mirageDir, e.name),
-    content: readFileSync(join5(mirageDir, e.name), "utf8")
+    path: join4(mirageDir, e.name),
+    content: readFileSync(join4(mirageDir, e.name), "utf8")
   }));
 }
 async function findImage(build2, dir) {
-  const mirageFiles = listDir(join5(dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
+  const mirageFiles = listDir(join4(dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
   const source = imageNames(build2.imageName, build2.configureArgs, mirageFiles, build2.target);
-  const file = chooseImage(listDir(join5(dir, "dist")), build2.target, source);
-  const path2 = join5(dir, "dist", file);
+  const file = chooseImage(listDir(join4(dir, "dist")), build2.target, source);
+  const path2 = join4(dir, "dist", file);
   const name = file.slice(0, file.length - TARGETS[build2.target].extension.length);
   const registered = generatedNames(mirageFiles, build2.target);
-  const sideFiles = sideFilePaths(build2.target, registered.length === 1 ? registered[0] ?? name : name).map((f) => join5(dir, f)).filter((f) => existsSync2(f) || lstatSync(f, { throwIfNoEntry: false }) !== void 0);
-  refuseOutsideFiles(dir, [path2, ...sideFiles, join5(dir, build2.configFile)]);
+  const sideFiles = sideFilePaths(build2.target, registered.length === 1 ? registered[0] ?? name : name).map((f) => join4(dir, f)).filter((f) => existsSync2(f) || lstatSync(f, { throwIfNoEntry: false }) !== void 0);
+  refuseOutsideFiles(dir, [path2, ...sideFiles, join4(dir, build2.configFile)]);
   return { name, path: path2, size: statSync(path2).size, sha256: await sha256File(path2), sideFiles };
 }
 function refuseOutsideFiles(dir, files) {
@@ -659,7 +612,7 @@ async function buildUnikernel(config, ctx, setup) {
       )
     );
     const found = await findImage(build2, dir);
-    const image = { target: build2.target, ...found, configFile: join5(dir, build2.configFile), timings };
+    const image = { target: build2.target, ...found, configFile: join4(dir, build2.configFile), timings };
     saveBuildCachesLater(caches, env);
     const handover = await writeHandover(
       image,
@@ -669,9 +622,9 @@ async function buildUnikernel(config, ctx, setup) {
     info(`for a later deploy job (\`image-path\`): ${relative(dir, handover)}/`);
     info(`image: ${image.path} (${image.size} bytes, sha256 ${image.sha256})`);
     for (const side of image.sideFiles) info(`side file: ${relative(dir, side)}`);
-    summaryRow("image", `\`${relative(ctx.workspace, image.path)}\``);
+    summaryRow("image", { code: relative(ctx.workspace, image.path) });
     summaryRow("size", formatSize(image.size));
-    summaryRow("sha256", `\`${image.sha256}\``);
+    summaryRow("sha256", { code: image.sha256 });
     return image;
   } finally {
     summaryRow(
@@ -684,7 +637,7 @@ async function buildUnikernel(config, ctx, setup) {
 // src/opam/index.ts
 import { existsSync as existsSync4, mkdirSync as mkdirSync2, readFileSync as readFileSync3, readdirSync as readdirSync3, writeFileSync as writeFileSync4 } from "node:fs";
 import { homedir as homedir2 } from "node:os";
-import { join as join9 } from "node:path";
+import { join as join8 } from "node:path";
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 import * as crypto from "crypto";
@@ -998,9 +951,9 @@ function _getGlobal(key, defaultValue) {
 }
 
 // src/opam/binary.ts
-import { createHash as createHash2 } from "node:crypto";
+import { createHash } from "node:crypto";
 import { chmodSync, createReadStream } from "node:fs";
-import { join as join7 } from "node:path";
+import { join as join6 } from "node:path";
 
 // src/opam/checksums.ts
 var OPAM_SHA512 = {
@@ -1064,7 +1017,7 @@ function isSupportedOpam(version) {
   return major > MINIMUM_OPAM[0] || major === MINIMUM_OPAM[0] && minor >= MINIMUM_OPAM[1];
 }
 async function digestOf(path2, algorithm) {
-  const hash = createHash2(algorithm);
+  const hash = createHash(algorithm);
   for await (const chunk of createReadStream(path2)) hash.update(chunk);
   return hash.digest("hex");
 }
@@ -1083,7 +1036,7 @@ async function toolCacheOpam(setup, ctx) {
   let dir = find("opam", setup.opamVersion, platform.arch);
   if (dir !== "") {
     info(`opam ${setup.opamVersion}: found in the tool cache at ${dir}`);
-    await verify(join7(dir, "opam"), expected, dir);
+    await verify(join6(dir, "opam"), expected, dir);
   } else {
     info(`opam ${setup.opamVersion}: downloading ${url}`);
     let downloaded;
@@ -1099,7 +1052,7 @@ async function toolCacheOpam(setup, ctx) {
     dir = await cacheFile(downloaded, "opam", "opam", setup.opamVersion, platform.arch);
   }
   addPath(dir);
-  return join7(dir, "opam");
+  return join6(dir, "opam");
 }
 async function systemOpam() {
   const path2 = await which("opam", false);
@@ -1167,9 +1120,9 @@ function compilerPackage(spec, available = []) {
 }
 
 // src/opam/keys.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 function shortHash(value, length = 12) {
-  return createHash3("sha256").update(value).digest("hex").slice(0, length);
+  return createHash2("sha256").update(value).digest("hex").slice(0, length);
 }
 function clean2(part) {
   return part.replace(/[^A-Za-z0-9._+~-]/g, "_");
@@ -1196,7 +1149,7 @@ function opamCacheKeys(k) {
   };
 }
 function dependencyHash(files) {
-  const hash = createHash3("sha256");
+  const hash = createHash2("sha256");
   for (const file of [...files].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) {
     const content = typeof file.content === "string" ? Buffer.from(file.content) : file.content;
     hash.update(`${file.path}\0${content.length}\0`).update(content);
@@ -1309,7 +1262,7 @@ function requirementsOpamFile(mirageVersion) {
 
 // src/opam/sandbox.ts
 import { mkdtempSync, readFileSync as readFileSync2, realpathSync as realpathSync2, rmSync, writeFileSync as writeFileSync3 } from "node:fs";
-import { join as join8 } from "node:path";
+import { join as join7 } from "node:path";
 function sandboxAction(f) {
   if (f.runnerOs !== "Linux" || f.disabled || f.hasBwrap) return "none";
   return aptCommand(f) === void 0 ? "refuse" : "install";
@@ -1377,7 +1330,7 @@ function bwrapProfile(bwrap) {
 }
 var PROFILE_PATH = "/etc/apparmor.d/mirage-deploy-bwrap";
 async function probe(bwrap, runnerTemp) {
-  const dir = mkdtempSync(join8(runnerTemp, "opam-sandbox-check-"));
+  const dir = mkdtempSync(join7(runnerTemp, "opam-sandbox-check-"));
   try {
     info(`probing opam's sandbox: ${bwrap} \u2026 sh -c 'echo SUCCESS | tee check-write'`);
     const result = await runCommand(bwrap, probeArgs(dir), { silent: true });
@@ -1394,7 +1347,7 @@ function apparmorRestricts() {
   }
 }
 async function installProfile(privilege, bwrap, runnerTemp) {
-  const staged = join8(runnerTemp, "mirage-deploy-bwrap.apparmor");
+  const staged = join7(runnerTemp, "mirage-deploy-bwrap.apparmor");
   writeFileSync3(staged, bwrapProfile(bwrap));
   const asRoot = (program, args) => privilege === "root" ? mustRun(program, args) : mustRun("sudo", [program, ...args]);
   try {
@@ -1470,7 +1423,7 @@ var Opam = class {
   }
 };
 function opamRoot() {
-  return process.env.OPAMROOT || join9(homedir2(), ".opam");
+  return process.env.OPAMROOT || join8(homedir2(), ".opam");
 }
 async function osRelease(ctx) {
   if (ctx.runnerOs === "macOS") {
@@ -1487,21 +1440,21 @@ function dependencyFiles(config) {
   const dir = config.build.workingDirectory;
   const files = [];
   const add = (path2) => {
-    const full = join9(dir, path2);
+    const full = join8(dir, path2);
     if (existsSync4(full)) files.push({ path: path2, content: readFileSync3(full) });
   };
   add(config.build.configFile);
-  const list = (sub) => existsSync4(join9(dir, sub)) ? readdirSync3(join9(dir, sub)).map((f) => sub ? `${sub}/${f}` : f) : [];
+  const list = (sub) => existsSync4(join8(dir, sub)) ? readdirSync3(join8(dir, sub)).map((f) => sub ? `${sub}/${f}` : f) : [];
   for (const path2 of [...list(""), ...list("mirage")]) if (isDependencyInput(path2)) add(path2);
   return files;
 }
 function rootIsUsable(root) {
-  return existsSync4(join9(root, "config")) && existsSync4(join9(root, SWITCH_NAME, ".opam-switch", "switch-state"));
+  return existsSync4(join8(root, "config")) && existsSync4(join8(root, SWITCH_NAME, ".opam-switch", "switch-state"));
 }
 async function converge(opam, config, ctx, root, hit) {
   const { setup } = config;
   const [first] = setup.opamRepositories;
-  const fresh = !existsSync4(join9(root, "config"));
+  const fresh = !existsSync4(join8(root, "config"));
   if (fresh) {
     if (first === void 0) throw new Error("input `opam-repositories`: give at least one repository");
     await opam.run([
@@ -1529,9 +1482,9 @@ async function converge(opam, config, ctx, root, hit) {
   for (const args of planPins(parsePinList(await opam.query(["pin", "list", "--short"])), setup.opamPins)) {
     await opam.run(args);
   }
-  const requirements = join9(ctx.runnerTemp, "mirage-deploy-opam");
+  const requirements = join8(ctx.runnerTemp, "mirage-deploy-opam");
   mkdirSync2(requirements, { recursive: true });
-  writeFileSync4(join9(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
+  writeFileSync4(join8(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
   info(`installing what is missing of: mirage {${setup.mirageVersion}}, opam-monorepo`);
   await opam.run(["install", requirements, "--deps-only"]);
 }
@@ -1579,9 +1532,9 @@ async function setupOpam(config, ctx) {
   });
   const switchEnv = parseEnvSexp(await opam.query(["env", "--sexp"]));
   for (const [name, value] of Object.entries(switchEnv)) if (name !== "PATH") exportVariable(name, value);
-  addPath(join9(root, SWITCH_NAME, "bin"));
+  addPath(join8(root, SWITCH_NAME, "bin"));
   const env = { ...childEnv(variables), ...switchEnv };
-  const installed = installedVersions(readFileSync3(join9(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
+  const installed = installedVersions(readFileSync3(join8(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
   const ocamlVersion = installed.get("ocaml") ?? "";
   const mirageVersion = installed.get("mirage") ?? "";
   if (spec !== void 0) {
@@ -1623,7 +1576,11 @@ function reportFailure(error2) {
     setFailed(
       error2.problems.length === 1 ? "one input is invalid; nothing was done" : `${error2.problems.length} inputs are invalid; nothing was done`
     );
-    summaryRow("result", `failed: invalid ${error2.problems.map((p) => `\`${p.input}\``).join(", ")}`);
+    summaryRow(
+      "result",
+      "failed: invalid ",
+      ...error2.problems.flatMap((p, i) => [...i ? [", "] : [], { code: p.input }])
+    );
     return;
   }
   const message = error2 instanceof Error ? error2.message : String(error2);
@@ -1635,20 +1592,29 @@ function setDeployOutputs(outcome) {
   setOutput("deploy-commit", outcome.commit ?? "");
   setOutput("deploy-path", outcome.path ?? "");
   setOutput("deploy-url", outcome.url ?? "");
-  summaryRow("deploy", outcome.url ? `[${outcome.message}](${outcome.url})` : outcome.message);
+  summaryRow("deploy", outcome.url ? { text: outcome.message, href: outcome.url } : outcome.message);
+}
+async function timedDeploy(deploy) {
+  const started = Date.now();
+  try {
+    return await deploy();
+  } finally {
+    summaryRow("deploy time", formatSeconds((Date.now() - started) / 1e3));
+  }
 }
 async function runPhases(config, ctx) {
   const gate = decideDeploy(config.deploy, ctx);
-  const builds = config.deploy.rollbackTo === void 0 && config.build.prebuilt === void 0;
+  const { rollbackTo } = config.deploy;
+  const builds = rollbackTo === void 0 && config.build.prebuilt === void 0;
   if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
   if (gate.deploy) await checkCredentials(config.deploy);
-  if (config.deploy.rollbackTo !== void 0) {
+  if (rollbackTo !== void 0) {
     if (!gate.deploy) {
       notice(`rollback-to: not moving anything: ${gate.reason}`);
       setDeployOutputs({ deployed: false, message: gate.reason });
       return;
     }
-    setDeployOutputs(await rollback(config, ctx, config.deploy.rollbackTo));
+    setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo)));
     return;
   }
   const { image, versions } = builds ? await build(config, ctx) : await takePrebuilt(config);
@@ -1666,7 +1632,7 @@ async function runPhases(config, ctx) {
     const killed = sweepLeftovers();
     info(killed ? `killed ${killed} processes the build left running` : "the build left no process running");
   }
-  setDeployOutputs(await deployImage(config, ctx, image, versions));
+  setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions)));
 }
 async function build(config, ctx) {
   const setup = await setupOpam(config, ctx);
@@ -1680,7 +1646,7 @@ async function takePrebuilt(config) {
   try {
     const taken = await loadPrebuilt(prebuilt.path, prebuilt.isFolder, config.build.target);
     info(`image ${taken.image.path}: ${taken.image.size} bytes, sha256 ${taken.image.sha256} (as built)`);
-    summaryRow("image", `\`${taken.image.path}\` (prebuilt)`);
+    summaryRow("image", { code: taken.image.path }, " (prebuilt)");
     return taken;
   } finally {
     endGroup();
@@ -1689,12 +1655,12 @@ async function takePrebuilt(config) {
 async function run2() {
   maskSecret(getInput("deploy-key"));
   maskSecret(getInput("deploy-token"));
-  let target = getInput("target") || "unix";
+  let title = `mirage-deploy: ${getInput("target") || "unix"}`;
   try {
     const ctx = readContext();
     const config = parseConfig((name) => getInput(name), ctx);
     sealEnvironment();
-    target = config.build.target;
+    title = summaryTitle(config.build, ctx.workspace);
     startGroup("Inputs");
     info(describe(config, ctx));
     endGroup();
@@ -1703,7 +1669,8 @@ async function run2() {
   } catch (error2) {
     reportFailure(error2);
   } finally {
-    await writeSummary(`mirage-deploy: ${target}`);
+    saveState(STATE.summaryTitle, title);
+    await writeSummary(title, ["what", "this run"]);
   }
 }
 

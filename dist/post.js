@@ -1,11 +1,14 @@
 import { createRequire as __mdCreateRequire } from 'node:module'; const require = __mdCreateRequire(import.meta.url);
 import {
+  STATE,
+  getState,
   removeCredentials,
   removeWorkDirs,
   saveCachesTask,
   sealEnvironment,
-  warning
-} from "./chunks/chunk-AZDYWQSX.js";
+  warning,
+  writeSummary
+} from "./chunks/chunk-XE6XN3RU.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
@@ -21,7 +24,15 @@ async function runPostTasks(tasks) {
 // src/post.ts
 async function run() {
   sealEnvironment();
-  await runPostTasks([removeCredentials, removeWorkDirs, saveCachesTask]);
+  await runPostTasks([
+    removeCredentials,
+    removeWorkDirs,
+    saveCachesTask,
+    {
+      name: "write the job summary",
+      run: () => writeSummary(`${getState(STATE.summaryTitle) || "mirage-deploy"}: post step`, ["cache", "saved?"])
+    }
+  ]);
 }
 
 // src/post-index.ts
