@@ -318,11 +318,14 @@ describe('image-path', () => {
     });
   });
 
-  it('refuses a path that is not there, and a rollback at the same time', () => {
+  it('refuses a path that is not there', () => {
     expect(problems({ 'image-path': 'missing' })[0]).toMatch(/^input `image-path`: `missing` does not exist/);
-    expect(problems({ 'image-path': 'artifact', 'rollback-to': 'a'.repeat(40) })).toEqual([
-      'input `image-path`: is set together with `rollback-to`; a rollback deploys no image: set one of them',
-    ]);
+  });
+
+  it('gives way to rollback-to, so that one deploy job serves both (the README example)', () => {
+    const config = parse({ 'image-path': 'missing', 'rollback-to': 'a'.repeat(40) });
+    expect(config.build.prebuilt).toBeUndefined();
+    expect(config.deploy.rollbackTo).toBe('a'.repeat(40));
   });
 });
 

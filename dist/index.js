@@ -59,7 +59,7 @@ import {
   warning,
   which,
   writeSummary
-} from "./chunks/chunk-XE6XN3RU.js";
+} from "./chunks/chunk-Z6LARJZS.js";
 
 // src/deploy/gate.ts
 var PULL_REQUEST_EVENTS = ["pull_request", "pull_request_review", "pull_request_review_comment"];

@@ -8,7 +8,7 @@ import {
   sealEnvironment,
   warning,
   writeSummary
-} from "./chunks/chunk-XE6XN3RU.js";
+} from "./chunks/chunk-Z6LARJZS.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {

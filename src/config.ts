@@ -357,9 +357,8 @@ function parseBuild(r: Reader, ctx: RunContext, needsSources: boolean): BuildCon
 function parsePrebuilt(r: Reader, ctx: RunContext): BuildConfig['prebuilt'] {
   const given = r.optional('image-path');
   if (given === undefined) return undefined;
-  if (r.optional('rollback-to') !== undefined) {
-    return r.fail('image-path', 'is set together with `rollback-to`; a rollback deploys no image: set one of them');
-  }
+  // One deploy job serves both: a manual run given `rollback-to` moves `latest` and deploys no image.
+  if (r.optional('rollback-to') !== undefined) return undefined;
   const path = isAbsolute(given) ? given : resolve(ctx.workspace, given);
   if (!existsSync(path)) {
     return r.fail(

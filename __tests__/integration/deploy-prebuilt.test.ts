@@ -150,4 +150,12 @@ describe('image-path: deploy what a build job left', () => {
     expect(missing.errors.join('\n')).toMatch(/^input `image-path`: `nowhere` does not exist/m);
     expect(await snapshotRepo(repo)).toBe(before);
   }, 120_000);
+
+  it('a manual run given rollback-to moves latest and deploys nothing, with image-path still set (one deploy job for both)', async () => {
+    const rolled = await deployJob({ 'rollback-to': OTHER }, { event: 'workflow_dispatch' });
+    expect(rolled.main.exitCode, rolled.log).toBe(0);
+    expect(rolled.outputs).toMatchObject({ deployed: 'true', 'deploy-path': `xen/${OTHER}` });
+    expect(rolled.outputs.image).toBeUndefined();
+    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${OTHER}\n`);
+  }, 120_000);
 });
