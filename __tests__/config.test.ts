@@ -48,6 +48,7 @@ describe('parseConfig', () => {
       { name: 'default', url: 'https://github.com/ocaml/opam-repository.git' },
     ]);
     expect(config.setup.cache).toBe(true);
+    expect(config.setup.cacheRefresh).toEqual({ kind: 'weekly' });
     expect(config.deploy.enabled).toBe(false);
     expect(config.deploy.repository).toBe('mirage/mirage-www-deployment');
     expect(config.deploy.compression).toBe('bzip2');
@@ -115,6 +116,22 @@ describe('parseConfig', () => {
     expect(parse({ deploy: 'True', cache: 'FALSE' }).deploy.enabled).toBe(true);
     expect(problems({ deploy: 'yes' })[0]).toBe('input `deploy`: `yes` is not a boolean; use `true` or `false`');
     expect(problems({ 'dry-run': '1' })[0]).toMatch(/^input `dry-run`/);
+  });
+
+  it('reads cache-refresh as a period or a fixed label, naming the choices when it is neither', () => {
+    for (const kind of ['daily', 'weekly', 'monthly', 'never'] as const) {
+      expect(parse({ 'cache-refresh': kind }).setup.cacheRefresh).toEqual({ kind });
+    }
+    expect(parse({ 'cache-refresh': 'fixed:snap_2026.11' }).setup.cacheRefresh).toEqual({
+      kind: 'fixed',
+      label: 'snap_2026.11',
+    });
+    expect(problems({ 'cache-refresh': 'weekyl' })).toEqual([
+      'input `cache-refresh`: `weekyl` is not a refresh period; use one of daily, weekly, monthly, never, ' +
+        'or `fixed:LABEL` (letters, digits, `.`, `_`) to refresh whenever you change LABEL',
+    ]);
+    expect(problems({ 'cache-refresh': 'fixed:a-b' })[0]).toMatch(/^input `cache-refresh`: `fixed:a-b` is not/);
+    expect(problems({ 'cache-refresh': 'fixed:' })[0]).toMatch(/^input `cache-refresh`/);
   });
 
   it('validates compression, keep and rollback-to', () => {

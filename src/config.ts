@@ -46,6 +46,10 @@ export interface BuildConfig {
   readonly prebuilt?: { readonly path: string; readonly isFolder: boolean };
 }
 
+/** How often the opam root is refreshed: a new period in the key updates the repositories. */
+export type CacheRefresh =
+  { readonly kind: 'daily' | 'weekly' | 'monthly' | 'never' } | { readonly kind: 'fixed'; readonly label: string };
+
 export interface SetupConfig {
   readonly ocamlCompiler: CompilerSpec;
   /** The raw `ocaml-compiler` input, which goes into cache keys as given. */
@@ -61,6 +65,7 @@ export interface SetupConfig {
   readonly mirageVersion: string;
   readonly cache: boolean;
   readonly cachePrefix: string;
+  readonly cacheRefresh: CacheRefresh;
 }
 
 export interface DeployConfig {
@@ -369,6 +374,22 @@ function parsePrebuilt(r: Reader, ctx: RunContext): BuildConfig['prebuilt'] {
   return { path, isFolder: statSync(path).isDirectory() };
 }
 
+const REFRESH_PERIODS = ['daily', 'weekly', 'monthly', 'never'] as const;
+
+function parseCacheRefresh(r: Reader): CacheRefresh {
+  const value = r.raw('cache-refresh') || 'weekly';
+  const period = REFRESH_PERIODS.find((p) => p === value);
+  if (period !== undefined) return { kind: period };
+  const label = /^fixed:([A-Za-z0-9._]{1,64})$/.exec(value)?.[1];
+  if (label !== undefined) return { kind: 'fixed', label };
+  r.fail(
+    'cache-refresh',
+    `\`${value}\` is not a refresh period; use one of ${REFRESH_PERIODS.join(', ')}, ` +
+      'or `fixed:LABEL` (letters, digits, `.`, `_`) to refresh whenever you change LABEL',
+  );
+  return { kind: 'weekly' };
+}
+
 function parseSetup(r: Reader): SetupConfig {
   const ocamlCompiler = parseCompiler(r);
   const opamVersion = r.raw('opam-version') || '2.4.1';
@@ -401,6 +422,7 @@ function parseSetup(r: Reader): SetupConfig {
     );
   }
   return {
+    cacheRefresh: parseCacheRefresh(r),
     ocamlCompiler,
     ocamlCompilerInput: r.raw('ocaml-compiler') || '5.4.1',
     opamVersion,

@@ -9,6 +9,8 @@ export interface OpamSetup {
   /** Version of the `mirage` package installed in the switch. */
   readonly mirageVersion: string;
   readonly cacheHit: CacheHit;
+  /** The opam root (OPAMROOT), which the opam cache saves. */
+  readonly root: string;
   /**
    * Environment for every later command that needs the switch (OPAMROOT, OPAMSWITCH, PATH with
    * the switch's bin first, OPAMYES …): the full environment, not a delta.

@@ -45,6 +45,7 @@ beforeAll(async () => {
     ocamlVersion: '4.13.1',
     mirageVersion: '4.11.1',
     cacheHit: 'miss',
+    root: opamRoot,
     env: { ...env, OPAMSWITCH: 'fixture', PATH: `${join(opamRoot, 'fixture', 'bin')}:${env.PATH ?? ''}` },
     seconds: 1,
   };

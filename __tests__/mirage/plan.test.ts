@@ -12,6 +12,7 @@ import {
   formatSize,
   lockFilesDigest,
   makeCommand,
+  planDepend,
 } from '../../src/mirage/plan.js';
 
 const build = (over: Partial<BuildConfig> = {}): BuildConfig => ({
@@ -87,6 +88,36 @@ describe('cache keys', () => {
       key: 'v2-dune-macOS-ARM64-unix-abc',
       restoreKeys: ['v2-dune-macOS-ARM64-unix-', 'v2-dune-macOS-ARM64-'],
     });
+  });
+});
+
+describe('planDepend', () => {
+  const lock = { name: 'hello-unix.opam.locked', content: 'depends: []' };
+  const stored = { inputs: 'digest-a', files: [lock] };
+  const makefile = 'lock::\n\t@$(MAKE) -B x\n\ndepext-lockfile: $(MIRAGE_DIR)/x.opam.locked\n\techo\n';
+
+  it('reuses the stored lock and runs only the depext target on an exact hit of the same inputs', () => {
+    expect(planDepend('exact', stored, 'digest-a', makefile)).toEqual({
+      reuse: true,
+      files: [lock],
+      depextTarget: 'depext-lockfile',
+    });
+  });
+
+  it('has no depext target to run when mirage was configured with --no-depext', () => {
+    expect(planDepend('exact', stored, 'digest-a', 'lock::\n')).toEqual({ reuse: true, files: [lock] });
+  });
+
+  it.each([
+    ['a partial hit', 'partial', stored, 'digest-a', /a partial/],
+    ['a miss', 'miss', stored, 'digest-a', /a miss/],
+    ['no stored lock', 'exact', undefined, 'digest-a', /no lock file/],
+    ['a stored lock with no files', 'exact', { inputs: 'digest-a', files: [] }, 'digest-a', /no lock file/],
+    ['other configure output', 'exact', stored, 'digest-b', /another Makefile or opam file/],
+  ] as const)('locks and installs again after %s', (_, hit, lockStored, inputs, reason) => {
+    const plan = planDepend(hit, lockStored, inputs, makefile);
+    expect(plan.reuse).toBe(false);
+    expect(plan.reuse ? '' : plan.reason).toMatch(reason);
   });
 });
 

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  compilerKeyPart,
   dependencyHash,
   isDependencyInput,
   linuxRelease,
   opamCacheKeys,
+  periodOfKey,
+  refreshPeriod,
   type OpamKeyInputs,
 } from '../../src/opam/keys.js';
 
@@ -19,6 +22,7 @@ const BASE: OpamKeyInputs = {
   mirageVersion: '>= 4.11.0 & < 5.0.0',
   target: 'unix',
   dependencies: '0123456789abcdef',
+  period: 't2026w49',
 };
 
 /** GitHub's rule: an entry is restored for the exact key, else for the first restore key that prefixes it. */
@@ -33,7 +37,7 @@ describe('opamCacheKeys', () => {
 
   it('reads as its parts, in order', () => {
     expect(saved).toMatch(
-      /^v1-opam-Linux-ubuntu-24\.04-X64-opam2\.4\.1-ocaml5\.4\.1-r[0-9a-f]{12}-p[0-9a-f]{12}-m[0-9a-f]{12}-unix-d0123456789abcdef$/,
+      /^v1-opam-Linux-ubuntu-24\.04-X64-opam2\.4\.1-ocaml5\.4\.1-r[0-9a-f]{12}-p[0-9a-f]{12}-m[0-9a-f]{12}-unix-d0123456789abcdef-t2026w49$/,
     );
     expect(saved).not.toContain(',');
     expect(saved.length).toBeLessThan(512);
@@ -41,7 +45,9 @@ describe('opamCacheKeys', () => {
 
   it.each<[string, Partial<OpamKeyInputs>, 'exact' | 'partial' | 'miss']>([
     ['the same inputs', {}, 'exact'],
+    ['a new refresh period', { period: 't2026w50' }, 'partial'],
     ['changed dependency inputs', { dependencies: 'fedcba9876543210' }, 'partial'],
+    ['another system compiler', { compiler: compilerKeyPart('ocaml-system', '5.4.1') }, 'miss'],
     ['another target', { target: 'hvt' }, 'partial'],
     ['another mirage constraint', { mirageVersion: '4.11.1' }, 'partial'],
     ['a pin', { pins: [{ name: 'fmt', url: 'git+https://example.org/fmt.git' }] }, 'partial'],
@@ -63,7 +69,8 @@ describe('opamCacheKeys', () => {
 
   it('restore keys go from the longest to the shortest, each ending at a separator', () => {
     const { key, restoreKeys } = opamCacheKeys(BASE);
-    expect(restoreKeys).toHaveLength(4);
+    expect(restoreKeys).toHaveLength(5);
+    expect(restoreKeys[0]).toBe(`${key.slice(0, key.lastIndexOf('-'))}-`);
     for (const [i, prefix] of restoreKeys.entries()) {
       expect(prefix.endsWith('-')).toBe(true);
       expect(key.startsWith(prefix)).toBe(true);
@@ -72,8 +79,50 @@ describe('opamCacheKeys', () => {
     expect(restoreKeys.at(-1)).toMatch(/-r[0-9a-f]{12}-$/);
   });
 
+  it('the same root of the last period is restored before any other partial match', () => {
+    const lastPeriod = opamCacheKeys({ ...BASE, period: 't2026w48' }).key;
+    expect(lastPeriod.startsWith(opamCacheKeys(BASE).restoreKeys[0] ?? '')).toBe(true);
+    expect(periodOfKey(lastPeriod)).toBe('t2026w48');
+    expect(periodOfKey(saved)).toBe('t2026w49');
+  });
+
   it('does not care how the mirage constraint is spaced', () => {
     expect(opamCacheKeys({ ...BASE, mirageVersion: '>=4.11.0 & <5.0.0' }).key).toBe(saved);
+  });
+});
+
+describe('compilerKeyPart', () => {
+  it('holds the system compiler version, not the word ocaml-system', () => {
+    const system4 = opamCacheKeys({ ...BASE, compiler: compilerKeyPart('ocaml-system', '4.13.1') }).key;
+    const system5 = opamCacheKeys({ ...BASE, compiler: compilerKeyPart('ocaml-system', '5.4.1') }).key;
+    expect(system4).toContain('-ocamlsystem4.13.1-');
+    expect(system5).toContain('-ocamlsystem5.4.1-');
+    expect(system4).not.toContain('ocaml-system');
+    expect(restores(system4, { ...BASE, compiler: compilerKeyPart('ocaml-system', '5.4.1') })).toBe('miss');
+  });
+
+  it('keeps any other compiler input as given', () => {
+    expect(compilerKeyPart('5.4', undefined)).toBe('5.4');
+    expect(compilerKeyPart('ocaml-variants.5.4.1+options', undefined)).toBe('ocaml-variants.5.4.1+options');
+  });
+});
+
+describe('refreshPeriod', () => {
+  it.each<[string, Parameters<typeof refreshPeriod>[0], string]>([
+    ['2026-11-30T23:59:59Z', { kind: 'daily' }, 't20261130'],
+    ['2026-12-01T00:00:00Z', { kind: 'daily' }, 't20261201'],
+    ['2026-11-30T12:00:00Z', { kind: 'monthly' }, 't202611'],
+    ['2026-11-30T12:00:00Z', { kind: 'weekly' }, 't2026w49'],
+    ['2026-12-06T23:59:59Z', { kind: 'weekly' }, 't2026w49'],
+    ['2026-12-07T00:00:00Z', { kind: 'weekly' }, 't2026w50'],
+    // ISO weeks: 1 January 2027 is a Friday, in the last week of 2026; 31 December 2024 a Tuesday, in 2025's first.
+    ['2027-01-01T12:00:00Z', { kind: 'weekly' }, 't2026w53'],
+    ['2024-12-31T12:00:00Z', { kind: 'weekly' }, 't2025w01'],
+    ['2026-11-30T12:00:00Z', { kind: 'never' }, 'tnever'],
+    ['2026-11-30T12:00:00Z', { kind: 'fixed', label: 'snap.2' }, 'tsnap.2'],
+  ])('%s, %j → %s', (date, refresh, period) => {
+    expect(refreshPeriod(refresh, new Date(date))).toBe(period);
+    expect(period).not.toContain('-');
   });
 });
 

@@ -59,10 +59,12 @@ describe('parseRepositoryList', () => {
       '# Repository # Url                    # Switches(rank)',
       'first        file:///tmp/optest/repo  <default>(1/2)',
       'second       https://example.org/r.git mirage(2/2)',
+      'overlay      file:///tmp/optest/overlay',
     ].join('\n');
     expect(parseRepositoryList(text)).toEqual([
-      { name: 'first', url: 'file:///tmp/optest/repo' },
-      { name: 'second', url: 'https://example.org/r.git' },
+      { name: 'first', url: 'file:///tmp/optest/repo', selected: true },
+      { name: 'second', url: 'https://example.org/r.git', selected: true },
+      { name: 'overlay', url: 'file:///tmp/optest/overlay', selected: false },
     ]);
   });
 });
@@ -75,9 +77,10 @@ describe('parsePinList', () => {
 });
 
 describe('planRepositories', () => {
-  const a = { name: 'a', url: 'file:///a' };
-  const b = { name: 'b', url: 'file:///b' };
-  const c = { name: 'c', url: 'file:///c' };
+  const a = { name: 'a', url: 'file:///a', selected: true };
+  const b = { name: 'b', url: 'file:///b', selected: true };
+  const c = { name: 'c', url: 'file:///c', selected: true };
+  const overlay = { name: 'overlay', url: 'file:///o', selected: false };
 
   it.each([
     ['nothing to do', [a, b], [a, b], []],
@@ -90,8 +93,20 @@ describe('planRepositories', () => {
         ['repository', 'add', 'c', 'file:///c', '--all-switches', '--set-default', '--rank=-1'],
       ],
     ],
-    ['moves a URL', [{ name: 'a', url: 'file:///old' }], [a], [['repository', 'set-url', 'a', 'file:///a']]],
+    [
+      'moves a URL',
+      [{ name: 'a', url: 'file:///old', selected: true }],
+      [a],
+      [['repository', 'set-url', 'a', 'file:///a']],
+    ],
     ['drops an unwanted one', [a, c], [a], [['repository', 'remove', 'c', '--all-switches', '--set-default']]],
+    ['keeps an unwanted one that nothing selects (an overlay `make repo-rm` unselected)', [a, overlay], [a], []],
+    [
+      'selects a wanted one that is known but unselected',
+      [a, { ...b, selected: false }],
+      [a, b],
+      [['repository', 'add', 'b', 'file:///b', '--all-switches', '--set-default', '--rank=-1']],
+    ],
   ] as const)('%s', (_, current, wanted, commands) => {
     expect(planRepositories(current, wanted)).toEqual(commands);
   });

@@ -16,6 +16,7 @@ export const SETUP: OpamSetup = {
   ocamlVersion: '4.13.1',
   mirageVersion: '4.11.1',
   cacheHit: 'miss',
+  root: '/nonexistent/opam-root',
   env: {},
   seconds: 0,
 };

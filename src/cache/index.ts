@@ -56,12 +56,23 @@ function restoredParts(hit: CacheHit, key: string, matched: string | undefined):
   }
 }
 
+export interface Restored {
+  readonly hit: CacheHit;
+  /** The key of the entry restored: `spec.key` on an exact hit, an older one on a partial hit. */
+  readonly matchedKey?: string;
+}
+
 /** Restores the newest entry matching the key or a restore key into `paths`. */
 export async function restoreCache(spec: CacheSpec): Promise<CacheHit> {
+  return (await restoreCacheEntry(spec)).hit;
+}
+
+/** restoreCache, also saying which entry came back. */
+export async function restoreCacheEntry(spec: CacheSpec): Promise<Restored> {
   if (unavailable !== undefined) {
     core.info(`cache ${spec.name}: not restored: ${unavailable}`);
     summaryRow(`cache ${spec.name}`, 'not restored: the cache service is unavailable');
-    return 'miss';
+    return { hit: 'miss' };
   }
   if (!cache.isFeatureAvailable()) {
     markUnavailable(
@@ -69,7 +80,7 @@ export async function restoreCache(spec: CacheSpec): Promise<CacheHit> {
         'nor ACTIONS_CACHE_URL, as on a GitHub Enterprise Server without Actions cache or a local runner)',
     );
     summaryRow(`cache ${spec.name}`, 'not restored: no cache service for this job');
-    return 'miss';
+    return { hit: 'miss' };
   }
   core.info(`cache ${spec.name}: looking for ${spec.key}`);
   const limit = deadline(CACHE_DEADLINE_MS);
@@ -78,18 +89,18 @@ export async function restoreCache(spec: CacheSpec): Promise<CacheHit> {
   );
   if (value === TIMED_OUT) {
     markUnavailable(`the cache service did not answer within ${seconds(limit)} s`);
-    return 'miss';
+    return { hit: 'miss' };
   }
   if (failures.length > 0) {
     const first = (failures[0] ?? '').split('\n')[0];
     markUnavailable(`the cache service did not answer (${first})`);
     summaryRow(`cache ${spec.name}`, 'not restored: the cache service did not answer');
-    return 'miss';
+    return { hit: 'miss' };
   }
   const hit = classifyHit(spec.key, value);
   core.info(`cache ${spec.name}: ${hit}${hit === 'partial' ? ` (restored ${value})` : ''}`);
   summaryRow(`cache ${spec.name}`, ...restoredParts(hit, spec.key, value));
-  return hit;
+  return hit === 'miss' || value === undefined ? { hit } : { hit, matchedKey: value };
 }
 
 /** Hands the cache to the post step, which saves it if the run earns it (see planSaves). */

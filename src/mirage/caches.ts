@@ -1,17 +1,40 @@
 /**
- * The build's two caches, through the shared helper in src/cache/: `duniverse/` (the sources
- * `make pull` fetches, keyed by the lock files) and dune's shared cache. Restored after `make
- * lock`, the first moment the key is known; saved by the post step.
+ * The build's caches, through the shared helper in src/cache/: `duniverse/` (the sources `make
+ * pull` fetches, keyed by the lock files) and dune's shared cache, restored after `make lock`,
+ * the first moment the key is known, and saved by the post step. The lock files themselves ride
+ * in the opam root's entry (same key), kept in a file of the root.
  */
 import * as core from '@actions/core';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findProgram } from '../exec.js';
 import { registerCacheSave, restoreCache, type CacheSpec } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
 import type { CacheHit } from '../types.js';
-import { duneCacheKeys, duniverseCacheKeys } from './plan.js';
+import { duneCacheKeys, duniverseCacheKeys, type StoredLock } from './plan.js';
+
+function lockStorePath(opamRoot: string): string {
+  return join(opamRoot, 'mirage-deploy', 'lock.json');
+}
+
+/** The lock the opam root was saved with; undefined when it has none (or one this code cannot read). */
+export function readStoredLock(opamRoot: string): StoredLock | undefined {
+  try {
+    const stored = JSON.parse(readFileSync(lockStorePath(opamRoot), 'utf8')) as Partial<StoredLock>;
+    const files = Array.isArray(stored.files) ? stored.files : [];
+    const valid = files.every((f) => typeof f.name === 'string' && /^[^/]+\.opam\.locked$/.test(f.name));
+    return typeof stored.inputs === 'string' && valid ? { inputs: stored.inputs, files } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps this run's lock in the opam root, which the post step saves (unless the root was an exact hit). */
+export function storeLock(opamRoot: string, lock: StoredLock): void {
+  mkdirSync(join(opamRoot, 'mirage-deploy'), { recursive: true });
+  writeFileSync(lockStorePath(opamRoot), JSON.stringify(lock));
+}
 
 /** Large enough for a unikernel's dependencies, small enough to restore in seconds. */
 const DUNE_CACHE_LIMIT = '1GB';

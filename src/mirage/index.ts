@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core';
 import { sha256File } from '../hash.js';
-import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { BuildConfig, Config } from '../config.js';
@@ -26,11 +26,13 @@ import {
   formatSize,
   lockFilesDigest,
   makeCommand,
+  planDepend,
   type Command,
+  type NamedFile,
 } from './plan.js';
 import { ensureSystemPackages, prepareForDepexts } from './system-packages.js';
 import { TARGETS, checkTargetRunnable, sideFilePaths } from './targets.js';
-import { restoreBuildCaches, saveBuildCachesLater } from './caches.js';
+import { readStoredLock, restoreBuildCaches, saveBuildCachesLater, storeLock } from './caches.js';
 
 type Timings = Record<string, number>;
 
@@ -82,15 +84,24 @@ function listDir(dir: string): DistEntry[] {
   }));
 }
 
-function lockFiles(dir: string): Array<{ name: string; path: string; content: string }> {
+function mirageFiles(dir: string, suffix: string): Array<NamedFile & { path: string }> {
   const mirageDir = join(dir, 'mirage');
   return listDir(mirageDir)
-    .filter((e) => e.isFile && e.name.endsWith('.opam.locked'))
+    .filter((e) => e.isFile && e.name.endsWith(suffix))
     .map((e) => ({
       name: e.name,
       path: join(mirageDir, e.name),
       content: readFileSync(join(mirageDir, e.name), 'utf8'),
     }));
+}
+
+const lockFiles = (dir: string) => mirageFiles(dir, '.opam.locked');
+
+/** What `make lock` locks from: the generated Makefile and opam files. */
+function lockInputs(dir: string): { digest: string; makefile: string } {
+  const path = join(dir, 'Makefile');
+  const makefile = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  return { digest: lockFilesDigest([{ name: 'Makefile', content: makefile }, ...mirageFiles(dir, '.opam')]), makefile };
 }
 
 /** The image `make build` left in dist/, its digest, and the target's side files that exist. */
@@ -142,10 +153,30 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       run(configure, dir, env, `fix ${build.configFile} or input \`configure-args\` (mirage's output is above)`),
     );
 
-    const lock = makeCommand('lock', ctx.cores);
-    await timed(timings, 'depend', `depend: ${commandLine(lock)}`, () =>
-      run(lock, dir, env, 'opam-monorepo could not lock the dependencies (its output is above)'),
+    const inputs = lockInputs(dir);
+    const plan = planDepend(
+      setup.cacheHit,
+      config.setup.cache ? readStoredLock(setup.root) : undefined,
+      inputs.digest,
+      inputs.makefile,
     );
+    if (plan.reuse) {
+      // Written after configure, so make sees them newer than the opam file they are locked from.
+      for (const file of plan.files) writeFileSync(join(dir, 'mirage', file.name), file.content);
+      core.info(
+        `${plan.files.map((f) => `mirage/${f.name}`).join(', ')} restored with the opam root ` +
+          '(exact hit, the same Makefile and opam file): `make lock` skipped',
+      );
+    } else {
+      const lock = makeCommand('lock', ctx.cores);
+      await timed(timings, 'depend', `depend: ${commandLine(lock)}`, () =>
+        run(lock, dir, env, 'opam-monorepo could not lock the dependencies (its output is above)'),
+      );
+      if (config.setup.cache) {
+        const files = lockFiles(dir).map(({ name, content }) => ({ name, content }));
+        storeLock(setup.root, { inputs: inputs.digest, files });
+      }
+    }
     const locks = lockFiles(dir);
     const caches = await restoreBuildCaches(
       config,
@@ -154,11 +185,27 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       cacheRoot,
       locks.length ? lockFilesDigest(locks) : undefined,
     );
-    const install = makeCommand('install-switch', ctx.cores);
-    await timed(timings, 'depend', `depend: ${commandLine(install)}`, async () => {
-      await prepareForDepexts(ctx, process.env);
-      await run(install, dir, env, 'opam could not install the switch dependencies (its output is above)');
-    });
+    if (!plan.reuse) {
+      const install = makeCommand('install-switch', ctx.cores);
+      await timed(timings, 'depend', `depend: ${commandLine(install)}`, async () => {
+        await prepareForDepexts(ctx, process.env);
+        await run(install, dir, env, 'opam could not install the switch dependencies (its output is above)');
+      });
+    } else if (plan.depextTarget !== undefined) {
+      core.info(
+        "`make install-switch` skipped: the switch is exactly the cached one; the lock's system packages install on their own",
+      );
+      const depext = makeCommand(plan.depextTarget, ctx.cores);
+      await timed(timings, 'depend', `depend: ${commandLine(depext)}`, async () => {
+        await prepareForDepexts(ctx, process.env);
+        await run(depext, dir, env, "the lock file's system packages could not be installed (the output is above)");
+      });
+    } else {
+      core.info(
+        '`make install-switch` skipped: the switch is exactly the cached one ' +
+          '(the Makefile has no depext target: configured with --no-depext)',
+      );
+    }
     if (caches.duniverseRestored) {
       core.info('duniverse/ restored from the cache for this lock file: `make pull` skipped');
     } else {

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { BuildConfig } from '../config.js';
+import type { CacheHit } from '../types.js';
 
 export interface Command {
   readonly program: string;
@@ -56,12 +57,60 @@ export function buildEnvironment(
 }
 
 /** A digest of the lock files, in name order so that listing order does not change it. */
-export function lockFilesDigest(files: ReadonlyArray<{ readonly name: string; readonly content: string }>): string {
+export function lockFilesDigest(files: readonly NamedFile[]): string {
   const hash = createHash('sha256');
   for (const file of [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     hash.update(`${file.name}\0${file.content}\0`);
   }
   return hash.digest('hex');
+}
+
+/** A file of the unikernel's folder, by name: a lock file, or one of what `make lock` reads. */
+export interface NamedFile {
+  readonly name: string;
+  readonly content: string;
+}
+
+/** The lock files `make lock` wrote, kept in the opam root so that they are cached with it. */
+export interface StoredLock {
+  /** lockFilesDigest() of the Makefile and mirage/*.opam they were locked from. */
+  readonly inputs: string;
+  readonly files: readonly NamedFile[];
+}
+
+export type DependPlan =
+  | { readonly reuse: false; readonly reason: string }
+  | {
+      readonly reuse: true;
+      readonly files: readonly NamedFile[];
+      /** The Makefile's own target for the lock's system packages, when it has one. */
+      readonly depextTarget?: string;
+    };
+
+const DEPEXT_TARGET = 'depext-lockfile';
+
+/**
+ * Whether `make lock` and `make install-switch` can be skipped. Only on an exact hit of the opam
+ * root: its repositories are in the very state the stored lock was made from, and its switch has
+ * what that lock's install-switch installed. The Makefile and opam files must be the ones locked
+ * (configure arguments are not in the key). System packages are in no cache, so the Makefile's
+ * depext target still runs.
+ */
+export function planDepend(
+  rootHit: CacheHit,
+  stored: StoredLock | undefined,
+  inputs: string,
+  makefile: string,
+): DependPlan {
+  if (rootHit !== 'exact') return { reuse: false, reason: `the opam root was a ${rootHit}` };
+  if (stored === undefined || stored.files.length === 0) {
+    return { reuse: false, reason: 'the cached opam root holds no lock file' };
+  }
+  if (stored.inputs !== inputs) {
+    return { reuse: false, reason: 'mirage configure wrote another Makefile or opam file than the one locked' };
+  }
+  const depext = new RegExp(`^${DEPEXT_TARGET}:`, 'm').test(makefile);
+  return { reuse: true, files: stored.files, ...(depext ? { depextTarget: DEPEXT_TARGET } : {}) };
 }
 
 export interface CacheKeys {

@@ -7,15 +7,24 @@ import * as core from '@actions/core';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { registerCacheSave, restoreCache, type CacheSpec } from '../cache/index.js';
+import { registerCacheSave, restoreCacheEntry, type CacheSpec } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
-import { mustRun, processEnv, runCommand } from '../exec.js';
+import { findProgram, mustRun, processEnv, runCommand } from '../exec.js';
 import { summaryRow } from '../summary.js';
 import type { CacheHit, OpamSetup } from '../types.js';
 import { installOpam } from './binary.js';
 import { compilerPackage, parseVersionList } from './compiler.js';
-import { dependencyHash, isDependencyInput, linuxRelease, opamCacheKeys, type DependencyFile } from './keys.js';
+import {
+  compilerKeyPart,
+  dependencyHash,
+  isDependencyInput,
+  linuxRelease,
+  opamCacheKeys,
+  periodOfKey,
+  refreshPeriod,
+  type DependencyFile,
+} from './keys.js';
 import {
   SWITCH_NAME,
   installedVersions,
@@ -77,11 +86,33 @@ function dependencyFiles(config: Config): DependencyFile[] {
   return files;
 }
 
+/** The runner's OCaml, which `ocaml-system` is: its version goes into the cache key. */
+async function systemCompilerVersion(): Promise<string> {
+  const ocamlc = findProgram('ocamlc', processEnv());
+  const result = ocamlc === undefined ? undefined : await runCommand(ocamlc, ['-vnum'], { silent: true });
+  const version = result?.exitCode === 0 ? result.stdout.trim() : '';
+  if (!/^\d+\.\d+\S*$/.test(version)) {
+    throw new Error(
+      'input `ocaml-compiler`: `ocaml-system` uses the OCaml on PATH, but `ocamlc -vnum` ' +
+        (ocamlc === undefined ? 'found no ocamlc' : `printed \`${version}\``) +
+        '; install OCaml on the runner (e.g. `apt-get install ocaml-nox`) or give a version such as `5.4.1`',
+    );
+  }
+  return version;
+}
+
 function rootIsUsable(root: string): boolean {
   return existsSync(join(root, 'config')) && existsSync(join(root, SWITCH_NAME, '.opam-switch', 'switch-state'));
 }
 
-async function converge(opam: Opam, config: Config, ctx: RunContext, root: string, hit: CacheHit): Promise<void> {
+async function converge(
+  opam: Opam,
+  config: Config,
+  ctx: RunContext,
+  root: string,
+  hit: CacheHit,
+  refresh: boolean,
+): Promise<void> {
   const { setup } = config;
   const [first] = setup.opamRepositories;
   const fresh = !existsSync(join(root, 'config'));
@@ -118,6 +149,9 @@ async function converge(opam: Opam, config: Config, ctx: RunContext, root: strin
     await opam.run(args);
   }
 
+  // The root is the last period's: what the new repository state changes is upgraded, nothing else.
+  if (refresh) await opam.run(['upgrade']);
+
   const requirements = join(ctx.runnerTemp, 'mirage-deploy-opam');
   mkdirSync(requirements, { recursive: true });
   writeFileSync(join(requirements, 'mirage-deploy-setup.opam'), requirementsOpamFile(setup.mirageVersion));
@@ -145,31 +179,44 @@ export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSe
   const opam = new Opam(binary.path, processEnv(variables));
 
   let hit: CacheHit = 'miss';
+  let refresh = false;
   let spec: CacheSpec | undefined;
   if (setup.cache) {
+    const systemVersion = setup.ocamlCompiler.kind === 'system' ? await systemCompilerVersion() : undefined;
+    const period = refreshPeriod(setup.cacheRefresh, new Date());
     const keys = opamCacheKeys({
       prefix: setup.cachePrefix,
       os: ctx.runnerOs,
       osRelease: await osRelease(ctx),
       arch: ctx.runnerArch,
       opamVersion: binary.version,
-      compiler: setup.ocamlCompilerInput,
+      compiler: compilerKeyPart(setup.ocamlCompilerInput, systemVersion),
       repositories: setup.opamRepositories,
       pins: setup.opamPins,
       mirageVersion: setup.mirageVersion,
       target: config.build.target,
       dependencies: dependencyHash(dependencyFiles(config)),
+      period,
     });
     spec = { name: 'opam', paths: [root], key: keys.key, restoreKeys: keys.restoreKeys };
     const cacheSpec = spec;
-    hit = await group('Restore the opam root', () => restoreCache(cacheSpec));
+    const restored = await group('Restore the opam root', () => restoreCacheEntry(cacheSpec));
+    hit = restored.hit;
+    const restoredPeriod = restored.matchedKey === undefined ? period : periodOfKey(restored.matchedKey);
+    if (hit === 'partial' && restoredPeriod !== period) {
+      refresh = true;
+      core.info(
+        `cache-refresh: the restored root is of period ${restoredPeriod}, this run's is ${period}: ` +
+          'updating the repositories, upgrading what changed and locking the unikernel again',
+      );
+    }
   }
 
   await group('opam switch', async () => {
     if (hit === 'exact' && rootIsUsable(root)) {
       core.info(`opam root ${root}: exact cache hit, nothing to install`);
     } else {
-      await converge(opam, config, ctx, root, hit);
+      await converge(opam, config, ctx, root, hit, refresh);
     }
   });
 
@@ -185,7 +232,9 @@ export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSe
     registerCacheSave(spec, hit, {
       cleanup: {
         program: binary.path,
-        args: ['clean', '--download-cache', '--logs', '--repo-cache'],
+        // The repository cache stays: rebuilding it is the first opam command of a warm run
+        // otherwise (seconds to tens of seconds with opam-repository), for a few MB in the entry.
+        args: ['clean', '--download-cache', '--logs'],
         env: { OPAMROOT: root },
       },
     });
@@ -195,5 +244,5 @@ export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSe
     'setup',
     `OCaml ${ocamlVersion}, opam ${binary.version}, mirage ${mirageVersion}; cache: ${hit}; ${seconds} s`,
   );
-  return { opamVersion: binary.version, ocamlVersion, mirageVersion, cacheHit: hit, env, seconds };
+  return { opamVersion: binary.version, ocamlVersion, mirageVersion, cacheHit: hit, root, env, seconds };
 }

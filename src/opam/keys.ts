@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { OpamPin, OpamRepository } from '../config.js';
+import type { CacheRefresh, OpamPin, OpamRepository } from '../config.js';
 
 /** Everything that makes one opam root differ from another, in the order keys are cut from the end. */
 export interface OpamKeyInputs {
@@ -9,7 +9,7 @@ export interface OpamKeyInputs {
   readonly osRelease: string;
   readonly arch: string;
   readonly opamVersion: string;
-  /** The `ocaml-compiler` input as given. */
+  /** compilerKeyPart(): the `ocaml-compiler` input, or the system compiler's version. */
   readonly compiler: string;
   readonly repositories: readonly OpamRepository[];
   readonly pins: readonly OpamPin[];
@@ -17,6 +17,8 @@ export interface OpamKeyInputs {
   readonly target: string;
   /** dependencyHash() of the unikernel's dependency inputs. */
   readonly dependencies: string;
+  /** refreshPeriod(): when it changes, the root is restored from the last period and refreshed. */
+  readonly period: string;
 }
 
 export interface OpamCacheKeys {
@@ -35,9 +37,53 @@ function clean(part: string): string {
 }
 
 /**
- * The opam root's key. Restore keys drop the dependency hash, then the target, the mirage
- * constraint and the pins, never the repositories or the compiler: a restored root then always
- * has the right switch and repositories, and converging it is installing the difference.
+ * The compiler as the key names it. `ocaml-system` is whatever OCaml the runner image has, so the
+ * key holds its version: a switch built for another system compiler is never restored.
+ */
+export function compilerKeyPart(input: string, systemVersion: string | undefined): string {
+  return systemVersion === undefined ? input : `system${systemVersion}`;
+}
+
+/** ISO 8601 week of a UTC date: `2026w01` is the week holding the year's first Thursday. */
+function isoWeek(now: Date): string {
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const weekday = day.getUTCDay() || 7;
+  day.setUTCDate(day.getUTCDate() + 4 - weekday);
+  const yearStart = Date.UTC(day.getUTCFullYear(), 0, 1);
+  const week = Math.ceil(((day.getTime() - yearStart) / 86_400_000 + 1) / 7);
+  return `${day.getUTCFullYear()}w${String(week).padStart(2, '0')}`;
+}
+
+/**
+ * The `cache-refresh` period `now` falls in (UTC), as the last part of the opam key: `t20261130`,
+ * `t2026w49`, `t202611`, `tnever`, `t` + a fixed label. It holds no `-`, so periodOfKey finds it.
+ */
+export function refreshPeriod(refresh: CacheRefresh, now: Date): string {
+  const date = now.toISOString().slice(0, 10).replace(/-/g, '');
+  switch (refresh.kind) {
+    case 'daily':
+      return `t${date}`;
+    case 'weekly':
+      return `t${isoWeek(now)}`;
+    case 'monthly':
+      return `t${date.slice(0, 6)}`;
+    case 'never':
+      return 'tnever';
+    case 'fixed':
+      return `t${refresh.label.replace(/[^A-Za-z0-9._]/g, '_')}`;
+  }
+}
+
+/** The period part of an opam key (the one a restore matched), to tell whether it is this period's. */
+export function periodOfKey(key: string): string {
+  return key.slice(key.lastIndexOf('-') + 1);
+}
+
+/**
+ * The opam root's key. Restore keys drop the period first (the same root of an earlier period,
+ * which the setup then refreshes), then the dependency hash, the target, the mirage constraint and
+ * the pins, never the repositories or the compiler: a restored root then always has the right
+ * switch and repositories, and converging it is installing the difference.
  */
 export function opamCacheKeys(k: OpamKeyInputs): OpamCacheKeys {
   const parts = [
@@ -53,11 +99,12 @@ export function opamCacheKeys(k: OpamKeyInputs): OpamCacheKeys {
     `m${shortHash(k.mirageVersion.replace(/\s+/g, ''))}`,
     clean(k.target),
     `d${k.dependencies}`,
+    k.period,
   ];
   const prefixOf = (count: number): string => `${parts.slice(0, count).join('-')}-`;
   return {
     key: parts.join('-'),
-    restoreKeys: [prefixOf(11), prefixOf(10), prefixOf(9), prefixOf(8)],
+    restoreKeys: [prefixOf(12), prefixOf(11), prefixOf(10), prefixOf(9), prefixOf(8)],
   };
 }
 

@@ -32,8 +32,7 @@ export function parseEnvSexp(text: string): Record<string, string> {
 
 /**
  * Installed package versions from the switch's `.opam-switch/switch-state`. Read from the file
- * because `opam var` rebuilds the repository cache that `opam clean --repo-cache` dropped before
- * the save: seconds with opam-repository, spent on every warm run.
+ * because `opam var` loads the repositories' state: seconds with opam-repository, on every warm run.
  */
 export function installedVersions(switchState: string): Map<string, string> {
   const block = /^installed:\s*\[([^\]]*)\]/m.exec(switchState)?.[1] ?? '';
@@ -42,15 +41,23 @@ export function installedVersions(switchState: string): Map<string, string> {
   return versions;
 }
 
-/** `opam repository list --all`: a `#` header, then `name url selections` rows. */
-export function parseRepositoryList(text: string): OpamRepository[] {
+/** A repository the opam root knows, and whether any switch (or the default) selects it. */
+export interface KnownRepository extends OpamRepository {
+  readonly selected: boolean;
+}
+
+/**
+ * `opam repository list --all`: a `#` header, then `name url selections` rows. A repository the
+ * unikernel's `make repo-rm` unselected (mirage's overlays) is still known, with no selections.
+ */
+export function parseRepositoryList(text: string): KnownRepository[] {
   return text
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('['))
     .flatMap((line) => {
-      const [name, url] = line.split(/\s+/);
-      return name && url ? [{ name, url }] : [];
+      const [name, url, ...selections] = line.split(/\s+/);
+      return name && url ? [{ name, url, selected: selections.length > 0 }] : [];
     });
 }
 
@@ -64,18 +71,20 @@ export function parsePinList(text: string): string[] {
 
 /**
  * Commands that turn the configured repositories into the wanted ones. New ones are appended
- * (`--rank=-1`) in order, so on a fresh root the first input stays the first in priority.
+ * (`--rank=-1`) in order, so on a fresh root the first input stays the first in priority. An
+ * unwanted repository that nothing selects stays: it changes no solution, and it is the overlay
+ * the unikernel's `make lock` adds again (removing it would fetch it again on every partial hit).
  */
-export function planRepositories(current: readonly OpamRepository[], wanted: readonly OpamRepository[]): string[][] {
+export function planRepositories(current: readonly KnownRepository[], wanted: readonly OpamRepository[]): string[][] {
   const commands: string[][] = [];
   const wantedNames = new Set(wanted.map((r) => r.name));
   for (const repo of current) {
-    if (!wantedNames.has(repo.name))
+    if (repo.selected && !wantedNames.has(repo.name))
       commands.push(['repository', 'remove', repo.name, '--all-switches', '--set-default']);
   }
   for (const repo of wanted) {
     const existing = current.find((r) => r.name === repo.name);
-    if (existing === undefined) {
+    if (existing === undefined || !existing.selected) {
       commands.push(['repository', 'add', repo.name, repo.url, '--all-switches', '--set-default', '--rank=-1']);
     } else if (existing.url !== repo.url) {
       commands.push(['repository', 'set-url', repo.name, repo.url]);

@@ -1,0 +1,153 @@
+/**
+ * Warm runs through the bundle, against real opam with the offline fixture repository, the stand-in
+ * mirage CLI and opam-monorepo, and the real @actions/cache client talking to the loopback cache
+ * service on Azurite. Every `opam` the action, make or opam-monorepo starts goes through a shim
+ * first on PATH that records its arguments, so the tests see what a warm run asks of opam.
+ *
+ * Run 1 is cold; run 2 an exact hit that locks, installs and pulls nothing; run 3 the first of a new
+ * `cache-refresh` period, after the repository gained versions (a partial hit that updates, upgrades
+ * what changed and locks again); run 4 the same period again (exact).
+ */
+import { createHash } from 'node:crypto';
+import { chmodSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
+import { startCacheService, type CacheService } from '../support/cache-service.js';
+import { checkoutExample, commands, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
+import type { RunResult } from '../support/harness.js';
+
+const fixture = useFixtureScope('warm-cache-');
+let azurite: AzuriteHandle;
+let service: CacheService;
+let shimDir: string;
+let opamLog: string;
+
+const SYSTEM_OCAML = execFileSync('ocamlc', ['-vnum'], { encoding: 'utf8' }).trim();
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+  service = await startCacheService({ azurite });
+  shimDir = join(fixture.base, 'shim');
+  opamLog = join(fixture.base, 'opam-calls.log');
+  mkdirSync(shimDir, { recursive: true });
+  const realOpam = execFileSync('sh', ['-c', 'command -v opam'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(shimDir, 'opam'), `#!/bin/sh\nprintf '%s\\n' "$*" >> "$OPAM_CALLS_LOG"\nexec ${realOpam} "$@"\n`);
+  chmodSync(join(shimDir, 'opam'), 0o755);
+}, 120_000);
+
+afterAll(async () => {
+  await service?.stop();
+  await azurite?.stop();
+});
+
+/** A fresh runner at the same paths each time: no opam root, a clean checkout of the example. */
+async function run(inputs: Record<string, string> = {}): Promise<{ result: RunResult; dir: string; opam: string[] }> {
+  const workspace = join(fixture.base, 'workspace');
+  const opamRoot = join(fixture.base, 'opam-root');
+  rmSync(workspace, { recursive: true, force: true });
+  rmSync(opamRoot, { recursive: true, force: true });
+  mkdirSync(workspace, { recursive: true });
+  writeFileSync(opamLog, '');
+  const dir = checkoutExample(workspace);
+  const result = await fixture.run({
+    workspace,
+    env: {
+      ...service.env,
+      OPAMROOT: opamRoot,
+      OPAM_CALLS_LOG: opamLog,
+      PATH: `${shimDir}:${process.env.PATH ?? ''}`,
+    },
+    inputs: { ...fixtureInputs(fixture.opamRepoUrl), ...inputs },
+    timeoutMs: 300_000,
+  });
+  const opam = readFileSync(opamLog, 'utf8').split('\n').filter(Boolean);
+  return { result, dir, opam };
+}
+
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const opamEntries = () => service.entries().filter((e) => e.finalized && e.key.startsWith('v1-opam-'));
+const plain = (log: string): string => log.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
+/** opam invocations that read or change the repositories or the switch's packages. */
+const repositoryWork = (opam: readonly string[]) =>
+  opam.filter((args) => /^(repo|repository|install|update|upgrade|init|switch create|monorepo lock)\b/.test(args));
+const makeTargets = (log: string) =>
+  commands(log)
+    .map((c) => / -j\d+ (\S+)$/.exec(c)?.[1])
+    .filter((t) => t !== undefined);
+
+/** A newer version of `name` in the materialized fixture repository, with the same sources. */
+function publish(name: string, from: string, to: string): void {
+  const packages = join(fixture.base, 'opam-repository', 'packages', name);
+  cpSync(join(packages, `${name}.${from}`), join(packages, `${name}.${to}`), { recursive: true });
+}
+
+describe('warm runs from the opam cache', () => {
+  let coldImage: string;
+
+  it('run 1, cold: locks and installs; the saved root keeps opam’s repository cache, and the key names the system OCaml', async () => {
+    const { result, dir, opam } = await run();
+    expect(result.main.exitCode, result.log).toBe(0);
+    expect(result.outputs['cache-hit']).toBe('miss');
+    expect(makeTargets(result.log)).toEqual(['lock', 'install-switch', 'pull', 'build']);
+    expect(opam).toContainEqual(expect.stringMatching(/^monorepo lock /));
+    coldImage = sha256(join(dir, 'dist', 'hello'));
+
+    expect(result.post?.exitCode).toBe(0);
+    expect(commands(result.log)).toContainEqual(expect.stringMatching(/\/opam clean --download-cache --logs$/));
+    const [entry] = opamEntries();
+    expect(opamEntries()).toHaveLength(1);
+    expect(entry?.key).toContain(`-ocamlsystem${SYSTEM_OCAML}-`);
+    expect(entry?.key).not.toContain('ocaml-system');
+    expect(entry?.key).toMatch(/-t\d{4}w\d{2}$/);
+  });
+
+  it('run 2, same inputs on a fresh runner: an exact hit that runs no repository, install or lock command and builds the same image', async () => {
+    const { result, dir, opam } = await run();
+    expect(result.main.exitCode, result.log).toBe(0);
+    expect(result.outputs['cache-hit']).toBe('exact');
+    expect(repositoryWork(opam)).toEqual([]);
+    expect(result.log).toContain('mirage/hello-unix.opam.locked restored with the opam root');
+    expect(result.log).toContain('`make lock` skipped');
+    expect(result.log).toContain('`make install-switch` skipped: the switch is exactly the cached one');
+    expect(result.log).toContain('`make pull` skipped');
+    // System packages are in no cache: the lock's depexts are still checked and installed.
+    expect(makeTargets(result.log)).toEqual(['depext-lockfile', 'build']);
+    expect(opam).toContainEqual(expect.stringMatching(/^monorepo depext -y -l /));
+    expect(sha256(join(dir, 'dist', 'hello'))).toBe(coldImage);
+    expect(result.outputs['image-sha256']).toBe(coldImage);
+    expect(opamEntries()).toHaveLength(1);
+  });
+
+  it('run 3, a new cache-refresh period after the repository moved on: a partial hit that updates, upgrades only what changed and locks again', async () => {
+    publish('opam-monorepo', '0.4.1', '0.4.2');
+    publish('duration', '0.2.1', '0.2.2');
+    const { result, dir, opam } = await run({ 'cache-refresh': 'fixed:next' });
+    expect(result.main.exitCode, result.log).toBe(0);
+    expect(result.outputs['cache-hit']).toBe('partial');
+    expect(result.log).toMatch(/cache-refresh: the restored root is of period t\d{4}w\d{2}, this run's is tnext/);
+    expect(opam).toContainEqual(expect.stringMatching(/^update\b/));
+    expect(opam).toContain('upgrade');
+    expect(opam).not.toContainEqual(expect.stringMatching(/^(init|switch create)\b/));
+    const log = plain(result.log);
+    // The one switch package with a new version is the one rebuilt.
+    expect([...log.matchAll(/upgrade (\S+ \S+ to \S+)$/gm)].map((m) => m[1])).toEqual(['opam-monorepo 0.4.1 to 0.4.2']);
+    expect([...log.matchAll(/ installed (\S+)$/gm)].map((m) => m[1])).toEqual(['opam-monorepo.0.4.2']);
+    // A fresh lock: the unikernel's library at its new version, pulled into the duniverse.
+    expect(makeTargets(result.log)).toEqual(['lock', 'install-switch', 'pull', 'build']);
+    expect(readFileSync(join(dir, 'mirage', 'hello-unix.opam.locked'), 'utf8')).toMatch(/"duration" \{= "0\.2\.2"/);
+    expect(readdirSync(join(dir, 'duniverse'))).toContain('duration');
+    expect(result.post?.exitCode).toBe(0);
+    expect(opamEntries().map((e) => e.key)).toContainEqual(expect.stringMatching(/-tnext$/));
+  });
+
+  it('run 4, the same period again: an exact hit with the refreshed lock', async () => {
+    const { result, dir, opam } = await run({ 'cache-refresh': 'fixed:next' });
+    expect(result.main.exitCode, result.log).toBe(0);
+    expect(result.outputs['cache-hit']).toBe('exact');
+    expect(repositoryWork(opam)).toEqual([]);
+    expect(makeTargets(result.log)).toEqual(['depext-lockfile', 'build']);
+    expect(readFileSync(join(dir, 'mirage', 'hello-unix.opam.locked'), 'utf8')).toMatch(/"duration" \{= "0\.2\.2"/);
+  });
+});
