@@ -17,6 +17,7 @@ import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
 import { startCacheService, type CacheService } from '../support/cache-service.js';
 import { checkoutExample, commands, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
 import type { RunResult } from '../support/harness.js';
+import { makeOpamRepository } from '../support/opam-repo.js';
 
 const fixture = useFixtureScope('warm-cache-');
 let azurite: AzuriteHandle;
@@ -43,7 +44,10 @@ afterAll(async () => {
 });
 
 /** A fresh runner at the same paths each time: no opam root, a clean checkout of the example. */
-async function run(inputs: Record<string, string> = {}): Promise<{ result: RunResult; dir: string; opam: string[] }> {
+async function run(
+  inputs: Record<string, string> = {},
+  configEdit?: (text: string) => string,
+): Promise<{ result: RunResult; dir: string; opam: string[] }> {
   const workspace = join(fixture.base, 'workspace');
   const opamRoot = join(fixture.base, 'opam-root');
   rmSync(workspace, { recursive: true, force: true });
@@ -51,6 +55,7 @@ async function run(inputs: Record<string, string> = {}): Promise<{ result: RunRe
   mkdirSync(workspace, { recursive: true });
   writeFileSync(opamLog, '');
   const dir = checkoutExample(workspace);
+  if (configEdit) writeFileSync(join(dir, 'config.ml'), configEdit(readFileSync(join(dir, 'config.ml'), 'utf8')));
   const result = await fixture.run({
     workspace,
     env: {
@@ -149,5 +154,28 @@ describe('warm runs from the opam cache', () => {
     expect(repositoryWork(opam)).toEqual([]);
     expect(makeTargets(result.log)).toEqual(['depext-lockfile', 'build']);
     expect(readFileSync(join(dir, 'mirage', 'hello-unix.opam.locked'), 'utf8')).toMatch(/"duration" \{= "0\.2\.2"/);
+  });
+});
+
+describe('mirage overlay repositories and a partial hit', () => {
+  it('the overlay `make lock` adds and `make repo-rm` unselects stays known: the next partial hit neither removes nor fetches it anew', async () => {
+    const overlay = (await makeOpamRepository(join(fixture.base, 'overlay'))).url;
+    const inputs = { 'cache-prefix': 'overlay', 'configure-args': `--extra-repos=overlay:${overlay}` };
+    const first = await run(inputs);
+    expect(first.result.main.exitCode, first.result.log).toBe(0);
+    expect(first.result.outputs['cache-hit']).toBe('miss');
+    expect(first.opam).toContain(`repo add overlay ${overlay}`);
+    expect(plain(first.result.log)).toContain('[overlay] Initialised');
+
+    const partial = await run(inputs, (text) =>
+      text.replace('package "duration"', 'package "duration"; package "fmt"'),
+    );
+    expect(partial.result.main.exitCode, partial.result.log).toBe(0);
+    expect(partial.result.outputs['cache-hit']).toBe('partial');
+    expect(partial.opam).not.toContainEqual(expect.stringMatching(/^repository remove overlay\b/));
+    // make lock selects it again; opam still has it, so nothing is initialised from scratch.
+    expect(partial.opam).toContain(`repo add overlay ${overlay}`);
+    expect(plain(partial.result.log)).not.toContain('[overlay] Initialised');
+    expect(plain(partial.result.log)).toContain('[overlay] no changes');
   });
 });
