@@ -7,6 +7,7 @@ import {
   opamCacheKeys,
   periodOfKey,
   refreshPeriod,
+  stalePeriod,
   type OpamKeyInputs,
 } from '../../src/opam/keys.js';
 
@@ -104,6 +105,21 @@ describe('compilerKeyPart', () => {
   it('keeps any other compiler input as given', () => {
     expect(compilerKeyPart('5.4', undefined)).toBe('5.4');
     expect(compilerKeyPart('ocaml-variants.5.4.1+options', undefined)).toBe('ocaml-variants.5.4.1+options');
+  });
+});
+
+describe('stalePeriod', () => {
+  const lastWeek = opamCacheKeys({ ...BASE, period: 't2026w48' }).key;
+  const thisWeek = opamCacheKeys({ ...BASE, dependencies: 'ffff' }).key;
+
+  it('names the period of a root restored from an earlier period', () => {
+    expect(stalePeriod('partial', lastWeek, 't2026w49')).toBe('t2026w48');
+  });
+
+  it('is undefined for a partial hit of this period, an exact hit and a miss', () => {
+    expect(stalePeriod('partial', thisWeek, 't2026w49')).toBeUndefined();
+    expect(stalePeriod('exact', opamCacheKeys(BASE).key, 't2026w49')).toBeUndefined();
+    expect(stalePeriod('miss', undefined, 't2026w49')).toBeUndefined();
   });
 });
 

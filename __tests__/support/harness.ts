@@ -58,6 +58,8 @@ export interface RunOptions {
 export interface StepResult {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
+  /** Wall time of the step's process (the benchmarks read it). */
+  readonly seconds: number;
   readonly stdout: string;
   readonly stderr: string;
 }
@@ -155,6 +157,7 @@ function runStep(
   onLine?: (line: string) => void,
 ) {
   return new Promise<StepResult>((resolvePromise, reject) => {
+    const started = performance.now();
     const child = spawn(node, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -176,6 +179,7 @@ function runStep(
       resolvePromise({
         exitCode,
         signal,
+        seconds: (performance.now() - started) / 1000,
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
       });

@@ -21,8 +21,8 @@ import {
   isDependencyInput,
   linuxRelease,
   opamCacheKeys,
-  periodOfKey,
   refreshPeriod,
+  stalePeriod,
   type DependencyFile,
 } from './keys.js';
 import {
@@ -202,8 +202,8 @@ export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSe
     const cacheSpec = spec;
     const restored = await group('Restore the opam root', () => restoreCacheEntry(cacheSpec));
     hit = restored.hit;
-    const restoredPeriod = restored.matchedKey === undefined ? period : periodOfKey(restored.matchedKey);
-    if (hit === 'partial' && restoredPeriod !== period) {
+    const restoredPeriod = stalePeriod(hit, restored.matchedKey, period);
+    if (restoredPeriod !== undefined) {
       refresh = true;
       core.info(
         `cache-refresh: the restored root is of period ${restoredPeriod}, this run's is ${period}: ` +

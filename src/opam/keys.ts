@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CacheRefresh, OpamPin, OpamRepository } from '../config.js';
+import type { CacheHit } from '../types.js';
 
 /** Everything that makes one opam root differ from another, in the order keys are cut from the end. */
 export interface OpamKeyInputs {
@@ -77,6 +78,16 @@ export function refreshPeriod(refresh: CacheRefresh, now: Date): string {
 /** The period part of an opam key (the one a restore matched), to tell whether it is this period's. */
 export function periodOfKey(key: string): string {
   return key.slice(key.lastIndexOf('-') + 1);
+}
+
+/**
+ * The period of the root a partial hit restored, when it is not this run's: the root then takes
+ * the repositories' new state. undefined for an exact hit, a miss, or a partial hit of this period.
+ */
+export function stalePeriod(hit: CacheHit, matchedKey: string | undefined, period: string): string | undefined {
+  if (hit !== 'partial' || matchedKey === undefined) return undefined;
+  const restored = periodOfKey(matchedKey);
+  return restored === period ? undefined : restored;
 }
 
 /**
