@@ -13,6 +13,7 @@
 //
 // Usage: node scripts/bench-setup.mjs [--rounds N] [--case fixture|large|both] [--packages N]
 //        (npm run bench:setup; BENCH_SHOW_STEPS=1 prints each step's time)
+import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -65,7 +66,15 @@ const repo = await makeOpamRepository(join(base, 'repo'));
 const large = cases.includes('large')
   ? await makeLargeOpamRepository(join(base, 'large'), { packages: Number(values.packages) })
   : undefined;
-if (large) console.log(`large repository: ${large.packages} packages, ${large.versions} versions`);
+// A git repository, as opam-repository is: `opam update` then fetches what changed, where a
+// plain file:// repository is copied whole by each update (minutes at this size with opam 2.1).
+if (large) {
+  const git = (...args) => execFileSync('git', ['-C', large.path, ...args], { stdio: 'ignore' });
+  git('init', '-q');
+  git('add', '-A');
+  git('-c', 'user.name=bench', '-c', 'user.email=bench@example.invalid', 'commit', '-q', '-m', 'snapshot');
+  console.log(`large repository: ${large.packages} packages, ${large.versions} versions, git at ${large.url}`);
+}
 const azurite = await startAzurite();
 const service = await startCacheService({ azurite });
 
@@ -117,7 +126,7 @@ try {
   console.log(`machine: ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown cpu'}, Node ${process.version}`);
   console.log(`load average at start: ${load()}`);
   for (const name of cases) {
-    const repositories = name === 'large' ? `fixture: ${repo.url}\nlarge: ${large?.url}` : `fixture: ${repo.url}`;
+    const repositories = name === 'large' ? `fixture: ${repo.url}\nlarge: git+${large?.url}` : `fixture: ${repo.url}`;
     const runs = { cold: [], warm: [], refresh: [] };
     for (let i = 0; i < rounds; i++) {
       const prefix = `bench${Date.now()}`;

@@ -171,7 +171,7 @@ x-commit-hash: "${digest.slice(0, 40)}"
  * Writes the repository into `destDir` (its `repo` and `packages/` are replaced).
  * @param {string} destDir
  * @param {{ packages?: number, seed?: number }} [options]
- * @returns {Promise<{ url: string, packages: number, versions: number }>}
+ * @returns {Promise<{ url: string, path: string, packages: number, versions: number }>}
  */
 export async function makeLargeOpamRepository(destDir, { packages = 2500, seed = 4596 } = {}) {
   const dest = path.resolve(destDir);
@@ -200,7 +200,7 @@ export async function makeLargeOpamRepository(destDir, { packages = 2500, seed =
       versions++;
     }
   }
-  return { url: pathToFileURL(dest).href, packages: names.length, versions };
+  return { url: pathToFileURL(dest).href, path: dest, packages: names.length, versions };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
