@@ -96,6 +96,7 @@ describe('warm runs from the opam cache', () => {
     expect(result.main.exitCode, result.log).toBe(0);
     expect(result.outputs['cache-hit']).toBe('miss');
     expect(makeTargets(result.log)).toEqual(['lock', 'install-switch', 'pull', 'build']);
+    expect(result.log).toContain('`make lock` and `make install-switch` run: the opam root was a miss');
     expect(opam).toContainEqual(expect.stringMatching(/^monorepo lock /));
     coldImage = sha256(join(dir, 'dist', 'hello'));
 

@@ -168,6 +168,7 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
           '(exact hit, the same Makefile and opam file): `make lock` skipped',
       );
     } else {
+      core.info(`\`make lock\` and \`make install-switch\` run: ${plan.reason}`);
       const lock = makeCommand('lock', ctx.cores);
       await timed(timings, 'depend', `depend: ${commandLine(lock)}`, () =>
         run(lock, dir, env, 'opam-monorepo could not lock the dependencies (its output is above)'),
