@@ -38,11 +38,13 @@ import {
   mustRun,
   notice,
   parseConfig,
+  planDepend,
   readContext,
   redactUrl,
   registerCacheSave,
   require_semver,
   restoreCache,
+  restoreCacheEntry,
   rmRF,
   rollback,
   runCommand,
@@ -59,7 +61,7 @@ import {
   warning,
   which,
   writeSummary
-} from "./chunks/chunk-Z6LARJZS.js";
+} from "./chunks/chunk-3GYAX3OU.js";
 
 // src/deploy/gate.ts
 var PULL_REQUEST_EVENTS = ["pull_request", "pull_request_review", "pull_request_review_comment"];
@@ -113,7 +115,7 @@ function decideDeploy(deploy, ctx) {
 }
 
 // src/mirage/index.ts
-import { existsSync as existsSync2, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync as existsSync2, lstatSync, readdirSync, readFileSync as readFileSync2, realpathSync, statSync, writeFileSync as writeFileSync3 } from "node:fs";
 import { homedir } from "node:os";
 import { join as join4, relative } from "node:path";
 
@@ -142,15 +144,15 @@ function outputName(args) {
   }
   return found;
 }
-function generatedNames(mirageFiles, target) {
+function generatedNames(mirageFiles2, target) {
   const suffix = `-${target}.opam`;
-  return mirageFiles.filter((f) => f.endsWith(suffix) && f.length > suffix.length).map((f) => f.slice(0, -suffix.length)).sort();
+  return mirageFiles2.filter((f) => f.endsWith(suffix) && f.length > suffix.length).map((f) => f.slice(0, -suffix.length)).sort();
 }
-function imageNames(imageName, configureArgs, mirageFiles, target) {
+function imageNames(imageName, configureArgs, mirageFiles2, target) {
   if (imageName !== void 0) return { names: [imageName], from: "input `image-name`" };
   const output = outputName(configureArgs);
   if (output !== void 0) return { names: [output], from: "`-o` in `configure-args`" };
-  const names = generatedNames(mirageFiles, target);
+  const names = generatedNames(mirageFiles2, target);
   return {
     names,
     from: names.length ? names.map((n) => `mirage/${n}-${target}.opam`).join(", ") : `no mirage/*-${target}.opam`
@@ -430,8 +432,25 @@ async function prepareForDepexts(ctx, env) {
 }
 
 // src/mirage/caches.ts
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync as mkdirSync2, readFileSync, writeFileSync as writeFileSync2 } from "node:fs";
 import { join as join3 } from "node:path";
+function lockStorePath(opamRoot2) {
+  return join3(opamRoot2, "mirage-deploy", "lock.json");
+}
+function readStoredLock(opamRoot2) {
+  try {
+    const stored = JSON.parse(readFileSync(lockStorePath(opamRoot2), "utf8"));
+    const files = Array.isArray(stored.files) ? stored.files : [];
+    const valid2 = files.every((f) => typeof f.name === "string" && /^[^/]+\.opam\.locked$/.test(f.name));
+    return typeof stored.inputs === "string" && valid2 ? { inputs: stored.inputs, files } : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function storeLock(opamRoot2, lock) {
+  mkdirSync2(join3(opamRoot2, "mirage-deploy"), { recursive: true });
+  writeFileSync2(lockStorePath(opamRoot2), JSON.stringify(lock));
+}
 var DUNE_CACHE_LIMIT = "1GB";
 async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   if (!config.setup.cache) return { duniverseRestored: false };
@@ -516,21 +535,27 @@ function listDir(dir) {
     ...e.isSymbolicLink() ? { isSymlink: true } : {}
   }));
 }
-function lockFiles(dir) {
+function mirageFiles(dir, suffix) {
   const mirageDir = join4(dir, "mirage");
-  return listDir(mirageDir).filter((e) => e.isFile && e.name.endsWith(".opam.locked")).map((e) => ({
+  return listDir(mirageDir).filter((e) => e.isFile && e.name.endsWith(suffix)).map((e) => ({
     name: e.name,
     path: join4(mirageDir, e.name),
-    content: readFileSync(join4(mirageDir, e.name), "utf8")
+    content: readFileSync2(join4(mirageDir, e.name), "utf8")
   }));
 }
+var lockFiles = (dir) => mirageFiles(dir, ".opam.locked");
+function lockInputs(dir) {
+  const path2 = join4(dir, "Makefile");
+  const makefile = existsSync2(path2) ? readFileSync2(path2, "utf8") : "";
+  return { digest: lockFilesDigest([{ name: "Makefile", content: makefile }, ...mirageFiles(dir, ".opam")]), makefile };
+}
 async function findImage(build2, dir) {
-  const mirageFiles = listDir(join4(dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
-  const source = imageNames(build2.imageName, build2.configureArgs, mirageFiles, build2.target);
+  const mirageFiles2 = listDir(join4(dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
+  const source = imageNames(build2.imageName, build2.configureArgs, mirageFiles2, build2.target);
   const file = chooseImage(listDir(join4(dir, "dist")), build2.target, source);
   const path2 = join4(dir, "dist", file);
   const name = file.slice(0, file.length - TARGETS[build2.target].extension.length);
-  const registered = generatedNames(mirageFiles, build2.target);
+  const registered = generatedNames(mirageFiles2, build2.target);
   const sideFiles = sideFilePaths(build2.target, registered.length === 1 ? registered[0] ?? name : name).map((f) => join4(dir, f)).filter((f) => existsSync2(f) || lstatSync(f, { throwIfNoEntry: false }) !== void 0);
   refuseOutsideFiles(dir, [path2, ...sideFiles, join4(dir, build2.configFile)]);
   return { name, path: path2, size: statSync(path2).size, sha256: await sha256File(path2), sideFiles };
@@ -564,13 +589,32 @@ async function buildUnikernel(config, ctx, setup) {
       commandLine(configure),
       () => run(configure, dir, env, `fix ${build2.configFile} or input \`configure-args\` (mirage's output is above)`)
     );
-    const lock = makeCommand("lock", ctx.cores);
-    await timed(
-      timings,
-      "depend",
-      `depend: ${commandLine(lock)}`,
-      () => run(lock, dir, env, "opam-monorepo could not lock the dependencies (its output is above)")
+    const inputs = lockInputs(dir);
+    const plan = planDepend(
+      setup.cacheHit,
+      config.setup.cache ? readStoredLock(setup.root) : void 0,
+      inputs.digest,
+      inputs.makefile
     );
+    if (plan.reuse) {
+      for (const file of plan.files) writeFileSync3(join4(dir, "mirage", file.name), file.content);
+      info(
+        `${plan.files.map((f) => `mirage/${f.name}`).join(", ")} restored with the opam root (exact hit, the same Makefile and opam file): \`make lock\` skipped`
+      );
+    } else {
+      info(`\`make lock\` and \`make install-switch\` run: ${plan.reason}`);
+      const lock = makeCommand("lock", ctx.cores);
+      await timed(
+        timings,
+        "depend",
+        `depend: ${commandLine(lock)}`,
+        () => run(lock, dir, env, "opam-monorepo could not lock the dependencies (its output is above)")
+      );
+      if (config.setup.cache) {
+        const files = lockFiles(dir).map(({ name, content }) => ({ name, content }));
+        storeLock(setup.root, { inputs: inputs.digest, files });
+      }
+    }
     const locks = lockFiles(dir);
     const caches = await restoreBuildCaches(
       config,
@@ -579,11 +623,26 @@ async function buildUnikernel(config, ctx, setup) {
       cacheRoot,
       locks.length ? lockFilesDigest(locks) : void 0
     );
-    const install = makeCommand("install-switch", ctx.cores);
-    await timed(timings, "depend", `depend: ${commandLine(install)}`, async () => {
-      await prepareForDepexts(ctx, process.env);
-      await run(install, dir, env, "opam could not install the switch dependencies (its output is above)");
-    });
+    if (!plan.reuse) {
+      const install = makeCommand("install-switch", ctx.cores);
+      await timed(timings, "depend", `depend: ${commandLine(install)}`, async () => {
+        await prepareForDepexts(ctx, process.env);
+        await run(install, dir, env, "opam could not install the switch dependencies (its output is above)");
+      });
+    } else if (plan.depextTarget !== void 0) {
+      info(
+        "`make install-switch` skipped: the switch is exactly the cached one; the lock's system packages install on their own"
+      );
+      const depext = makeCommand(plan.depextTarget, ctx.cores);
+      await timed(timings, "depend", `depend: ${commandLine(depext)}`, async () => {
+        await prepareForDepexts(ctx, process.env);
+        await run(depext, dir, env, "the lock file's system packages could not be installed (the output is above)");
+      });
+    } else {
+      info(
+        "`make install-switch` skipped: the switch is exactly the cached one (the Makefile has no depext target: configured with --no-depext)"
+      );
+    }
     if (caches.duniverseRestored) {
       info("duniverse/ restored from the cache for this lock file: `make pull` skipped");
     } else {
@@ -635,7 +694,7 @@ async function buildUnikernel(config, ctx, setup) {
 }
 
 // src/opam/index.ts
-import { existsSync as existsSync4, mkdirSync as mkdirSync2, readFileSync as readFileSync3, readdirSync as readdirSync3, writeFileSync as writeFileSync4 } from "node:fs";
+import { existsSync as existsSync4, mkdirSync as mkdirSync3, readFileSync as readFileSync4, readdirSync as readdirSync3, writeFileSync as writeFileSync6 } from "node:fs";
 import { homedir as homedir2 } from "node:os";
 import { join as join8 } from "node:path";
 
@@ -1127,6 +1186,40 @@ function shortHash(value, length = 12) {
 function clean2(part) {
   return part.replace(/[^A-Za-z0-9._+~-]/g, "_");
 }
+function compilerKeyPart(input, systemVersion) {
+  return systemVersion === void 0 ? input : `system${systemVersion}`;
+}
+function isoWeek(now) {
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const weekday = day.getUTCDay() || 7;
+  day.setUTCDate(day.getUTCDate() + 4 - weekday);
+  const yearStart = Date.UTC(day.getUTCFullYear(), 0, 1);
+  const week = Math.ceil(((day.getTime() - yearStart) / 864e5 + 1) / 7);
+  return `${day.getUTCFullYear()}w${String(week).padStart(2, "0")}`;
+}
+function refreshPeriod(refresh, now) {
+  const date = now.toISOString().slice(0, 10).replace(/-/g, "");
+  switch (refresh.kind) {
+    case "daily":
+      return `t${date}`;
+    case "weekly":
+      return `t${isoWeek(now)}`;
+    case "monthly":
+      return `t${date.slice(0, 6)}`;
+    case "never":
+      return "tnever";
+    case "fixed":
+      return `t${refresh.label.replace(/[^A-Za-z0-9._]/g, "_")}`;
+  }
+}
+function periodOfKey(key) {
+  return key.slice(key.lastIndexOf("-") + 1);
+}
+function stalePeriod(hit, matchedKey, period) {
+  if (hit !== "partial" || matchedKey === void 0) return void 0;
+  const restored = periodOfKey(matchedKey);
+  return restored === period ? void 0 : restored;
+}
 function opamCacheKeys(k) {
   const parts2 = [
     clean2(k.prefix),
@@ -1140,12 +1233,13 @@ function opamCacheKeys(k) {
     `p${shortHash(k.pins.map((p) => `${p.name}=${p.url ?? ""}`).join("\n"))}`,
     `m${shortHash(k.mirageVersion.replace(/\s+/g, ""))}`,
     clean2(k.target),
-    `d${k.dependencies}`
+    `d${k.dependencies}`,
+    k.period
   ];
   const prefixOf = (count) => `${parts2.slice(0, count).join("-")}-`;
   return {
     key: parts2.join("-"),
-    restoreKeys: [prefixOf(11), prefixOf(10), prefixOf(9), prefixOf(8)]
+    restoreKeys: [prefixOf(12), prefixOf(11), prefixOf(10), prefixOf(9), prefixOf(8)]
   };
 }
 function dependencyHash(files) {
@@ -1200,8 +1294,8 @@ function installedVersions(switchState) {
 }
 function parseRepositoryList(text) {
   return text.split("\n").map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#") && !line.startsWith("[")).flatMap((line) => {
-    const [name, url] = line.split(/\s+/);
-    return name && url ? [{ name, url }] : [];
+    const [name, url, ...selections] = line.split(/\s+/);
+    return name && url ? [{ name, url, selected: selections.length > 0 }] : [];
   });
 }
 function parsePinList(text) {
@@ -1211,12 +1305,12 @@ function planRepositories(current, wanted) {
   const commands = [];
   const wantedNames = new Set(wanted.map((r) => r.name));
   for (const repo of current) {
-    if (!wantedNames.has(repo.name))
+    if (repo.selected && !wantedNames.has(repo.name))
       commands.push(["repository", "remove", repo.name, "--all-switches", "--set-default"]);
   }
   for (const repo of wanted) {
     const existing = current.find((r) => r.name === repo.name);
-    if (existing === void 0) {
+    if (existing === void 0 || !existing.selected) {
       commands.push(["repository", "add", repo.name, repo.url, "--all-switches", "--set-default", "--rank=-1"]);
     } else if (existing.url !== repo.url) {
       commands.push(["repository", "set-url", repo.name, repo.url]);
@@ -1261,7 +1355,7 @@ function requirementsOpamFile(mirageVersion) {
 }
 
 // src/opam/sandbox.ts
-import { mkdtempSync, readFileSync as readFileSync2, realpathSync as realpathSync2, rmSync, writeFileSync as writeFileSync3 } from "node:fs";
+import { mkdtempSync, readFileSync as readFileSync3, realpathSync as realpathSync2, rmSync, writeFileSync as writeFileSync5 } from "node:fs";
 import { join as join7 } from "node:path";
 function sandboxAction(f) {
   if (f.runnerOs !== "Linux" || f.disabled || f.hasBwrap) return "none";
@@ -1341,14 +1435,14 @@ async function probe(bwrap, runnerTemp) {
 }
 function apparmorRestricts() {
   try {
-    return readFileSync2("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "utf8").trim() === "1";
+    return readFileSync3("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "utf8").trim() === "1";
   } catch {
     return false;
   }
 }
 async function installProfile(privilege, bwrap, runnerTemp) {
   const staged = join7(runnerTemp, "mirage-deploy-bwrap.apparmor");
-  writeFileSync3(staged, bwrapProfile(bwrap));
+  writeFileSync5(staged, bwrapProfile(bwrap));
   const asRoot = (program, args) => privilege === "root" ? mustRun(program, args) : mustRun("sudo", [program, ...args]);
   try {
     await asRoot("install", ["-m", "644", staged, PROFILE_PATH]);
@@ -1431,7 +1525,7 @@ async function osRelease(ctx) {
     return `macos-${result.stdout.trim() || "unknown"}`;
   }
   try {
-    return linuxRelease(readFileSync3("/etc/os-release", "utf8"));
+    return linuxRelease(readFileSync4("/etc/os-release", "utf8"));
   } catch {
     return "linux-unknown";
   }
@@ -1441,17 +1535,28 @@ function dependencyFiles(config) {
   const files = [];
   const add = (path2) => {
     const full = join8(dir, path2);
-    if (existsSync4(full)) files.push({ path: path2, content: readFileSync3(full) });
+    if (existsSync4(full)) files.push({ path: path2, content: readFileSync4(full) });
   };
   add(config.build.configFile);
   const list = (sub) => existsSync4(join8(dir, sub)) ? readdirSync3(join8(dir, sub)).map((f) => sub ? `${sub}/${f}` : f) : [];
   for (const path2 of [...list(""), ...list("mirage")]) if (isDependencyInput(path2)) add(path2);
   return files;
 }
+async function systemCompilerVersion() {
+  const ocamlc = findProgram("ocamlc", childEnv());
+  const result = ocamlc === void 0 ? void 0 : await runCommand(ocamlc, ["-vnum"], { silent: true });
+  const version = result?.exitCode === 0 ? result.stdout.trim() : "";
+  if (!/^\d+\.\d+\S*$/.test(version)) {
+    throw new Error(
+      "input `ocaml-compiler`: `ocaml-system` uses the OCaml on PATH, but `ocamlc -vnum` " + (ocamlc === void 0 ? "found no ocamlc" : `printed \`${version}\``) + "; install OCaml on the runner (e.g. `apt-get install ocaml-nox`) or give a version such as `5.4.1`"
+    );
+  }
+  return version;
+}
 function rootIsUsable(root) {
   return existsSync4(join8(root, "config")) && existsSync4(join8(root, SWITCH_NAME, ".opam-switch", "switch-state"));
 }
-async function converge(opam, config, ctx, root, hit) {
+async function converge(opam, config, ctx, root, hit, refresh) {
   const { setup } = config;
   const [first] = setup.opamRepositories;
   const fresh = !existsSync4(join8(root, "config"));
@@ -1482,9 +1587,10 @@ async function converge(opam, config, ctx, root, hit) {
   for (const args of planPins(parsePinList(await opam.query(["pin", "list", "--short"])), setup.opamPins)) {
     await opam.run(args);
   }
+  if (refresh) await opam.run(["upgrade"]);
   const requirements = join8(ctx.runnerTemp, "mirage-deploy-opam");
-  mkdirSync2(requirements, { recursive: true });
-  writeFileSync4(join8(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
+  mkdirSync3(requirements, { recursive: true });
+  writeFileSync6(join8(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
   info(`installing what is missing of: mirage {${setup.mirageVersion}}, opam-monorepo`);
   await opam.run(["install", requirements, "--deps-only"]);
 }
@@ -1504,44 +1610,58 @@ async function setupOpam(config, ctx) {
   for (const [name, value] of Object.entries(variables)) exportVariable(name, value);
   const opam = new Opam(binary.path, childEnv(variables));
   let hit = "miss";
+  let refresh = false;
   let spec;
   if (setup.cache) {
+    const systemVersion = setup.ocamlCompiler.kind === "system" ? await systemCompilerVersion() : void 0;
+    const period = refreshPeriod(setup.cacheRefresh, /* @__PURE__ */ new Date());
     const keys = opamCacheKeys({
       prefix: setup.cachePrefix,
       os: ctx.runnerOs,
       osRelease: await osRelease(ctx),
       arch: ctx.runnerArch,
       opamVersion: binary.version,
-      compiler: setup.ocamlCompilerInput,
+      compiler: compilerKeyPart(setup.ocamlCompilerInput, systemVersion),
       repositories: setup.opamRepositories,
       pins: setup.opamPins,
       mirageVersion: setup.mirageVersion,
       target: config.build.target,
-      dependencies: dependencyHash(dependencyFiles(config))
+      dependencies: dependencyHash(dependencyFiles(config)),
+      period
     });
     spec = { name: "opam", paths: [root], key: keys.key, restoreKeys: keys.restoreKeys };
     const cacheSpec = spec;
-    hit = await group2("Restore the opam root", () => restoreCache(cacheSpec));
+    const restored = await group2("Restore the opam root", () => restoreCacheEntry(cacheSpec));
+    hit = restored.hit;
+    const restoredPeriod = stalePeriod(hit, restored.matchedKey, period);
+    if (restoredPeriod !== void 0) {
+      refresh = true;
+      info(
+        `cache-refresh: the restored root is of period ${restoredPeriod}, this run's is ${period}: updating the repositories, upgrading what changed and locking the unikernel again`
+      );
+    }
   }
   await group2("opam switch", async () => {
     if (hit === "exact" && rootIsUsable(root)) {
       info(`opam root ${root}: exact cache hit, nothing to install`);
     } else {
-      await converge(opam, config, ctx, root, hit);
+      await converge(opam, config, ctx, root, hit, refresh);
     }
   });
   const switchEnv = parseEnvSexp(await opam.query(["env", "--sexp"]));
   for (const [name, value] of Object.entries(switchEnv)) if (name !== "PATH") exportVariable(name, value);
   addPath(join8(root, SWITCH_NAME, "bin"));
   const env = { ...childEnv(variables), ...switchEnv };
-  const installed = installedVersions(readFileSync3(join8(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
+  const installed = installedVersions(readFileSync4(join8(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
   const ocamlVersion = installed.get("ocaml") ?? "";
   const mirageVersion = installed.get("mirage") ?? "";
   if (spec !== void 0) {
     registerCacheSave(spec, hit, {
       cleanup: {
         program: binary.path,
-        args: ["clean", "--download-cache", "--logs", "--repo-cache"],
+        // The repository cache stays: rebuilding it is the first opam command of a warm run
+        // otherwise (seconds to tens of seconds with opam-repository), for a few MB in the entry.
+        args: ["clean", "--download-cache", "--logs"],
         env: { OPAMROOT: root }
       }
     });
@@ -1551,7 +1671,7 @@ async function setupOpam(config, ctx) {
     "setup",
     `OCaml ${ocamlVersion}, opam ${binary.version}, mirage ${mirageVersion}; cache: ${hit}; ${seconds} s`
   );
-  return { opamVersion: binary.version, ocamlVersion, mirageVersion, cacheHit: hit, env, seconds };
+  return { opamVersion: binary.version, ocamlVersion, mirageVersion, cacheHit: hit, root, env, seconds };
 }
 
 // src/main.ts

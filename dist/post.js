@@ -8,7 +8,7 @@ import {
   sealEnvironment,
   warning,
   writeSummary
-} from "./chunks/chunk-Z6LARJZS.js";
+} from "./chunks/chunk-3GYAX3OU.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
