@@ -183,6 +183,68 @@ describe('parseConfig', () => {
     expect(config.deploy.rollbackTo).toBe('b'.repeat(40));
   });
 
+  it("deploys into the target's folder under the built name, with no boot arguments, by default", () => {
+    const { deploy } = parse({ target: 'xen' });
+    expect(deploy.directory).toBe('xen');
+    expect(deploy.imageName).toBeUndefined();
+    expect(deploy.bootArgs).toEqual([]);
+    expect(deploy.githubToken).toBeUndefined();
+    expect(deploy.environment).toBe('xen');
+  });
+
+  it('reads deploy-directory, deploy-image-name, boot-args and environment', () => {
+    const { deploy } = parse({
+      target: 'xen',
+      'deploy-directory': 'xen-staging/eu',
+      'deploy-image-name': 'mir-openmirage.org',
+      'boot-args': `--ipv4=46.43.42.147/25 --ipv4-gateway=46.43.42.129 --hello='a b'`,
+      'github-token': 'ghs_x',
+      environment: 'production',
+    });
+    expect(deploy.directory).toBe('xen-staging/eu');
+    expect(deploy.imageName).toBe('mir-openmirage.org');
+    expect(deploy.bootArgs).toEqual(['--ipv4=46.43.42.147/25', '--ipv4-gateway=46.43.42.129', '--hello=a b']);
+    expect(deploy.githubToken).toBe('ghs_x');
+    expect(deploy.environment).toBe('production');
+    expect(parse({ 'deploy-directory': 'hvt-eu' }).deploy.environment).toBe('hvt-eu');
+  });
+
+  it.each([
+    ['..', /`\.\.` is not a folder/],
+    ['xen/../etc', /`\.` and `\.\.` are not folder names/],
+    ['.git', /`\.git` is git's own folder/],
+    ['xen/.GIT', /`\.git` is git's own folder/],
+    ['latest', /`latest` is the file/],
+    ['xen/' + 'a'.repeat(40), /shaped like a commit sha/],
+    ['-xen', /not starting with `-`/],
+    ['/xen', /use letters/],
+    ['xen/', /use letters/],
+    ['xen//eu', /use letters/],
+    ['x en', /use letters/],
+  ])('refuses deploy-directory %s, naming the input', (directory, why) => {
+    const [message] = problems({ 'deploy-directory': directory });
+    expect(message).toMatch(
+      new RegExp(
+        `^input \`deploy-directory\`: \`${directory.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\` is not a folder`,
+      ),
+    );
+    expect(message).toMatch(why);
+  });
+
+  it.each([['mir/www'], ['..'], ['latest'], ['b'.repeat(40)], ['-x'], ['a b'], ['.git']])(
+    'refuses deploy-image-name %s, naming the input',
+    (name) => {
+      expect(problems({ 'deploy-image-name': name })[0]).toMatch(/^input `deploy-image-name`: .* is not an image name/);
+    },
+  );
+
+  it('refuses boot-args with shell syntax or a line break', () => {
+    expect(problems({ 'boot-args': '--ipv4=1.2.3.4/24; reboot' })[0]).toMatch(
+      /^input `boot-args`: `;` is shell syntax/,
+    );
+    expect(problems({ 'boot-args': `'a\nb'` })[0]).toMatch(/^input `boot-args`: an argument holds a line break/);
+  });
+
   it('reports every bad input at once', () => {
     expect(problems({ target: 'x', compression: 'y', keep: 'z' })).toHaveLength(3);
   });

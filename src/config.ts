@@ -86,6 +86,16 @@ export interface DeployConfig {
   readonly commitUserEmail: string;
   readonly dryRun: boolean;
   readonly rollbackTo?: string;
+  /** The deploy folder of the deployment repository: `deploy-directory`, by default the target. */
+  readonly directory: string;
+  /** The image's name in that folder, without extensions; absent: the built image's name. */
+  readonly imageName?: string;
+  /** `boot-args`, split like `configure-args`: stored beside the image for the host to pass on. */
+  readonly bootArgs: readonly string[];
+  /** `github-token`: when set, GitHub deployment records are created for the source commit. */
+  readonly githubToken?: string;
+  /** `environment` of those records; by default the deploy folder. */
+  readonly environment: string;
 }
 
 export interface Config {
@@ -159,6 +169,22 @@ export function branchNameProblem(name: string): string | undefined {
 function isInside(path: string, root: string): boolean {
   const rel = relative(root, path);
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
+const FOLDER_SEGMENT = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*$/;
+
+/**
+ * Why `segment` cannot name a folder or file of the deployment repository, or undefined when it
+ * can: no `.`/`..`, no `.git`, not `latest` nor shaped like a commit sha (those are the layout's own
+ * names), no leading `-` (read as an option by a host's tools).
+ */
+function badSegment(segment: string): string | undefined {
+  if (!FOLDER_SEGMENT.test(segment)) return 'use letters, digits, `.`, `_` and `-`, not starting with `-`';
+  if (segment === '.' || segment === '..') return '`.` and `..` are not folder names';
+  if (segment.toLowerCase() === '.git') return "`.git` is git's own folder";
+  if (segment === 'latest') return '`latest` is the file naming the newest deploy';
+  if (SHA.test(segment.toLowerCase())) return 'a name shaped like a commit sha is a deploy folder';
+  return undefined;
 }
 
 /** Collects problems so that every bad input is reported at once, not one per run. */
@@ -449,7 +475,7 @@ function parseRepositoryBranch(r: Reader): string | undefined {
   );
 }
 
-function parseDeploy(r: Reader, ctx: RunContext): DeployConfig {
+function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
   const enabled = r.boolean('deploy', false);
   const branches = r
     .raw('deploy-branches')
@@ -497,6 +523,32 @@ function parseDeploy(r: Reader, ctx: RunContext): DeployConfig {
   }
   const repositoryBranch = parseRepositoryBranch(r);
   const commitMessage = r.optional('commit-message');
+  const directory = r.optional('deploy-directory') ?? target;
+  const badFolder = directory
+    .split('/')
+    .map(badSegment)
+    .find((why) => why !== undefined);
+  if (badFolder !== undefined) {
+    r.fail(
+      'deploy-directory',
+      `\`${directory}\` is not a folder of the deployment repository: ${badFolder}; give one or more ` +
+        'segments separated by `/`, such as `xen` or `xen-staging/eu`',
+    );
+  }
+  const imageName = r.optional('deploy-image-name');
+  const badImage = imageName === undefined ? undefined : badSegment(imageName);
+  if (imageName !== undefined && badImage !== undefined) {
+    r.fail(
+      'deploy-image-name',
+      `\`${imageName}\` is not an image name: ${badImage}; give one name without the target's extension, such as \`mir-mirage.io\``,
+    );
+  }
+  const bootArgs = r.words('boot-args');
+  if (bootArgs.some((arg) => /[\n\r\0]/.test(arg))) {
+    r.fail('boot-args', 'an argument holds a line break, but the `.args` file has one argument a line; remove it');
+  }
+  const githubToken = r.optional('github-token');
+  const environment = r.optional('environment') ?? directory;
   return {
     enabled,
     branches,
@@ -513,6 +565,11 @@ function parseDeploy(r: Reader, ctx: RunContext): DeployConfig {
     commitUserEmail: r.raw('commit-user-email') || '41898282+github-actions[bot]@users.noreply.github.com',
     dryRun: r.boolean('dry-run', false),
     ...(rollbackTo === undefined ? {} : { rollbackTo }),
+    directory,
+    ...(imageName === undefined ? {} : { imageName }),
+    bootArgs,
+    ...(githubToken === undefined ? {} : { githubToken }),
+    environment,
   };
 }
 
@@ -525,7 +582,7 @@ export function parseConfig(read: InputReader, ctx: RunContext): Config {
   // A rollback moves a pointer, and `image-path` deploys a finished image: neither builds, so neither needs sources.
   const build = parseBuild(r, ctx, r.raw('rollback-to') === '' && r.raw('image-path') === '');
   const setup = parseSetup(r);
-  const deploy = parseDeploy(r, ctx);
+  const deploy = parseDeploy(r, ctx, build.target);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return { build, setup, deploy };
 }

@@ -21,6 +21,9 @@ const deployConfig = (over: Partial<DeployConfig> = {}): DeployConfig => ({
   commitUserName: 'github-actions[bot]',
   commitUserEmail: 'bot@example.invalid',
   dryRun: false,
+  directory: 'xen',
+  bootArgs: [],
+  environment: 'xen',
   ...over,
 });
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  argsFileContent,
+  argsFileName,
+  checksumList,
   chooseToPrune,
   decideLatest,
   deployFolder,
@@ -11,6 +14,8 @@ import {
   SIZE_WARN_BYTES,
   sizeVerdict,
   storedImageName,
+  storedSideName,
+  unpackedName,
   type Ancestry,
   type BuildOrder,
 } from '../../src/deploy/layout.js';
@@ -180,5 +185,37 @@ describe('chooseToPrune', () => {
     ['keep 1 with protected folders', 1, [f(3).sha, f(5).sha], [f(2).sha, f(1).sha]],
   ] as const)('%s', (_name, keep, protect, pruned) => {
     expect(chooseToPrune(folders, keep, protect)).toEqual(pruned);
+  });
+});
+
+describe('names in a folder of several images', () => {
+  it('stores side files under the deployed name, and boot arguments one a line', () => {
+    expect(storedSideName('www.xl', 'www', 'mir-mirage.io')).toBe('mir-mirage.io.xl');
+    expect(storedSideName('www.xl.in', 'www', 'mir-mirage.io')).toBe('mir-mirage.io.xl.in');
+    expect(storedSideName('www_libvirt.xml', 'www', 'mir-mirage.io')).toBe('mir-mirage.io_libvirt.xml');
+    expect(storedSideName('www.xl', 'www', 'www')).toBe('www.xl');
+    expect(storedSideName('other.conf', 'www', 'mir-mirage.io')).toBe('mir-mirage.io.other.conf');
+    expect(argsFileName('mir-mirage.io')).toBe('mir-mirage.io.args');
+    expect(argsFileContent(['--ipv4=10.0.0.2/24', '--hello=a b'])).toBe('--ipv4=10.0.0.2/24\n--hello=a b\n');
+    expect(argsFileContent([])).toBe('');
+  });
+
+  it('SHA256SUMS: every file by name, then the unpacked images as comment lines sha256sum -c skips', () => {
+    const files = new Map([
+      ['www.xen.bz2', 'b'.repeat(64)],
+      ['SHA256SUMS', 'f'.repeat(64)],
+      ['config.ml', 'a'.repeat(64)],
+      ['raw.hvt', 'c'.repeat(64)],
+    ]);
+    const text = checksumList(files, [
+      { file: 'www.xen.bz2', compression: 'bzip2', sha256: 'd'.repeat(64) },
+      { file: 'raw.hvt', compression: 'none', sha256: 'c'.repeat(64) },
+    ]);
+    expect(text).toBe(
+      `${'a'.repeat(64)}  config.ml\n${'c'.repeat(64)}  raw.hvt\n${'b'.repeat(64)}  www.xen.bz2\n` +
+        `# unpacked: ${'d'.repeat(64)}  www.xen\n`,
+    );
+    expect(unpackedName('www.xen.xz', 'xz')).toBe('www.xen');
+    expect(unpackedName('www.hvt', 'none')).toBe('www.hvt');
   });
 });

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Manifest } from '../../src/deploy/manifest.js';
+import { parseManifest, type ImageEntry, type Manifest } from '../../src/deploy/manifest.js';
 import {
   blobOid,
   commitMessage,
@@ -17,33 +18,43 @@ import {
 const sha = (c: string) => c.repeat(40);
 const oid = (n: number) => n.toString(16).padStart(40, '0');
 
-function manifest(s: string, time: string, imageSha = '1'.repeat(64)): Manifest {
+const CONFIG_SHA = '3'.repeat(64);
+
+function entry(name: string, imageSha = '1'.repeat(64), over: Partial<ImageEntry> = {}): ImageEntry {
   return {
-    schema: 1,
-    source: { repository: 'o/r', sha: s, ref: 'refs/heads/main', commitTime: time },
-    run: { url: '' },
+    name,
+    builtName: 'www',
     target: 'xen',
-    image: {
-      name: 'www',
-      file: 'www.xen.bz2',
-      sha256: imageSha,
-      size: 1,
-      compression: 'bzip2',
-      compressedSha256: '2'.repeat(64),
-      compressedSize: 1,
-    },
-    files: ['config.ml'],
+    sha256: imageSha,
+    size: 1,
+    compression: 'bzip2',
+    compressedSha256: '2'.repeat(64),
+    compressedSize: 1,
+    bootArgs: [],
+    configFile: 'config.ml',
+    files: { 'config.ml': CONFIG_SHA },
+    run: { url: '' },
     versions: { ocaml: '', opam: '', mirage: '' },
-    builtAt: time,
+    builtAt: '2026-01-01T00:00:00Z',
+    ...over,
   };
 }
 
-/** ls-tree -r -z output for folders of three files each, plus latest and a stray file. */
+function manifest(s: string, time: string, imageSha = '1'.repeat(64)): Manifest {
+  return {
+    schema: 2,
+    source: { repository: 'o/r', sha: s, ref: 'refs/heads/main', commitTime: time },
+    images: { 'www.xen.bz2': entry('www', imageSha) },
+  };
+}
+
+/** ls-tree -r -z output for folders of one image (four files each), plus latest and a stray file. */
 function lsTree(folders: string[], latest?: string): string {
   const lines = folders.flatMap((s, i) => [
     `100644 blob ${oid(i * 10 + 1)}\txen/${s}/config.ml`,
     `100644 blob ${oid(i * 10 + 2)}\txen/${s}/manifest.json`,
     `100644 blob ${oid(i * 10 + 3)}\txen/${s}/www.xen.bz2`,
+    `100644 blob ${oid(i * 10 + 4)}\txen/${s}/SHA256SUMS`,
   ]);
   if (latest) lines.push(`100644 blob ${latest}\txen/latest`);
   lines.push(`100644 blob ${oid(999)}\txen/README.md`);
@@ -67,6 +78,7 @@ describe('listing', () => {
       ['config.ml', oid(11)],
       ['manifest.json', oid(12)],
       ['www.xen.bz2', oid(13)],
+      ['SHA256SUMS', oid(14)],
     ]);
   });
 
@@ -97,17 +109,25 @@ describe('identifyLatest', () => {
 
 describe('planDeploy', () => {
   const files = [
-    { name: 'www.xen.bz2', oid: oid(100) },
-    { name: 'config.ml', oid: oid(101) },
-    { name: 'manifest.json', oid: oid(102) },
+    { name: 'www.xen.bz2', oid: oid(3) },
+    { name: 'config.ml', oid: oid(1) },
   ];
-  const request = (s: string, time: string, keep = 0, imageSha?: string): DeployRequest => ({
-    target: 'xen',
+  const source = (s: string, time: string) => ({
+    repository: 'o/r',
     sha: s,
+    ref: 'refs/heads/main',
+    commitTime: time,
+  });
+  const request = (s: string, time: string, keep = 0, imageSha?: string): DeployRequest => ({
+    directory: 'xen',
+    sha: s,
+    imageFile: 'www.xen.bz2',
+    entry: entry('www', imageSha),
+    source: source(s, time),
     files,
-    manifest: manifest(s, time, imageSha),
     latestOid: oid(200),
     keep,
+    oidLength: 40,
   });
   const state = (folders: Record<string, string>, latestSha?: string): TargetState => {
     const listing = listTarget(parseLsTree(lsTree(Object.keys(folders), latestSha ? oid(500) : undefined)), 'xen');
@@ -118,23 +138,36 @@ describe('planDeploy', () => {
       ancestry: 'unknown',
     };
   };
+  const generated = (plan: ReturnType<typeof planDeploy>, name: string) =>
+    plan.kind === 'commit' ? plan.generated.find((g) => g.path.endsWith(`/${name}`))?.text : undefined;
 
-  it('into an empty repository: the folder and latest', () => {
+  it('into an empty repository: the image, its files, the manifest, SHA256SUMS and latest', () => {
     const plan = planDeploy(request(sha('a'), '2026-01-01T00:00:00Z'), state({}));
-    expect(plan).toEqual({
-      kind: 'commit',
-      changes: [
-        { path: `xen/${sha('a')}/www.xen.bz2`, oid: oid(100) },
-        { path: `xen/${sha('a')}/config.ml`, oid: oid(101) },
-        { path: `xen/${sha('a')}/manifest.json`, oid: oid(102) },
-        { path: 'xen/latest', oid: oid(200) },
-      ],
-      latest: { move: true },
-      pruned: [],
-    });
+    if (plan.kind !== 'commit') throw new Error(plan.kind);
+    const manifestText = generated(plan, 'manifest.json') ?? '';
+    const sumsText = generated(plan, 'SHA256SUMS') ?? '';
+    expect(plan.changes).toEqual([
+      { path: `xen/${sha('a')}/www.xen.bz2`, oid: oid(3) },
+      { path: `xen/${sha('a')}/config.ml`, oid: oid(1) },
+      { path: `xen/${sha('a')}/manifest.json`, oid: blobOid(manifestText, 40) },
+      { path: `xen/${sha('a')}/SHA256SUMS`, oid: blobOid(sumsText, 40) },
+      { path: 'xen/latest', oid: oid(200) },
+    ]);
+    expect(plan.latest).toEqual({ move: true });
+    expect(parseManifest(manifestText)?.images).toEqual({ 'www.xen.bz2': entry('www') });
+    const manifestSha = createHash('sha256').update(manifestText).digest('hex');
+    expect(sumsText).toBe(
+      [
+        `${'3'.repeat(64)}  config.ml`,
+        `${manifestSha}  manifest.json`,
+        `${'2'.repeat(64)}  www.xen.bz2`,
+        `# unpacked: ${'1'.repeat(64)}  www.xen`,
+        '',
+      ].join('\n'),
+    );
   });
 
-  /** A state whose folder `sha('a')` holds exactly these blobs (name → oid). */
+  /** A state whose folder `sha('a')` holds exactly these blobs (name → oid), its manifest read as `manifest()`. */
   const holding = (blobs: Record<string, string>, mode = '100644'): TargetState => {
     const records = Object.entries(blobs).map(
       ([name, o]) => `${name === 'www.xen.bz2' ? mode : '100644'} blob ${o}\txen/${sha('a')}/${name}`,
@@ -145,33 +178,31 @@ describe('planDeploy', () => {
       ancestry: 'unknown',
     };
   };
+  /** This image's blobs as `request` writes them, and the folder's own files. */
+  const same = { 'www.xen.bz2': oid(3), 'config.ml': oid(1), 'manifest.json': oid(55), SHA256SUMS: oid(56) };
 
-  it('the same sha with the same image blobs: unchanged', () => {
+  it('the same sha with the same image and files: unchanged', () => {
     const plan = planDeploy(
       request(sha('a'), '2026-01-01T00:00:00Z'),
-      holding({ 'www.xen.bz2': oid(100), 'config.ml': oid(101), 'manifest.json': oid(55) }),
+      state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')),
     );
     expect(plan.kind).toBe('unchanged');
+    expect(planDeploy(request(sha('a'), '2026-01-01T00:00:00Z'), holding(same)).kind).toBe('unchanged');
   });
 
   it('an image blob replaced under an unchanged manifest is not the same build: the folder is rewritten', () => {
-    const plan = planDeploy(
-      request(sha('a'), '2026-01-01T00:00:00Z'),
-      holding({ 'www.xen.bz2': oid(66), 'config.ml': oid(101), 'manifest.json': oid(55) }),
-    );
+    const plan = planDeploy(request(sha('a'), '2026-01-01T00:00:00Z'), holding({ ...same, 'www.xen.bz2': oid(66) }));
     expect(plan.kind === 'commit' && plan.changes).toContainEqual({
       path: `xen/${sha('a')}/www.xen.bz2`,
-      oid: oid(100),
+      oid: oid(3),
     });
-    const noManifest = planDeploy(
-      request(sha('a'), '2026-01-01T00:00:00Z'),
-      holding({ 'www.xen.bz2': oid(100), 'config.ml': oid(101) }),
-    );
+    const noManifestBlobs = Object.fromEntries(Object.entries(same).filter(([name]) => name !== 'manifest.json'));
+    const noManifest = planDeploy(request(sha('a'), '2026-01-01T00:00:00Z'), holding(noManifestBlobs));
     expect(noManifest.kind).toBe('commit');
   });
 
   it('refuses to write into a folder, or past a latest, that holds a symbolic link; ignores links elsewhere', () => {
-    const linked = holding({ 'www.xen.bz2': oid(100), 'config.ml': oid(101), 'manifest.json': oid(55) }, '120000');
+    const linked = holding(same, '120000');
     expect(linked.listing.folders.get(sha('a'))?.has('www.xen.bz2')).toBe(false);
     expect(() => planDeploy(request(sha('a'), '2026-01-01T00:00:00Z'), linked)).toThrow(
       new RegExp(`symbolic links at xen/${sha('a')}/www.xen.bz2`),
@@ -211,15 +242,107 @@ describe('planDeploy', () => {
     expect(plan.kind === 'commit' && plan.pruned).toEqual([sha('b'), sha('a')]);
   });
 
-  it('the same sha with another image: rewrites the folder, dropping files it no longer has', () => {
+  it("a build without a commit time takes its folder's earlier one, but not one in the future", () => {
+    const noTime = { repository: 'o/r', sha: sha('a'), ref: 'refs/heads/main' };
+    const r = {
+      ...request(sha('a'), '2026-01-01T00:00:00Z'),
+      source: noTime,
+      files: [{ name: 'www.xen.bz2', oid: oid(300) }],
+    };
+    const sourceOf = (folderTime: string) => {
+      const plan = planDeploy(r, state({ [sha('a')]: folderTime }));
+      return parseManifest(generated(plan, 'manifest.json') ?? '')?.source;
+    };
+    expect(sourceOf('2025-12-01T00:00:00Z')?.commitTime).toBe('2025-12-01T00:00:00Z');
+    expect(sourceOf('2099-01-01T00:00:00Z')).toEqual(noTime);
+  });
+
+  it('the same image with other boot arguments is not a re-run', () => {
+    const r = request(sha('a'), '2026-01-01T00:00:00Z');
+    const plan = planDeploy(
+      { ...r, entry: { ...r.entry, bootArgs: ['--ipv4=10.0.0.2/24'] } },
+      state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')),
+    );
+    expect(plan.kind).toBe('commit');
+  });
+
+  it('the same sha with another image: replaces it, dropping files the image no longer has', () => {
     const s = state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a'));
-    const changed = { ...request(sha('a'), '2026-01-01T00:00:00Z', 0, '9'.repeat(64)), files: files.slice(1) };
+    const changed = {
+      ...request(sha('a'), '2026-01-01T00:00:00Z', 0, '9'.repeat(64)),
+      files: [{ name: 'www.xen.bz2', oid: oid(300) }],
+      entry: entry('www', '9'.repeat(64), { configFile: 'config.ml', files: {} }),
+    };
     const plan = planDeploy(changed, s);
-    expect(plan.kind === 'commit' && plan.changes).toEqual([
-      { path: `xen/${sha('a')}/www.xen.bz2` },
-      { path: `xen/${sha('a')}/config.ml`, oid: oid(101) },
-      { path: `xen/${sha('a')}/manifest.json`, oid: oid(102) },
+    expect(plan.kind === 'commit' && plan.changes.map((c) => [c.path, c.oid !== undefined])).toEqual([
+      [`xen/${sha('a')}/config.ml`, false],
+      [`xen/${sha('a')}/www.xen.bz2`, true],
+      [`xen/${sha('a')}/manifest.json`, true],
+      [`xen/${sha('a')}/SHA256SUMS`, true],
     ]);
+  });
+
+  describe('a second image in the folder', () => {
+    const second = (config = oid(1)): DeployRequest => ({
+      ...request(sha('a'), '2026-01-01T00:00:00Z'),
+      imageFile: 'mir-mirage.io.xen.bz2',
+      entry: entry('mir-mirage.io', '5'.repeat(64), {
+        compressedSha256: '6'.repeat(64),
+        bootArgs: ['--ipv4=10.0.0.2/24'],
+        files: { 'config.ml': CONFIG_SHA, 'mir-mirage.io.args': '7'.repeat(64) },
+      }),
+      files: [
+        { name: 'mir-mirage.io.xen.bz2', oid: oid(400) },
+        { name: 'config.ml', oid: config },
+        { name: 'mir-mirage.io.args', oid: oid(401) },
+      ],
+    });
+
+    it('keeps the other image and its files, and adds its entry to the manifest and SHA256SUMS', () => {
+      const plan = planDeploy(second(), state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')));
+      if (plan.kind !== 'commit') throw new Error(plan.kind);
+      expect(plan.changes.filter((c) => c.oid === undefined)).toEqual([]);
+      expect(plan.others).toEqual(['www.xen.bz2']);
+      expect(plan.latest.move).toBe(false);
+      expect(Object.keys(parseManifest(generated(plan, 'manifest.json') ?? '')?.images ?? {})).toEqual([
+        'mir-mirage.io.xen.bz2',
+        'www.xen.bz2',
+      ]);
+      const sums = (generated(plan, 'SHA256SUMS') ?? '').split('\n');
+      expect(sums.map((l) => l.replace(/^(# unpacked: )?[0-9a-f]{64} {2}/, '$1'))).toEqual([
+        'config.ml',
+        'manifest.json',
+        'mir-mirage.io.args',
+        'mir-mirage.io.xen.bz2',
+        'www.xen.bz2',
+        '# unpacked: mir-mirage.io.xen',
+        '# unpacked: www.xen',
+        '',
+      ]);
+    });
+
+    it('a config file of the same name with other bytes is a conflict naming `config-file`', () => {
+      const plan = planDeploy(second(oid(402)), state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')));
+      expect(plan.kind).toBe('conflict');
+      expect(plan.kind === 'conflict' && plan.message).toMatch(
+        /^input `config-file`: `xen\/a{40}\/config.ml` holds the config file of the image `www.xen.bz2`, with other bytes/,
+      );
+    });
+
+    it('a side file of another image with other bytes is a conflict naming `deploy-image-name`', () => {
+      const r = second();
+      const clash = { ...r, files: [...r.files, { name: 'www.xen.bz2', oid: oid(403) }] };
+      const plan = planDeploy(clash, state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')));
+      expect(plan.kind === 'conflict' && plan.message).toMatch(
+        /^input `deploy-image-name`: .* is the image with other bytes/,
+      );
+    });
+
+    it("a file named like the folder's own files is refused", () => {
+      const r = second();
+      const plan = planDeploy({ ...r, files: [...r.files, { name: 'SHA256SUMS', oid: oid(404) }] }, state({}));
+      expect(plan.kind === 'conflict' && plan.message).toMatch(/^input `deploy-image-name`: .*`SHA256SUMS`/);
+    });
   });
 
   it('an older build: stores the folder, leaves latest', () => {
@@ -244,9 +367,11 @@ describe('planDeploy', () => {
       `xen/${sha('b')}/config.ml`,
       `xen/${sha('b')}/manifest.json`,
       `xen/${sha('b')}/www.xen.bz2`,
+      `xen/${sha('b')}/SHA256SUMS`,
       `xen/${sha('a')}/config.ml`,
       `xen/${sha('a')}/manifest.json`,
       `xen/${sha('a')}/www.xen.bz2`,
+      `xen/${sha('a')}/SHA256SUMS`,
     ]);
   });
 

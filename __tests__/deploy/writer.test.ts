@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Manifest } from '../../src/deploy/manifest.js';
+import type { ImageEntry } from '../../src/deploy/manifest.js';
 import type { GitAccess } from '../../src/deploy/types.js';
 import { testContext } from '../support/context.js';
 
@@ -34,7 +34,9 @@ vi.mock('../../src/deploy/repository.js', () => {
     timedOut: (c: string) => `${c} timed out`,
     writeFiles: async (paths: string[]) => paths.map(() => `f${++written}`),
     writeText: async (text: string) => {
-      const oid = `t${++written}`;
+      // git's own blob id: the writer checks the plan's ids of the manifest and SHA256SUMS against it.
+      const data = Buffer.from(text);
+      const oid = createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex');
       fake.blobs.set(oid, text);
       return oid;
     },
@@ -63,7 +65,7 @@ const { writeDeploy, writeRollback } = await import('../../src/deploy/writer.js'
 const access: GitAccess = { url: 'ssh://h/o/d.git', display: 'o/deployment', env: {} };
 const SHA = 'b'.repeat(40);
 const settings = (workDir: string) => ({
-  target: 'xen',
+  directory: 'xen',
   sha: SHA,
   dryRun: false,
   author: { name: 'a', email: 'a@example.invalid' },
@@ -85,10 +87,12 @@ describe('writeDeploy', () => {
       { exitCode: 1, stdout: porcelain('!', '[rejected] (fetch first)'), stderr: '' },
       { exitCode: 0, stdout: porcelain('*', '[new branch]'), stderr: '' },
     ];
-    const manifest = { source: { commitTime: '2026-01-01T00:00:00Z' }, builtAt: '' } as unknown as Manifest;
+    const entry = { compressedSha256: '', sha256: '', compression: 'none', files: {} } as unknown as ImageEntry;
     const result = await writeDeploy(access, testContext({ workspace: dir, runnerTemp: dir }), settings(dir), {
       files: [],
-      manifest,
+      imageFile: 'hello.xen',
+      entry,
+      source: { repository: 'o/r', sha: SHA, ref: 'refs/heads/main', commitTime: '2026-01-01T00:00:00Z' },
       keep: 0,
     });
     expect(fake.parents).toEqual(['T1', 'T2']);

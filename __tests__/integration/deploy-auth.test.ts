@@ -119,6 +119,9 @@ function deployConfig(over: Partial<DeployConfig>): DeployConfig {
     commitUserName: 'Test',
     commitUserEmail: 'test@example.invalid',
     dryRun: false,
+    directory: 'xen',
+    bootArgs: [],
+    environment: 'xen',
     ...over,
   };
 }

@@ -81,18 +81,25 @@ describe('deploy through the bundle', () => {
     });
     expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${FIRST}\n`);
     expect(await filesAt(repo, 'main', `xen/${FIRST}`)).toEqual(
-      ['config.ml', 'hello.xen.bz2', 'hello.xl', 'hello.xl.in', 'hello_libvirt.xml', 'manifest.json'].map(
-        (f) => `xen/${FIRST}/${f}`,
-      ),
+      [
+        'SHA256SUMS',
+        'config.ml',
+        'hello.args',
+        'hello.xen.bz2',
+        'hello.xl',
+        'hello.xl.in',
+        'hello_libvirt.xml',
+        'manifest.json',
+      ].map((f) => `xen/${FIRST}/${f}`),
     );
     const manifest = parseManifest(await showFile(repo, 'main', `xen/${FIRST}/manifest.json`));
-    expect(manifest?.image).toMatchObject({
+    expect(manifest?.images['hello.xen.bz2']).toMatchObject({
       name: 'hello',
       sha256: result.outputs['image-sha256'],
       size: Number(result.outputs['image-size']),
     });
     expect(manifest?.source).toMatchObject({ repository: 'mirage/mirage-www', sha: FIRST, ref: 'refs/heads/main' });
-    expect(manifest?.versions.mirage).toBe('4.11.1');
+    expect(manifest?.images['hello.xen.bz2']?.versions.mirage).toBe('4.11.1');
     expect(result.log).toContain(`::group::Deploy: write xen/${FIRST}`);
     const summary = summaryValues(result.summary);
     expect(summary.deploy).toMatch(new RegExp(`^deployed xen/${FIRST} in .*\\(${tip.slice(0, 12)}\\)$`));

@@ -67,14 +67,16 @@ describe('over SSH with a deploy key', () => {
     return { outcome, image };
   }
 
-  it('makes the first commit of an empty repository: image, config, side files, manifest, latest', async () => {
+  it('makes the first commit of an empty repository: image, config, side files, .args, manifest, SHA256SUMS, latest', async () => {
     const { outcome, image } = await deploy(shas.a, 0);
     const tip = (await bareGit(repo, ['rev-parse', 'main'])).trim();
     expect(outcome).toMatchObject({ deployed: true, commit: tip, path: `xen/${shas.a}` });
     expect(outcome.url).toBeUndefined(); // a loopback host has no web pages
     expect(await filesAt(repo, 'main', 'xen')).toEqual(
       [
+        `xen/${shas.a}/SHA256SUMS`,
         `xen/${shas.a}/config.ml`,
+        `xen/${shas.a}/hello.args`,
         `xen/${shas.a}/hello.xen.bz2`,
         `xen/${shas.a}/hello.xl`,
         `xen/${shas.a}/hello.xl.in`,
@@ -83,30 +85,41 @@ describe('over SSH with a deploy key', () => {
       ].sort(),
     );
     expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shas.a}\n`);
+    expect(await showFile(repo, 'main', `xen/${shas.a}/hello.args`)).toBe('');
 
     const stored = blob(repo, 'main', `xen/${shas.a}/hello.xen.bz2`);
     const unpacked = execFileSync('bzip2', ['-dc'], { input: stored, maxBuffer: 64 * 1024 * 1024 });
     expect(sha256(unpacked)).toBe(image.sha256);
 
-    const manifest = parseManifest(await showFile(repo, 'main', `xen/${shas.a}/manifest.json`));
-    expect(manifest).toEqual({
-      schema: 1,
+    const manifestText = await showFile(repo, 'main', `xen/${shas.a}/manifest.json`);
+    const hashOf = (file: string) => sha256(blob(repo, 'main', `xen/${shas.a}/${file}`));
+    expect(parseManifest(manifestText)).toEqual({
+      schema: 2,
       source: { repository: 'mirage/mirage-www', sha: shas.a, ref: 'refs/heads/main', commitTime: at(0) },
-      run: { url: 'https://github.com/mirage/mirage-www/actions/runs/4242' },
-      target: 'xen',
-      image: {
-        name: 'hello',
-        file: 'hello.xen.bz2',
-        sha256: image.sha256,
-        size: image.size,
-        compression: 'bzip2',
-        compressedSha256: sha256(stored),
-        compressedSize: stored.length,
+      images: {
+        'hello.xen.bz2': {
+          name: 'hello',
+          builtName: 'hello',
+          target: 'xen',
+          sha256: image.sha256,
+          size: image.size,
+          compression: 'bzip2',
+          compressedSha256: sha256(stored),
+          compressedSize: stored.length,
+          bootArgs: [],
+          configFile: 'config.ml',
+          files: Object.fromEntries(['config.ml', 'hello.xl', 'hello.xl.in', 'hello.args'].map((f) => [f, hashOf(f)])),
+          run: { url: 'https://github.com/mirage/mirage-www/actions/runs/4242' },
+          versions: { ocaml: '4.13.1', opam: '2.4.1', mirage: '4.11.1' },
+          builtAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        },
       },
-      files: ['config.ml', 'hello.xl', 'hello.xl.in'],
-      versions: { ocaml: '4.13.1', opam: '2.4.1', mirage: '4.11.1' },
-      builtAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
+    expect(await showFile(repo, 'main', `xen/${shas.a}/SHA256SUMS`)).toBe(
+      ['config.ml', 'hello.args', 'hello.xen.bz2', 'hello.xl', 'hello.xl.in', 'manifest.json']
+        .map((f) => `${hashOf(f)}  ${f}\n`)
+        .join('') + `# unpacked: ${image.sha256}  hello.xen\n`,
+    );
 
     const message = await bareGit(repo, ['log', '-1', '--format=%an <%ae>%n%cn <%ce>%n%B', 'main']);
     expect(message).toBe(
@@ -117,6 +130,7 @@ describe('over SSH with a deploy key', () => {
         '',
         `mirage/mirage-www@${shas.a}`,
         'https://github.com/mirage/mirage-www/actions/runs/4242',
+        'image: hello.xen.bz2',
         '',
         '',
       ].join('\n'),
@@ -153,7 +167,7 @@ describe('over SSH with a deploy key', () => {
     const { outcome, image } = await deploy(shas.b, 10, {}, 'rebuilt');
     expect(outcome.deployed).toBe(true);
     const manifest = parseManifest(await showFile(repo, 'main', `xen/${shas.b}/manifest.json`));
-    expect(manifest?.image.sha256).toBe(image.sha256);
+    expect(manifest?.images['hello.xen.bz2']?.sha256).toBe(image.sha256);
     expect((await history(repo)).length).toBe(3);
   });
 

@@ -59,10 +59,18 @@ async function run(argv: string[], otherwise: string): Promise<void> {
   }
 }
 
-/** Writes the image, compressed, into `dir` (the image itself is left alone). */
-export async function compressImage(imagePath: string, compression: Compression, dir: string): Promise<StoredFile> {
+/**
+ * Writes the image, compressed, into `dir` as `<name><suffix>` (the image itself is left alone);
+ * `name` is the unpacked file's name in the deploy folder.
+ */
+export async function compressImage(
+  imagePath: string,
+  compression: Compression,
+  dir: string,
+  name = basename(imagePath),
+): Promise<StoredFile> {
   await mkdir(dir, { recursive: true });
-  const copy = join(dir, basename(imagePath));
+  const copy = join(dir, name);
   await copyFile(imagePath, copy);
   if (compression !== 'none') {
     await run(

@@ -1,13 +1,14 @@
 /**
- * The deploy phase: compress the image, then write `<target>/<sha>/` and `<target>/latest` into
- * the deployment repository (src/deploy/writer.ts), or move `latest` back for `rollback-to`.
+ * The deploy phase: compress the image under its deployed name, then write it with its side files
+ * and `.args` into `<directory>/<sha>/` and move `<directory>/latest` in the deployment repository
+ * (src/deploy/writer.ts), or move `latest` back for `rollback-to`.
  *
  * Outputs: `deployed` is true when the image is in the repository after this run — pushed now, or
  * already there from an earlier run of the same build. A dry run pushes nothing, so it reports
  * `deployed=false` (unless the image was already there) and no commit, but still the path.
  */
 import * as core from '@actions/core';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../config.js';
@@ -20,8 +21,10 @@ import type { BuildVersions } from '../mirage/prebuilt.js';
 import type { BuiltImage, DeployOutcome } from '../types.js';
 import { openGitAccess } from './access.js';
 import { compressImage } from './compress.js';
-import { deployFolder, isSourceSha, sizeVerdict } from './layout.js';
-import { MANIFEST_SCHEMA, type Manifest } from './manifest.js';
+import { sha256File } from '../hash.js';
+import { imageFileName, isTarget } from '../mirage/targets.js';
+import { argsFileContent, argsFileName, deployFolder, isSourceSha, sizeVerdict, storedSideName } from './layout.js';
+import type { ImageEntry } from './manifest.js';
 import { sourceCommitTime } from './source.js';
 import type { GitAccess } from './types.js';
 import { writeDeploy, writeRollback, type WriteResult, type WriteSettings } from './writer.js';
@@ -30,7 +33,7 @@ function sourceSha(ctx: RunContext): string {
   const sha = ctx.sha.toLowerCase();
   if (!isSourceSha(sha)) {
     throw new Error(
-      `GITHUB_SHA is \`${ctx.sha}\`, not a full commit sha, so there is no \`<target>/<sha>\` folder to deploy to; ` +
+      `GITHUB_SHA is \`${ctx.sha}\`, not a full commit sha, so there is no \`<directory>/<sha>\` folder to deploy to; ` +
         'run the action from a workflow triggered by a commit',
     );
   }
@@ -40,7 +43,7 @@ function sourceSha(ctx: RunContext): string {
 function settings(config: Config, ctx: RunContext, sha: string, workDir: string): WriteSettings {
   const { deploy } = config;
   return {
-    target: config.build.target,
+    directory: deploy.directory,
     sha,
     ...(deploy.repositoryBranch === undefined ? {} : { branch: deploy.repositoryBranch }),
     dryRun: deploy.dryRun,
@@ -108,6 +111,18 @@ async function inGroup<T>(name: string, body: () => Promise<T>): Promise<T> {
   }
 }
 
+interface LocalFile {
+  readonly name: string;
+  readonly path: string;
+  readonly size: number;
+}
+
+/** A local file to store under `name`, with its size and sha256. */
+async function local(name: string, path: string): Promise<LocalFile & { readonly sha256: string }> {
+  const [info, sha256] = await Promise.all([stat(path), sha256File(path)]);
+  return { name, path, size: info.size, sha256 };
+}
+
 export async function deployImage(
   config: Config,
   ctx: RunContext,
@@ -117,64 +132,74 @@ export async function deployImage(
   const { deploy } = config;
   const target = config.build.target;
   const sha = sourceSha(ctx);
-  const path = deployFolder(target, sha);
+  const path = deployFolder(deploy.directory, sha);
+  const name = deploy.imageName ?? image.name;
   return withWorkDir(ctx, async (workDir) => {
     const prepared = await inGroup(`Deploy: prepare ${path}`, async () => {
-      const stored = await compressImage(image.path, deploy.compression, join(workDir, 'stage'));
+      const stage = join(workDir, 'stage');
+      const unpackedName = isTarget(image.target) ? imageFileName(image.target, name) : basename(image.path);
+      const stored = await compressImage(image.path, deploy.compression, stage, unpackedName);
       core.info(`${stored.name}: ${image.size} bytes, ${stored.size} compressed (${deploy.compression})`);
       summaryRow('compressed', formatSize(stored.size), ' as ', { code: stored.name });
       const verdict = sizeVerdict(stored.size, deploy.compression);
       if (verdict.level === 'fail') throw new Error(`input \`compression\`: ${verdict.message}`);
       if (verdict.level === 'warn') core.warning(verdict.message);
-      const extras = [image.configFile, ...image.sideFiles];
-      const files = [
-        { name: stored.name, path: stored.path, size: stored.size },
-        ...(await Promise.all(extras.map(async (p) => ({ name: basename(p), path: p, size: (await stat(p)).size })))),
-      ];
+      const argsPath = join(stage, argsFileName(name));
+      await mkdir(stage, { recursive: true });
+      await writeFile(argsPath, argsFileContent(deploy.bootArgs));
+      const configFile = await local(basename(image.configFile), image.configFile);
+      const others = await Promise.all([
+        ...image.sideFiles.map((p) => local(storedSideName(basename(p), image.name, name), p)),
+        local(argsFileName(name), argsPath),
+      ]);
+      const extras = [configFile, ...others];
       const commitTime = await sourceCommitTime(ctx, sha, config.build.workingDirectory);
-      const builtAt = new Date().toISOString();
       if (commitTime === undefined) {
         core.info(
           `the commit time of ${sha} is unknown (no push event, and no git repository holding ` +
             `${config.build.workingDirectory} has it): \`latest\` moves to this build only if it names none with a commit time`,
         );
       }
-      const manifest: Manifest = {
-        schema: MANIFEST_SCHEMA,
-        source: { repository: ctx.repository, sha, ref: ctx.ref, ...(commitTime ? { commitTime } : {}) },
-        run: { url: runUrl(ctx) },
+      const entry: ImageEntry = {
+        name,
+        builtName: image.name,
         target,
-        image: {
-          name: image.name,
-          file: stored.name,
-          sha256: image.sha256,
-          size: image.size,
-          compression: deploy.compression,
-          compressedSha256: stored.sha256,
-          compressedSize: stored.size,
-        },
-        files: extras.map((p) => basename(p)),
+        sha256: image.sha256,
+        size: image.size,
+        compression: deploy.compression,
+        compressedSha256: stored.sha256,
+        compressedSize: stored.size,
+        bootArgs: deploy.bootArgs,
+        configFile: configFile.name,
+        files: Object.fromEntries(extras.map((f) => [f.name, f.sha256])),
+        run: { url: runUrl(ctx) },
         versions: { ocaml: setup.ocamlVersion, opam: setup.opamVersion, mirage: setup.mirageVersion },
-        builtAt,
+        builtAt: new Date().toISOString(),
       };
-      return { files, manifest };
+      const files: LocalFile[] = [stored, ...extras].map((f) => ({ name: f.name, path: f.path, size: f.size }));
+      return {
+        files,
+        imageFile: stored.name,
+        entry,
+        source: { repository: ctx.repository, sha, ref: ctx.ref, ...(commitTime ? { commitTime } : {}) },
+      };
     });
-    return inGroup(`Deploy: write ${path}`, async () => {
+    return inGroup(`Deploy: write ${prepared.imageFile} into ${path}`, async () => {
       const access = await openGitAccess(deploy, ctx);
       const result = await writeDeploy(access, ctx, settings(config, ctx, sha, workDir), {
         ...prepared,
         keep: deploy.keep,
       });
-      return outcome(result, access, path, 'deployed');
+      return outcome(result, access, path, `deployed ${prepared.imageFile} into`);
     });
   });
 }
 
 export async function rollback(config: Config, ctx: RunContext, sha: string): Promise<DeployOutcome> {
-  const target = config.build.target;
-  const path = deployFolder(target, sha);
+  const directory = config.deploy.directory;
+  const path = deployFolder(directory, sha);
   return withWorkDir(ctx, (workDir) =>
-    inGroup(`Deploy: roll \`${target}/latest\` back to ${sha}`, async () => {
+    inGroup(`Deploy: roll \`${directory}/latest\` back to ${sha}`, async () => {
       const access = await openGitAccess(config.deploy, ctx);
       const result = await writeRollback(access, settings(config, ctx, sha, workDir));
       return outcome(result, access, path, 'rolled latest back to');

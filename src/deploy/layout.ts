@@ -2,14 +2,26 @@
  * Where a deploy lives in the deployment repository, and the pure decisions about it: which build
  * `latest` names, which folders `keep` removes, whether an image is too large for the host.
  *
- * The layout is the 2013 one generalised to every target: `<target>/<source-sha>/` holds the
- * compressed image, the unikernel's config file, the target's side files and `manifest.json`;
- * `<target>/latest` holds the source sha and a newline, which is what existing pollers read.
+ * The layout is the 2013 one generalised to every target and to several images per commit:
+ * `<directory>/<source-sha>/` holds, for each image deployed from that commit, the compressed image,
+ * its side files and its `.args`, plus the unikernels' config file, one `manifest.json` describing
+ * every image and a `SHA256SUMS` over every file; `<directory>/latest` holds the source sha and a
+ * newline, which is what existing pollers read. The directory is the target unless
+ * `deploy-directory` names another.
  */
 import type { Compression } from '../config.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const LATEST_FILE = 'latest';
+export const SUMS_FILE = 'SHA256SUMS';
+/** Files of a deploy folder that belong to no image: rewritten by every deploy into the folder. */
+export const FOLDER_FILES: readonly string[] = [MANIFEST_FILE, SUMS_FILE];
+/**
+ * Marks the line of an image's unpacked hash in SHA256SUMS. `sha256sum -c` skips lines starting
+ * with `#`, so the folder as stored checks clean; what follows the marker is itself a
+ * `sha256sum -c` line for the unpacked file, which a host checks after unpacking.
+ */
+export const UNPACKED_MARKER = '# unpacked: ';
 
 const SOURCE_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
@@ -24,12 +36,12 @@ export function isSourceSha(name: string): boolean {
   return SOURCE_SHA.test(name);
 }
 
-export function deployFolder(target: string, sha: string): string {
-  return `${target}/${sha}`;
+export function deployFolder(directory: string, sha: string): string {
+  return `${directory}/${sha}`;
 }
 
-export function latestPath(target: string): string {
-  return `${target}/${LATEST_FILE}`;
+export function latestPath(directory: string): string {
+  return `${directory}/${LATEST_FILE}`;
 }
 
 export function latestContent(sha: string): string {
@@ -44,6 +56,54 @@ export function parseLatest(text: string): string | undefined {
 
 export function storedImageName(imageFile: string, compression: Compression): string {
   return `${imageFile}${COMPRESSION_SUFFIX[compression]}`;
+}
+
+/** The plain boot-arguments file of an image: `<name>.args`, one argument a line. */
+export function argsFileName(imageName: string): string {
+  return `${imageName}.args`;
+}
+
+export function argsFileContent(bootArgs: readonly string[]): string {
+  return bootArgs.map((arg) => `${arg}\n`).join('');
+}
+
+/**
+ * A side file's name in the deploy folder: the generated ones start with the built name
+ * (`www.xl`, `www_libvirt.xml`), which becomes the deployed name (`mir-mirage.io.xl`), so that the
+ * side files of several images of one folder never collide.
+ */
+export function storedSideName(file: string, builtName: string, imageName: string): string {
+  if (file.startsWith(builtName)) return `${imageName}${file.slice(builtName.length)}`;
+  return `${imageName}.${file}`;
+}
+
+export interface ChecksumImage {
+  /** The stored (compressed) file's name. */
+  readonly file: string;
+  readonly compression: Compression;
+  readonly sha256: string;
+}
+
+/**
+ * SHA256SUMS: one `<sha256>  <name>` line per file of the folder (sorted by name, SHA256SUMS
+ * itself excepted), then for each compressed image a `# unpacked: <sha256>  <unpacked name>` line.
+ */
+export function checksumList(files: ReadonlyMap<string, string>, images: readonly ChecksumImage[]): string {
+  const byName = ([a]: [string, string], [b]: [string, string]) => (a < b ? -1 : a > b ? 1 : 0);
+  const lines = [...files.entries()]
+    .filter(([name]) => name !== SUMS_FILE)
+    .sort(byName)
+    .map(([name, sha256]) => `${sha256}  ${name}\n`);
+  const unpacked = images
+    .filter((image) => image.compression !== 'none')
+    .map((image): [string, string] => [unpackedName(image.file, image.compression), image.sha256])
+    .sort(byName)
+    .map(([name, sha256]) => `${UNPACKED_MARKER}${sha256}  ${name}\n`);
+  return [...lines, ...unpacked].join('');
+}
+
+export function unpackedName(file: string, compression: Compression): string {
+  return file.slice(0, file.length - COMPRESSION_SUFFIX[compression].length);
 }
 
 const MiB = 1024 * 1024;

@@ -1,23 +1,35 @@
 /**
  * What one deploy or rollback changes in the deployment repository, decided from the listing of
- * `<target>/` at the branch tip and the few blobs read from it. Pure: the writer re-plans from
+ * `<directory>/` at the branch tip and the few blobs read from it. Pure: the writer re-plans from
  * scratch on every new tip, so that a retried push never replays a stale decision.
  */
 import { createHash } from 'node:crypto';
 import {
+  checksumList,
   chooseToPrune,
   decideLatest,
+  FOLDER_FILES,
   deployFolder,
   isSourceSha,
   LATEST_FILE,
   latestContent,
   latestPath,
   MANIFEST_FILE,
+  SUMS_FILE,
   type Ancestry,
   type BuildOrder,
+  type ChecksumImage,
   type LatestDecision,
 } from './layout.js';
-import { manifestTime, type Manifest } from './manifest.js';
+import {
+  MANIFEST_SCHEMA,
+  manifestTime,
+  ownedFiles,
+  serializeManifest,
+  type ImageEntry,
+  type Manifest,
+  type ManifestSource,
+} from './manifest.js';
 
 /** One line of `git ls-tree -r -z`. */
 export interface TreeEntry {
@@ -55,10 +67,10 @@ const SYMLINK_MODE = '120000';
 
 /**
  * Refuses to read or write where the deployment repository holds a symbolic link: in `folder` (a
- * deploy folder, as `<target>/<sha>`) or at `latest`.
+ * deploy folder, as `<directory>/<sha>`) or at `<directory>/latest`.
  */
-export function refuseSymlinks(listing: TargetListing, target: string, folder: string): void {
-  const found = (listing.symlinks ?? []).filter((p) => p === latestPath(target) || p.startsWith(`${folder}/`));
+export function refuseSymlinks(listing: TargetListing, directory: string, folder: string): void {
+  const found = (listing.symlinks ?? []).filter((p) => p === latestPath(directory) || p.startsWith(`${folder}/`));
   if (found.length === 0) return;
   throw new Error(
     `the deployment repository holds symbolic links at ${found.join(', ')}; this action writes and reads only ` +
@@ -144,72 +156,183 @@ export interface NewFile {
 }
 
 export interface DeployRequest {
-  readonly target: string;
+  readonly directory: string;
   readonly sha: string;
-  /** Every file of the new deploy folder, manifest included. */
+  /** The stored image's file name: its key in the manifest's `images`. */
+  readonly imageFile: string;
+  readonly entry: ImageEntry;
+  readonly source: ManifestSource;
+  /** This image's files in the folder (image, config file, side files, `.args`), with their blob ids. */
   readonly files: readonly NewFile[];
-  readonly manifest: Manifest;
   /** The blob holding `<sha>\n`. */
   readonly latestOid: string;
   readonly keep: number;
+  /** Hex digits of the repository's object ids (40, or 64 for a SHA-256 repository). */
+  readonly oidLength: number;
 }
 
 export interface TargetState {
   readonly listing: TargetListing;
   /** The sha `latest` names, when it names one. */
   readonly latestSha?: string;
-  /** Manifests read, by sha; undefined for a folder whose manifest is missing or unreadable. */
+  /**
+   * Manifests read, by sha; undefined for a folder whose manifest is missing or unreadable. The
+   * writer has filled in the hashes a schema 1 manifest did not record.
+   */
   readonly manifests: ReadonlyMap<string, Manifest | undefined>;
   readonly ancestry: Ancestry;
 }
 
+/** A file the plan generated (manifest, SHA256SUMS): the writer stores `text` as blob `oid`. */
+export interface GeneratedFile {
+  readonly path: string;
+  readonly oid: string;
+  readonly text: string;
+}
+
 export type Plan =
   | { readonly kind: 'unchanged'; readonly reason: string }
+  | { readonly kind: 'conflict'; readonly message: string }
   | {
       readonly kind: 'commit';
       readonly changes: readonly IndexChange[];
+      readonly generated: readonly GeneratedFile[];
       readonly latest: LatestDecision;
       readonly pruned: readonly string[];
+      /** The other images of the folder, kept as they are. */
+      readonly others: readonly string[];
     };
 
-/**
- * Whether the folder already holds this build: every file we would write is there with the same
- * blob id, and a manifest. Blob ids, not the stored manifest's claims: the deployment repository is
- * anyone's to write, and an image replaced under an unchanged manifest is not this build.
- */
-function sameBuild(files: readonly NewFile[], folder: ReadonlyMap<string, string>): boolean {
-  return folder.has(MANIFEST_FILE) && files.every((f) => f.name === MANIFEST_FILE || folder.get(f.name) === f.oid);
+function removals(directory: string, sha: string, files: Iterable<string>): IndexChange[] {
+  return [...files].map((name) => ({ path: `${deployFolder(directory, sha)}/${name}` }));
 }
 
-function removals(target: string, sha: string, files: Iterable<string>): IndexChange[] {
-  return [...files].map((name) => ({ path: `${deployFolder(target, sha)}/${name}` }));
+function sameEntry(a: ImageEntry, b: ImageEntry): boolean {
+  const files = (e: ImageEntry) => JSON.stringify(Object.entries(e.files).sort());
+  return (
+    a.sha256 === b.sha256 &&
+    a.compressedSha256 === b.compressedSha256 &&
+    a.compression === b.compression &&
+    a.configFile === b.configFile &&
+    JSON.stringify(a.bootArgs) === JSON.stringify(b.bootArgs) &&
+    files(a) === files(b)
+  );
+}
+
+/**
+ * The other images of the folder that stay: those whose image file is still there. Undefined
+ * with a message when one of this image's files would overwrite one of theirs with other bytes.
+ */
+function otherImages(
+  request: DeployRequest,
+  prior: Manifest | undefined,
+  folder: ReadonlyMap<string, string>,
+): { readonly kept: Record<string, ImageEntry> } | { readonly message: string } {
+  const kept: Record<string, ImageEntry> = {};
+  const ours = new Map(request.files.map((f) => [f.name, f.oid]));
+  for (const [name] of ours) {
+    if (FOLDER_FILES.includes(name)) {
+      return {
+        message:
+          `input \`deploy-image-name\`: this image would store a file named \`${name}\`, the name of the deploy ` +
+          "folder's own file; choose another image name",
+      };
+    }
+  }
+  for (const [file, entry] of Object.entries(prior?.images ?? {})) {
+    if (file === request.imageFile || !folder.has(file)) continue;
+    for (const name of ownedFiles(file, entry)) {
+      const oid = ours.get(name);
+      if (oid === undefined || oid === folder.get(name)) continue;
+      const where = `${deployFolder(request.directory, request.sha)}/${name}`;
+      const theirs = name === file ? 'is the image' : `belongs to the image \`${file}\``;
+      return {
+        message:
+          name === entry.configFile && name === request.entry.configFile
+            ? `input \`config-file\`: \`${where}\` holds the config file of the image \`${file}\`, with other ` +
+              "bytes than this unikernel's; images of one folder share a config file name only when it is the same " +
+              'file: give this config file another name (input `config-file`), or deploy into another `deploy-directory`'
+            : `input \`deploy-image-name\`: \`${where}\` ${theirs} with other bytes; give this image another ` +
+              '`deploy-image-name`, or deploy into another `deploy-directory`',
+      };
+    }
+    kept[file] = entry;
+  }
+  return { kept };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The folder's manifest and SHA256SUMS once this image is in, from the entries alone. */
+function folderFiles(manifest: Manifest): { manifestText: string; sumsText: string } {
+  const manifestText = serializeManifest(manifest);
+  const hashes = new Map<string, string>([[MANIFEST_FILE, sha256(manifestText)]]);
+  const images: ChecksumImage[] = [];
+  for (const [file, entry] of Object.entries(manifest.images)) {
+    hashes.set(file, entry.compressedSha256);
+    for (const [name, hash] of Object.entries(entry.files)) hashes.set(name, hash);
+    images.push({ file, compression: entry.compression, sha256: entry.sha256 });
+  }
+  return { manifestText, sumsText: checksumList(hashes, images) };
 }
 
 export function planDeploy(request: DeployRequest, state: TargetState): Plan {
-  const { target, sha } = request;
-  refuseSymlinks(state.listing, target, deployFolder(target, sha));
-  const existing = state.listing.folders.get(sha);
-  if (existing !== undefined && sameBuild(request.files, existing)) {
-    return { kind: 'unchanged', reason: `${deployFolder(target, sha)} already holds this image` };
+  const { directory, sha } = request;
+  const folder = deployFolder(directory, sha);
+  refuseSymlinks(state.listing, directory, folder);
+  const existing = state.listing.folders.get(sha) ?? new Map<string, string>();
+  const prior = state.manifests.get(sha);
+  const priorEntry = prior?.images[request.imageFile];
+  if (
+    priorEntry !== undefined &&
+    sameEntry(priorEntry, request.entry) &&
+    request.files.every((f) => existing.get(f.name) === f.oid) &&
+    FOLDER_FILES.every((name) => existing.has(name))
+  ) {
+    return { kind: 'unchanged', reason: `${folder} already holds this image (${request.imageFile})` };
   }
-  const ours: BuildOrder = { sha, time: manifestTime(request.manifest) };
+  const others = otherImages(request, prior, existing);
+  if ('message' in others) return { kind: 'conflict', message: others.message };
+
+  // An earlier image of this sha may have known the commit time; one in the future is not carried on.
+  const priorTime = manifestTime(prior);
+  const manifest: Manifest = {
+    schema: MANIFEST_SCHEMA,
+    source: {
+      ...request.source,
+      ...(priorTime !== undefined && !request.source.commitTime ? { commitTime: priorTime } : {}),
+    },
+    images: { ...others.kept, [request.imageFile]: request.entry },
+  };
+  const { manifestText, sumsText } = folderFiles(manifest);
+  const generated: GeneratedFile[] = [
+    { path: `${folder}/${MANIFEST_FILE}`, oid: blobOid(manifestText, request.oidLength), text: manifestText },
+    { path: `${folder}/${SUMS_FILE}`, oid: blobOid(sumsText, request.oidLength), text: sumsText },
+  ];
+  const wanted = new Set([
+    ...FOLDER_FILES,
+    ...Object.entries(manifest.images).flatMap(([file, entry]) => ownedFiles(file, entry)),
+  ]);
+
+  const ours: BuildOrder = { sha, time: manifestTime(manifest) };
   const current: BuildOrder | undefined =
     state.latestSha === undefined
       ? undefined
       : { sha: state.latestSha, time: manifestTime(state.manifests.get(state.latestSha)) };
   const latest = decideLatest(ours, current, state.ancestry);
 
-  const folder = deployFolder(target, sha);
-  const names = new Set(request.files.map((f) => f.name));
   const changes: IndexChange[] = [
     ...removals(
-      target,
+      directory,
       sha,
-      [...(existing?.keys() ?? [])].filter((name) => !names.has(name)),
+      [...existing.keys()].filter((name) => !wanted.has(name)),
     ),
     ...request.files.map((f) => ({ path: `${folder}/${f.name}`, oid: f.oid })),
+    ...generated.map(({ path, oid }) => ({ path, oid })),
   ];
-  if (latest.move) changes.push({ path: latestPath(target), oid: request.latestOid });
+  if (latest.move) changes.push({ path: latestPath(directory), oid: request.latestOid });
 
   const folders: BuildOrder[] = [...state.listing.folders.keys()]
     .filter((s) => s !== sha)
@@ -217,8 +340,8 @@ export function planDeploy(request: DeployRequest, state: TargetState): Plan {
   folders.push(ours);
   const namedByLatest = latest.move ? sha : state.latestSha;
   const pruned = chooseToPrune(folders, request.keep, [sha, ...(namedByLatest ? [namedByLatest] : [])]);
-  for (const gone of pruned) changes.push(...removals(target, gone, state.listing.folders.get(gone)?.keys() ?? []));
-  return { kind: 'commit', changes, latest, pruned };
+  for (const gone of pruned) changes.push(...removals(directory, gone, state.listing.folders.get(gone)?.keys() ?? []));
+  return { kind: 'commit', changes, generated, latest, pruned, others: Object.keys(others.kept).sort() };
 }
 
 export type RollbackPlan =

@@ -335,6 +335,19 @@ export class DeploymentRepository {
   }
 
   /**
+   * Writes the given blobs as `<dest>/<name>`, fetching them first in one request: the few small
+   * files whose hashes a schema 1 manifest did not record.
+   */
+  async checkoutBlobs(entries: ReadonlyArray<{ readonly name: string; readonly oid: string }>, dest: string) {
+    await this.fetchBlobs(entries.map((e) => e.oid));
+    await mkdir(dest, { recursive: true });
+    await this.mustGit(['read-tree', '--empty'], { index: true });
+    const lines = entries.map((e) => `100644 ${e.oid}\t${e.name}`);
+    await this.mustGit(['update-index', '--index-info'], { index: true, input: `${lines.join('\n')}\n` });
+    await this.mustGit([`--work-tree=${dest}`, 'checkout-index', '--all', '--force'], { index: true });
+  }
+
+  /**
    * Writes the files of one deploy folder into `dest` (for verifying an image before a rollback),
    * fetching its blobs in one request first. Only that folder is ever materialised.
    */

@@ -10,7 +10,7 @@ import type { RunContext } from '../context.js';
 import { sha256File } from '../hash.js';
 import { decompressImage } from './compress.js';
 import { deployFolder, latestContent, latestPath, MANIFEST_FILE, parseLatest } from './layout.js';
-import { parseManifest, serializeManifest, type Manifest } from './manifest.js';
+import { parseManifest, type ImageEntry, type Manifest, type ManifestSource } from './manifest.js';
 import {
   commitMessage,
   describeChanges,
@@ -19,6 +19,7 @@ import {
   manifestsToRead,
   planDeploy,
   planRollback,
+  refuseSymlinks,
   type IndexChange,
   type TargetListing,
 } from './plan.js';
@@ -28,7 +29,8 @@ import { sourceAncestry } from './source.js';
 import type { GitAccess } from './types.js';
 
 export interface WriteSettings {
-  readonly target: string;
+  /** The deploy folder of the repository (`deploy-directory`). */
+  readonly directory: string;
   readonly sha: string;
   /** `deploy-repository-branch`; the remote's default branch (or `main`) when absent. */
   readonly branch?: string;
@@ -45,9 +47,12 @@ export interface WriteSettings {
 }
 
 export interface DeployFiles {
-  /** Local files of the new deploy folder (image, config file, side files), manifest excluded. */
+  /** Local files of this image in the folder (image, config file, side files, `.args`). */
   readonly files: ReadonlyArray<{ readonly name: string; readonly path: string; readonly size: number }>;
-  readonly manifest: Manifest;
+  /** The stored image's file name: its key in the manifest. */
+  readonly imageFile: string;
+  readonly entry: ImageEntry;
+  readonly source: ManifestSource;
   readonly keep: number;
 }
 
@@ -112,6 +117,37 @@ async function landed(repo: DeploymentRepository, branch: string, commit: string
   }
 }
 
+/**
+ * Fills in the hashes of the files a schema 1 manifest listed without them, from their blobs, so
+ * that SHA256SUMS covers the folder's earlier image too.
+ */
+async function completeHashes(
+  repo: DeploymentRepository,
+  manifest: Manifest | undefined,
+  folder: ReadonlyMap<string, string>,
+  dest: string,
+): Promise<Manifest | undefined> {
+  if (manifest === undefined) return undefined;
+  const missing = Object.values(manifest.images)
+    .flatMap((entry) => Object.entries(entry.files))
+    .filter(([name, hash]) => hash === '' && folder.has(name))
+    .map(([name]) => ({ name, oid: folder.get(name) ?? '' }));
+  if (missing.length === 0) return manifest;
+  await repo.checkoutBlobs(missing, dest);
+  const hashes = new Map<string, string>();
+  for (const { name } of missing) hashes.set(name, await sha256File(join(dest, name)));
+  const images: Record<string, ImageEntry> = {};
+  for (const [file, entry] of Object.entries(manifest.images)) {
+    const files = Object.fromEntries(
+      Object.entries(entry.files)
+        .filter(([name, hash]) => hash !== '' || hashes.has(name))
+        .map(([name, hash]) => [name, hash || (hashes.get(name) ?? '')]),
+    );
+    images[file] = { ...entry, files };
+  }
+  return { ...manifest, images };
+}
+
 /** Fetch, plan, commit, push; again on the new tip while the branch keeps moving, within bounds. */
 async function commitWithRetry(
   opened: { repo: DeploymentRepository; branch: string; tip?: string },
@@ -127,7 +163,7 @@ async function commitWithRetry(
         ? `branch \`${branch}\` of ${repo.display} has no commits yet: this deploy makes the first`
         : `tip of \`${branch}\`: ${short(tip)} (commit and trees only)`,
     );
-    const step = await plan(await snapshot(repo, tip, settings.target));
+    const step = await plan(await snapshot(repo, tip, settings.directory));
     if (step.kind === 'unchanged') {
       core.info(`nothing to commit: ${step.reason}`);
       return { status: 'unchanged', branch, ...(tip ? { commit: tip } : {}), notes: [step.reason], attempts: attempt };
@@ -184,33 +220,48 @@ async function commitWithRetry(
   );
 }
 
-/** Writes `<target>/<sha>/` and, unless a newer build is there, `<target>/latest`. */
+/**
+ * Writes this image into `<directory>/<sha>/` (beside the folder's other images) with the folder's
+ * manifest and SHA256SUMS, and, unless a newer build is there, `<directory>/latest`.
+ */
 export async function writeDeploy(access: GitAccess, ctx: RunContext, settings: WriteSettings, job: DeployFiles) {
-  const { target, sha } = settings;
+  const { directory, sha } = settings;
   const opened = await DeploymentRepository.open(access, settings.workDir, settings.author, settings.branch);
   const { repo } = opened;
-  const manifestText = serializeManifest(job.manifest);
   const fileOids = await repo.writeFiles(job.files.map((f) => f.path));
-  const manifestOid = await repo.writeText(manifestText);
   const latestOid = await repo.writeText(latestContent(sha));
-  const files = [
-    ...job.files.map((f, i) => ({ name: f.name, oid: fileOids[i] ?? '' })),
-    { name: MANIFEST_FILE, oid: manifestOid },
-  ];
+  const files = job.files.map((f, i) => ({ name: f.name, oid: fileOids[i] ?? '' }));
   const sizes = new Map<string, number>(job.files.map((f, i) => [fileOids[i] ?? '', f.size]));
-  sizes.set(manifestOid, Buffer.byteLength(manifestText));
   const ancestries = new Map<string, Awaited<ReturnType<typeof sourceAncestry>>>();
+  let legacy = 0;
 
   return commitWithRetry(opened, settings, async (snap) => {
     const oids = manifestsToRead(snap.listing, sha, snap.latestSha, job.keep);
     const manifests = await readManifests(repo, oids);
+    // Before reading any of the folder's blobs, as planDeploy would refuse after.
+    refuseSymlinks(snap.listing, directory, deployFolder(directory, sha));
+    const own = snap.listing.folders.get(sha);
+    if (own !== undefined) {
+      const dest = join(settings.workDir, `legacy-${++legacy}`);
+      manifests.set(sha, await completeHashes(repo, manifests.get(sha), own, dest));
+    }
     let ancestry = snap.latestSha === undefined ? undefined : ancestries.get(snap.latestSha);
     if (snap.latestSha !== undefined && ancestry === undefined) {
       ancestry = await sourceAncestry(settings.sourceDir, sha, snap.latestSha);
       ancestries.set(snap.latestSha, ancestry);
     }
     const plan = planDeploy(
-      { target, sha, files, manifest: job.manifest, latestOid, keep: job.keep },
+      {
+        directory,
+        sha,
+        imageFile: job.imageFile,
+        entry: job.entry,
+        source: job.source,
+        files,
+        latestOid,
+        keep: job.keep,
+        oidLength: latestOid.length,
+      },
       {
         listing: snap.listing,
         ...(snap.latestSha === undefined ? {} : { latestSha: snap.latestSha }),
@@ -219,52 +270,65 @@ export async function writeDeploy(access: GitAccess, ctx: RunContext, settings: 
       },
     );
     if (plan.kind === 'unchanged') return plan;
+    if (plan.kind === 'conflict') throw new RepositoryError(plan.message);
+    for (const generated of plan.generated) {
+      const oid = await repo.writeText(generated.text);
+      if (oid !== generated.oid)
+        throw new Error(`blob id of ${generated.path}: git says ${oid}, the plan ${generated.oid}`);
+      sizes.set(oid, Buffer.byteLength(generated.text));
+    }
     const notes: string[] = [];
+    if (plan.others.length > 0) notes.push(`kept the folder's other images: ${plan.others.join(', ')}`);
     if (!plan.latest.move && plan.latest.reason) {
       notes.push(`${plan.latest.reason}: the image is stored, \`latest\` is left as it is`);
       core.notice(notes[notes.length - 1] ?? '');
     }
     if (plan.pruned.length > 0)
-      notes.push(`keep ${job.keep}: removed ${plan.pruned.map((s) => deployFolder(target, s)).join(', ')}`);
+      notes.push(`keep ${job.keep}: removed ${plan.pruned.map((s) => deployFolder(directory, s)).join(', ')}`);
     return {
       kind: 'commit',
       changes: plan.changes,
       message: commitMessage({
-        subject: settings.subject ?? `adding ${sha} for ${target}`,
+        subject: settings.subject ?? `adding ${sha} for ${directory}`,
         repository: settings.sourceRepository,
         sha,
         runUrl: settings.runUrl,
-        notes,
+        notes: [`image: ${job.imageFile}`, ...notes],
       }),
       notes,
-      listing: describeChanges(plan.changes, sizes, plan.latest.move ? { path: latestPath(target), sha } : undefined),
+      listing: describeChanges(
+        plan.changes,
+        sizes,
+        plan.latest.move ? { path: latestPath(directory), sha } : undefined,
+      ),
     };
   });
 }
 
-/** Checks the stored image against its manifest: both its compressed and its unpacked sha256. */
+/** Checks every image of the folder against its manifest: its compressed and its unpacked sha256. */
 async function verifyDeployed(
   repo: DeploymentRepository,
   tip: string,
   listing: TargetListing,
-  target: string,
+  directory: string,
   sha: string,
   dest: string,
 ): Promise<void> {
-  const folder = deployFolder(target, sha);
+  const folder = deployFolder(directory, sha);
   const files = listing.folders.get(sha) ?? new Map<string, string>();
   const manifestOid = files.get(MANIFEST_FILE);
   if (manifestOid === undefined) {
     throw new RepositoryError(
-      `input \`rollback-to\`: ${folder} has no ${MANIFEST_FILE}, so its image cannot be verified; roll back to a sha this action deployed`,
+      `input \`rollback-to\`: ${folder} has no ${MANIFEST_FILE}, so its images cannot be verified; roll back to a sha this action deployed`,
     );
   }
   await repo.fetchBlobs([manifestOid]);
   const manifest = parseManifest(await repo.readText(manifestOid));
-  const imageOid = manifest === undefined ? undefined : files.get(manifest.image.file);
-  if (manifest === undefined || imageOid === undefined) {
+  const images = Object.entries(manifest?.images ?? {});
+  const absent = images.find(([file]) => !files.has(file));
+  if (manifest === undefined || images.length === 0 || absent !== undefined) {
     throw new RepositoryError(
-      `input \`rollback-to\`: ${folder}/${MANIFEST_FILE} ${manifest === undefined ? 'is not readable' : `names ${manifest.image.file}, which is not in the folder`}; the image cannot be verified`,
+      `input \`rollback-to\`: ${folder}/${MANIFEST_FILE} ${absent ? `names ${absent[0]}, which is not in the folder` : 'is not readable'}; the images cannot be verified`,
     );
   }
   await repo.checkoutFolder(
@@ -273,28 +337,30 @@ async function verifyDeployed(
     folder,
     dest,
   );
-  const stored = join(dest, manifest.image.file);
-  const storedSha = await sha256File(stored);
-  if (storedSha !== manifest.image.compressedSha256) {
-    throw new RepositoryError(
-      `input \`rollback-to\`: ${folder}/${manifest.image.file} has sha256 ${storedSha}, but its manifest says ` +
-        `${manifest.image.compressedSha256}; not moving \`latest\` to an image that changed since it was deployed`,
-    );
+  for (const [file, entry] of images) {
+    const stored = join(dest, file);
+    const storedSha = await sha256File(stored);
+    if (storedSha !== entry.compressedSha256) {
+      throw new RepositoryError(
+        `input \`rollback-to\`: ${folder}/${file} has sha256 ${storedSha}, but its manifest says ` +
+          `${entry.compressedSha256}; not moving \`latest\` to an image that changed since it was deployed`,
+      );
+    }
+    const image = await decompressImage(stored, entry.compression);
+    const imageSha = await sha256File(image);
+    if (imageSha !== entry.sha256) {
+      throw new RepositoryError(
+        `input \`rollback-to\`: ${folder}/${file} unpacks to sha256 ${imageSha}, but its manifest says ` +
+          `${entry.sha256}; not moving \`latest\` to it`,
+      );
+    }
+    core.info(`verified ${folder}/${file}: sha256 ${entry.sha256} as in its manifest`);
   }
-  const image = await decompressImage(stored, manifest.image.compression);
-  const imageSha = await sha256File(image);
-  if (imageSha !== manifest.image.sha256) {
-    throw new RepositoryError(
-      `input \`rollback-to\`: the image in ${folder} unpacks to sha256 ${imageSha}, but its manifest says ` +
-        `${manifest.image.sha256}; not moving \`latest\` to it`,
-    );
-  }
-  core.info(`verified ${folder}/${manifest.image.file}: sha256 ${manifest.image.sha256} as in its manifest`);
 }
 
-/** Moves `<target>/latest` back to an existing, verified `<target>/<sha>/`. */
+/** Moves `<directory>/latest` back to an existing `<directory>/<sha>/` whose images all verify. */
 export async function writeRollback(access: GitAccess, settings: WriteSettings) {
-  const { target, sha } = settings;
+  const { directory: target, sha } = settings;
   const opened = await DeploymentRepository.open(access, settings.workDir, settings.author, settings.branch);
   const { repo } = opened;
   const latestOid = await repo.writeText(latestContent(sha));
