@@ -1,7 +1,7 @@
 // Building blocks for the deployment-repository tests: a workspace, a run context and Config as the
 // action would parse them, a deterministic stand-in image, and read-only views of a bare repository.
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig, type Config } from '../../src/config.js';
@@ -40,13 +40,13 @@ export function imageBytes(seed: string, bytes: number): Buffer {
 /** A folder like a unikernel's after `make build`: config.ml, dist/<name><ext> and side files. */
 export async function makeImage(
   dir: string,
-  opts: { target: string; seed: string; bytes?: number; name?: string; sideFiles?: string[] },
+  opts: { target: string; seed: string; bytes?: number; name?: string; sideFiles?: string[]; config?: string },
 ): Promise<BuiltImage> {
   const name = opts.name ?? 'hello';
   const ext = opts.target === 'unix' ? '' : `.${opts.target}`;
   await mkdir(path.join(dir, 'dist'), { recursive: true });
   const configFile = path.join(dir, 'config.ml');
-  await writeFile(configFile, `(* ${opts.seed} *)\nlet () = Mirage.register "${name}" []\n`);
+  await writeFile(configFile, opts.config ?? `(* ${opts.seed} *)\nlet () = Mirage.register "${name}" []\n`);
   const data = imageBytes(opts.seed, opts.bytes ?? 64 * 1024);
   const imagePath = path.join(dir, 'dist', `${name}${ext}`);
   await writeFile(imagePath, data);
@@ -149,4 +149,63 @@ export async function history(repo: string, rev = 'main'): Promise<string[][]> {
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => l.trim().split(' '));
+}
+
+export interface FolderCheck {
+  /** Where the folder was unpacked. */
+  readonly dir: string;
+  /** `sha256sum -c SHA256SUMS` on the folder as stored. */
+  readonly stored: { readonly code: number | null; readonly output: string };
+  /** Each compressed image unpacked, then the `# unpacked:` lines checked with `sha256sum -c`. */
+  readonly unpacked: { readonly code: number | null; readonly output: string };
+}
+
+const result = (r: { code: number | null; stdout: string; stderr: string }) => ({
+  code: r.code,
+  output: r.stdout + r.stderr,
+});
+
+const UNPACK: Readonly<Record<string, string[]>> = {
+  '.bz2': ['bzip2', '-dk'],
+  '.xz': ['xz', '-dk'],
+  '.gz': ['gzip', '-dk'],
+};
+
+/**
+ * What a host does with coreutils alone: extract `folder` at `rev` (git archive | tar), run
+ * `sha256sum -c SHA256SUMS`, unpack the images and check them against their `# unpacked:` lines.
+ */
+export async function checkFolderLikeAHost(
+  repo: string,
+  rev: string,
+  folder: string,
+  into: string,
+): Promise<FolderCheck> {
+  await mkdir(into, { recursive: true });
+  const archive = await runProcess(
+    'sh',
+    ['-c', 'git --git-dir "$1" archive "$2" "$3" | tar -x -C "$4"', 'sh', repo, rev, folder, into],
+    {
+      env: serverGitEnv(),
+    },
+  );
+  if (archive.code !== 0) throw new Error(`git archive ${folder}: ${archive.stderr}`);
+  const dir = path.join(into, folder);
+  const stored = await runProcess('sha256sum', ['--strict', '-c', 'SHA256SUMS'], { cwd: dir });
+  const sums = await readFile(path.join(dir, 'SHA256SUMS'), 'utf8');
+  for (const line of sums.split('\n')) {
+    const name = /^[0-9a-f]{64} {2}(.*)$/.exec(line)?.[1] ?? '';
+    const suffix = Object.keys(UNPACK).find((s) => name.endsWith(s));
+    if (suffix === undefined) continue;
+    const [program = '', ...args] = UNPACK[suffix] ?? [];
+    const r = await runProcess(program, [...args, name], { cwd: dir });
+    if (r.code !== 0) return { dir, stored: result(stored), unpacked: { code: r.code, output: r.stderr } };
+  }
+  const lines = sums
+    .split('\n')
+    .filter((l) => l.startsWith('# unpacked: '))
+    .map((l) => `${l.slice('# unpacked: '.length)}\n`)
+    .join('');
+  const unpacked = await runProcess('sha256sum', ['--strict', '-c', '-'], { cwd: dir, input: lines });
+  return { dir, stored: result(stored), unpacked: result(unpacked) };
 }
