@@ -4,8 +4,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareRepo, setPreReceiveHook, snapshotRepo } from '../support/bare-repo.js';
 import { bundleDeploy, runWorker, type WorkerJob } from '../support/deploy-bundle.js';
+import { parseManifest } from '../../src/deploy/manifest.js';
 import {
   bareGit,
+  checkFolderLikeAHost,
   deployConfig,
   filesAt,
   history,
@@ -36,22 +38,26 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
+let builds = 0;
 async function job(
   target: string,
   sha: string,
   minutes: number,
-  extra: Record<string, string> = {},
+  extra: Record<string, string> & { config?: string } = {},
+  seed = `${target} ${sha}`,
 ): Promise<WorkerJob> {
   const ctx = scratch.context({ sha, commitTime: at(minutes) });
+  const { config: configText, ...inputs } = extra;
   const config = deployConfig(ctx, {
     target,
     ...sshDeployInputs(sshd),
-    ...extra,
+    ...inputs,
   });
-  const image = await makeImage(path.join(scratch.base, 'builds', `${target}-${sha}`), {
+  const image = await makeImage(path.join(scratch.base, 'builds', `${target}-${++builds}`), {
     target,
-    seed: `${target} ${sha}`,
+    seed,
     bytes: 16 * 1024,
+    ...(configText === undefined ? {} : { config: configText }),
   });
   return { config, ctx, image, setup: SETUP };
 }
@@ -90,6 +96,54 @@ describe('a matrix deploying at once', () => {
     expect(commits.length).toBe(16);
     expect(commits.map((c) => c.length)).toEqual([...Array<number>(15).fill(2), 1]); // each has one parent but the root
     expect((await bareGit(repo, ['for-each-ref', '--format=%(refname)'])).trim()).toBe('refs/heads/main');
+  }, 300_000);
+});
+
+describe('several images of one folder at once', () => {
+  it('8 processes (2 shas x 2 images in one folder, and 4 other folders): every image keeps its entry, history linear', async () => {
+    const multiRepo = await createBareRepo(path.join(scratch.base, 'multi.git'));
+    const multiSshd = await startSshd({ repoPath: multiRepo });
+    try {
+      const inputs = (extra: Record<string, string>) => ({ ...sshDeployInputs(multiSshd), ...extra });
+      const shared = [shaOf('multi 1'), shaOf('multi 2')];
+      const names = ['mir-openmirage.org', 'mir-mirage.io'];
+      const others = ['xen-staging', 'hvt-eu', 'hvt/us', 'qubes'];
+      const config = 'let () = register "www" []\n';
+      const jobs = await Promise.all([
+        ...shared.flatMap((sha, i) =>
+          names.map((name) =>
+            job('xen', sha, 300 + i, { ...inputs({ 'deploy-image-name': name }), config }, `${sha} ${name}`),
+          ),
+        ),
+        ...others.map((dir, i) => job('xen', shaOf(`other ${dir}`), 300 + i, inputs({ 'deploy-directory': dir }))),
+      ]);
+      const runs = await Promise.all(jobs.map((j) => runWorker(bundle, j, scratch.base)));
+      for (const run of runs) expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
+      expect(runs.some((r) => /push rejected \(/.test(r.log))).toBe(true);
+
+      for (const sha of shared) {
+        const files = await filesAt(multiRepo, 'main', `xen/${sha}`);
+        for (const name of names) expect(files).toContain(`xen/${sha}/${name}.xen.bz2`);
+        const manifest = parseManifest(await showFile(multiRepo, 'main', `xen/${sha}/manifest.json`));
+        expect(Object.keys(manifest?.images ?? {})).toEqual(names.map((n) => `${n}.xen.bz2`).sort());
+        const host = await checkFolderLikeAHost(
+          multiRepo,
+          'main',
+          `xen/${sha}`,
+          path.join(scratch.base, `host-${sha}`),
+        );
+        expect(host.stored.code, host.stored.output).toBe(0);
+        expect(host.unpacked.code, host.unpacked.output).toBe(0);
+      }
+      expect(await showFile(multiRepo, 'main', 'xen/latest')).toBe(`${shared[1]}\n`);
+      for (const dir of others) {
+        expect(await showFile(multiRepo, 'main', `${dir}/latest`)).toBe(`${shaOf(`other ${dir}`)}\n`);
+      }
+      const commits = await history(multiRepo);
+      expect(commits.map((c) => c.length)).toEqual([...Array<number>(7).fill(2), 1]);
+    } finally {
+      await multiSshd.stop();
+    }
   }, 300_000);
 });
 
