@@ -12,6 +12,8 @@ export interface RunContext {
   /** `owner/name` of the repository the workflow runs in. */
   readonly repository: string;
   readonly serverUrl: string;
+  /** The REST API of that server (GITHUB_API_URL: api.github.com, or `<server>/api/v3` on GHES). */
+  readonly apiUrl: string;
   readonly runId: string;
   readonly runAttempt: string;
   readonly workspace: string;
@@ -59,6 +61,7 @@ export function readContext(env: NodeJS.ProcessEnv = process.env): RunContext {
     sha: env.GITHUB_SHA ?? '',
     repository: env.GITHUB_REPOSITORY ?? '',
     serverUrl: (env.GITHUB_SERVER_URL ?? 'https://github.com').replace(/\/+$/, ''),
+    apiUrl: (env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, ''),
     runId: env.GITHUB_RUN_ID ?? '',
     runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',
     workspace: env.GITHUB_WORKSPACE ?? process.cwd(),

@@ -134,6 +134,7 @@ export async function run(): Promise<void> {
   // Masked before anything else runs, so that no later message can print them.
   maskSecret(core.getInput('deploy-key'));
   maskSecret(core.getInput('deploy-token'));
+  maskSecret(core.getInput('github-token'));
   let title = `mirage-deploy: ${core.getInput('target') || 'unix'}`;
   try {
     const ctx = readContext();

@@ -12,6 +12,7 @@ export function testContext(overrides: ContextOverrides): RunContext {
     sha: 'a'.repeat(40),
     repository: 'mirage/mirage-www',
     serverUrl: 'https://github.com',
+    apiUrl: 'https://api.github.com',
     runId: '1',
     runAttempt: '1',
     runnerOs: 'Linux',

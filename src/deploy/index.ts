@@ -21,6 +21,7 @@ import type { BuildVersions } from '../mirage/prebuilt.js';
 import type { BuiltImage, DeployOutcome } from '../types.js';
 import { openGitAccess } from './access.js';
 import { compressImage } from './compress.js';
+import { DeploymentRecord } from './deployments.js';
 import { sha256File } from '../hash.js';
 import { imageFileName, isTarget } from '../mirage/targets.js';
 import { argsFileContent, argsFileName, deployFolder, isSourceSha, sizeVerdict, storedSideName } from './layout.js';
@@ -186,11 +187,30 @@ export async function deployImage(
     });
     return inGroup(`Deploy: write ${prepared.imageFile} into ${path}`, async () => {
       const access = await openGitAccess(deploy, ctx);
-      const result = await writeDeploy(access, ctx, settings(config, ctx, sha, workDir), {
-        ...prepared,
-        keep: deploy.keep,
-      });
-      return outcome(result, access, path, `deployed ${prepared.imageFile} into`);
+      const record =
+        deploy.githubToken === undefined || deploy.dryRun
+          ? undefined
+          : await DeploymentRecord.start(
+              deploy.githubToken,
+              ctx,
+              sha,
+              deploy.environment,
+              `${prepared.imageFile} into ${path}`,
+              runUrl(ctx),
+            );
+      let result: WriteResult;
+      try {
+        result = await writeDeploy(access, ctx, settings(config, ctx, sha, workDir), {
+          ...prepared,
+          keep: deploy.keep,
+        });
+      } catch (error) {
+        await record?.status('failure');
+        throw error;
+      }
+      const done = outcome(result, access, path, `deployed ${prepared.imageFile} into`);
+      await record?.status('success', done.url);
+      return done;
     });
   });
 }

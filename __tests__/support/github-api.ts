@@ -1,0 +1,82 @@
+/**
+ * A loopback stand-in for the two REST endpoints of GitHub deployments, recording every request:
+ *   POST /repos/{owner}/{repo}/deployments                      -> 201 {id, ...}
+ *   POST /repos/{owner}/{repo}/deployments/{id}/statuses        -> 201 {id, state, ...}
+ * answering as the API does when:
+ *   - the token lacks `deployments: write` (any token listed in `readOnlyTokens`): 403
+ *     "Resource not accessible by integration";
+ *   - `auto_merge` is not false or `required_contexts` is not `[]`: 409 "Conflict: Commit status
+ *     checks failed for main." (what the API answers while other checks of the commit run);
+ *   - an unknown deployment id: 404.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly authorization: string;
+  readonly body: Record<string, unknown>;
+}
+
+export interface GithubApi {
+  /** Base URL, as GITHUB_API_URL. */
+  readonly url: string;
+  readonly requests: RecordedRequest[];
+  stop(): Promise<void>;
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+}
+
+export async function startGithubApi(opts: { readOnlyTokens?: readonly string[] } = {}): Promise<GithubApi> {
+  const requests: RecordedRequest[] = [];
+  const deployments = new Set<number>();
+  let next = 1000;
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const body = await readBody(req);
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      const authorization = req.headers.authorization ?? '';
+      requests.push({ method: req.method ?? '', path, authorization, body });
+      const send = (status: number, data: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify(data));
+      };
+      const token = authorization.replace(/^(token|bearer) /i, '');
+      if (token === '') return send(401, { message: 'Requires authentication' });
+      if (opts.readOnlyTokens?.includes(token)) {
+        return send(403, {
+          message: 'Resource not accessible by integration',
+          documentation_url: 'https://docs.github.com/rest/deployments/deployments#create-a-deployment',
+        });
+      }
+      if (req.method === 'POST' && /^\/repos\/[^/]+\/[^/]+\/deployments$/.test(path)) {
+        const contexts = body.required_contexts;
+        if (body.auto_merge !== false || !Array.isArray(contexts) || contexts.length !== 0) {
+          return send(409, { message: 'Conflict: Commit status checks failed for main.' });
+        }
+        const id = next++;
+        deployments.add(id);
+        return send(201, { id, sha: body.ref, ref: body.ref, environment: body.environment });
+      }
+      const status = /^\/repos\/[^/]+\/[^/]+\/deployments\/(\d+)\/statuses$/.exec(path);
+      if (req.method === 'POST' && status) {
+        if (!deployments.has(Number(status[1]))) return send(404, { message: 'Not Found' });
+        return send(201, { id: next++, state: body.state });
+      }
+      return send(404, { message: 'Not Found' });
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
