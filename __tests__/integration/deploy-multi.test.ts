@@ -66,7 +66,6 @@ async function deploy(
 }
 
 const site = (name: keyof typeof SITES) => ({ 'deploy-image-name': name, 'boot-args': SITES[name] });
-const tip = async () => (await bareGit(repo, ['rev-parse', 'main'])).trim();
 const blobId = async (file: string) => (await bareGit(repo, ['rev-parse', `main:${file}`])).trim();
 let checks = 0;
 const hostCheck = (folder: string) =>
