@@ -185,7 +185,7 @@ export async function deployImage(
         source: { repository: ctx.repository, sha, ref: ctx.ref, ...(commitTime ? { commitTime } : {}) },
       };
     });
-    return inGroup(`Deploy: write ${prepared.imageFile} into ${path}`, async () => {
+    return inGroup(`Deploy: write ${path}`, async () => {
       const access = await openGitAccess(deploy, ctx);
       const record =
         deploy.githubToken === undefined || deploy.dryRun
@@ -208,7 +208,7 @@ export async function deployImage(
         await record?.status('failure');
         throw error;
       }
-      const done = outcome(result, access, path, `deployed ${prepared.imageFile} into`);
+      const done = outcome(result, access, path, 'deployed');
       await record?.status('success', done.url);
       return done;
     });
