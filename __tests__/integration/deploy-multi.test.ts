@@ -192,7 +192,7 @@ describe('two images of one commit in one folder', () => {
 });
 
 describe('deploy-directory', () => {
-  it('writes <directory>/<sha>/ and <directory>/latest, keeps per folder, and leaves the target folder alone', async () => {
+  it('writes <directory>/<sha>/ and <directory>/latest, keeps and rolls back per folder, and leaves the target folder alone', async () => {
     const xenBefore = await bareGit(repo, ['rev-parse', 'main:xen']);
     const shas = [shaOf('staging 1'), shaOf('staging 2'), shaOf('staging 3')];
     for (const [i, sha] of shas.entries()) {
@@ -204,6 +204,17 @@ describe('deploy-directory', () => {
     expect(folders).toEqual(new Set([shas[1], shas[2], 'latest']));
     expect(await bareGit(repo, ['rev-parse', 'main:xen'])).toBe(xenBefore);
     expect(await filesAt(repo, 'main', `xen-staging/eu/${shas[2]}`)).toContain(`xen-staging/eu/${shas[2]}/www.xen.bz2`);
+
+    const ctx = scratch.context({ sha: shas[2] ?? '', eventName: 'workflow_dispatch' });
+    const inputs = { target: 'xen', ...sshDeployInputs(sshd), 'deploy-directory': 'xen-staging/eu' };
+    const back = await rollback(deployConfig(ctx, { ...inputs, 'rollback-to': shas[1] ?? '' }), ctx, shas[1] ?? '');
+    expect(back).toMatchObject({ deployed: true, path: `xen-staging/eu/${shas[1]}` });
+    expect(await showFile(repo, 'main', 'xen-staging/eu/latest')).toBe(`${shas[1]}\n`);
+    expect(await bareGit(repo, ['rev-parse', 'main:xen'])).toBe(xenBefore);
+    // a sha of the xen folder is not in this one
+    await expect(rollback(deployConfig(ctx, { ...inputs, 'rollback-to': SHA }), ctx, SHA)).rejects.toThrow(
+      /input `rollback-to`: .* is not deployed for target xen-staging\/eu/,
+    );
   });
 });
 
