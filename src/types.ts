@@ -41,7 +41,7 @@ export interface BuiltImage {
 export interface DeployOutcome {
   readonly deployed: boolean;
   readonly commit?: string;
-  /** `<target>/<sha>` */
+  /** `<directory>/<sha>` */
   readonly path?: string;
   readonly url?: string;
   /** One line for the log and the summary: what happened and why. */

@@ -51,7 +51,7 @@ export function parseLsTree(output: string): TreeEntry[] {
   return entries;
 }
 
-/** `<target>/` at one commit: the `latest` blob and each deploy folder's files (name → blob). */
+/** `<directory>/` at one commit: the `latest` blob and each deploy folder's files (name → blob). */
 export interface TargetListing {
   readonly latestOid?: string;
   readonly folders: ReadonlyMap<string, ReadonlyMap<string, string>>;
