@@ -14,6 +14,8 @@ export const TEST_DEADLINE_ENV = 'MIRAGE_DEPLOY_TEST_DEADLINE_MS';
 export const GIT_DEADLINE_MS = 15 * 60_000;
 /** One cache restore or save, download or upload included. */
 export const CACHE_DEADLINE_MS = 20 * 60_000;
+/** One request of a GitHub deployment record (`github-token`). */
+export const GITHUB_API_DEADLINE_MS = 20_000;
 /** A transfer slower than this many bytes a second ... */
 export const LOW_SPEED_BYTES = 1000;
 /** ... for this many seconds is a stalled one (git's http.lowSpeedLimit/Time). */

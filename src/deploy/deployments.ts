@@ -7,10 +7,8 @@
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import type { RunContext } from '../context.js';
+import { deadline, GITHUB_API_DEADLINE_MS } from '../deadlines.js';
 import { maskSecret } from '../secrets.js';
-
-/** Each API request's deadline. */
-const REQUEST_TIMEOUT_MS = 20_000;
 
 export interface DeploymentRequest {
   readonly ref: string;
@@ -104,7 +102,7 @@ export class DeploymentRecord {
         owner,
         repo,
         ...deploymentRequest(sha, environment, what),
-        request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+        request: { signal: AbortSignal.timeout(deadline(GITHUB_API_DEADLINE_MS)) },
       });
       id = 'id' in created.data ? created.data.id : undefined;
       if (id === undefined) {
@@ -129,7 +127,7 @@ export class DeploymentRecord {
         repo: this.repo,
         deployment_id: this.id,
         ...statusRequest(state, this.logUrl, environmentUrl),
-        request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+        request: { signal: AbortSignal.timeout(deadline(GITHUB_API_DEADLINE_MS)) },
       });
     } catch (error) {
       const { status, message } = failure(error);
