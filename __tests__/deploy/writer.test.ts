@@ -21,9 +21,18 @@ interface FakeRepo {
   blobs: Map<string, string>;
   tree: Array<{ mode: string; type: string; oid: string; path: string }>;
   checkout: (dest: string) => void;
+  blobsCheckedOut: string[];
 }
 
-const fake: FakeRepo = { tips: [], pushes: [], parents: [], blobs: new Map(), tree: [], checkout: () => undefined };
+const fake: FakeRepo = {
+  tips: [],
+  pushes: [],
+  parents: [],
+  blobs: new Map(),
+  tree: [],
+  checkout: () => undefined,
+  blobsCheckedOut: [],
+};
 
 vi.mock('../../src/deploy/repository.js', () => {
   class RepositoryError extends Error {}
@@ -49,6 +58,9 @@ vi.mock('../../src/deploy/repository.js', () => {
       return `commit-on-${parent}`;
     },
     push: async () => fake.pushes.shift(),
+    checkoutBlobs: async (entries: Array<{ name: string }>) => {
+      fake.blobsCheckedOut.push(...entries.map((e) => e.name));
+    },
     checkoutFolder: async (_c: string, _e: unknown, _p: string, dest: string) => {
       await mkdir(dest, { recursive: true });
       fake.checkout(dest);
@@ -76,7 +88,15 @@ const settings = (workDir: string) => ({
 });
 
 beforeEach(() => {
-  Object.assign(fake, { tips: [], pushes: [], parents: [], blobs: new Map(), tree: [], checkout: () => undefined });
+  Object.assign(fake, {
+    tips: [],
+    pushes: [],
+    parents: [],
+    blobs: new Map(),
+    tree: [],
+    checkout: () => undefined,
+    blobsCheckedOut: [],
+  });
 });
 
 describe('writeDeploy', () => {
@@ -97,6 +117,51 @@ describe('writeDeploy', () => {
     });
     expect(fake.parents).toEqual(['T1', 'T2']);
     expect(result).toMatchObject({ status: 'pushed', commit: 'commit-on-T2', attempts: 2 });
+  });
+
+  it('refuses a deploy folder holding a symbolic link before reading any of its blobs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'writer-test-'));
+    // A schema 1 manifest whose side file has no recorded hash: the writer would fetch it to hash it.
+    fake.blobs.set(
+      'm1',
+      JSON.stringify({
+        schema: 1,
+        source: { repository: 'o/r', sha: SHA, ref: 'refs/heads/main' },
+        run: { url: '' },
+        target: 'xen',
+        image: {
+          name: 'hello',
+          file: 'hello.xen',
+          sha256: '1'.repeat(64),
+          size: 1,
+          compression: 'none',
+          compressedSha256: '1'.repeat(64),
+          compressedSize: 1,
+        },
+        files: ['config.ml', 'hello.xl'],
+        versions: { ocaml: '', opam: '', mirage: '' },
+        builtAt: '2026-01-01T00:00:00Z',
+      }),
+    );
+    fake.tree = [
+      { mode: '100644', type: 'blob', oid: 'm1', path: `xen/${SHA}/manifest.json` },
+      { mode: '100644', type: 'blob', oid: 'i1', path: `xen/${SHA}/hello.xen` },
+      { mode: '100644', type: 'blob', oid: 'x1', path: `xen/${SHA}/hello.xl` },
+      { mode: '120000', type: 'blob', oid: 'l1', path: `xen/${SHA}/config.ml` },
+    ];
+    fake.tips = ['T1'];
+    const entry = { compressedSha256: '', sha256: '', compression: 'none', files: {} } as unknown as ImageEntry;
+    await expect(
+      writeDeploy(access, testContext({ workspace: dir, runnerTemp: dir }), settings(dir), {
+        files: [],
+        imageFile: 'other.xen',
+        entry,
+        source: { repository: 'o/r', sha: SHA, ref: 'refs/heads/main' },
+        keep: 0,
+      }),
+    ).rejects.toThrow(new RegExp(`symbolic links at xen/${SHA}/config.ml`));
+    expect(fake.blobsCheckedOut).toEqual([]);
+    expect(fake.parents).toEqual([]);
   });
 });
 
