@@ -61,7 +61,7 @@ import {
   warning,
   which,
   writeSummary
-} from "./chunks/chunk-3GYAX3OU.js";
+} from "./chunks/chunk-RGLCY7BE.js";
 
 // src/deploy/gate.ts
 var PULL_REQUEST_EVENTS = ["pull_request", "pull_request_review", "pull_request_review_comment"];
@@ -1775,6 +1775,7 @@ async function takePrebuilt(config) {
 async function run2() {
   maskSecret(getInput("deploy-key"));
   maskSecret(getInput("deploy-token"));
+  maskSecret(getInput("github-token"));
   let title = `mirage-deploy: ${getInput("target") || "unix"}`;
   try {
     const ctx = readContext();

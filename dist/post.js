@@ -8,7 +8,7 @@ import {
   sealEnvironment,
   warning,
   writeSummary
-} from "./chunks/chunk-3GYAX3OU.js";
+} from "./chunks/chunk-RGLCY7BE.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
