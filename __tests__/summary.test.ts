@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { summaryTitle } from '../src/summary.js';
 import { summaryTableRows } from './support/summary-table.js';
 
@@ -32,9 +32,13 @@ describe('writeSummary', () => {
   let dir: string;
   let file: string;
 
-  beforeEach(() => {
+  // One file for all: the toolkit's summary keeps the path it first resolved, across module resets.
+  beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'summary-test-'));
     file = join(dir, 'summary.md');
+  });
+
+  beforeEach(() => {
     writeFileSync(file, '');
     vi.stubEnv('GITHUB_STEP_SUMMARY', file);
     vi.resetModules();
@@ -42,6 +46,9 @@ describe('writeSummary', () => {
 
   afterEach(() => {
     vi.unstubAllEnvs();
+  });
+
+  afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -72,5 +79,16 @@ describe('writeSummary', () => {
     const summary = await import('../src/summary.js');
     await summary.writeSummary('mirage-deploy: unix', ['what', 'this run']);
     expect(readFileSync(file, 'utf8')).toBe('');
+  });
+
+  it('starts afresh after writing: a second step in the same process repeats nothing of the first', async () => {
+    const summary = await import('../src/summary.js');
+    summary.summaryRow('target', 'unix');
+    await summary.writeSummary('main', ['what', 'this run']);
+    summary.summaryRow('cache opam', 'saved');
+    await summary.writeSummary('post', ['cache', 'saved?']);
+    const [, post] = readFileSync(file, 'utf8').split('<h3>post</h3>');
+    expect(post).toContain('<td>cache opam</td>');
+    expect(post).not.toContain('<td>target</td>');
   });
 });

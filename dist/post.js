@@ -8,7 +8,7 @@ import {
   sealEnvironment,
   warning,
   writeSummary
-} from "./chunks/chunk-RGLCY7BE.js";
+} from "./chunks/chunk-PRKQQOVF.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {

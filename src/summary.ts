@@ -62,5 +62,8 @@ export async function writeSummary(title: string, header: readonly [string, stri
     summary.addTable([header.map((data) => ({ data: escapeHtml(data), header: true })), ...rows.map((r) => [...r])]);
   }
   if (sections.length) summary.addRaw(`\n${sections.join('\n\n')}\n`);
+  // Written once: a later step in the same process (`npm run local` runs post there) starts afresh.
+  rows.length = 0;
+  sections.length = 0;
   await summary.write();
 }

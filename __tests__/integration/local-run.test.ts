@@ -21,8 +21,10 @@ describe('npm run local', () => {
     const image = /::set-output name=image-sha256::([0-9a-f]{64})/.exec(log)?.[1];
     expect(image, log).toBeDefined();
     const summary = readFileSync(join(PROJECT_ROOT, '.tmp/local/summary.md'), 'utf8');
-    expect(summary).toContain('mirage-deploy: unix');
-    expect(summary).toContain('| target | unix |');
-    expect(summary).toContain(`| sha256 | \`${image}\` |`);
+    expect(summary).toContain('<h3>mirage-deploy: unix (hello)</h3>');
+    expect(summary).toContain('<tr><td>target</td><td>unix</td></tr>');
+    expect(summary).toContain(`<tr><td>sha256</td><td><code>${image}</code></td></tr>`);
+    // The post step runs in the same process here: it must not write main's table again.
+    expect(summary.split('<td>target</td>').length).toBe(2);
   });
 });
