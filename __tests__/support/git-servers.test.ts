@@ -16,7 +16,7 @@ import {
   type RunResult,
 } from './bare-repo.js';
 import { basicAuthHeader, startGitHttp, type GitHttpServer } from './git-http.js';
-import { isAlive, processTree, startSshd, writeKeyFile, type SshdServer } from './sshd.js';
+import { isAlive, processTree, READ_ONLY_REFUSAL, startSshd, writeKeyFile, type SshdServer } from './sshd.js';
 
 let base: string;
 let home: string;
@@ -162,7 +162,7 @@ describe('bare-repo helpers', () => {
 describe('sshd', () => {
   let repo: string;
   let sshd: SshdServer;
-  let keys: { deploy: string; stranger: string; locked: string };
+  let keys: { deploy: string; readOnly: string; stranger: string; locked: string };
   let kh: { good: string; mitm: string; empty: string };
 
   const sshCommand = (key: string, knownHosts: string, extra: string[] = []) =>
@@ -211,6 +211,7 @@ describe('sshd', () => {
     const dir = await scratch('ssh-client');
     keys = {
       deploy: await writeKeyFile(path.join(dir, 'deploy'), sshd.deployKey),
+      readOnly: await writeKeyFile(path.join(dir, 'read-only'), sshd.readOnlyKey),
       stranger: await writeKeyFile(path.join(dir, 'stranger'), sshd.strangerKey),
       locked: await writeKeyFile(path.join(dir, 'locked'), sshd.passphraseKey),
     };
@@ -230,7 +231,7 @@ describe('sshd', () => {
     expect(sshd.knownHosts).toMatch(new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 AAAA[0-9A-Za-z+/=]+$`));
     expect(sshd.otherKnownHosts).toMatch(/^\[127\.0\.0\.1\]:\d+ ssh-ed25519 AAAA/);
     expect(sshd.otherKnownHosts.split(' ')[2]).not.toBe(sshd.knownHosts.split(' ')[2]);
-    for (const k of [sshd.deployKey, sshd.strangerKey, sshd.passphraseKey]) {
+    for (const k of [sshd.deployKey, sshd.readOnlyKey, sshd.strangerKey, sshd.passphraseKey]) {
       expect(k).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+-----END OPENSSH PRIVATE KEY-----\n$/);
     }
   });
@@ -266,6 +267,22 @@ describe('sshd', () => {
     expect(sshd.commands()).toContain(`git-upload-pack '${repo}'`);
     expect(sshd.commands()).toContain(`git-receive-pack '${repo}'`);
     expect(sshd.logs()).toMatch(/Accepted publickey for \S+ from 127\.0\.0\.1 port \d+ ssh2: ED25519 SHA256:/);
+  });
+
+  it('the read-only key fetches but cannot push, with the message GitHub gives', async () => {
+    const env = sshEnv(keys.readOnly, kh.good);
+    const dir = path.join(await scratch('ssh-read-only'), 'w');
+    const clone = await git(['clone', sshd.url, dir], { env });
+    expect(clone.code, clone.stderr).toBe(0);
+    const tip = await headOf(dir);
+    await writeFile(path.join(dir, 'pushed-read-only.txt'), 'no\n');
+    await gitOk(['add', '.'], { cwd: dir });
+    await gitOk(['commit', '--quiet', '-m', 'read-only push'], { cwd: dir });
+    const push = await git(['push', 'origin', 'HEAD:refs/heads/main'], { cwd: dir, env });
+    expect(push.code).not.toBe(0);
+    expect(push.stderr).toContain(READ_ONLY_REFUSAL);
+    const remote = await git(['ls-remote', sshd.url, 'refs/heads/main'], { env });
+    expect(remote.stdout.split('\t')[0]).toBe(tip);
   });
 
   it('the scp-like URL works when the port is given to ssh', async () => {

@@ -28,6 +28,11 @@ export interface SshdServer {
   otherKnownHosts: string;
   /** OpenSSH-format ed25519 private key, no passphrase, authorized for the repository only. */
   deployKey: string;
+  /**
+   * A key authorized to read only (git-upload-pack), like a deploy key without write access: what a
+   * host that pulls images holds. A push with it is refused the way GitHub refuses one.
+   */
+  readOnlyKey: string;
   /** A valid ed25519 key that is not in authorized_keys. */
   strangerKey: string;
   /** An ed25519 key encrypted with `passphrase`. It IS authorized, so a failure with it is the passphrase's. */
@@ -142,12 +147,17 @@ async function killTree(tree: Proc[], graceMs = 1_000): Promise<void> {
   }
 }
 
+/** GitHub's answer to a push with a deploy key that has no write access. */
+export const READ_ONLY_REFUSAL = 'ERROR: The key you are authenticating with has been marked as read only.';
+
 function forcedCommand(o: { git: string; repo: string; dir: string }): string {
   const alt = o.repo.endsWith('.git') ? o.repo.slice(0, -4) : `${o.repo}.git`;
   return `#!/bin/sh
 # Forced command for the test deploy key (mirage-deploy __tests__/support/sshd.ts), like a GitHub deploy key:
-# only git-upload-pack / git-receive-pack of ONE repository; anything else is refused.
+# only git-upload-pack / git-receive-pack of ONE repository; anything else is refused. Bound with
+# the argument read-only, a key may only fetch (a deploy key without write access).
 set -u
+access=\${1-read-write}
 git=${shQuote(o.git)}
 repo=${shQuote(o.repo)}
 alt=${shQuote(alt)}
@@ -169,6 +179,10 @@ case $cmd in
     printf 'This deploy key only allows git-upload-pack and git-receive-pack on %s; refused: %s\\n' "$repo" "$cmd" >&2
     exit 1 ;;
 esac
+if [ "$service" = receive-pack ] && [ "$access" = read-only ]; then
+  echo ${shQuote(READ_ONLY_REFUSAL)} >&2
+  exit 1
+fi
 GIT_CONFIG_NOSYSTEM=1
 GIT_CONFIG_GLOBAL=/dev/null
 export GIT_CONFIG_NOSYSTEM GIT_CONFIG_GLOBAL
@@ -205,10 +219,11 @@ export async function startSshd(opts: { repoPath: string }): Promise<SshdServer>
   const keys = path.join(dir, 'keys');
   await mkdir(keys, { mode: 0o700 });
   const passphrase = 'correct horse battery staple';
-  const [host, other, deploy, stranger, locked] = await Promise.all([
+  const [host, other, deploy, readOnly, stranger, locked] = await Promise.all([
     keygen(path.join(dir, 'ssh_host_ed25519_key')),
     keygen(path.join(keys, 'other_host_key')),
     keygen(path.join(keys, 'deploy_key'), '', 'deploy-key'),
+    keygen(path.join(keys, 'read_only_key'), '', 'read-only-key'),
     keygen(path.join(keys, 'stranger_key'), '', 'stranger'),
     keygen(path.join(keys, 'passphrase_key'), passphrase, 'passphrase-key'),
   ]);
@@ -219,7 +234,8 @@ export async function startSshd(opts: { repoPath: string }): Promise<SshdServer>
   const restrict = `restrict,command="${forcedCommandPath}"`;
   await writeFile(
     path.join(dir, 'authorized_keys'),
-    `${restrict} ${deploy.pub} deploy-key\n${restrict} ${locked.pub} passphrase-key\n`,
+    `${restrict} ${deploy.pub} deploy-key\n${restrict} ${locked.pub} passphrase-key\n` +
+      `restrict,command="${forcedCommandPath} read-only" ${readOnly.pub} read-only-key\n`,
     { mode: 0o600 },
   );
   const bytesFile = path.join(dir, 'upload-pack.bytes');
@@ -346,6 +362,7 @@ export async function startSshd(opts: { repoPath: string }): Promise<SshdServer>
     knownHosts: `[127.0.0.1]:${port} ${host.pub}`,
     otherKnownHosts: `[127.0.0.1]:${port} ${other.pub}`,
     deployKey: deploy.priv,
+    readOnlyKey: readOnly.priv,
     strangerKey: stranger.priv,
     passphraseKey: locked.priv,
     passphrase,
