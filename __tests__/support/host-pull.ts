@@ -1,0 +1,142 @@
+// The host updater (host/mirage-deploy-pull) as a host runs it, and deploy folders laid out as the
+// action writes them (`<directory>/<sha>/<image><ext>.<compression>`, side files, `<image>.args`,
+// config.ml, manifest.json, SHA256SUMS in `sha256sum -c` format with the unpacked image's line,
+// `<directory>/latest`), committed straight into a bare repository with plain git.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { runProcess, serverGitEnv, type RunResult } from './bare-repo.js';
+import { PROJECT_ROOT } from './harness.js';
+
+export const HOST_PULL = path.join(PROJECT_ROOT, 'host/mirage-deploy-pull');
+
+export type Compression = 'bzip2' | 'xz' | 'gzip' | 'none';
+
+const SUFFIX: Record<Compression, string> = { bzip2: '.bz2', xz: '.xz', gzip: '.gz', none: '' };
+
+export interface SeedImage {
+  /** The unpacked image's file name: `hello` (unix), `mir-www.xen`. */
+  readonly file: string;
+  readonly bytes: Buffer;
+  readonly compression?: Compression;
+  /** `<base>.args`, the boot arguments; absent: no .args file. */
+  readonly args?: string;
+  /** Other files of this image, by name (`mir-www.xl.in`). */
+  readonly sideFiles?: Record<string, string>;
+}
+
+export interface SeedDeploy {
+  readonly directory: string;
+  readonly sha: string;
+  readonly images: readonly SeedImage[];
+  /** Move `<directory>/latest` to this sha (default true). */
+  readonly latest?: boolean;
+  /** Replace a stored file's bytes AFTER SHA256SUMS is written: what a corrupted upload looks like. */
+  readonly corrupt?: string;
+}
+
+export const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+export function compress(data: Buffer, compression: Compression): Buffer {
+  if (compression === 'none') return data;
+  return execFileSync(compression, ['-c'], { input: data, maxBuffer: 1 << 30 });
+}
+
+/** The files of one deploy folder, by name. */
+export function deployFolderFiles(seed: SeedDeploy): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const sums: string[] = [];
+  files.set('config.ml', Buffer.from(`(* ${seed.sha} *)\nlet () = Mirage.register "hello" []\n`));
+  for (const image of seed.images) {
+    const compression = image.compression ?? 'bzip2';
+    files.set(`${image.file}${SUFFIX[compression]}`, compress(image.bytes, compression));
+    if (compression !== 'none') sums.push(`${sha256(image.bytes)}  ${image.file}`);
+    const base = image.file.replace(/\.(xen|hvt|spt|virtio|muen|genode|qemu|fc)$/, '');
+    if (image.args !== undefined) files.set(`${base}.args`, Buffer.from(`${image.args}\n`));
+    for (const [name, text] of Object.entries(image.sideFiles ?? {})) files.set(name, Buffer.from(text));
+  }
+  files.set('manifest.json', Buffer.from(`${JSON.stringify({ schema: 2, sha: seed.sha }, null, 2)}\n`));
+  for (const [name, data] of files) sums.push(`${sha256(data)}  ${name}`);
+  files.set('SHA256SUMS', Buffer.from(`${sums.sort((a, b) => a.slice(66).localeCompare(b.slice(66))).join('\n')}\n`));
+  if (seed.corrupt !== undefined) {
+    const data = files.get(seed.corrupt);
+    if (data === undefined) throw new Error(`corrupt: no file ${seed.corrupt}`);
+    const bad = Buffer.from(data);
+    bad[bad.length >> 1] ^= 0xff;
+    files.set(seed.corrupt, bad);
+  }
+  return files;
+}
+
+async function git(repo: string, work: string, args: string[]): Promise<string> {
+  const env = serverGitEnv({
+    GIT_AUTHOR_NAME: 'deploy',
+    GIT_AUTHOR_EMAIL: 'deploy@example.invalid',
+    GIT_COMMITTER_NAME: 'deploy',
+    GIT_COMMITTER_EMAIL: 'deploy@example.invalid',
+    GIT_DIR: repo,
+    GIT_WORK_TREE: work,
+    GIT_INDEX_FILE: path.join(work, '.index'),
+  });
+  const r = await runProcess('git', args, { cwd: work, env, timeoutMs: 120_000 });
+  if (r.code !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Commits one deploy folder (and `latest`) on top of `main` of the bare repository; returns the commit. */
+export async function seedDeploy(repo: string, scratch: string, seed: SeedDeploy): Promise<string> {
+  const work = await mkdtemp(path.join(scratch, 'seed-'));
+  try {
+    const hasMain =
+      (
+        await runProcess('git', ['--git-dir', repo, 'rev-parse', '--verify', '--quiet', 'main'], {
+          env: serverGitEnv(),
+        })
+      ).code === 0;
+    if (hasMain) await git(repo, work, ['read-tree', 'main']);
+    const folder = path.join(work, seed.directory, seed.sha);
+    await mkdir(folder, { recursive: true });
+    for (const [name, data] of deployFolderFiles(seed)) await writeFile(path.join(folder, name), data);
+    const paths = [`${seed.directory}/${seed.sha}`];
+    if (seed.latest ?? true) {
+      await writeFile(path.join(work, seed.directory, 'latest'), `${seed.sha}\n`);
+      paths.push(`${seed.directory}/latest`);
+    }
+    // a folder deployed again replaces its files: drop the old entries first
+    await git(repo, work, [
+      'rm',
+      '-r',
+      '--cached',
+      '--quiet',
+      '--ignore-unmatch',
+      '--',
+      `${seed.directory}/${seed.sha}`,
+    ]);
+    await git(repo, work, ['add', '--', ...paths]);
+    await git(repo, work, ['commit', '--quiet', '-m', `adding ${seed.sha} for ${seed.directory}`]);
+    await unlink(path.join(work, '.index'));
+    return (await git(repo, work, ['rev-parse', 'HEAD'])).trim();
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+export interface PullRun extends RunResult {
+  readonly output: string;
+}
+
+/** Runs the updater with `args`, in an environment with nothing of the user's but PATH. */
+export async function runPull(args: readonly string[], o: { home: string; timeoutMs?: number }): Promise<PullRun> {
+  const r = await runProcess(HOST_PULL, args, {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: o.home,
+      LC_ALL: 'C',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+    },
+    timeoutMs: o.timeoutMs ?? 120_000,
+  });
+  return { ...r, output: `${r.stdout}${r.stderr}` };
+}
