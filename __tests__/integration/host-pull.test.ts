@@ -321,7 +321,13 @@ describe('from a local path', () => {
     const work = await folder('rewrite');
     execFileSync('git', ['clone', '--quiet', t.repo, work]);
     const sums = path.join(work, 'xen', sha, 'SHA256SUMS');
-    await writeFile(sums, (await readFile(sums, 'utf8')).replace(/^[0-9a-f]{64}(  www\.xen)$/m, `${'0'.repeat(64)}$1`));
+    await writeFile(
+      sums,
+      (await readFile(sums, 'utf8')).replace(
+        /^# unpacked: [0-9a-f]{64}(  www\.xen)$/m,
+        `# unpacked: ${'0'.repeat(64)}$1`,
+      ),
+    );
     execFileSync('git', [
       '-C',
       work,

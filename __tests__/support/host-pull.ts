@@ -1,7 +1,8 @@
 // The host updater (host/mirage-deploy-pull) as a host runs it, and deploy folders laid out as the
 // action writes them (`<directory>/<sha>/<image><ext>.<compression>`, side files, `<image>.args`,
-// config.ml, manifest.json, SHA256SUMS in `sha256sum -c` format with the unpacked image's line,
-// `<directory>/latest`), committed straight into a bare repository with plain git.
+// config.ml, manifest.json, SHA256SUMS, `<directory>/latest`), committed straight into a bare
+// repository with plain git. SHA256SUMS as src/deploy/layout.ts writes it: a `sha256sum -c` line
+// per file, sorted, then `# unpacked: <sha256>  <name>` per compressed image.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
@@ -20,7 +21,7 @@ export interface SeedImage {
   readonly file: string;
   readonly bytes: Buffer;
   readonly compression?: Compression;
-  /** `<base>.args`, the boot arguments; absent: no .args file. */
+  /** `<base>.args`, the boot arguments (one a line there); absent: no .args file. */
   readonly args?: string;
   /** Other files of this image, by name (`mir-www.xl.in`). */
   readonly sideFiles?: Record<string, string>;
@@ -46,19 +47,31 @@ export function compress(data: Buffer, compression: Compression): Buffer {
 /** The files of one deploy folder, by name. */
 export function deployFolderFiles(seed: SeedDeploy): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
-  const sums: string[] = [];
+  const unpacked: string[] = [];
   files.set('config.ml', Buffer.from(`(* ${seed.sha} *)\nlet () = Mirage.register "hello" []\n`));
   for (const image of seed.images) {
     const compression = image.compression ?? 'bzip2';
     files.set(`${image.file}${SUFFIX[compression]}`, compress(image.bytes, compression));
-    if (compression !== 'none') sums.push(`${sha256(image.bytes)}  ${image.file}`);
+    if (compression !== 'none') unpacked.push(`# unpacked: ${sha256(image.bytes)}  ${image.file}\n`);
     const base = image.file.replace(/\.(xen|hvt|spt|virtio|muen|genode|qemu|fc)$/, '');
-    if (image.args !== undefined) files.set(`${base}.args`, Buffer.from(`${image.args}\n`));
+    if (image.args !== undefined) {
+      files.set(
+        `${base}.args`,
+        Buffer.from(
+          image.args
+            .split(' ')
+            .filter(Boolean)
+            .map((a) => `${a}\n`)
+            .join(''),
+        ),
+      );
+    }
     for (const [name, text] of Object.entries(image.sideFiles ?? {})) files.set(name, Buffer.from(text));
   }
   files.set('manifest.json', Buffer.from(`${JSON.stringify({ schema: 2, sha: seed.sha }, null, 2)}\n`));
-  for (const [name, data] of files) sums.push(`${sha256(data)}  ${name}`);
-  files.set('SHA256SUMS', Buffer.from(`${sums.sort((a, b) => a.slice(66).localeCompare(b.slice(66))).join('\n')}\n`));
+  const names = [...files.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const lines = names.map((name) => `${sha256(files.get(name)!)}  ${name}\n`);
+  files.set('SHA256SUMS', Buffer.from([...lines, ...unpacked.sort()].join('')));
   if (seed.corrupt !== undefined) {
     const data = files.get(seed.corrupt);
     if (data === undefined) throw new Error(`corrupt: no file ${seed.corrupt}`);
