@@ -324,7 +324,7 @@ describe('from a local path', () => {
     await writeFile(
       sums,
       (await readFile(sums, 'utf8')).replace(
-        /^# unpacked: [0-9a-f]{64}(  www\.xen)$/m,
+        /^# unpacked: [0-9a-f]{64}( {2}www\.xen)$/m,
         `# unpacked: ${'0'.repeat(64)}$1`,
       ),
     );

@@ -76,7 +76,8 @@ export function deployFolderFiles(seed: SeedDeploy): Map<string, Buffer> {
     const data = files.get(seed.corrupt);
     if (data === undefined) throw new Error(`corrupt: no file ${seed.corrupt}`);
     const bad = Buffer.from(data);
-    bad[bad.length >> 1] ^= 0xff;
+    const at = bad.length >> 1;
+    bad[at] = (bad[at] ?? 0) ^ 0xff;
     files.set(seed.corrupt, bad);
   }
   return files;
