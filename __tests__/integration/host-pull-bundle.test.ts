@@ -205,7 +205,8 @@ describe('a push ends in a running unikernel', () => {
   }, 600_000);
 
   it('a corrupted image (sha256 mismatch with SHA256SUMS) is refused with exit 3; v2 keeps running', async () => {
-    // what a damaged upload would look like: v2's folder, as a new commit, with one byte flipped
+    // what a damaged upload would look like: v1's folder as a new commit (an image other than the
+    // running one, so the updater downloads it), with one byte of the image flipped
     const work = join(fixture.base, 'corrupt');
     const git = (args: string[]) =>
       execFileSync('git', args, {
@@ -218,7 +219,7 @@ describe('a push ends in a running unikernel', () => {
         }),
       });
     execFileSync('git', ['clone', '--quiet', repo, work], { env: serverGitEnv() });
-    execFileSync('cp', ['-r', join(work, 'unix', V2), join(work, 'unix', CORRUPT)]);
+    execFileSync('cp', ['-r', join(work, 'unix', V1), join(work, 'unix', CORRUPT)]);
     const image = join(work, 'unix', CORRUPT, 'hello.bz2');
     const bytes = readFileSync(image);
     const at = bytes.length >> 1;
