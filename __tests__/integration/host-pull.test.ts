@@ -4,7 +4,7 @@
  * The end-to-end run behind the bundle is host-pull-bundle.test.ts.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -476,6 +476,45 @@ describe('from a local path', () => {
     expect(holder.code).toBe(4); // flock(1) holds it, the script inside cannot take it
     expect(holder.stderr).toContain(`another run holds ${t.state}/lock: exiting without touching anything`);
     expect(readdirSync(t.state).sort()).toEqual(['lock']);
+  });
+
+  it('without flock a lock directory does the same, and a lock left by a dead run is taken over', async () => {
+    const t = await setup('lockdir');
+    await seedDeploy(t.repo, scratch.base, {
+      directory: 'xen',
+      sha: shaOf('lockdir'),
+      images: [{ file: 'www.xen', bytes: imageBytes('ld', 3000) }],
+    });
+    // every program of the machine but flock
+    const bin = await folder('bin-without-flock');
+    for (const dir of ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+      if (!existsSync(dir)) continue;
+      for (const name of readdirSync(dir)) {
+        if (name !== 'flock' && !existsSync(path.join(bin, name)))
+          symlinkSync(path.join(dir, name), path.join(bin, name));
+      }
+    }
+    const pull = () =>
+      runProcess(
+        HOST_PULL,
+        ['--repository', t.repo, '--directory', 'xen', '--state', t.state, '--restart', recordingRestart(t.log)],
+        {
+          env: { PATH: bin, HOME: home, LC_ALL: 'C' },
+        },
+      );
+    await mkdir(path.join(t.state, 'lock.d'), { recursive: true });
+    await writeFile(path.join(t.state, 'lock.d', 'pid'), `${process.pid}\n`);
+    const held = await pull();
+    expect(held.code, held.stderr).toBe(4);
+    expect(held.stderr).toContain(`another run (pid ${process.pid}) holds ${t.state}/lock.d`);
+    expect(readdirSync(t.state)).toEqual(['lock.d']);
+    // a pid no process has: the run that left it is gone
+    await writeFile(path.join(t.state, 'lock.d', 'pid'), '999999999\n');
+    const taken = await pull();
+    expect(taken.code, taken.stderr).toBe(0);
+    expect(existsSync(path.join(t.state, 'lock.d'))).toBe(false);
+    expect(existsSync(path.join(t.state, 'lock'))).toBe(false);
+    expect(restarts(t.log)).toHaveLength(1);
   });
 
   it('waits (exit 0) while the folder latest names lacks --image; several images need --image (exit 2)', async () => {
