@@ -13,6 +13,7 @@ import { seedHistory } from '../support/deploy-history.js';
 import { imageBytes, shaOf } from '../support/deploy-scenario.js';
 import { useDeployScratch } from '../support/deploy-scratch.js';
 import { HOST_PULL, runPull, seedDeploy, sha256, type SeedImage } from '../support/host-pull.js';
+import { basicAuthHeader, startGitHttp } from '../support/git-http.js';
 import { startSshd, writeKeyFile, type SshdServer } from '../support/sshd.js';
 
 const scratch = useDeployScratch('host-pull-');
@@ -262,6 +263,36 @@ describe('over SSH with a read-only deploy key and a pinned host key', () => {
     expect(r.stderr).toMatch(/fetching .* failed \(nothing changed\)/);
     expect(current(state)).toBe(`images/${SECOND}`);
     expect(restarts(log)).toHaveLength(2);
+  });
+});
+
+describe("over smart HTTP, with the credentials of the host's git configuration", () => {
+  it('fetches by object id through http-backend too', async () => {
+    const dir = await folder('http');
+    const repo = await createBareRepo(path.join(dir, 'deployment.git'));
+    const sha = shaOf('http');
+    await seedDeploy(repo, scratch.base, {
+      directory: 'xen',
+      sha,
+      images: [{ file: 'www.xen', bytes: imageBytes('http', 5000) }],
+    });
+    const token = 'host-read-token';
+    const server = await startGitHttp({ repoPath: repo, token });
+    try {
+      const gitconfig = path.join(dir, 'gitconfig');
+      await writeFile(gitconfig, `[http]\n\textraHeader = Authorization: ${basicAuthHeader(token)}\n`);
+      const state = path.join(dir, 'state');
+      const r = await runPull(
+        ['--repository', server.url, '--directory', 'xen', '--state', state, '--restart', 'true'],
+        { home: dir, env: { GIT_CONFIG_GLOBAL: gitconfig } },
+      );
+      expect(r.code, r.output).toBe(0);
+      expect(current(state)).toBe(`images/${sha}`);
+      expect(runningSha256(state)).toBe(sha256(imageBytes('http', 5000)));
+      expect(server.requests().every((q) => q.status === 200)).toBe(true);
+    } finally {
+      await server.stop();
+    }
   });
 });
 

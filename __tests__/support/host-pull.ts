@@ -141,7 +141,10 @@ export interface PullRun extends RunResult {
 }
 
 /** Runs the updater with `args`, in an environment with nothing of the user's but PATH. */
-export async function runPull(args: readonly string[], o: { home: string; timeoutMs?: number }): Promise<PullRun> {
+export async function runPull(
+  args: readonly string[],
+  o: { home: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+): Promise<PullRun> {
   const r = await runProcess(HOST_PULL, args, {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -149,6 +152,7 @@ export async function runPull(args: readonly string[], o: { home: string; timeou
       LC_ALL: 'C',
       GIT_CONFIG_NOSYSTEM: '1',
       GIT_CONFIG_GLOBAL: '/dev/null',
+      ...o.env,
     },
     timeoutMs: o.timeoutMs ?? 120_000,
   });
