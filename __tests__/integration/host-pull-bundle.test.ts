@@ -92,7 +92,6 @@ const restart = () => {
     '  i=0; while [ "$i" -lt 50 ] && kill -0 "$old" 2>/dev/null && ! grep -q "^State:.*Z" "/proc/$old/status" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done',
     'fi',
     '[ -p "$run/control" ] || mkfifo "$run/control"',
-    '# shellcheck disable=SC2086',
     '"$MIRAGE_IMAGE" $MIRAGE_ARGS --control="$run/control" >>"$run/unikernel.log" 2>&1 &',
     'echo "$!" >"$run/pid"',
   ].join('\n');
