@@ -61,7 +61,7 @@ import {
   warning,
   which,
   writeSummary
-} from "./chunks/chunk-NSN2W5ME.js";
+} from "./chunks/chunk-PRKQQOVF.js";
 
 // src/deploy/gate.ts
 var PULL_REQUEST_EVENTS = ["pull_request", "pull_request_review", "pull_request_review_comment"];

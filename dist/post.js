@@ -8,7 +8,7 @@ import {
   sealEnvironment,
   warning,
   writeSummary
-} from "./chunks/chunk-NSN2W5ME.js";
+} from "./chunks/chunk-PRKQQOVF.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
