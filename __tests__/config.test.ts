@@ -420,3 +420,21 @@ describe('defaults', () => {
     expect(parse(defaults)).toEqual(parse({}));
   });
 });
+
+describe('reproducible', () => {
+  it('is off by default, and takes check and strict', () => {
+    expect(parse({}).build.reproducible).toBe('off');
+    expect(parse({ reproducible: 'check' }).build.reproducible).toBe('check');
+    expect(parse({ reproducible: 'strict' }).build.reproducible).toBe('strict');
+  });
+
+  it('refuses another value, and a check where nothing is built', () => {
+    expect(problems({ reproducible: 'yes' })).toEqual([
+      'input `reproducible`: `yes` is not a reproducibility check; use one of: off, check, strict',
+    ]);
+    mkdirSync(join(workspace, 'artifact'), { recursive: true });
+    expect(problems({ reproducible: 'strict', 'image-path': 'artifact' })).toEqual([
+      'input `reproducible`: is `strict` together with `image-path`, which builds nothing; set it in the job that builds',
+    ]);
+  });
+});

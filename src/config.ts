@@ -8,6 +8,10 @@ import { TARGET_NAMES, isTarget, type Target } from './mirage/targets.js';
 export const COMPRESSIONS = ['bzip2', 'xz', 'gzip', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 
+/** `reproducible`: build a second time from a clean state and compare; report, or fail on a difference. */
+export const REPRODUCIBLE_MODES = ['off', 'check', 'strict'] as const;
+export type ReproducibleMode = (typeof REPRODUCIBLE_MODES)[number];
+
 export const DEFAULT_OPAM_REPOSITORY = {
   name: 'default',
   url: 'https://github.com/ocaml/opam-repository.git',
@@ -42,6 +46,7 @@ export interface BuildConfig {
   /** argv replacing `make build`; empty to use it. */
   readonly buildCommand: readonly string[];
   readonly imageName?: string;
+  readonly reproducible: ReproducibleMode;
   /** `image-path`: deploy what a build job left instead of building (absolute). */
   readonly prebuilt?: { readonly path: string; readonly isFolder: boolean };
 }
@@ -370,6 +375,13 @@ function parseBuild(r: Reader, ctx: RunContext, needsSources: boolean): BuildCon
     }
   }
   const prebuilt = parsePrebuilt(r, ctx);
+  const reproducible = r.choice('reproducible', REPRODUCIBLE_MODES, 'off', 'a reproducibility check');
+  if (prebuilt !== undefined && reproducible !== 'off') {
+    r.fail(
+      'reproducible',
+      `is \`${reproducible}\` together with \`image-path\`, which builds nothing; set it in the job that builds`,
+    );
+  }
   const imageName = r.optional('image-name');
   if (imageName !== undefined && !FILE_NAME.test(imageName)) {
     r.fail('image-name', `\`${imageName}\` is not a file name; use letters, digits, \`-\`, \`_\`, \`.\``);
@@ -380,6 +392,7 @@ function parseBuild(r: Reader, ctx: RunContext, needsSources: boolean): BuildCon
     configFile,
     configureArgs: r.words('configure-args'),
     buildCommand: r.words('build-command', true),
+    reproducible,
     ...(imageName === undefined ? {} : { imageName }),
     ...(prebuilt === undefined ? {} : { prebuilt }),
   };

@@ -21,6 +21,7 @@ const build = (over: Partial<BuildConfig> = {}): BuildConfig => ({
   configFile: 'config.ml',
   configureArgs: [],
   buildCommand: [],
+  reproducible: 'off',
   ...over,
 });
 
