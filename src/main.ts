@@ -13,6 +13,8 @@ import { STATE } from './state.js';
 import { formatSeconds } from './mirage/plan.js';
 import { summaryRow, summaryTitle, writeSummary } from './summary.js';
 import { loadPrebuilt, type BuildVersions } from './mirage/prebuilt.js';
+import { writeSbom } from './sbom/index.js';
+import { dirname } from 'node:path';
 import type { BuiltImage, DeployOutcome } from './types.js';
 
 function describe(config: Config, ctx: RunContext): string {
@@ -95,6 +97,11 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   core.setOutput('image', image.path);
   core.setOutput('image-sha256', image.sha256);
   core.setOutput('image-size', String(image.size));
+  core.setOutput('sbom', image.sbom?.cyclonedx ?? '');
+  core.setOutput('packages', image.sbom === undefined ? '' : String(image.sbom.packages.length));
+  if (image.reproducible !== undefined) core.setOutput('reproducible', String(image.reproducible));
+  if (image.sbom === undefined) summaryRow('SBOM', 'none (no lock file)');
+  else summaryRow('SBOM', { code: image.sbom.cyclonedx }, ` (${image.sbom.packages.length} packages)`);
 
   if (!gate.deploy) {
     core.notice(`Not deploying: ${gate.reason}`);
@@ -124,7 +131,11 @@ async function takePrebuilt(config: Config): Promise<{ image: BuiltImage; versio
     const taken = await loadPrebuilt(prebuilt.path, prebuilt.isFolder, config.build.target);
     core.info(`image ${taken.image.path}: ${taken.image.size} bytes, sha256 ${taken.image.sha256} (as built)`);
     summaryRow('image', { code: taken.image.path }, ' (prebuilt)');
-    return taken;
+    // Made again from the build's lock file and switch export, for the image just verified.
+    const sources = taken.sbomSources;
+    const sbom =
+      sources && (await writeSbom(taken.image, taken.versions.opamVersion, sources, dirname(sources.lockFile)));
+    return { image: sbom === undefined ? taken.image : { ...taken.image, sbom }, versions: taken.versions };
   } finally {
     core.endGroup();
   }

@@ -20,6 +20,16 @@ export interface OpamSetup {
   readonly seconds: number;
 }
 
+/** What went into an image: its lock file, the build switch's export and the SBOM made of them. */
+export interface ImageSbom {
+  /** Absolute paths. */
+  readonly lockFile: string;
+  readonly switchExport: string;
+  readonly cyclonedx: string;
+  /** The lock file's packages, in name order. */
+  readonly packages: ReadonlyArray<{ readonly name: string; readonly version: string }>;
+}
+
 /** The result of the build phase (src/mirage/). */
 export interface BuiltImage {
   readonly target: string;
@@ -35,6 +45,10 @@ export interface BuiltImage {
   readonly configFile: string;
   /** Seconds per build step (configure, depend, build), for the summary. */
   readonly timings: Readonly<Record<string, number>>;
+  /** Absent when the build left no lock file, or it could not be read. */
+  readonly sbom?: ImageSbom;
+  /** The reproducibility check's verdict, when input `reproducible` asked for one. */
+  readonly reproducible?: boolean;
 }
 
 /** The result of the deploy phase (src/deploy/). */

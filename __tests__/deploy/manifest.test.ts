@@ -98,6 +98,25 @@ describe('manifest', () => {
     ...manifest,
     images: { 'mir-mirage.io.xen.bz2': { ...entry, ...over } },
   });
+
+  it('round-trips an entry with the SBOM files it names, and believes none the entry does not own', () => {
+    const sbom = {
+      lockFile: 'www.opam.locked',
+      switchExport: 'www.switch-export',
+      cyclonedx: 'www.cdx.json',
+      packages: 12,
+    };
+    const files = {
+      ...entry.files,
+      'www.opam.locked': '6'.repeat(64),
+      'www.switch-export': '7'.repeat(64),
+      'www.cdx.json': '8'.repeat(64),
+    };
+    const withSbom = { ...manifest, images: { 'mir-mirage.io.xen.bz2': { ...entry, files, sbom } } };
+    expect(parseManifest(serializeManifest(withSbom))).toEqual(withSbom);
+    expect(parseManifest(JSON.stringify(withEntry({ sbom })))).toBeUndefined();
+    expect(parseManifest(JSON.stringify(withEntry({ files, sbom: { ...sbom, packages: '12' } })))).toBeUndefined();
+  });
   const broken: Array<[string, unknown]> = [
     ['another schema', { ...manifest, schema: 3 }],
     ['no source sha', { ...manifest, source: { ...manifest.source, sha: 1 } }],

@@ -86,7 +86,16 @@ describe('image-path: deploy what a build job left', () => {
     artifact = join(built.dirs.workspace, 'hello', 'dist');
     const handover = join(artifact, 'mirage-deploy');
     expect(readdirSync(handover).sort()).toEqual(
-      ['build.json', 'config.ml', 'hello-xen.opam.locked', 'hello.xl', 'hello.xl.in', 'hello_libvirt.xml'].sort(),
+      [
+        'build.json',
+        'config.ml',
+        'hello-xen.opam.locked',
+        'hello.cdx.json',
+        'hello.switch-export',
+        'hello.xl',
+        'hello.xl.in',
+        'hello_libvirt.xml',
+      ].sort(),
     );
     const record = parseBuildRecord(readFileSync(join(handover, 'build.json'), 'utf8'));
     expect(record).toMatchObject({
@@ -96,10 +105,13 @@ describe('image-path: deploy what a build job left', () => {
       sha256: built.outputs['image-sha256'],
       size: Number(built.outputs['image-size']),
       versions: { mirageVersion: '4.11.1', ocamlVersion: built.outputs['ocaml-version'] },
+      lockFile: 'hello-xen.opam.locked',
+      switchExport: 'hello.switch-export',
     });
+    expect(built.outputs.sbom).toBe(join(handover, 'hello.cdx.json'));
   }, 300_000);
 
-  it('the deploy job runs no opam and no build, and deploys the same files a one-job run does', async () => {
+  it('the deploy job runs no opam and no build, and deploys the same files (SBOM included) a one-job run does', async () => {
     const deployed = await deployJob({});
     expect(deployed.main.exitCode, deployed.log).toBe(0);
     expect(commands(deployed.log).filter((c) => /\b(opam|mirage|make)\b/.test(c))).toEqual([]);
@@ -121,6 +133,15 @@ describe('image-path: deploy what a build job left', () => {
     const entry = (m: typeof direct) => ({ ...m?.images['hello.xen.bz2'], builtAt: '', run: { url: '' } });
     expect(entry(viaArtifact)).toEqual(entry(direct));
     expect(Object.keys(entry(direct))).toContain('versions');
+    expect(entry(direct).sbom).toEqual({
+      lockFile: 'hello.opam.locked',
+      switchExport: 'hello.switch-export',
+      cyclonedx: 'hello.cdx.json',
+      packages: expect.any(Number),
+    });
+    expect(Object.keys(entry(direct).files ?? {})).toEqual(
+      expect.arrayContaining(['hello.opam.locked', 'hello.switch-export', 'hello.cdx.json']),
+    );
   }, 300_000);
 
   it('a pull request deploys nothing and says why', async () => {

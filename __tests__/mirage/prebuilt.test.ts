@@ -15,8 +15,10 @@ const good = {
 };
 
 describe('parseBuildRecord', () => {
-  it('takes a record the build wrote', () => {
+  it('takes a record the build wrote, with or without the SBOM sources', () => {
     expect(parseBuildRecord(JSON.stringify(good))).toEqual(good);
+    const sbom = { ...good, lockFile: 'hello-xen.opam.locked', switchExport: 'hello.switch-export' };
+    expect(parseBuildRecord(JSON.stringify(sbom))).toEqual(sbom);
   });
 
   it.each([
@@ -29,6 +31,8 @@ describe('parseBuildRecord', () => {
     ['`..` as the config', JSON.stringify({ ...good, configFile: '..' }), /malformed/],
     ['a short sha256', JSON.stringify({ ...good, sha256: 'abc' }), /malformed/],
     ['no versions', JSON.stringify({ ...good, versions: undefined }), /malformed/],
+    ['a lock file it does not carry', JSON.stringify({ ...good, lockFile: 'other.opam.locked' }), /malformed/],
+    ['a switch export in a folder', JSON.stringify({ ...good, switchExport: '../x' }), /malformed/],
   ])('refuses %s', (_what, text, message) => {
     expect(parseBuildRecord(text)).toMatch(message);
   });

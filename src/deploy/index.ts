@@ -29,6 +29,8 @@ import type { ImageEntry } from './manifest.js';
 import { sourceCommitTime } from './source.js';
 import type { GitAccess } from './types.js';
 import { writeDeploy, writeRollback, type WriteResult, type WriteSettings } from './writer.js';
+import { diffLines, diffMarkdown } from '../sbom/diff.js';
+import { sbomFileNames } from '../sbom/files.js';
 
 function sourceSha(ctx: RunContext): string {
   const sha = ctx.sha.toLowerCase();
@@ -149,9 +151,19 @@ export async function deployImage(
       await mkdir(stage, { recursive: true });
       await writeFile(argsPath, argsFileContent(deploy.bootArgs));
       const configFile = await local(basename(image.configFile), image.configFile);
+      // the SBOM's files under the deployed name, one set per image of the folder
+      const sbomNames = sbomFileNames(name);
+      const sbom = image.sbom;
       const others = await Promise.all([
         ...image.sideFiles.map((p) => local(storedSideName(basename(p), image.name, name), p)),
         local(argsFileName(name), argsPath),
+        ...(sbom === undefined
+          ? []
+          : [
+              local(sbomNames.lockFile, sbom.lockFile),
+              local(sbomNames.switchExport, sbom.switchExport),
+              local(sbomNames.cyclonedx, sbom.cyclonedx),
+            ]),
       ]);
       const extras = [configFile, ...others];
       const commitTime = await sourceCommitTime(ctx, sha, config.build.workingDirectory);
@@ -173,6 +185,7 @@ export async function deployImage(
         bootArgs: deploy.bootArgs,
         configFile: configFile.name,
         files: Object.fromEntries(extras.map((f) => [f.name, f.sha256])),
+        ...(sbom === undefined ? {} : { sbom: { ...sbomNames, packages: sbom.packages.length } }),
         run: { url: runUrl(ctx) },
         versions: { ocaml: setup.ocamlVersion, opam: setup.opamVersion, mirage: setup.mirageVersion },
         builtAt: new Date().toISOString(),
@@ -203,10 +216,16 @@ export async function deployImage(
         result = await writeDeploy(access, ctx, settings(config, ctx, sha, workDir), {
           ...prepared,
           keep: deploy.keep,
+          ...(image.sbom === undefined ? {} : { packages: image.sbom.packages }),
         });
       } catch (error) {
         await record?.status('failure');
         throw error;
+      }
+      if (result.diff !== undefined) {
+        core.info(diffLines(result.diff).join('\n'));
+        core.setOutput('diff', JSON.stringify(result.diff));
+        summarySection(diffMarkdown(result.diff, name));
       }
       const done = outcome(result, access, path, 'deployed');
       await record?.status('success', done.url);

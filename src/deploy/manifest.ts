@@ -42,10 +42,22 @@ export interface ImageEntry {
    * schema 1 manifest did not record their hashes: those read back as ''.
    */
   readonly files: Readonly<Record<string, string>>;
+  /** What went into the image: its SBOM files, among `files`, and the lock file's number of packages. */
+  readonly sbom?: ManifestSbom;
   readonly run: { readonly url: string };
   readonly versions: { readonly ocaml: string; readonly opam: string; readonly mirage: string };
   /** UTC time of the build. */
   readonly builtAt: string;
+}
+
+export interface ManifestSbom {
+  /** `<image>.opam.locked`: the unikernel's opam-monorepo lock file. */
+  readonly lockFile: string;
+  /** `<image>.switch-export`: `opam switch export` of the build switch. */
+  readonly switchExport: string;
+  /** `<image>.cdx.json`: the CycloneDX 1.6 SBOM. */
+  readonly cyclonedx: string;
+  readonly packages: number;
 }
 
 export interface Manifest {
@@ -93,6 +105,11 @@ function versionsOk(versions: unknown): boolean {
   return isRecord(versions) && str(versions.ocaml) && str(versions.opam) && str(versions.mirage);
 }
 
+function sbomOk(sbom: unknown, files: readonly string[]): boolean {
+  if (!isRecord(sbom) || typeof sbom.packages !== 'number') return false;
+  return [sbom.lockFile, sbom.switchExport, sbom.cyclonedx].every((f) => str(f) && files.includes(f));
+}
+
 function readEntry(value: unknown): ImageEntry | undefined {
   if (!isRecord(value) || !imageFieldsOk(value)) return undefined;
   if (!str(value.builtName) || !str(value.target) || !str(value.configFile) || !str(value.builtAt)) return undefined;
@@ -100,6 +117,7 @@ function readEntry(value: unknown): ImageEntry | undefined {
   const { files, run } = value;
   if (!isRecord(files) || !Object.values(files).every((h) => str(h) && HEX64.test(h))) return undefined;
   if (!isRecord(run) || !str(run.url) || !versionsOk(value.versions)) return undefined;
+  if (value.sbom !== undefined && !sbomOk(value.sbom, Object.keys(files))) return undefined;
   return value as unknown as ImageEntry;
 }
 

@@ -27,6 +27,8 @@ import { classifyPush, MAX_PUSH_ATTEMPTS, retryDelay } from './push-result.js';
 import { DeploymentRepository, RepositoryError, type Author } from './repository.js';
 import { sourceAncestry } from './source.js';
 import type { GitAccess } from './types.js';
+import { compareWithLatest } from './changes.js';
+import { diffLines, type DeployDiff, type PackageVersion } from '../sbom/diff.js';
 
 export interface WriteSettings {
   /** The deploy folder of the repository (`deploy-directory`). */
@@ -54,6 +56,8 @@ export interface DeployFiles {
   readonly entry: ImageEntry;
   readonly source: ManifestSource;
   readonly keep: number;
+  /** The image's locked packages, compared with those of the image `latest` names. */
+  readonly packages?: readonly PackageVersion[];
 }
 
 export interface WriteResult {
@@ -64,6 +68,8 @@ export interface WriteResult {
   /** Lines for the log and the summary: what `latest` did, what was pruned, what a dry run would write. */
   readonly notes: readonly string[];
   readonly attempts: number;
+  /** What changed since the image `latest` named, when a commit was made (pushed or dry run). */
+  readonly diff?: DeployDiff;
 }
 
 type Step =
@@ -234,8 +240,9 @@ export async function writeDeploy(access: GitAccess, ctx: RunContext, settings: 
   const sizes = new Map<string, number>(job.files.map((f, i) => [fileOids[i] ?? '', f.size]));
   const ancestries = new Map<string, Awaited<ReturnType<typeof sourceAncestry>>>();
   let legacy = 0;
+  let diff: DeployDiff | undefined;
 
-  return commitWithRetry(opened, settings, async (snap) => {
+  const result = await commitWithRetry(opened, settings, async (snap) => {
     const oids = manifestsToRead(snap.listing, sha, snap.latestSha, job.keep);
     const manifests = await readManifests(repo, oids);
     // Before reading any of the folder's blobs, as planDeploy would refuse after.
@@ -285,6 +292,14 @@ export async function writeDeploy(access: GitAccess, ctx: RunContext, settings: 
     }
     if (plan.pruned.length > 0)
       notes.push(`keep ${job.keep}: removed ${plan.pruned.map((s) => deployFolder(directory, s)).join(', ')}`);
+    diff = await compareWithLatest(
+      repo,
+      snap.latestSha,
+      snap.latestSha === undefined ? undefined : snap.listing.folders.get(snap.latestSha),
+      snap.latestSha === undefined ? undefined : manifests.get(snap.latestSha),
+      job.entry,
+      job.packages,
+    );
     return {
       kind: 'commit',
       changes: plan.changes,
@@ -293,7 +308,7 @@ export async function writeDeploy(access: GitAccess, ctx: RunContext, settings: 
         repository: settings.sourceRepository,
         sha,
         runUrl: settings.runUrl,
-        notes: [`image: ${job.imageFile}`, ...notes],
+        notes: [`image: ${job.imageFile}`, ...notes, '', ...diffLines(diff)],
       }),
       notes,
       listing: describeChanges(
@@ -303,6 +318,7 @@ export async function writeDeploy(access: GitAccess, ctx: RunContext, settings: 
       ),
     };
   });
+  return result.status === 'unchanged' || diff === undefined ? result : { ...result, diff };
 }
 
 /** Checks every image of the folder against its manifest: its compressed and its unpacked sha256. */

@@ -6,8 +6,9 @@
 import * as core from '@actions/core';
 import { sha256File } from '../hash.js';
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import type { BuildConfig, Config } from '../config.js';
 import type { RunContext } from '../context.js';
 import { CommandError, findProgram, runCommand } from '../exec.js';
@@ -16,6 +17,8 @@ import type { BuiltImage, OpamSetup } from '../types.js';
 import { chooseImage, generatedNames, imageNames, publishedFileProblem, type DistEntry } from './image.js';
 import { rootLocation, withProblemMatcher } from './matcher.js';
 import { writeHandover } from './prebuilt.js';
+import { firstDifference, judge } from './reproducible.js';
+import { writeSbom } from '../sbom/index.js';
 import {
   buildCommand,
   buildEnvironment,
@@ -115,11 +118,73 @@ async function findImage(build: BuildConfig, dir: string) {
   const name = file.slice(0, file.length - TARGETS[build.target].extension.length);
   // `-o` renames only the image: xl and libvirt files keep the name config.ml registers.
   const registered = generatedNames(mirageFiles, build.target);
-  const sideFiles = sideFilePaths(build.target, registered.length === 1 ? (registered[0] ?? name) : name)
+  const unikernel = registered.length === 1 ? (registered[0] ?? name) : name;
+  const sideFiles = sideFilePaths(build.target, unikernel)
     .map((f) => join(dir, f))
     .filter((f) => existsSync(f) || lstatSync(f, { throwIfNoEntry: false }) !== undefined);
-  refuseOutsideFiles(dir, [path, ...sideFiles, join(dir, build.configFile)]);
-  return { name, path, size: statSync(path).size, sha256: await sha256File(path), sideFiles };
+  // where mirage's opam file points `x-mirage-opam-lock-location`
+  const lockFile = join(dir, 'mirage', `${unikernel}-${build.target}.opam.locked`);
+  const lockFound = lstatSync(lockFile, { throwIfNoEntry: false }) !== undefined;
+  refuseOutsideFiles(dir, [path, ...sideFiles, join(dir, build.configFile), ...(lockFound ? [lockFile] : [])]);
+  return {
+    name,
+    path,
+    size: statSync(path).size,
+    sha256: await sha256File(path),
+    sideFiles,
+    lockFile,
+  };
+}
+
+/**
+ * Builds again in the same folder from a clean state (the first build's image moved aside, a fresh
+ * `_build`, dune's cache off) and compares the images; the first build's image is put back.
+ */
+async function checkReproducible(
+  build: BuildConfig,
+  ctx: RunContext,
+  env: Record<string, string>,
+  first: { readonly path: string; readonly sha256: string; readonly size: number },
+  rebuild: () => Promise<void>,
+): Promise<boolean> {
+  const mode = build.reproducible;
+  if (mode === 'off') throw new Error('checkReproducible: `reproducible` is off');
+  const dir = build.workingDirectory;
+  const aside = await mkdtemp(join(ctx.runnerTemp, 'mirage-deploy-first-build-'));
+  const kept = join(aside, basename(first.path));
+  try {
+    // a copy, not a rename: RUNNER_TEMP may be on another file system than the workspace
+    await copyFile(first.path, kept);
+    await rm(first.path);
+    await rm(join(dir, '_build'), { recursive: true, force: true });
+    await rebuild();
+    const second = await findImage(build, dir);
+    const [a, b] = await Promise.all([readFile(kept), readFile(second.path)]);
+    const offset = firstDifference(a, b);
+    const verdict = judge(mode, relative(ctx.workspace, first.path), {
+      first,
+      second,
+      ...(offset === undefined ? {} : { offset }),
+    });
+    summaryRow('reproducible', verdict.row);
+    if (verdict.problem !== undefined) {
+      if (mode === 'strict') throw new Error(verdict.problem);
+      core.notice(verdict.problem, { title: 'Image not reproducible' });
+    } else {
+      core.info(`reproducible: the second build's image has the same sha256 ${first.sha256}`);
+    }
+    await copyFile(kept, first.path);
+    return verdict.reproducible;
+  } finally {
+    await rm(aside, { recursive: true, force: true });
+  }
+}
+
+/** `opam switch export` of the build switch, into `dest`. */
+async function exportSwitch(env: Record<string, string>, dest: string): Promise<void> {
+  const result = await runCommand(locate('opam', env), ['switch', 'export', dest], { env, silent: true });
+  if (result.exitCode !== 0)
+    throw new CommandError(`opam switch export ${dest}`, result, 'opam could not export the build switch');
 }
 
 /** Every file about to be published must be a plain file inside the unikernel's folder. */
@@ -229,15 +294,51 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       ),
     );
 
-    const found = await findImage(build, dir);
-    const image: BuiltImage = { target: build.target, ...found, configFile: join(dir, build.configFile), timings };
+    const { lockFile, ...found } = await findImage(build, dir);
+    const reproducible =
+      build.reproducible === 'off'
+        ? undefined
+        : await timed(
+            timings,
+            'reproducibility',
+            `reproducible: ${commandLine(compile)} again from a clean state`,
+            () =>
+              checkReproducible(build, ctx, env, found, () =>
+                run(
+                  compile,
+                  dir,
+                  { ...env, DUNE_CACHE: 'disabled' },
+                  'the second build, from a clean state for the reproducibility check, failed (its output is above)',
+                ),
+              ),
+          );
+    const built: BuiltImage = {
+      target: build.target,
+      ...found,
+      configFile: join(dir, build.configFile),
+      timings,
+      ...(reproducible === undefined ? {} : { reproducible }),
+    };
     saveBuildCachesLater(caches, env);
+    let sbomSources: { lockFile: string; switchExport: string } | undefined;
+    if (existsSync(lockFile)) {
+      const exported = join(ctx.runnerTemp, `mirage-deploy-switch-${process.pid}.export`);
+      await exportSwitch(env, exported);
+      sbomSources = { lockFile, switchExport: exported };
+    } else {
+      core.warning(`no SBOM: the build left no lock file ${relative(dir, lockFile)}`);
+    }
     const handover = await writeHandover(
-      image,
+      built,
       setup,
       lockFiles(dir).map((l) => l.path),
+      sbomSources,
     );
-    core.info(`for a later deploy job (\`image-path\`): ${relative(dir, handover)}/`);
+    if (sbomSources !== undefined) await rm(sbomSources.switchExport, { force: true });
+    const sbom =
+      handover.sbomSources && (await writeSbom(built, setup.opamVersion, handover.sbomSources, handover.dir));
+    const image: BuiltImage = sbom === undefined ? built : { ...built, sbom };
+    core.info(`for a later deploy job (\`image-path\`): ${relative(dir, handover.dir)}/`);
 
     core.info(`image: ${image.path} (${image.size} bytes, sha256 ${image.sha256})`);
     for (const side of image.sideFiles) core.info(`side file: ${relative(dir, side)}`);

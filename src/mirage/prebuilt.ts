@@ -1,13 +1,14 @@
 /**
  * The hand-over between a job that builds and a job that deploys (the two-job pattern: only the
  * deploy job, which builds nothing, holds the secret). After a build, `dist/mirage-deploy/` holds
- * what the deploy needs besides the image: a record of the build, the config file, the side files
- * and the lock files. Uploaded with `dist/` as an artifact, it lets `image-path` deploy exactly the
+ * what the deploy needs besides the image: a record of the build, the config file, the side files,
+ * the lock files, the build switch's export and the SBOM made of them. Uploaded with `dist/` as an artifact, it lets `image-path` deploy exactly the
  * folder contents a one-job run would.
  */
 import { copyFile, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { sha256File } from '../hash.js';
+import { sbomFileNames } from '../sbom/files.js';
 import type { BuiltImage, OpamSetup } from '../types.js';
 import { isTarget, type Target } from './targets.js';
 
@@ -29,6 +30,10 @@ export interface BuildRecord {
   readonly configFile: string;
   readonly sideFiles: readonly string[];
   readonly lockFiles: readonly string[];
+  /** The image's own lock file, one of `lockFiles`; absent when the build left none. */
+  readonly lockFile?: string;
+  /** `opam switch export` of the build switch. */
+  readonly switchExport?: string;
   readonly versions: BuildVersions;
 }
 
@@ -53,6 +58,8 @@ export function parseBuildRecord(text: string): BuildRecord | string {
   if (
     !names.every(isName) ||
     !lists.every((l) => Array.isArray(l) && l.every(isName)) ||
+    ![r.lockFile, r.switchExport].every((n) => n === undefined || isName(n)) ||
+    (r.lockFile !== undefined && !(r.lockFiles as unknown[]).includes(r.lockFile)) ||
     typeof r.sha256 !== 'string' ||
     !/^[0-9a-f]{64}$/.test(r.sha256) ||
     typeof r.size !== 'number' ||
@@ -65,18 +72,24 @@ export function parseBuildRecord(text: string): BuildRecord | string {
   return r as BuildRecord;
 }
 
-/** Leaves `dist/mirage-deploy/` beside the image, replacing any earlier one. */
+/**
+ * Leaves `dist/mirage-deploy/` beside the image, replacing any earlier one. `sbomSources` are the
+ * image's lock file (one of `lockFiles`) and the switch export, when the build left them.
+ */
 export async function writeHandover(
   image: BuiltImage,
   versions: BuildVersions,
   lockFiles: readonly string[],
-): Promise<string> {
+  sbomSources?: { readonly lockFile: string; readonly switchExport: string },
+): Promise<{ dir: string; sbomSources?: { lockFile: string; switchExport: string } }> {
   const dir = join(dirname(image.path), HANDOVER_DIR);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir);
   for (const file of [image.configFile, ...image.sideFiles, ...lockFiles]) {
     await copyFile(file, join(dir, basename(file)));
   }
+  const switchExport = sbomFileNames(image.name).switchExport;
+  if (sbomSources !== undefined) await copyFile(sbomSources.switchExport, join(dir, switchExport));
   const record: BuildRecord = {
     schema: RECORD_SCHEMA,
     target: image.target as Target,
@@ -87,6 +100,7 @@ export async function writeHandover(
     configFile: basename(image.configFile),
     sideFiles: image.sideFiles.map((f) => basename(f)),
     lockFiles: lockFiles.map((f) => basename(f)),
+    ...(sbomSources === undefined ? {} : { lockFile: basename(sbomSources.lockFile), switchExport }),
     versions: {
       ocamlVersion: versions.ocamlVersion,
       opamVersion: versions.opamVersion,
@@ -94,7 +108,12 @@ export async function writeHandover(
     },
   };
   await writeFile(join(dir, RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
-  return dir;
+  return sbomSources === undefined
+    ? { dir }
+    : {
+        dir,
+        sbomSources: { lockFile: join(dir, basename(sbomSources.lockFile)), switchExport: join(dir, switchExport) },
+      };
 }
 
 /** A regular file, not a link: a link in an artifact could point anywhere on the runner. */
@@ -114,7 +133,12 @@ export async function loadPrebuilt(
   imagePath: string,
   isFolder: boolean,
   target: Target,
-): Promise<{ image: BuiltImage; versions: BuildVersions; lockFiles: string[] }> {
+): Promise<{
+  image: BuiltImage;
+  versions: BuildVersions;
+  lockFiles: string[];
+  sbomSources?: { lockFile: string; switchExport: string };
+}> {
   const dist = isFolder ? imagePath : dirname(imagePath);
   const dir = join(dist, HANDOVER_DIR);
   const recordPath = join(dir, RECORD_FILE);
@@ -138,7 +162,10 @@ export async function loadPrebuilt(
   }
   await regularFile(path, 'the image');
   const at = (name: string) => join(dir, name);
-  for (const name of [record.configFile, ...record.sideFiles, ...record.lockFiles]) await regularFile(at(name), 'file');
+  const sbomNames = record.lockFile !== undefined && record.switchExport !== undefined ? [record.switchExport] : [];
+  for (const name of [record.configFile, ...record.sideFiles, ...record.lockFiles, ...sbomNames]) {
+    await regularFile(at(name), 'file');
+  }
   const sha256 = await sha256File(path);
   if (sha256 !== record.sha256) {
     throw new Error(
@@ -159,5 +186,8 @@ export async function loadPrebuilt(
     },
     versions: record.versions,
     lockFiles: record.lockFiles.map(at),
+    ...(record.lockFile !== undefined && record.switchExport !== undefined
+      ? { sbomSources: { lockFile: at(record.lockFile), switchExport: at(record.switchExport) } }
+      : {}),
   };
 }

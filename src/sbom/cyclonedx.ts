@@ -6,7 +6,10 @@
  * from its contents, so that a build job and a later deploy-only job write the same bytes.
  */
 import { createHash } from 'node:crypto';
-import { Enums, Models, Serialize, Spec } from '@cyclonedx/cyclonedx-library';
+import * as Enums from '@cyclonedx/cyclonedx-library/Enums';
+import * as Models from '@cyclonedx/cyclonedx-library/Models';
+import * as Serialize from '@cyclonedx/cyclonedx-library/Serialize';
+import * as Spec from '@cyclonedx/cyclonedx-library/Spec';
 import type { LockFile, LockedPackage, SourceHash } from './lock.js';
 import type { SwitchPackage } from './switch-export.js';
 

@@ -1,0 +1,58 @@
+/**
+ * What changed since `latest`, read from the deployment repository: the manifest of the folder
+ * `latest` names (already read for the plan) and the lock file of the same image there, fetched by
+ * blob id like the manifest. No earlier image is ever downloaded.
+ */
+import * as core from '@actions/core';
+import { deployDiff, lockedVersions, type DeployDiff, type DeployedState, type PackageVersion } from '../sbom/diff.js';
+import { parseLockFile } from '../sbom/lock.js';
+import type { ImageEntry, Manifest } from './manifest.js';
+import type { DeploymentRepository } from './repository.js';
+
+/** What the diff reads of one image's manifest entry. */
+export type ImageRecord = Pick<ImageEntry, 'name' | 'size' | 'versions' | 'sbom'>;
+
+async function deployedState(
+  repo: DeploymentRepository,
+  folder: ReadonlyMap<string, string> | undefined,
+  image: ImageRecord,
+): Promise<DeployedState> {
+  const state = { size: image.size, ocaml: image.versions.ocaml, mirage: image.versions.mirage };
+  const lockFile = image.sbom?.lockFile;
+  const lockOid = lockFile === undefined ? undefined : folder?.get(lockFile);
+  if (lockOid === undefined) return state;
+  await repo.fetchBlobs([lockOid]);
+  try {
+    return { ...state, packages: lockedVersions(parseLockFile(await repo.readText(lockOid)).packages) };
+  } catch (error) {
+    core.warning(
+      `the deployed lock file ${lockFile} cannot be read (${(error as Error).message}); packages not compared`,
+    );
+    return state;
+  }
+}
+
+/**
+ * The diff between the image of the same deployed name in the folder `latestSha` names and this
+ * one. `latest` is that folder's manifest (undefined when unreadable) and `folder` its files' blob
+ * ids. A folder whose manifest has no image of that name makes this the image's first deploy.
+ */
+export async function compareWithLatest(
+  repo: DeploymentRepository,
+  latestSha: string | undefined,
+  folder: ReadonlyMap<string, string> | undefined,
+  latest: Manifest | undefined,
+  current: ImageRecord,
+  packages: readonly PackageVersion[] | undefined,
+): Promise<DeployDiff> {
+  const previous = latest && Object.values(latest.images).find((entry) => entry.name === current.name);
+  const against = latest !== undefined && previous === undefined ? undefined : latestSha;
+  const before =
+    against === undefined || previous === undefined ? undefined : await deployedState(repo, folder, previous);
+  return deployDiff(against, before, {
+    size: current.size,
+    ocaml: current.versions.ocaml,
+    mirage: current.versions.mirage,
+    ...(packages === undefined ? {} : { packages }),
+  });
+}
