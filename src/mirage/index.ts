@@ -9,7 +9,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSyn
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, relative } from 'node:path';
-import type { BuildConfig, Config } from '../config.js';
+import type { BuildConfig, Config, ReproducibleMode } from '../config.js';
 import type { RunContext } from '../context.js';
 import { CommandError, findProgram, runCommand } from '../exec.js';
 import { summaryRow } from '../summary.js';
@@ -141,14 +141,12 @@ async function findImage(build: BuildConfig, dir: string) {
  * `_build`, dune's cache off) and compares the images; the first build's image is put back.
  */
 async function checkReproducible(
+  mode: Exclude<ReproducibleMode, 'off'>,
   build: BuildConfig,
   ctx: RunContext,
-  env: Record<string, string>,
   first: { readonly path: string; readonly sha256: string; readonly size: number },
   rebuild: () => Promise<void>,
 ): Promise<boolean> {
-  const mode = build.reproducible;
-  if (mode === 'off') throw new Error('checkReproducible: `reproducible` is off');
   const dir = build.workingDirectory;
   const aside = await mkdtemp(join(ctx.runnerTemp, 'mirage-deploy-first-build-'));
   const kept = join(aside, basename(first.path));
@@ -166,14 +164,15 @@ async function checkReproducible(
       second,
       ...(offset === undefined ? {} : { offset }),
     });
-    summaryRow('reproducible', verdict.row);
-    if (verdict.problem !== undefined) {
-      if (mode === 'strict') throw new Error(verdict.problem);
-      core.notice(verdict.problem, { title: 'Image not reproducible' });
-    } else {
-      core.info(`reproducible: the second build's image has the same sha256 ${first.sha256}`);
-    }
     await copyFile(kept, first.path);
+    summaryRow('reproducible', verdict.row);
+    if (verdict.problem === undefined) {
+      core.info(`reproducible: the second build's image has the same sha256 ${first.sha256}`);
+    } else if (mode === 'strict') {
+      throw new Error(verdict.problem);
+    } else {
+      core.notice(verdict.problem, { title: 'Image not reproducible' });
+    }
     return verdict.reproducible;
   } finally {
     await rm(aside, { recursive: true, force: true });
@@ -295,15 +294,16 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
     );
 
     const { lockFile, ...found } = await findImage(build, dir);
+    const mode = build.reproducible;
     const reproducible =
-      build.reproducible === 'off'
+      mode === 'off'
         ? undefined
         : await timed(
             timings,
             'reproducibility',
             `reproducible: ${commandLine(compile)} again from a clean state`,
             () =>
-              checkReproducible(build, ctx, env, found, () =>
+              checkReproducible(mode, build, ctx, found, () =>
                 run(
                   compile,
                   dir,
