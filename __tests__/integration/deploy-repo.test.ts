@@ -132,6 +132,8 @@ describe('over SSH with a deploy key', () => {
         'https://github.com/mirage/mirage-www/actions/runs/4242',
         'image: hello.xen.bz2',
         '',
+        'first deploy',
+        '',
         '',
       ].join('\n'),
     );

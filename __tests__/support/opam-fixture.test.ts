@@ -207,6 +207,10 @@ describe('offline opam repository fixture', () => {
       const lock = await readFile(path.join(dir, 'mirage', `hello-${target}.opam.locked`), 'utf8');
       expect(lock).toContain('x-opam-monorepo-duniverse-dirs:');
       expect(lock).toMatch(/"file:\/\/[^"]+\/lwt\.5\.9\.1\.tar\.gz"\s+"lwt"\s+\[\s+"sha256=[0-9a-f]{64}"/);
+      // each vendored package pinned to its archive, as opam-monorepo writes it
+      expect(lock).toMatch(
+        /^pin-depends: \[\s+\[\s+"duration\.0\.2\.1"\s+"file:\/\/[^"]+\/duration\.0\.2\.1\.tar\.gz"/m,
+      );
       expect((await readdir(path.join(dir, 'duniverse'))).sort()).toEqual(
         ['duration', 'logs', 'lwt', 'mirage-logs', 'mirage-runtime', 'mirage-sleep', runtime].sort(),
       );
