@@ -107,7 +107,15 @@ describe('writeDeploy', () => {
       { exitCode: 1, stdout: porcelain('!', '[rejected] (fetch first)'), stderr: '' },
       { exitCode: 0, stdout: porcelain('*', '[new branch]'), stderr: '' },
     ];
-    const entry = { compressedSha256: '', sha256: '', compression: 'none', files: {} } as unknown as ImageEntry;
+    const entry = {
+      name: 'hello',
+      compressedSha256: '',
+      sha256: '',
+      compression: 'none',
+      files: {},
+      size: 10,
+      versions: { ocaml: '5.4.1', opam: '2.4.1', mirage: '4.11.1' },
+    } as unknown as ImageEntry;
     const result = await writeDeploy(access, testContext({ workspace: dir, runnerTemp: dir }), settings(dir), {
       files: [],
       imageFile: 'hello.xen',
@@ -116,7 +124,7 @@ describe('writeDeploy', () => {
       keep: 0,
     });
     expect(fake.parents).toEqual(['T1', 'T2']);
-    expect(result).toMatchObject({ status: 'pushed', commit: 'commit-on-T2', attempts: 2 });
+    expect(result).toMatchObject({ status: 'pushed', commit: 'commit-on-T2', attempts: 2, diff: { first: true } });
   });
 
   it('refuses a deploy folder holding a symbolic link before reading any of its blobs', async () => {
