@@ -17,6 +17,7 @@ import { bareGit, filesAt, showFile, sshDeployInputs } from '../support/deploy-s
 import { checkoutExample, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
 import type { RunResult } from '../support/harness.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
+import { summaryValues } from '../support/summary-table.js';
 
 const FIRST = '0123456789abcdef0123456789abcdef01234567';
 const SECOND = '1123456789abcdef0123456789abcdef01234567';
@@ -119,7 +120,9 @@ describe('what was deployed', () => {
     }
 
     expect(first.outputs.reproducible).toBe('true');
-    expect(first.summary).toMatch(/\| reproducible \| yes: a second build from a clean state gave the same sha256 \|/);
+    const summary = summaryValues(first.summary);
+    expect(summary.reproducible).toBe('yes: a second build from a clean state gave the same sha256');
+    expect(summary.SBOM).toBe(`${first.outputs.sbom} (${packages.length} packages)`);
     expect(JSON.parse(first.outputs.diff ?? '')).toEqual({ first: true });
     expect(first.summary).toContain('**hello**: first deploy');
   }, 300_000);
@@ -190,7 +193,9 @@ describe('what was deployed', () => {
     expect(strict.errors.join('\n')).toMatch(
       /^input `reproducible`: hello\/dist\/hello\.xen is not reproducible: a second build in the same folder from a clean state .* first difference at byte offset \d+ .*; nothing was deployed/m,
     );
-    expect(strict.summary).toMatch(/\| reproducible \| no: first difference at byte offset \d+/);
+    expect(summaryValues(strict.summary).reproducible).toMatch(
+      /^no: first difference at byte offset \d+ \(sizes \d+ and \d+ bytes\)$/,
+    );
     expect(await snapshotRepo(repo)).toBe(before);
 
     const check = await run(BROKEN, 'root-2', {
