@@ -42,7 +42,7 @@ describe('makeSbom', () => {
     const locked = (fixture('hello-hvt.opam.locked').match(/^ {2}"[^"]+" \{= "[^"]+"/gm) ?? []).map((l) =>
       l.trim().replace(/^"([^"]+)" \{= "([^"]+)"$/, '$1@$2'),
     );
-    expect(locked).toHaveLength(15);
+    expect(locked).toHaveLength(17);
     expect(bom.components.map((c) => `${String(c.name)}@${String(c.version)}`).sort()).toEqual(locked.sort());
   });
 
@@ -86,7 +86,7 @@ describe('makeSbom', () => {
     const compiler = tools.find((t) => t.name === 'ocaml-base-compiler');
     expect(compiler?.properties).toEqual([{ name: 'mirage-deploy:compiler', value: 'true' }]);
     const deps = bom.dependencies as Array<{ ref: string; dependsOn?: string[] }>;
-    expect(deps.find((d) => d.ref === 'image:hello.hvt')?.dependsOn).toHaveLength(15);
+    expect(deps.find((d) => d.ref === 'image:hello.hvt')?.dependsOn).toHaveLength(17);
   });
 
   it('is deterministic: the same inputs give the same bytes, other inputs another serial number', () => {

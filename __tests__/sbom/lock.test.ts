@@ -14,8 +14,8 @@ describe('parseLockFile', () => {
   it('reads every package of `depends` with its version, vendored or from the switch', () => {
     expect(lock.formatVersion).toBe('0.3');
     expect(lock.rootPackages).toEqual(['hello-hvt']);
-    expect(lock.packages).toHaveLength(15);
-    expect(lock.packages.filter((p) => p.vendored)).toHaveLength(11);
+    expect(lock.packages).toHaveLength(17);
+    expect(lock.packages.filter((p) => p.vendored)).toHaveLength(13);
     expect(lock.packages.find((p) => p.name === 'ocaml')).toEqual({ name: 'ocaml', version: '5.4.1', vendored: false });
   });
 
@@ -27,6 +27,13 @@ describe('parseLockFile', () => {
     expect(runtime?.source?.hashes.map((h) => h.algorithm)).toEqual(['sha256', 'sha512']);
     expect(runtime?.source?.hashes[0]?.value).toMatch(/^[0-9a-f]{64}$/);
     expect(lock.packages.filter((p) => p.vendored).every((p) => p.source !== undefined)).toBe(true);
+  });
+
+  it('gives packages of one archive (one duniverse folder) the same source', () => {
+    const crypto = lock.packages.filter((p) => p.name.startsWith('mirage-crypto'));
+    expect(crypto.map((p) => p.name)).toEqual(['mirage-crypto', 'mirage-crypto-rng']);
+    expect(crypto[0]?.source).toEqual(crypto[1]?.source);
+    expect(crypto[0]?.source?.dir).toBe('mirage-crypto');
   });
 
   it('a lock file without pin-depends still lists every package, without sources', () => {

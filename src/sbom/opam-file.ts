@@ -37,6 +37,7 @@ export class OpamParseError extends Error {
 }
 
 const OPERATORS = ['+=', '-=', ':=', '=+', '=:', '!=', '<=', '>=', '=', '<', '>', '&', '|', '!', '?'];
+const IDENT = /[A-Za-z0-9_][A-Za-z0-9_+\-.:]*/y;
 const ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: '\t', b: '\b', '"': '"', '\\': '\\' };
 
 function tokenize(text: string): Token[] {
@@ -97,7 +98,8 @@ function tokenize(text: string): Token[] {
         i += op.length;
         continue;
       }
-      const ident = /^[A-Za-z0-9_][A-Za-z0-9_+\-.:]*/.exec(text.slice(i, i + 256));
+      IDENT.lastIndex = i;
+      const ident = IDENT.exec(text);
       if (ident === null) fail(`unexpected character ${JSON.stringify(c)}`);
       // `name:` ends a field name: the colon is punctuation unless a variable like `pkg:var` follows.
       let word = ident?.[0] ?? '';
