@@ -68,7 +68,8 @@ async function job(site: Site, extra: Record<string, string> = {}, change?: stri
   });
 }
 
-const FILES = ['args', 'xen.bz2', 'xl', 'xl.in', '_libvirt.xml'];
+// each image's own: boot arguments, image, side files, then its SBOM files
+const FILES = ['args', 'xen.bz2', 'xl', 'xl.in', '_libvirt.xml', 'opam.locked', 'switch-export', 'cdx.json'];
 const sideOf = (site: Site) => FILES.map((f) => (f.startsWith('_') ? `${site}${f}` : `${site}.${f}`));
 
 describe('two Xen sites of one commit through the bundle', () => {
@@ -134,6 +135,15 @@ describe('two Xen sites of one commit through the bundle', () => {
     expect(ioAfter[1]).not.toBe(ioBefore[1]); // the image
     const manifest = parseManifest(await showFile(repo, 'main', `xen/${SHA}/manifest.json`));
     expect(manifest?.images['mir-mirage.io.xen.bz2']?.sha256).toBe(rebuilt.outputs['image-sha256']);
+    // the diff is against the same image (by name) in latest's folder, not the folder's other one
+    const sizeBefore = Number(io.outputs['image-size']);
+    const sizeAfter = Number(rebuilt.outputs['image-size']);
+    expect(JSON.parse(rebuilt.outputs.diff ?? '')).toMatchObject({
+      first: false,
+      previous: SHA,
+      size: { before: sizeBefore, after: sizeAfter, change: sizeAfter - sizeBefore },
+      packages: { added: [], removed: [], upgraded: [], downgraded: [] },
+    });
     expect(await showFile(repo, 'main', `xen/${SHA}/mir-mirage.io.args`)).toBe(
       '--ipv4=46.43.42.146/25\n--ipv4-gateway=46.43.42.130\n',
     );
