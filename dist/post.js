@@ -8,7 +8,7 @@ import {
   sealEnvironment,
   warning,
   writeSummary
-} from "./chunks/chunk-PRKQQOVF.js";
+} from "./chunks/chunk-652SGOPI.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
