@@ -3,14 +3,13 @@
  * costs one deadline and one warning, not the job; and a failed main step saves nothing even with
  * the service up (post reads `main-succeeded`, which only a successful main sets).
  */
-import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DEADLINE_ENV } from '../../src/deadlines.js';
 import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
 import { startCacheService, type CacheService } from '../support/cache-service.js';
-import { checkoutExample, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
+import { useFixtureScope } from '../support/fixture-action.js';
 
 const fixture = useFixtureScope('cache-deadline-');
 let azurite: AzuriteHandle;
@@ -26,16 +25,8 @@ afterAll(async () => {
   await azurite?.stop();
 });
 
-async function build(name: string, env: Record<string, string>, inputs: Record<string, string> = {}) {
-  const workspace = join(fixture.base, name, 'workspace');
-  mkdirSync(workspace, { recursive: true });
-  checkoutExample(workspace);
-  return fixture.run({
-    workspace,
-    env: { OPAMROOT: join(fixture.base, name, 'opam-root'), ...env },
-    inputs: { ...fixtureInputs(fixture.opamRepoUrl), ...inputs },
-    timeoutMs: 300_000,
-  });
+function build(name: string, env: Record<string, string>, inputs: Record<string, string> = {}) {
+  return fixture.runExample({ workspace: join(name, 'workspace'), opamRoot: join(name, 'opam-root'), env, inputs });
 }
 
 describe('cache', () => {

@@ -4,13 +4,12 @@
  * dry-run deploy over SSH to the real sshd: the log says so with the bytes received; with the
  * filter honoured, nothing is said.
  */
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { createBareRepo } from '../support/bare-repo.js';
 import { seedHistory } from '../support/deploy-history.js';
 import { bareGit, sshDeployInputs } from '../support/deploy-scenario.js';
-import { checkoutExample, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
+import { useFixtureScope } from '../support/fixture-action.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
 const IMAGES = 3;
@@ -35,23 +34,10 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
-async function dryRun(name: string) {
-  const workspace = join(fixture.base, name);
-  rmSync(workspace, { recursive: true, force: true });
-  mkdirSync(workspace, { recursive: true });
-  checkoutExample(workspace);
-  return fixture.run({
-    workspace,
-    env: { OPAMROOT: join(fixture.base, 'opam-root') },
-    inputs: {
-      ...fixtureInputs(fixture.opamRepoUrl),
-      target: 'xen',
-      cache: 'false',
-      deploy: 'true',
-      'dry-run': 'true',
-      ...sshDeployInputs(sshd),
-    },
-    timeoutMs: 300_000,
+function dryRun(name: string) {
+  return fixture.runExample({
+    workspace: name,
+    inputs: { target: 'xen', cache: 'false', deploy: 'true', 'dry-run': 'true', ...sshDeployInputs(sshd) },
   });
 }
 

@@ -3,7 +3,7 @@
  * by two jobs started at once (setup from the offline opam fixture, build of example/hello, deploy
  * over SSH to the real sshd), then a re-run of one, then one re-deployed with a new image.
  */
-import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/deploy/manifest.js';
@@ -16,7 +16,7 @@ import {
   showFile,
   sshDeployInputs,
 } from '../support/deploy-scenario.js';
-import { checkoutExample, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
+import { useFixtureScope } from '../support/fixture-action.js';
 import type { RunResult } from '../support/harness.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
@@ -45,18 +45,14 @@ afterAll(async () => {
 
 /** One matrix job: its own checkout and opam root, as on a hosted runner. */
 async function job(site: Site, extra: Record<string, string> = {}, change?: string): Promise<RunResult> {
-  const base = join(fixture.base, site);
-  const workspace = join(base, 'workspace');
-  rmSync(workspace, { recursive: true, force: true });
-  mkdirSync(workspace, { recursive: true });
-  const dir = checkoutExample(workspace);
-  if (change !== undefined) appendFileSync(join(dir, 'unikernel.ml'), change);
-  return fixture.run({
-    workspace,
-    env: { OPAMROOT: join(base, 'opam-root') },
+  return fixture.runExample({
+    workspace: join(site, 'workspace'),
+    opamRoot: join(site, 'opam-root'),
+    prepare: (dir) => {
+      if (change !== undefined) appendFileSync(join(dir, 'unikernel.ml'), change);
+    },
     inputs: {
       target: 'xen',
-      ...fixtureInputs(fixture.opamRepoUrl),
       cache: 'false',
       deploy: 'true',
       ...sshDeployInputs(sshd),
@@ -64,7 +60,6 @@ async function job(site: Site, extra: Record<string, string> = {}, change?: stri
       'boot-args': SITES[site],
       ...extra,
     },
-    timeoutMs: 300_000,
   });
 }
 

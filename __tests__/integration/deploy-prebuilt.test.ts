@@ -10,7 +10,7 @@ import { parseManifest } from '../../src/deploy/manifest.js';
 import { parseBuildRecord } from '../../src/mirage/prebuilt.js';
 import { createBareRepo, snapshotRepo } from '../support/bare-repo.js';
 import { bareGit, showFile, sshDeployInputs } from '../support/deploy-scenario.js';
-import { checkoutExample, commands, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
+import { commands, useFixtureScope } from '../support/fixture-action.js';
 import type { RunOptions, RunResult } from '../support/harness.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { summaryValues } from '../support/summary-table.js';
@@ -35,15 +35,9 @@ afterAll(async () => {
 });
 
 function buildJob(inputs: Record<string, string>, options: Partial<RunOptions> = {}): Promise<RunResult> {
-  const workspace = join(fixture.base, 'build-workspace');
-  rmSync(workspace, { recursive: true, force: true });
-  mkdirSync(workspace, { recursive: true });
-  checkoutExample(workspace);
-  return fixture.run({
-    workspace,
-    env: { OPAMROOT: join(fixture.base, 'opam-root') },
-    inputs: { target: 'xen', ...fixtureInputs(fixture.opamRepoUrl), cache: 'false', ...inputs },
-    timeoutMs: 300_000,
+  return fixture.runExample({
+    workspace: 'build-workspace',
+    inputs: { target: 'xen', cache: 'false', ...inputs },
     ...options,
   });
 }

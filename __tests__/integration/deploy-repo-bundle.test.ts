@@ -3,13 +3,13 @@
  * build of example/hello, and the deploy over SSH to the real sshd; then a dry run and a
  * `rollback-to` (which builds nothing) from a `workflow_dispatch` run.
  */
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/deploy/manifest.js';
 import { createBareRepo, snapshotRepo } from '../support/bare-repo.js';
 import { bareGit, filesAt, history, showFile, sshDeployInputs } from '../support/deploy-scenario.js';
-import { checkoutExample, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
+import { useFixtureScope } from '../support/fixture-action.js';
 import { FIXTURES, type CustomEvent, type RunOptions, type RunResult } from '../support/harness.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { summaryValues } from '../support/summary-table.js';
@@ -47,23 +47,10 @@ afterAll(async () => {
 });
 
 /** One job on a self-hosted runner: the opam root stays, the checkout is fresh. */
-async function run(inputs: Record<string, string>, options: Partial<RunOptions> = {}): Promise<RunResult> {
-  const workspace = join(fixture.base, 'workspace');
-  rmSync(workspace, { recursive: true, force: true });
-  mkdirSync(workspace, { recursive: true });
-  checkoutExample(workspace);
-  return fixture.run({
-    workspace,
-    env: { OPAMROOT: join(fixture.base, 'opam-root') },
-    inputs: {
-      target: 'xen',
-      ...fixtureInputs(fixture.opamRepoUrl),
-      cache: 'false',
-      deploy: 'true',
-      ...sshDeployInputs(sshd),
-      ...inputs,
-    },
-    timeoutMs: 300_000,
+function run(inputs: Record<string, string>, options: Partial<RunOptions> = {}): Promise<RunResult> {
+  return fixture.runExample({
+    workspace: 'workspace',
+    inputs: { target: 'xen', cache: 'false', deploy: 'true', ...sshDeployInputs(sshd), ...inputs },
     ...options,
   });
 }

@@ -6,12 +6,12 @@
  * once, a corrupted image refused, a broken build rolled back.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareRepo, runProcess, serverGitEnv, shQuote } from '../support/bare-repo.js';
 import { filesAt, sshDeployInputs } from '../support/deploy-scenario.js';
-import { checkoutExample, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
+import { useFixtureScope } from '../support/fixture-action.js';
 import { PROJECT_ROOT, type RunResult } from '../support/harness.js';
 import { runPull, type PullRun } from '../support/host-pull.js';
 import { startSshd, writeKeyFile, type SshdServer } from '../support/sshd.js';
@@ -53,30 +53,21 @@ afterAll(async () => {
 
 /** Deploys `version` of the service unikernel as commit `sha`, through the bundle. */
 async function deploy(sha: string, version: string, o: { broken?: boolean } = {}): Promise<RunResult> {
-  const workspace = join(fixture.base, 'workspace');
-  rmSync(workspace, { recursive: true, force: true });
-  mkdirSync(workspace, { recursive: true });
-  const dir = checkoutExample(workspace);
-  writeFileSync(
-    join(dir, 'unikernel.ml'),
-    SERVICE.replace('let version = "v1"', `let version = "${version}"`).replace(
-      'let broken = false',
-      `let broken = ${o.broken ? 'true' : 'false'}`,
-    ),
+  const service = SERVICE.replace('let version = "v1"', `let version = "${version}"`).replace(
+    'let broken = false',
+    `let broken = ${o.broken ? 'true' : 'false'}`,
   );
-  const result = await fixture.run({
-    workspace,
-    env: { OPAMROOT: join(fixture.base, 'opam-root') },
+  const result = await fixture.runExample({
+    workspace: 'workspace',
+    prepare: (dir) => writeFileSync(join(dir, 'unikernel.ml'), service),
     inputs: {
       target: 'unix',
-      ...fixtureInputs(fixture.opamRepoUrl),
       cache: 'false',
       deploy: 'true',
       'boot-args': `--greeting=${version}`,
       ...sshDeployInputs(sshd),
     },
     sha,
-    timeoutMs: 300_000,
   });
   expect(result.main.exitCode, result.log).toBe(0);
   return result;

@@ -7,13 +7,13 @@
  * request and `pull_request_target`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicCredential } from '../../src/deploy/secret-shape.js';
 import { createBareRepo } from '../support/bare-repo.js';
 import { sshDeployInputs } from '../support/deploy-scenario.js';
-import { checkoutExample, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
+import { useFixtureScope } from '../support/fixture-action.js';
 import { startGitHttp, type GitHttpServer } from '../support/git-http.js';
 import { FIXTURES, type RunOptions, type RunResult } from '../support/harness.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
@@ -79,24 +79,12 @@ interface Spied {
 }
 
 async function spiedRun(name: string, inputs: Record<string, string>, options: Partial<RunOptions>): Promise<Spied> {
-  const workspace = join(fixture.base, name);
   const out = join(fixture.base, `${name}-dumps`);
-  rmSync(workspace, { recursive: true, force: true });
-  mkdirSync(workspace, { recursive: true });
   mkdirSync(out, { recursive: true });
-  const dir = checkoutExample(workspace);
-  writeFileSync(join(dir, 'spy.sh'), SPY, { mode: 0o755 });
-  const result = await fixture.run({
-    workspace,
-    env: { OPAMROOT: join(fixture.base, 'opam-root') },
-    inputs: {
-      target: 'unix',
-      ...fixtureInputs(fixture.opamRepoUrl),
-      cache: 'false',
-      'build-command': `sh ./spy.sh ${out}`,
-      ...inputs,
-    },
-    timeoutMs: 300_000,
+  const result = await fixture.runExample({
+    workspace: name,
+    prepare: (dir) => writeFileSync(join(dir, 'spy.sh'), SPY, { mode: 0o755 }),
+    inputs: { target: 'unix', cache: 'false', 'build-command': `sh ./spy.sh ${out}`, ...inputs },
     ...options,
   });
   const dumps = new Map(readdirSync(out).map((f) => [f, readFileSync(join(out, f))] as const));

@@ -1,6 +1,6 @@
 // Runs of the bundled action that set up from the offline opam repository fixture (Debian's OCaml
 // as ocaml-system, the system opam, the stand-in mirage CLI) and build a checkout of example/hello.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
@@ -35,6 +35,21 @@ export interface FixtureScope {
   readonly opamRepoUrl: string;
   /** runAction, with the run's folders removed after the file's tests. */
   run(options: RunOptions): Promise<RunResult>;
+  /** One job on a fresh checkout of example/hello, set up from the fixture: see ExampleJob. */
+  runExample(job: ExampleJob): Promise<RunResult>;
+}
+
+/**
+ * A job of a runner that keeps its opam root between jobs: a fresh checkout of example/hello in
+ * `<base>/<workspace>/hello`, the inputs that set up from the fixture repository, then `inputs`.
+ */
+export interface ExampleJob extends Omit<RunOptions, 'workspace'> {
+  /** The workspace, a folder under the scope's, emptied first. */
+  readonly workspace: string;
+  /** OPAMROOT, a folder under the scope's; default `opam-root`, shared by the file's jobs. */
+  readonly opamRoot?: string;
+  /** Changes the checkout (its folder is given) before the run. */
+  readonly prepare?: (dir: string) => void;
 }
 
 /**
@@ -50,6 +65,20 @@ export function useFixtureScope(prefix: string): FixtureScope {
       const result = await runAction(options);
       runs.push(result);
       return result;
+    },
+    runExample({ workspace, opamRoot = 'opam-root', prepare, inputs = {}, env = {}, ...options }: ExampleJob) {
+      const dir = join(scope.base, workspace);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      const checkout = checkoutExample(dir);
+      prepare?.(checkout);
+      return scope.run({
+        workspace: dir,
+        env: { OPAMROOT: join(scope.base, opamRoot), ...env },
+        inputs: { ...fixtureInputs(scope.opamRepoUrl), ...inputs },
+        timeoutMs: 300_000,
+        ...options,
+      });
     },
   };
   beforeAll(async () => {
