@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 
-/** Hex SHA-256 of a file, streamed: images can be large. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
+/** Hex digest of a file, streamed: images can be large. */
+export async function fileDigest(path: string, algorithm: 'sha256' | 'sha512' = 'sha256'): Promise<string> {
+  const hash = createHash(algorithm);
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }

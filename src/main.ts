@@ -10,7 +10,7 @@ import { setupOpam } from './opam/index.js';
 import { sealEnvironment, sweepLeftovers } from './isolation.js';
 import { maskSecret } from './secrets.js';
 import { STATE } from './state.js';
-import { formatSeconds } from './mirage/plan.js';
+import { formatSeconds } from './log.js';
 import { summaryRow, summaryTitle, writeSummary } from './summary.js';
 import { loadPrebuilt, type BuildVersions } from './mirage/prebuilt.js';
 import { writeSbom } from './sbom/index.js';

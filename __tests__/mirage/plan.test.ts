@@ -5,12 +5,7 @@ import {
   buildEnvironment,
   commandLine,
   configureCommand,
-  duneCacheKeys,
   duneCacheRoot,
-  duniverseCacheKeys,
-  formatSeconds,
-  formatSize,
-  lockFilesDigest,
   makeCommand,
   planDepend,
 } from '../../src/mirage/plan.js';
@@ -64,34 +59,6 @@ describe('environment', () => {
   });
 });
 
-describe('cache keys', () => {
-  const a = { name: 'a-unix.opam.locked', content: 'depends: [ "lwt" ]' };
-  const b = { name: 'b-unix.opam.locked', content: 'depends: [ "fmt" ]' };
-
-  it('digests lock files whatever their order, and changes with any byte or name', () => {
-    expect(lockFilesDigest([a, b])).toBe(lockFilesDigest([b, a]));
-    expect(lockFilesDigest([a, b])).toMatch(/^[0-9a-f]{64}$/);
-    expect(lockFilesDigest([a])).not.toBe(lockFilesDigest([{ ...a, content: 'depends: [ "lwt" ] ' }]));
-    expect(lockFilesDigest([a])).not.toBe(lockFilesDigest([{ ...a, name: 'c-unix.opam.locked' }]));
-    // Name and content are separated, so moving bytes between them is a different digest.
-    expect(lockFilesDigest([{ name: 'ab', content: 'c' }])).not.toBe(lockFilesDigest([{ name: 'a', content: 'bc' }]));
-  });
-
-  it('restores the duniverse only from its exact key', () => {
-    expect(duniverseCacheKeys('v1', 'Linux', 'xen', 'abc')).toEqual({
-      key: 'v1-duniverse-Linux-xen-abc',
-      restoreKeys: [],
-    });
-  });
-
-  it('restores the dune cache from the same target first, then any', () => {
-    expect(duneCacheKeys('v2', 'macOS', 'ARM64', 'unix', 'abc')).toEqual({
-      key: 'v2-dune-macOS-ARM64-unix-abc',
-      restoreKeys: ['v2-dune-macOS-ARM64-unix-', 'v2-dune-macOS-ARM64-'],
-    });
-  });
-});
-
 describe('planDepend', () => {
   const lock = { name: 'hello-unix.opam.locked', content: 'depends: []' };
   const stored = { inputs: 'digest-a', files: [lock] };
@@ -119,21 +86,5 @@ describe('planDepend', () => {
     const plan = planDepend(hit, lockStored, inputs, makefile);
     expect(plan.reuse).toBe(false);
     expect(plan.reuse ? '' : plan.reason).toMatch(reason);
-  });
-});
-
-describe('formatting', () => {
-  it.each<[number, string]>([
-    [0, '0 bytes'],
-    [1023, '1023 bytes'],
-    [1024, '1.0 KiB (1024 bytes)'],
-    [5_242_880, '5.0 MiB (5242880 bytes)'],
-  ])('%d bytes → %s', (bytes, text) => {
-    expect(formatSize(bytes)).toBe(text);
-  });
-
-  it('shows seconds with one decimal', () => {
-    expect(formatSeconds(0.349)).toBe('0.3 s');
-    expect(formatSeconds(12)).toBe('12.0 s');
   });
 });

@@ -22,17 +22,17 @@ import type { PostTask } from '../post-step.js';
 import { STATE, appendJsonState, readJsonState } from '../state.js';
 import { summaryRow, type SummaryPart } from '../summary.js';
 import type { CacheHit } from '../types.js';
+import type { CacheKeys } from './keys.js';
 import { captureRestoreFailures } from './client-report.js';
 import { classifyHit, planSaves, type CacheToSave, type CleanupCommand } from './decide.js';
 
 export type { CacheToSave, CleanupCommand } from './decide.js';
 
-export interface CacheSpec {
+/** A cache: its keys (src/cache/keys.ts) and what it holds. */
+export interface CacheSpec extends CacheKeys {
   /** Short name for logs: `opam`, `duniverse`, `dune`. */
   readonly name: string;
   readonly paths: readonly string[];
-  readonly key: string;
-  readonly restoreKeys: readonly string[];
 }
 
 let unavailable: string | undefined;

@@ -2,7 +2,7 @@
  * Compressing the image for the deployment repository (and back, to verify a rollback), with the
  * system's bzip2, xz and gzip: the same tools a host uses to unpack it, as in 2013.
  */
-import { sha256File } from '../hash.js';
+import { fileDigest } from '../hash.js';
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Compression } from '../config.js';
@@ -79,7 +79,7 @@ export async function compressImage(
     );
   }
   const path = `${copy}${COMPRESSION_SUFFIX[compression]}`;
-  const [sha256, info] = await Promise.all([sha256File(path), stat(path)]);
+  const [sha256, info] = await Promise.all([fileDigest(path), stat(path)]);
   return { path, name: basename(path), sha256, size: info.size };
 }
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { runUrl, type RunContext } from '../context.js';
-import { formatSize } from '../mirage/plan.js';
+import { formatSize, timedGroup } from '../log.js';
 import type { PostTask } from '../post-step.js';
 import { appendJsonState, readJsonState, STATE } from '../state.js';
 import { summaryRow, summarySection } from '../summary.js';
@@ -22,7 +22,7 @@ import type { BuiltImage, DeployOutcome } from '../types.js';
 import { openGitAccess } from './access.js';
 import { compressImage } from './compress.js';
 import { DeploymentRecord } from './deployments.js';
-import { sha256File } from '../hash.js';
+import { fileDigest } from '../hash.js';
 import { imageFileName, isTarget } from '../mirage/targets.js';
 import { argsFileContent, argsFileName, deployFolder, isSourceSha, sizeVerdict, storedSideName } from './layout.js';
 import type { ImageEntry } from './manifest.js';
@@ -105,15 +105,6 @@ async function withWorkDir<T>(ctx: RunContext, body: (dir: string) => Promise<T>
   }
 }
 
-async function inGroup<T>(name: string, body: () => Promise<T>): Promise<T> {
-  core.startGroup(name);
-  try {
-    return await body();
-  } finally {
-    core.endGroup();
-  }
-}
-
 interface LocalFile {
   readonly name: string;
   readonly path: string;
@@ -122,7 +113,7 @@ interface LocalFile {
 
 /** A local file to store under `name`, with its size and sha256. */
 async function local(name: string, path: string): Promise<LocalFile & { readonly sha256: string }> {
-  const [info, sha256] = await Promise.all([stat(path), sha256File(path)]);
+  const [info, sha256] = await Promise.all([stat(path), fileDigest(path)]);
   return { name, path, size: info.size, sha256 };
 }
 
@@ -138,7 +129,7 @@ export async function deployImage(
   const path = deployFolder(deploy.directory, sha);
   const name = deploy.imageName ?? image.name;
   return withWorkDir(ctx, async (workDir) => {
-    const prepared = await inGroup(`Deploy: prepare ${path}`, async () => {
+    const prepared = await timedGroup(`Deploy: prepare ${path}`, async () => {
       const stage = join(workDir, 'stage');
       const unpackedName = isTarget(image.target) ? imageFileName(image.target, name) : basename(image.path);
       const stored = await compressImage(image.path, deploy.compression, stage, unpackedName);
@@ -198,7 +189,7 @@ export async function deployImage(
         source: { repository: ctx.repository, sha, ref: ctx.ref, ...(commitTime ? { commitTime } : {}) },
       };
     });
-    return inGroup(`Deploy: write ${path}`, async () => {
+    return timedGroup(`Deploy: write ${path}`, async () => {
       const access = await openGitAccess(deploy, ctx);
       const record =
         deploy.githubToken === undefined || deploy.dryRun
@@ -238,7 +229,7 @@ export async function rollback(config: Config, ctx: RunContext, sha: string): Pr
   const directory = config.deploy.directory;
   const path = deployFolder(directory, sha);
   return withWorkDir(ctx, (workDir) =>
-    inGroup(`Deploy: roll \`${directory}/latest\` back to ${sha}`, async () => {
+    timedGroup(`Deploy: roll \`${directory}/latest\` back to ${sha}`, async () => {
       const access = await openGitAccess(config.deploy, ctx);
       const result = await writeRollback(access, settings(config, ctx, sha, workDir));
       return outcome(result, access, path, 'rolled latest back to');

@@ -7,7 +7,7 @@ import * as core from '@actions/core';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunContext } from '../context.js';
-import { sha256File } from '../hash.js';
+import { fileDigest } from '../hash.js';
 import { decompressImage } from './compress.js';
 import { deployFolder, latestContent, latestPath, MANIFEST_FILE, parseLatest } from './layout.js';
 import { parseManifest, type ImageEntry, type Manifest, type ManifestSource } from './manifest.js';
@@ -141,7 +141,7 @@ async function completeHashes(
   if (missing.length === 0) return manifest;
   await repo.checkoutBlobs(missing, dest);
   const hashes = new Map<string, string>();
-  for (const { name } of missing) hashes.set(name, await sha256File(join(dest, name)));
+  for (const { name } of missing) hashes.set(name, await fileDigest(join(dest, name)));
   const images: Record<string, ImageEntry> = {};
   for (const [file, entry] of Object.entries(manifest.images)) {
     const files = Object.fromEntries(
@@ -355,7 +355,7 @@ async function verifyDeployed(
   );
   for (const [file, entry] of images) {
     const stored = join(dest, file);
-    const storedSha = await sha256File(stored);
+    const storedSha = await fileDigest(stored);
     if (storedSha !== entry.compressedSha256) {
       throw new RepositoryError(
         `input \`rollback-to\`: ${folder}/${file} has sha256 ${storedSha}, but its manifest says ` +
@@ -363,7 +363,7 @@ async function verifyDeployed(
       );
     }
     const image = await decompressImage(stored, entry.compression);
-    const imageSha = await sha256File(image);
+    const imageSha = await fileDigest(image);
     if (imageSha !== entry.sha256) {
       throw new RepositoryError(
         `input \`rollback-to\`: ${folder}/${file} unpacks to sha256 ${imageSha}, but its manifest says ` +

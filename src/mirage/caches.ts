@@ -12,7 +12,8 @@ import { registerCacheSave, restoreCache, type CacheSpec } from '../cache/index.
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
 import type { CacheHit } from '../types.js';
-import { duneCacheKeys, duniverseCacheKeys, type StoredLock } from './plan.js';
+import { duneCacheKeys, duniverseCacheKeys } from '../cache/keys.js';
+import type { StoredLock } from './plan.js';
 
 function lockStorePath(opamRoot: string): string {
   return join(opamRoot, 'mirage-deploy', 'lock.json');

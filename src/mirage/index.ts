@@ -4,14 +4,16 @@
  * own log group, timed for the summary.
  */
 import * as core from '@actions/core';
-import { sha256File } from '../hash.js';
+import { fileDigest } from '../hash.js';
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, relative } from 'node:path';
+import { lockFilesDigest } from '../cache/keys.js';
 import type { BuildConfig, Config, ReproducibleMode } from '../config.js';
 import type { RunContext } from '../context.js';
 import { CommandError, findProgram, runCommand } from '../exec.js';
+import { formatSeconds, formatSize, timedGroup } from '../log.js';
 import { summaryRow } from '../summary.js';
 import type { BuiltImage, OpamSetup } from '../types.js';
 import { chooseImage, generatedNames, imageNames, publishedFileProblem, type DistEntry } from './image.js';
@@ -25,9 +27,6 @@ import {
   commandLine,
   configureCommand,
   duneCacheRoot,
-  formatSeconds,
-  formatSize,
-  lockFilesDigest,
   makeCommand,
   planDepend,
   type Command,
@@ -36,21 +35,6 @@ import {
 import { ensureSystemPackages, prepareForDepexts } from './system-packages.js';
 import { TARGETS, checkTargetRunnable, sideFilePaths } from './targets.js';
 import { readStoredLock, restoreBuildCaches, saveBuildCachesLater, storeLock } from './caches.js';
-
-type Timings = Record<string, number>;
-
-async function timed<T>(timings: Timings, phase: string, title: string, work: () => Promise<T>): Promise<T> {
-  core.startGroup(title);
-  const start = performance.now();
-  try {
-    return await work();
-  } finally {
-    const seconds = (performance.now() - start) / 1000;
-    timings[phase] = (timings[phase] ?? 0) + seconds;
-    core.endGroup();
-    core.info(`${title}: ${formatSeconds(seconds)}`);
-  }
-}
 
 function locate(program: string, env: Record<string, string>): string {
   const found = findProgram(program, env);
@@ -130,7 +114,7 @@ async function findImage(build: BuildConfig, dir: string) {
     name,
     path,
     size: statSync(path).size,
-    sha256: await sha256File(path),
+    sha256: await fileDigest(path),
     sideFiles,
     lockFile,
   };
@@ -204,7 +188,7 @@ function refuseOutsideFiles(dir: string, files: readonly string[]): void {
 export async function buildUnikernel(config: Config, ctx: RunContext, setup: OpamSetup): Promise<BuiltImage> {
   const { build } = config;
   const dir = build.workingDirectory;
-  const timings: Timings = {};
+  const timings: Record<string, number> = {};
   summaryRow('target', build.target);
   try {
     checkTargetRunnable(build.target, ctx.runnerOs);
@@ -213,8 +197,10 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
     const env = buildEnvironment(setup.env, ctx.cores, cacheRoot);
 
     const configure = configureCommand(build);
-    await timed(timings, 'configure', commandLine(configure), () =>
-      run(configure, dir, env, `fix ${build.configFile} or input \`configure-args\` (mirage's output is above)`),
+    await timedGroup(
+      commandLine(configure),
+      () => run(configure, dir, env, `fix ${build.configFile} or input \`configure-args\` (mirage's output is above)`),
+      { timings, phase: 'configure' },
     );
 
     const inputs = lockInputs(dir);
@@ -234,8 +220,10 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
     } else {
       core.info(`\`make lock\` and \`make install-switch\` run: ${plan.reason}`);
       const lock = makeCommand('lock', ctx.cores);
-      await timed(timings, 'depend', `depend: ${commandLine(lock)}`, () =>
-        run(lock, dir, env, 'opam-monorepo could not lock the dependencies (its output is above)'),
+      await timedGroup(
+        `depend: ${commandLine(lock)}`,
+        () => run(lock, dir, env, 'opam-monorepo could not lock the dependencies (its output is above)'),
+        { timings, phase: 'depend' },
       );
       if (config.setup.cache) {
         const files = lockFiles(dir).map(({ name, content }) => ({ name, content }));
@@ -252,19 +240,27 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
     );
     if (!plan.reuse) {
       const install = makeCommand('install-switch', ctx.cores);
-      await timed(timings, 'depend', `depend: ${commandLine(install)}`, async () => {
-        await prepareForDepexts(ctx, process.env);
-        await run(install, dir, env, 'opam could not install the switch dependencies (its output is above)');
-      });
+      await timedGroup(
+        `depend: ${commandLine(install)}`,
+        async () => {
+          await prepareForDepexts(ctx, process.env);
+          await run(install, dir, env, 'opam could not install the switch dependencies (its output is above)');
+        },
+        { timings, phase: 'depend' },
+      );
     } else if (plan.depextTarget !== undefined) {
       core.info(
         "`make install-switch` skipped: the switch is exactly the cached one; the lock's system packages install on their own",
       );
       const depext = makeCommand(plan.depextTarget, ctx.cores);
-      await timed(timings, 'depend', `depend: ${commandLine(depext)}`, async () => {
-        await prepareForDepexts(ctx, process.env);
-        await run(depext, dir, env, "the lock file's system packages could not be installed (the output is above)");
-      });
+      await timedGroup(
+        `depend: ${commandLine(depext)}`,
+        async () => {
+          await prepareForDepexts(ctx, process.env);
+          await run(depext, dir, env, "the lock file's system packages could not be installed (the output is above)");
+        },
+        { timings, phase: 'depend' },
+      );
     } else {
       core.info(
         '`make install-switch` skipped: the switch is exactly the cached one ' +
@@ -275,22 +271,27 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       core.info('duniverse/ restored from the cache for this lock file: `make pull` skipped');
     } else {
       const pull = makeCommand('pull', ctx.cores);
-      await timed(timings, 'depend', `depend: ${commandLine(pull)}`, () =>
-        run(pull, dir, env, 'opam-monorepo could not fetch the sources into duniverse/ (its output is above)'),
+      await timedGroup(
+        `depend: ${commandLine(pull)}`,
+        () => run(pull, dir, env, 'opam-monorepo could not fetch the sources into duniverse/ (its output is above)'),
+        { timings, phase: 'depend' },
       );
     }
 
     const compile = buildCommand(build, ctx.cores);
-    await timed(timings, 'build', commandLine(compile), () =>
-      withProblemMatcher(ctx.runnerTemp, () =>
-        run(
-          compile,
-          dir,
-          env,
-          'the build failed; the compiler messages are above and annotated on the commit',
-          (line) => rootLocation(line, relative(ctx.workspace, dir)),
+    await timedGroup(
+      commandLine(compile),
+      () =>
+        withProblemMatcher(ctx.runnerTemp, () =>
+          run(
+            compile,
+            dir,
+            env,
+            'the build failed; the compiler messages are above and annotated on the commit',
+            (line) => rootLocation(line, relative(ctx.workspace, dir)),
+          ),
         ),
-      ),
+      { timings, phase: 'build' },
     );
 
     const { lockFile, ...found } = await findImage(build, dir);
@@ -298,9 +299,7 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
     const reproducible =
       mode === 'off'
         ? undefined
-        : await timed(
-            timings,
-            'reproducibility',
+        : await timedGroup(
             `reproducible: ${commandLine(compile)} again from a clean state`,
             () =>
               checkReproducible(mode, build, ctx, found, () =>
@@ -311,6 +310,7 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
                   'the second build, from a clean state for the reproducibility check, failed (its output is above)',
                 ),
               ),
+            { timings, phase: 'reproducibility' },
           );
     const built: BuiltImage = {
       target: build.target,

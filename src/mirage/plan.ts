@@ -1,8 +1,7 @@
 /**
- * What the build runs, decided from the Config alone: the commands, their environment and the
- * cache keys. No process is started here.
+ * What the build runs, decided from the Config alone: the commands and their environment. No
+ * process is started here.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { BuildConfig } from '../config.js';
 import type { CacheHit } from '../types.js';
@@ -56,15 +55,6 @@ export function buildEnvironment(
   };
 }
 
-/** A digest of the lock files, in name order so that listing order does not change it. */
-export function lockFilesDigest(files: readonly NamedFile[]): string {
-  const hash = createHash('sha256');
-  for (const file of [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    hash.update(`${file.name}\0${file.content}\0`);
-  }
-  return hash.digest('hex');
-}
-
 /** A file of the unikernel's folder, by name: a lock file, or one of what `make lock` reads. */
 export interface NamedFile {
   readonly name: string;
@@ -111,47 +101,4 @@ export function planDepend(
   }
   const depext = new RegExp(`^${DEPEXT_TARGET}:`, 'm').test(makefile);
   return { reuse: true, files: stored.files, ...(depext ? { depextTarget: DEPEXT_TARGET } : {}) };
-}
-
-export interface CacheKeys {
-  readonly key: string;
-  readonly restoreKeys: readonly string[];
-}
-
-/**
- * The duniverse is exactly what the lock files name, so only an exact match is worth restoring: a
- * different duniverse would be pulled again anyway.
- */
-export function duniverseCacheKeys(prefix: string, runnerOs: string, target: string, lockDigest: string): CacheKeys {
-  return { key: `${prefix}-duniverse-${runnerOs}-${target}-${lockDigest}`, restoreKeys: [] };
-}
-
-/**
- * dune's cache is content-addressed, so an older one still saves most of the work: fall back to
- * the same target's newest, then any target's.
- */
-export function duneCacheKeys(
-  prefix: string,
-  runnerOs: string,
-  runnerArch: string,
-  target: string,
-  lockDigest: string,
-): CacheKeys {
-  const base = `${prefix}-dune-${runnerOs}-${runnerArch}`;
-  return { key: `${base}-${target}-${lockDigest}`, restoreKeys: [`${base}-${target}-`, `${base}-`] };
-}
-
-export function formatSeconds(seconds: number): string {
-  return `${seconds.toFixed(1)} s`;
-}
-
-export function formatSize(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
 }

@@ -7,7 +7,7 @@
  */
 import { copyFile, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { sha256File } from '../hash.js';
+import { fileDigest } from '../hash.js';
 import { sbomFileNames } from '../sbom/files.js';
 import type { BuiltImage, OpamSetup } from '../types.js';
 import { isTarget, type Target } from './targets.js';
@@ -166,7 +166,7 @@ export async function loadPrebuilt(
   for (const name of [record.configFile, ...record.sideFiles, ...record.lockFiles, ...sbomNames]) {
     await regularFile(at(name), 'file');
   }
-  const sha256 = await sha256File(path);
+  const sha256 = await fileDigest(path);
   if (sha256 !== record.sha256) {
     throw new Error(
       `input \`image-path\`: ${path} has sha256 ${sha256}, but the build recorded ${record.sha256}; ` +

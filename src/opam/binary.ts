@@ -1,12 +1,12 @@
 import * as core from '@actions/core';
 import * as io from '@actions/io';
 import * as tc from '@actions/tool-cache';
-import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SetupConfig } from '../config.js';
 import type { RunContext } from '../context.js';
 import { mustRun } from '../exec.js';
+import { fileDigest } from '../hash.js';
 import { OPAM_SHA512 } from './checksums.js';
 
 export const OPAM_RELEASES_URL = 'https://github.com/ocaml/opam/releases/download';
@@ -67,14 +67,8 @@ export function isSupportedOpam(version: string): boolean {
   return major > MINIMUM_OPAM[0] || (major === MINIMUM_OPAM[0] && minor >= MINIMUM_OPAM[1]);
 }
 
-async function digestOf(path: string, algorithm: Digest['algorithm']): Promise<string> {
-  const hash = createHash(algorithm);
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 async function verify(path: string, expected: Digest, url: string): Promise<void> {
-  const actual = await digestOf(path, expected.algorithm);
+  const actual = await fileDigest(path, expected.algorithm);
   if (actual !== expected.hex) {
     throw new Error(
       `the opam binary from ${url} has ${expected.algorithm} ${actual}, but ${expected.source} says ${expected.hex}; ` +

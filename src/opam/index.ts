@@ -11,6 +11,7 @@ import { registerCacheSave, restoreCacheEntry, type CacheSpec } from '../cache/i
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
 import { findProgram, mustRun, processEnv, runCommand } from '../exec.js';
+import { timedGroup } from '../log.js';
 import { summaryRow } from '../summary.js';
 import type { CacheHit, OpamSetup } from '../types.js';
 import { installOpam } from './binary.js';
@@ -24,7 +25,7 @@ import {
   refreshPeriod,
   stalePeriod,
   type DependencyFile,
-} from './keys.js';
+} from '../cache/keys.js';
 import {
   SWITCH_NAME,
   installedVersions,
@@ -159,19 +160,11 @@ async function converge(
   await opam.run(['install', requirements, '--deps-only']);
 }
 
-/** A log group per step, followed by its time, so a slow setup shows where it went. */
-async function group<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  const value = await core.group(name, fn);
-  core.info(`${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return value;
-}
-
 export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSetup> {
   const started = Date.now();
   const { setup } = config;
-  const binary = await group('Install opam', () => installOpam(setup, ctx));
-  await group('opam sandbox', () => prepareSandbox(setup, ctx));
+  const binary = await timedGroup('Install opam', () => installOpam(setup, ctx));
+  await timedGroup('opam sandbox', () => prepareSandbox(setup, ctx));
 
   const root = opamRoot();
   const variables = opamVariables(root, ctx.cores);
@@ -200,7 +193,7 @@ export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSe
     });
     spec = { name: 'opam', paths: [root], key: keys.key, restoreKeys: keys.restoreKeys };
     const cacheSpec = spec;
-    const restored = await group('Restore the opam root', () => restoreCacheEntry(cacheSpec));
+    const restored = await timedGroup('Restore the opam root', () => restoreCacheEntry(cacheSpec));
     hit = restored.hit;
     const restoredPeriod = stalePeriod(hit, restored.matchedKey, period);
     if (restoredPeriod !== undefined) {
@@ -212,7 +205,7 @@ export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSe
     }
   }
 
-  await group('opam switch', async () => {
+  await timedGroup('opam switch', async () => {
     if (hit === 'exact' && rootIsUsable(root)) {
       core.info(`opam root ${root}: exact cache hit, nothing to install`);
     } else {

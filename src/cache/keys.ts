@@ -1,5 +1,10 @@
+/**
+ * Every cache key of the action: the opam root (setup), the duniverse and dune's cache (build).
+ * Pure: the phases gather the inputs, these functions cut the keys.
+ */
 import { createHash } from 'node:crypto';
 import type { CacheRefresh, OpamPin, OpamRepository } from '../config.js';
+import type { NamedFile } from '../mirage/plan.js';
 import type { CacheHit } from '../types.js';
 
 /** Everything that makes one opam root differ from another, in the order keys are cut from the end. */
@@ -22,7 +27,8 @@ export interface OpamKeyInputs {
   readonly period: string;
 }
 
-export interface OpamCacheKeys {
+/** What a cache is saved under and restored from. */
+export interface CacheKeys {
   readonly key: string;
   /** Longest first; each ends with the separator so that it matches whole parts only. */
   readonly restoreKeys: readonly string[];
@@ -96,7 +102,7 @@ export function stalePeriod(hit: CacheHit, matchedKey: string | undefined, perio
  * the pins, never the repositories or the compiler: a restored root then always has the right
  * switch and repositories, and converging it is installing the difference.
  */
-export function opamCacheKeys(k: OpamKeyInputs): OpamCacheKeys {
+export function opamCacheKeys(k: OpamKeyInputs): CacheKeys {
   const parts = [
     clean(k.prefix),
     'opam',
@@ -147,4 +153,36 @@ export function linuxRelease(osRelease: string): string {
     return match?.[1]?.trim().replace(/^["']|["']$/g, '') || undefined;
   };
   return `${field('ID') ?? 'linux'}-${field('VERSION_ID') ?? field('BUILD_ID') ?? 'unknown'}`;
+}
+
+/** A digest of the lock files, in name order so that listing order does not change it. */
+export function lockFilesDigest(files: readonly NamedFile[]): string {
+  const hash = createHash('sha256');
+  for (const file of [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    hash.update(`${file.name}\0${file.content}\0`);
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * The duniverse is exactly what the lock files name, so only an exact match is worth restoring: a
+ * different duniverse would be pulled again anyway.
+ */
+export function duniverseCacheKeys(prefix: string, runnerOs: string, target: string, lockDigest: string): CacheKeys {
+  return { key: `${prefix}-duniverse-${runnerOs}-${target}-${lockDigest}`, restoreKeys: [] };
+}
+
+/**
+ * dune's cache is content-addressed, so an older one still saves most of the work: fall back to
+ * the same target's newest, then any target's.
+ */
+export function duneCacheKeys(
+  prefix: string,
+  runnerOs: string,
+  runnerArch: string,
+  target: string,
+  lockDigest: string,
+): CacheKeys {
+  const base = `${prefix}-dune-${runnerOs}-${runnerArch}`;
+  return { key: `${base}-${target}-${lockDigest}`, restoreKeys: [`${base}-${target}-`, `${base}-`] };
 }

@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest';
 import {
   compilerKeyPart,
   dependencyHash,
+  duneCacheKeys,
+  duniverseCacheKeys,
   isDependencyInput,
   linuxRelease,
+  lockFilesDigest,
   opamCacheKeys,
   periodOfKey,
   refreshPeriod,
   stalePeriod,
   type OpamKeyInputs,
-} from '../../src/opam/keys.js';
+} from '../../src/cache/keys.js';
 
 const BASE: OpamKeyInputs = {
   prefix: 'v1',
@@ -198,5 +201,33 @@ describe('linuxRelease', () => {
     ['', 'linux-unknown'],
   ])('%j → %s', (text, release) => {
     expect(linuxRelease(text)).toBe(release);
+  });
+});
+
+describe('build cache keys', () => {
+  const a = { name: 'a-unix.opam.locked', content: 'depends: [ "lwt" ]' };
+  const b = { name: 'b-unix.opam.locked', content: 'depends: [ "fmt" ]' };
+
+  it('digests lock files whatever their order, and changes with any byte or name', () => {
+    expect(lockFilesDigest([a, b])).toBe(lockFilesDigest([b, a]));
+    expect(lockFilesDigest([a, b])).toMatch(/^[0-9a-f]{64}$/);
+    expect(lockFilesDigest([a])).not.toBe(lockFilesDigest([{ ...a, content: 'depends: [ "lwt" ] ' }]));
+    expect(lockFilesDigest([a])).not.toBe(lockFilesDigest([{ ...a, name: 'c-unix.opam.locked' }]));
+    // Name and content are separated, so moving bytes between them is a different digest.
+    expect(lockFilesDigest([{ name: 'ab', content: 'c' }])).not.toBe(lockFilesDigest([{ name: 'a', content: 'bc' }]));
+  });
+
+  it('restores the duniverse only from its exact key', () => {
+    expect(duniverseCacheKeys('v1', 'Linux', 'xen', 'abc')).toEqual({
+      key: 'v1-duniverse-Linux-xen-abc',
+      restoreKeys: [],
+    });
+  });
+
+  it('restores the dune cache from the same target first, then any', () => {
+    expect(duneCacheKeys('v2', 'macOS', 'ARM64', 'unix', 'abc')).toEqual({
+      key: 'v2-dune-macOS-ARM64-unix-abc',
+      restoreKeys: ['v2-dune-macOS-ARM64-unix-', 'v2-dune-macOS-ARM64-'],
+    });
   });
 });
