@@ -4,6 +4,9 @@ import { parse as parseShellWords } from 'shell-quote';
 import { parse as parseYaml } from 'yaml';
 import type { RunContext } from './context.js';
 import { TARGET_NAMES, isTarget, type Target } from './mirage/targets.js';
+import { DEFAULT_COMPILER } from './opam/compiler.js';
+import { COMMIT_SHA, OWNER_NAME, SCP_LIKE, SHA256_HEX } from './patterns.js';
+import { defined } from './defined.js';
 
 export const COMPRESSIONS = ['bzip2', 'xz', 'gzip', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -126,14 +129,11 @@ export type InputReader = (name: string) => string;
 
 const TRUE_VALUES = ['true', 'True', 'TRUE'];
 const FALSE_VALUES = ['false', 'False', 'FALSE'];
-const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const OPAM_RELEASE = /^\d+\.\d+\.\d+(~[A-Za-z0-9]+)?$/;
 const COMPILER_VERSION = /^\d+(\.\d+){0,2}([~+][A-Za-z0-9_.+~-]+)?$/;
 const COMPILER_PACKAGE = /^(ocaml-base-compiler|ocaml-variants|ocaml-system)\.(\d[A-Za-z0-9_.+~-]*)$/;
 const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9_+-]*(\.[A-Za-z0-9_.+~-]+)?$/;
 const REPO_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const OWNER_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
-const SCP_LIKE = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:[^\s]+$/;
 const VERSION_CONSTRAINT =
   /^(\s*(=|!=|>=|<=|>|<)?\s*[A-Za-z0-9][A-Za-z0-9_.+~-]*\s*)(([&|])(\s*(=|!=|>=|<=|>|<)?\s*[A-Za-z0-9][A-Za-z0-9_.+~-]*\s*))*$/;
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -188,7 +188,7 @@ function badSegment(segment: string): string | undefined {
   if (segment === '.' || segment === '..') return '`.` and `..` are not folder names';
   if (segment.toLowerCase() === '.git') return "`.git` is git's own folder";
   if (segment === 'latest') return '`latest` is the file naming the newest deploy';
-  if (SHA.test(segment.toLowerCase())) return 'a name shaped like a commit sha is a deploy folder';
+  if (COMMIT_SHA.test(segment.toLowerCase())) return 'a name shaped like a commit sha is a deploy folder';
   return undefined;
 }
 
@@ -260,7 +260,7 @@ class Reader {
 }
 
 function parseCompiler(r: Reader): CompilerSpec {
-  const value = r.raw('ocaml-compiler') || '5.4.1';
+  const value = r.raw('ocaml-compiler') || DEFAULT_COMPILER;
   if (value === 'ocaml-system') return { kind: 'system' };
   const pkg = COMPILER_PACKAGE.exec(value);
   if (pkg?.[1] && pkg[2]) {
@@ -272,7 +272,7 @@ function parseCompiler(r: Reader): CompilerSpec {
     `\`${value}\` is not an OCaml compiler; use a version such as \`5.4\` or \`5.4.1\`, ` +
       'a package such as `ocaml-base-compiler.5.4.1` or `ocaml-variants.5.4.1+options`, or `ocaml-system`',
   );
-  return { kind: 'version', version: '5.4.1' };
+  return { kind: 'version', version: DEFAULT_COMPILER };
 }
 
 function isGitUrl(value: string): boolean {
@@ -393,8 +393,7 @@ function parseBuild(r: Reader, ctx: RunContext, needsSources: boolean): BuildCon
     configureArgs: r.words('configure-args'),
     buildCommand: r.words('build-command', true),
     reproducible,
-    ...(imageName === undefined ? {} : { imageName }),
-    ...(prebuilt === undefined ? {} : { prebuilt }),
+    ...defined({ imageName, prebuilt }),
   };
 }
 
@@ -439,7 +438,7 @@ function parseSetup(r: Reader): SetupConfig {
     );
   }
   const opamSha256 = r.optional('opam-sha256')?.toLowerCase();
-  if (opamSha256 !== undefined && !/^[0-9a-f]{64}$/.test(opamSha256)) {
+  if (opamSha256 !== undefined && !SHA256_HEX.test(opamSha256)) {
     r.fail('opam-sha256', 'is not a SHA-256; give the 64 hexadecimal digits of `sha256sum opam`');
   }
   const opamDownloadUrl = r.optional('opam-download-url')?.replace(/\/+$/, '');
@@ -463,10 +462,9 @@ function parseSetup(r: Reader): SetupConfig {
   return {
     cacheRefresh: parseCacheRefresh(r),
     ocamlCompiler,
-    ocamlCompilerInput: r.raw('ocaml-compiler') || '5.4.1',
+    ocamlCompilerInput: r.raw('ocaml-compiler') || DEFAULT_COMPILER,
     opamVersion,
-    ...(opamSha256 === undefined ? {} : { opamSha256 }),
-    ...(opamDownloadUrl === undefined ? {} : { opamDownloadUrl }),
+    ...defined({ opamSha256, opamDownloadUrl }),
     opamRepositories: parseRepositories(r),
     opamPins: parsePins(r),
     opamDisableSandboxing: r.boolean('opam-disable-sandboxing', false),
@@ -522,7 +520,7 @@ function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
     r.fail('server-url', `\`${serverUrl}\` is not an http(s) URL such as \`https://github.com\``);
   }
   const rollbackTo = r.optional('rollback-to')?.toLowerCase();
-  if (rollbackTo !== undefined && !SHA.test(rollbackTo)) {
+  if (rollbackTo !== undefined && !COMMIT_SHA.test(rollbackTo)) {
     r.fail('rollback-to', `\`${rollbackTo}\` is not a full commit sha; give the 40-character sha of a deployed commit`);
   }
   const knownHosts = r.optional('known-hosts');
@@ -566,22 +564,15 @@ function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
     enabled,
     branches,
     repository,
-    ...(repositoryBranch === undefined ? {} : { repositoryBranch }),
-    ...(key === undefined ? {} : { key }),
-    ...(token === undefined ? {} : { token }),
-    ...(knownHosts === undefined ? {} : { knownHosts }),
+    ...defined({ repositoryBranch, key, token, knownHosts, commitMessage, rollbackTo, imageName, githubToken }),
     serverUrl,
     compression: r.choice('compression', COMPRESSIONS, 'bzip2', 'a compression'),
     keep: /^\d+$/.test(keepText) ? Number(keepText) : 0,
-    ...(commitMessage === undefined ? {} : { commitMessage }),
     commitUserName: r.raw('commit-user-name') || 'github-actions[bot]',
     commitUserEmail: r.raw('commit-user-email') || '41898282+github-actions[bot]@users.noreply.github.com',
     dryRun: r.boolean('dry-run', false),
-    ...(rollbackTo === undefined ? {} : { rollbackTo }),
     directory,
-    ...(imageName === undefined ? {} : { imageName }),
     bootArgs,
-    ...(githubToken === undefined ? {} : { githubToken }),
     environment,
   };
 }

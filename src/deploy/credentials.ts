@@ -10,6 +10,7 @@ import { maskSecret } from '../secrets.js';
 import { planEndpoint, type Endpoint } from './endpoint.js';
 import { FINGERPRINTS_PAGE, knownHostsFor, knownHostsName, revokedKeyLine } from './known-hosts.js';
 import { basicCredential, keyProblem, normalizeKey, tokenKind, tokenProblem } from './secret-shape.js';
+import { OWNER_NAME } from '../patterns.js';
 
 function refuse(input: string, message: string): never {
   throw new ConfigError([{ input, message }]);
@@ -17,7 +18,7 @@ function refuse(input: string, message: string): never {
 
 /** How to make the missing secret, with links where the repository's host is known. */
 export function missingSecretMessage(deploy: Pick<DeployConfig, 'repository' | 'serverUrl'>): string {
-  const isOwnerName = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(deploy.repository);
+  const isOwnerName = OWNER_NAME.test(deploy.repository);
   const keysPage = isOwnerName ? ` (${deploy.serverUrl}/${deploy.repository}/settings/keys/new)` : '';
   return (
     `is empty, but this run deploys to ${deploy.repository || 'the deployment repository'}; a secret that is not ` +

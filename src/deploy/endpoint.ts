@@ -1,4 +1,6 @@
 import { ConfigError, redactUrl, type DeployConfig } from '../config.js';
+import { OWNER_NAME, SCP_LIKE } from '../patterns.js';
+import { defined } from '../defined.js';
 
 export type Transport = 'ssh' | 'https';
 
@@ -15,9 +17,6 @@ export interface Endpoint {
 }
 
 type EndpointInputs = Pick<DeployConfig, 'repository' | 'serverUrl' | 'key' | 'token'>;
-
-const OWNER_NAME = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/;
-const SCP_LIKE = /^([A-Za-z0-9_.-]+)@([A-Za-z0-9_.-]+):([^\s]+)$/;
 
 function fail(input: string, message: string): never {
   throw new ConfigError([{ input, message }]);
@@ -138,9 +137,8 @@ function fromUrl(inputs: EndpointInputs, given: string): Endpoint {
     url: given,
     transport,
     host,
-    ...(port === undefined ? {} : { port }),
     display: shown,
-    ...(webUrl === undefined ? {} : { webUrl }),
+    ...defined({ port, webUrl }),
   };
 }
 

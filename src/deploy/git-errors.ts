@@ -1,10 +1,11 @@
 import { FINGERPRINTS_PAGE } from './known-hosts.js';
 import type { GitAccess } from './types.js';
+import { SCP_LIKE } from '../patterns.js';
 
 /** The host part of a git URL, for messages. */
 function hostOf(url: string): string {
-  const scp = /^[^@/\s]+@([^:/\s]+):/.exec(url);
-  if (scp?.[1]) return scp[1];
+  const scp = SCP_LIKE.exec(url);
+  if (scp?.[2]) return scp[2];
   try {
     return new URL(url).host;
   } catch {

@@ -31,6 +31,7 @@ import type { GitAccess } from './types.js';
 import { writeDeploy, writeRollback, type WriteResult, type WriteSettings } from './writer.js';
 import { diffLines, diffMarkdown } from '../sbom/diff.js';
 import { sbomFileNames } from '../sbom/files.js';
+import { defined } from '../defined.js';
 
 function sourceSha(ctx: RunContext): string {
   const sha = ctx.sha.toLowerCase();
@@ -48,10 +49,9 @@ function settings(config: Config, ctx: RunContext, sha: string, workDir: string)
   return {
     directory: deploy.directory,
     sha,
-    ...(deploy.repositoryBranch === undefined ? {} : { branch: deploy.repositoryBranch }),
+    ...defined({ branch: deploy.repositoryBranch, subject: deploy.commitMessage }),
     dryRun: deploy.dryRun,
     author: { name: deploy.commitUserName, email: deploy.commitUserEmail },
-    ...(deploy.commitMessage === undefined ? {} : { subject: deploy.commitMessage }),
     sourceRepository: ctx.repository,
     runUrl: runUrl(ctx),
     sourceDir: config.build.workingDirectory,

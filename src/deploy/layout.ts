@@ -10,6 +10,7 @@
  * `deploy-directory` names another.
  */
 import type { Compression } from '../config.js';
+import { COMMIT_SHA } from '../patterns.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const LATEST_FILE = 'latest';
@@ -23,8 +24,6 @@ export const FOLDER_FILES: readonly string[] = [MANIFEST_FILE, SUMS_FILE];
  */
 export const UNPACKED_MARKER = '# unpacked: ';
 
-const SOURCE_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-
 export const COMPRESSION_SUFFIX: Readonly<Record<Compression, string>> = {
   bzip2: '.bz2',
   xz: '.xz',
@@ -33,7 +32,7 @@ export const COMPRESSION_SUFFIX: Readonly<Record<Compression, string>> = {
 };
 
 export function isSourceSha(name: string): boolean {
-  return SOURCE_SHA.test(name);
+  return COMMIT_SHA.test(name);
 }
 
 export function deployFolder(directory: string, sha: string): string {

@@ -9,6 +9,7 @@
  */
 import type { Compression } from '../config.js';
 import { COMPRESSIONS } from '../config.js';
+import { SHA256_HEX } from '../patterns.js';
 
 export const MANIFEST_SCHEMA = 2;
 
@@ -72,8 +73,6 @@ export function serializeManifest(manifest: Manifest): string {
   return `${JSON.stringify({ ...manifest, images }, null, 2)}\n`;
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -92,10 +91,10 @@ function imageFieldsOk(image: Record<string, unknown>): boolean {
   return (
     str(image.name) &&
     str(image.sha256) &&
-    HEX64.test(image.sha256) &&
+    SHA256_HEX.test(image.sha256) &&
     typeof image.size === 'number' &&
     str(image.compressedSha256) &&
-    HEX64.test(image.compressedSha256) &&
+    SHA256_HEX.test(image.compressedSha256) &&
     typeof image.compressedSize === 'number' &&
     (COMPRESSIONS as readonly unknown[]).includes(image.compression)
   );
@@ -115,7 +114,7 @@ function readEntry(value: unknown): ImageEntry | undefined {
   if (!str(value.builtName) || !str(value.target) || !str(value.configFile) || !str(value.builtAt)) return undefined;
   if (!Array.isArray(value.bootArgs) || !value.bootArgs.every(str)) return undefined;
   const { files, run } = value;
-  if (!isRecord(files) || !Object.values(files).every((h) => str(h) && HEX64.test(h))) return undefined;
+  if (!isRecord(files) || !Object.values(files).every((h) => str(h) && SHA256_HEX.test(h))) return undefined;
   if (!isRecord(run) || !str(run.url) || !versionsOk(value.versions)) return undefined;
   if (value.sbom !== undefined && !sbomOk(value.sbom, Object.keys(files))) return undefined;
   return value as unknown as ImageEntry;

@@ -33,7 +33,7 @@ import {
   type NamedFile,
 } from './plan.js';
 import { ensureSystemPackages, prepareForDepexts } from './system-packages.js';
-import { TARGETS, checkTargetRunnable, sideFilePaths } from './targets.js';
+import { TARGETS, sideFilePaths } from './targets.js';
 import { readStoredLock, restoreBuildCaches, saveBuildCachesLater, storeLock } from './caches.js';
 
 function locate(program: string, env: Record<string, string>): string {
@@ -191,7 +191,6 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
   const timings: Record<string, number> = {};
   summaryRow('target', build.target);
   try {
-    checkTargetRunnable(build.target, ctx.runnerOs);
     await ensureSystemPackages(build.target, ctx, process.env);
     const cacheRoot = duneCacheRoot(process.env, homedir());
     const env = buildEnvironment(setup.env, ctx.cores, cacheRoot);

@@ -11,6 +11,7 @@ import { fileDigest } from '../hash.js';
 import { sbomFileNames } from '../sbom/files.js';
 import type { BuiltImage, OpamSetup } from '../types.js';
 import { isTarget, type Target } from './targets.js';
+import { SHA256_HEX } from '../patterns.js';
 
 /** The folder in `dist/` the build leaves for a later deploy. */
 export const HANDOVER_DIR = 'mirage-deploy';
@@ -61,7 +62,7 @@ export function parseBuildRecord(text: string): BuildRecord | string {
     ![r.lockFile, r.switchExport].every((n) => n === undefined || isName(n)) ||
     (r.lockFile !== undefined && !(r.lockFiles as unknown[]).includes(r.lockFile)) ||
     typeof r.sha256 !== 'string' ||
-    !/^[0-9a-f]{64}$/.test(r.sha256) ||
+    !SHA256_HEX.test(r.sha256) ||
     typeof r.size !== 'number' ||
     !Number.isSafeInteger(r.size) ||
     typeof v !== 'object' ||
