@@ -236,6 +236,17 @@ describe('an opam root already on the runner (self-hosted), without the cache', 
   });
 });
 
+describe('a compiler version prefix on a fresh root', () => {
+  it('resolves `5.4` against the repositories before the switch exists, then creates the switch with it', async () => {
+    const result = await run(undefined, { cache: 'false', 'ocaml-compiler': '5.4' });
+    expect(result.log).toContain('compiler: ocaml-base-compiler.5.4.1 (input `ocaml-compiler`: 5.4)');
+    expect(actionOpamCommands(result.log)).toContain('switch');
+    // The fixture's compiler is metadata only: reaching its build is what proves the version resolved.
+    expect(result.main.exitCode).toBe(1);
+    expect(plain(result.log)).toContain('ocaml-base-compiler.5.4.1 is not buildable offline in the fixture');
+  });
+});
+
 describe('the opam download', () => {
   it('refuses a binary whose checksum does not match, before running it', async () => {
     const before = downloads;

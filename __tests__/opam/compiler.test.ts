@@ -46,14 +46,15 @@ describe('pickCompilerVersion', () => {
 });
 
 describe('parseVersionList', () => {
-  it('reads what `opam show --field=all-versions` prints', () => {
-    expect(parseVersionList('4.14.2  5.3.0  5.4.0  5.4.1  5.5.0\n')).toEqual([
+  it('reads what `opam list --short --columns=version` prints, one version a line', () => {
+    expect(parseVersionList('4.14.2\n5.3.0\n5.4.0\n5.4.1~rc1\n5.5.0\n')).toEqual([
       '4.14.2',
       '5.3.0',
       '5.4.0',
-      '5.4.1',
+      '5.4.1~rc1',
       '5.5.0',
     ]);
+    expect(parseVersionList('[WARNING] Running as root is not recommended\n5.4.1\n')).toEqual(['5.4.1']);
     expect(parseVersionList('')).toEqual([]);
   });
 });

@@ -39,13 +39,27 @@ export function pickCompilerVersion(prefix: string, versions: readonly string[])
   return [...matching].sort(compareVersions).at(-1);
 }
 
-/** `opam show … --field=all-versions` prints the versions separated by spaces (or lines). */
+/** The compiler versions the repositories hold: `compilerVersionsQuery`'s output, one version a line. */
 export function parseVersionList(output: string): string[] {
   return output
-    .split(/\s+/)
-    .map((v) => v.trim())
-    .filter((v) => v !== '');
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => /^\d[^\s]*$/.test(line));
 }
+
+/**
+ * Every version of ocaml-base-compiler in the repositories, one a line. `--no-switch`, because the
+ * switch it is asked for does not exist yet (and OPAMSWITCH names it: `opam show` refuses then).
+ */
+export const COMPILER_VERSIONS_QUERY = [
+  'list',
+  'ocaml-base-compiler',
+  '--all',
+  '--all-versions',
+  '--no-switch',
+  '--short',
+  '--columns=version',
+] as const;
 
 /** The package the switch is created with, once any version prefix is resolved. */
 export function compilerPackage(spec: CompilerSpec, available: readonly string[] = []): string {

@@ -15,7 +15,7 @@ import { timedGroup } from '../log.js';
 import { summaryRow } from '../summary.js';
 import type { CacheHit, OpamSetup } from '../types.js';
 import { installOpam } from './binary.js';
-import { compilerPackage, parseVersionList } from './compiler.js';
+import { COMPILER_VERSIONS_QUERY, compilerPackage, parseVersionList } from './compiler.js';
 import {
   compilerKeyPart,
   dependencyHash,
@@ -137,10 +137,7 @@ async function converge(
   const switches = (await opam.query(['switch', 'list', '--short'])).split('\n').map((s) => s.trim());
   if (!switches.includes(SWITCH_NAME)) {
     const spec = setup.ocamlCompiler;
-    const available =
-      spec.kind === 'version'
-        ? parseVersionList(await opam.query(['show', 'ocaml-base-compiler', '--field=all-versions']))
-        : [];
+    const available = spec.kind === 'version' ? parseVersionList(await opam.query(COMPILER_VERSIONS_QUERY)) : [];
     const compiler = compilerPackage(spec, available);
     core.info(`compiler: ${compiler} (input \`ocaml-compiler\`: ${setup.ocamlCompilerInput})`);
     await opam.run(['switch', 'create', SWITCH_NAME, compiler, '--no-switch']);
