@@ -35,6 +35,7 @@ await build({
   stdin: {
     contents: [
       "export { deployImage } from './src/deploy/index.ts';",
+      "export { preflight } from './src/deploy/credentials/index.ts';",
       "export * from './__tests__/support/bare-repo.ts';",
       "export * from './__tests__/support/sshd.ts';",
       "export * from './__tests__/support/deploy-scenario.ts';",
@@ -90,7 +91,7 @@ async function scenario(earlier) {
       const started = process.hrtime.bigint();
       let outcome;
       try {
-        outcome = await m.deployImage(config, ctx, image, m.SETUP);
+        outcome = await m.deployImage(config, ctx, image, m.SETUP, await m.preflight(config.deploy));
       } finally {
         process.stdout.write = realWrite;
       }

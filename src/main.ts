@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { ConfigError, parseConfig, redactUrl, type Config } from './config.js';
 import { readContext, type RunContext } from './context.js';
-import { checkCredentials } from './deploy/credentials.js';
+import { preflight } from './deploy/credentials/index.js';
 import { decideDeploy } from './deploy/gate.js';
 import { deployImage, rollback } from './deploy/index.js';
 import { buildUnikernel } from './mirage/index.js';
@@ -79,15 +79,16 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   const { rollbackTo } = config.deploy;
   const builds = rollbackTo === undefined && config.build.prebuilt === undefined;
   if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
-  if (gate.deploy) await checkCredentials(config.deploy);
+  // What the deploy needs of the secret, checked now; undefined when this run does not deploy.
+  const cleared = gate.deploy ? await preflight(config.deploy) : undefined;
 
   if (rollbackTo !== undefined) {
-    if (!gate.deploy) {
+    if (cleared === undefined) {
       core.notice(`rollback-to: not moving anything: ${gate.reason}`);
       setDeployOutputs({ deployed: false, message: gate.reason });
       return;
     }
-    setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo)));
+    setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo, cleared)));
     return;
   }
 
@@ -103,7 +104,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   if (image.sbom === undefined) summaryRow('SBOM', 'none (no lock file)');
   else summaryRow('SBOM', { code: image.sbom.cyclonedx }, ` (${image.sbom.packages.length} packages)`);
 
-  if (!gate.deploy) {
+  if (cleared === undefined) {
     core.notice(`Not deploying: ${gate.reason}`);
     setDeployOutputs({ deployed: false, message: `not deployed: ${gate.reason}` });
     return;
@@ -113,7 +114,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     const killed = sweepLeftovers();
     core.info(killed ? `killed ${killed} processes the build left running` : 'the build left no process running');
   }
-  setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions)));
+  setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared)));
 }
 
 async function build(config: Config, ctx: RunContext): Promise<{ image: BuiltImage; versions: BuildVersions }> {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ImageEntry } from '../../src/deploy/manifest.js';
-import type { GitAccess } from '../../src/deploy/types.js';
+import type { GitAccess } from '../../src/deploy/credentials/plan.js';
 import { testContext } from '../support/context.js';
 
 const BRANCH = 'main';

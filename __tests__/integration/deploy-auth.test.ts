@@ -13,11 +13,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, type DeployConfig } from '../../src/config.js';
 import type { RunContext } from '../../src/context.js';
-import { openGitAccess, tokenEnv } from '../../src/deploy/access.js';
-import { checkCredentials } from '../../src/deploy/credentials.js';
+import { openGitAccess, preflight } from '../../src/deploy/credentials/index.js';
+import { tokenEnv, type GitAccess } from '../../src/deploy/credentials/plan.js';
 import { explainGitFailure } from '../../src/deploy/git-errors.js';
-import { basicCredential } from '../../src/deploy/secret-shape.js';
-import type { GitAccess } from '../../src/deploy/types.js';
+import { basicCredential } from '../../src/deploy/credentials/secret-shape.js';
 import { createBareRepo, runProcess, snapshotRepo, type RunResult } from '../support/bare-repo.js';
 import { testContext } from '../support/context.js';
 import { basicAuthHeader, startGitHttp, type GitHttpServer } from '../support/git-http.js';
@@ -33,7 +32,6 @@ import {
 import { makeOpamRepository } from '../support/opam-repo.js';
 import { checkoutExample, fixtureInputs } from '../support/fixture-action.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
-import { deployImage } from '../../src/deploy/index.js';
 import {
   deployConfig as scenarioConfig,
   deployContext,
@@ -42,6 +40,7 @@ import {
   shaOf,
   showFile,
   sshDeployInputs,
+  checkedDeploy,
 } from '../support/deploy-scenario.js';
 
 const TOKEN = `github_pat_${randomBytes(24).toString('hex')}`;
@@ -170,15 +169,14 @@ const keyDirs: string[] = [];
 
 async function openAccess(over: Partial<DeployConfig>): Promise<GitAccess> {
   const deploy = deployConfig(over);
-  await checkCredentials(deploy);
-  const access = await openGitAccess(deploy, context());
+  const access = await openGitAccess(await preflight(deploy), context());
   const keyDir = /-i '([^']+)\/key'/.exec(access.env.GIT_SSH_COMMAND ?? '')?.[1];
   if (keyDir !== undefined) keyDirs.push(keyDir);
   return access;
 }
 
 async function refusal(over: Partial<DeployConfig>): Promise<ConfigError> {
-  const error = await checkCredentials(deployConfig(over)).then(
+  const error = await preflight(deployConfig(over)).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -269,7 +267,7 @@ describe('SSH deploy key against a real sshd', () => {
     );
     const knownHosts = [...filler, sshd.knownHosts].join('\n');
     expect(knownHosts.length).toBeGreaterThan(128 * 1024);
-    await checkCredentials(deployConfig({ key: sshd.deployKey, knownHosts }));
+    await preflight(deployConfig({ key: sshd.deployKey, knownHosts }));
     const missing = await refusal({ key: sshd.deployKey, knownHosts: filler.join('\n') });
     expect(missing.problems[0]?.input).toBe('known-hosts');
   });
@@ -503,7 +501,7 @@ describe('the bundle, pushing through the writer', () => {
       const ctx = deployContext({ sha, workspace, runnerTemp });
       const image = await makeImage(join(workspace, sha), { target: 'xen', seed: sha });
       const inputs = { target: 'xen', ...sshDeployInputs(sshd) };
-      const outcome = await deployImage(scenarioConfig(ctx, inputs), ctx, image, SETUP);
+      const outcome = await checkedDeploy(scenarioConfig(ctx, inputs), ctx, image, SETUP);
       expect(outcome.deployed).toBe(true);
     }
     expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shas.b}\n`);

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployImage, rollback } from '../../src/deploy/index.js';
 import { parseManifest } from '../../src/deploy/manifest.js';
 import { createBareRepo, runProcess, serverGitEnv, snapshotRepo } from '../support/bare-repo.js';
 import { seedHistory } from '../support/deploy-history.js';
@@ -21,6 +20,8 @@ import {
   shaOf,
   showFile,
   sshDeployInputs,
+  checkedDeploy,
+  checkedRollback,
 } from '../support/deploy-scenario.js';
 import { useDeployScratch } from '../support/deploy-scratch.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
@@ -62,7 +63,7 @@ async function deploy(
     config: opts.config ?? CONFIG,
   });
   const config = deployConfig(ctx, { target: 'xen', ...sshDeployInputs(sshd), ...inputs });
-  return { image, outcome: await deployImage(config, ctx, image, SETUP) };
+  return { image, outcome: await checkedDeploy(config, ctx, image, SETUP) };
 }
 
 const site = (name: keyof typeof SITES) => ({ 'deploy-image-name': name, 'boot-args': SITES[name] });
@@ -176,7 +177,7 @@ describe('two images of one commit in one folder', () => {
     await git(['commit', '--quiet', '-am', 'tamper']);
     expect((await git(['push', '--quiet', 'origin', 'main'])).code).toBe(0);
     const before = await snapshotRepo(repo);
-    await expect(rollback(config, ctx, SHA)).rejects.toThrow(
+    await expect(checkedRollback(config, ctx, SHA)).rejects.toThrow(
       new RegExp(
         `input \`rollback-to\`: xen/${SHA}/mir-openmirage\\.org\\.xen\\.bz2 has sha256 [0-9a-f]{64}, but its manifest says`,
       ),
@@ -185,7 +186,7 @@ describe('two images of one commit in one folder', () => {
 
     await git(['revert', '--no-edit', 'HEAD']);
     expect((await git(['push', '--quiet', 'origin', 'main'])).code).toBe(0);
-    const back = await rollback(config, ctx, SHA);
+    const back = await checkedRollback(config, ctx, SHA);
     expect(back.deployed).toBe(true);
     expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${SHA}\n`);
   });
@@ -207,12 +208,16 @@ describe('deploy-directory', () => {
 
     const ctx = scratch.context({ sha: shas[2] ?? '', eventName: 'workflow_dispatch' });
     const inputs = { target: 'xen', ...sshDeployInputs(sshd), 'deploy-directory': 'xen-staging/eu' };
-    const back = await rollback(deployConfig(ctx, { ...inputs, 'rollback-to': shas[1] ?? '' }), ctx, shas[1] ?? '');
+    const back = await checkedRollback(
+      deployConfig(ctx, { ...inputs, 'rollback-to': shas[1] ?? '' }),
+      ctx,
+      shas[1] ?? '',
+    );
     expect(back).toMatchObject({ deployed: true, path: `xen-staging/eu/${shas[1]}` });
     expect(await showFile(repo, 'main', 'xen-staging/eu/latest')).toBe(`${shas[1]}\n`);
     expect(await bareGit(repo, ['rev-parse', 'main:xen'])).toBe(xenBefore);
     // a sha of the xen folder is not in this one
-    await expect(rollback(deployConfig(ctx, { ...inputs, 'rollback-to': SHA }), ctx, SHA)).rejects.toThrow(
+    await expect(checkedRollback(deployConfig(ctx, { ...inputs, 'rollback-to': SHA }), ctx, SHA)).rejects.toThrow(
       /input `rollback-to`: .* is not deployed for target xen-staging\/eu/,
     );
   });
@@ -240,7 +245,7 @@ describe('a folder written by schema 1 (one image)', () => {
         ...sshDeployInputs(legacySshd),
         'deploy-image-name': 'mir-mirage.io',
       });
-      const outcome = await deployImage(config, ctx, image, SETUP);
+      const outcome = await checkedDeploy(config, ctx, image, SETUP);
       expect(outcome.deployed).toBe(true);
       const manifest = parseManifest(await showFile(legacy, 'main', `xen/${sha}/manifest.json`));
       expect(manifest?.schema).toBe(2);

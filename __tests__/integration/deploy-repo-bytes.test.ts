@@ -2,7 +2,6 @@
 // deploy into a repository holding 0 earlier images, and into one holding 40.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deployImage } from '../../src/deploy/index.js';
 import { createBareRepo } from '../support/bare-repo.js';
 import { seedHistory } from '../support/deploy-history.js';
 import {
@@ -13,6 +12,7 @@ import {
   shaOf,
   showFile,
   sshDeployInputs,
+  checkedDeploy,
 } from '../support/deploy-scenario.js';
 import { useDeployScratch } from '../support/deploy-scratch.js';
 import { startSshd } from '../support/sshd.js';
@@ -39,7 +39,7 @@ async function measure(earlier: number) {
     const image = await makeImage(path.join(scratch.base, `image-${earlier}`), { target: 'xen', seed: 'measured' });
     sshd.resetCounters();
     const sessionsBefore = sshd.commands().length;
-    const outcome = await deployImage(config, ctx, image, SETUP);
+    const outcome = await checkedDeploy(config, ctx, image, SETUP);
     expect(outcome.deployed).toBe(true);
     expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${sha}\n`);
     const folders = new Set((await filesAt(repo, 'main', 'xen')).map((f) => f.split('/')[1]));

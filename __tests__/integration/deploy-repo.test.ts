@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import { readdir, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployImage, rollback } from '../../src/deploy/index.js';
 import { parseManifest } from '../../src/deploy/manifest.js';
 import { createBareRepo, runProcess, serverGitEnv, snapshotRepo } from '../support/bare-repo.js';
 import {
@@ -18,6 +17,8 @@ import {
   shaOf,
   showFile,
   sshDeployInputs,
+  checkedDeploy,
+  checkedRollback,
 } from '../support/deploy-scenario.js';
 import { useDeployScratch } from '../support/deploy-scratch.js';
 import { startGitHttp, type GitHttpServer } from '../support/git-http.js';
@@ -63,7 +64,7 @@ describe('over SSH with a deploy key', () => {
       seed,
       sideFiles: ['hello.xl', 'hello.xl.in'],
     });
-    const outcome = await deployImage(deployConfig(ctx, inputs(extra)), ctx, image, SETUP);
+    const outcome = await checkedDeploy(deployConfig(ctx, inputs(extra)), ctx, image, SETUP);
     return { outcome, image };
   }
 
@@ -206,7 +207,7 @@ describe('over SSH with a deploy key', () => {
     const image = await makeImage(path.join(scratch.base, 'build', 'huge'), { target: 'xen', seed: 'huge' });
     await truncate(image.path, 100 * 1024 * 1024 + 1);
     const sessions = sshd.commands().length;
-    await expect(deployImage(deployConfig(ctx, inputs({ compression: 'none' })), ctx, image, SETUP)).rejects.toThrow(
+    await expect(checkedDeploy(deployConfig(ctx, inputs({ compression: 'none' })), ctx, image, SETUP)).rejects.toThrow(
       /input `compression`: the compressed image is 100\.0 MiB, over GitHub's hard limit of 100 MiB .*compression: xz/,
     );
     expect(sshd.commands().length).toBe(sessions);
@@ -214,7 +215,7 @@ describe('over SSH with a deploy key', () => {
 
   it('rollback-to an existing sha verifies the image and moves latest back', async () => {
     const ctx = scratch.context({ sha: shaOf('dispatch'), eventName: 'workflow_dispatch' });
-    const outcome = await rollback(deployConfig(ctx, inputs({ 'rollback-to': shas.b })), ctx, shas.b);
+    const outcome = await checkedRollback(deployConfig(ctx, inputs({ 'rollback-to': shas.b })), ctx, shas.b);
     expect(outcome).toMatchObject({ deployed: true, path: `xen/${shas.b}` });
     expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shas.b}\n`);
     expect((await bareGit(repo, ['log', '-1', '--format=%s', 'main'])).trim()).toBe(`rolling back xen to ${shas.b}`);
@@ -224,7 +225,7 @@ describe('over SSH with a deploy key', () => {
     const ctx = scratch.context({ sha: shaOf('dispatch'), eventName: 'workflow_dispatch' });
     const missing = shaOf('never');
     const before = await snapshotRepo(repo);
-    await expect(rollback(deployConfig(ctx, inputs({ 'rollback-to': missing })), ctx, missing)).rejects.toThrow(
+    await expect(checkedRollback(deployConfig(ctx, inputs({ 'rollback-to': missing })), ctx, missing)).rejects.toThrow(
       new RegExp(`input \`rollback-to\`: ${missing} is not deployed for target xen.*deployed there: .*${shas.d}`),
     );
     expect(await snapshotRepo(repo)).toBe(before);
@@ -252,7 +253,7 @@ describe('over SSH with a deploy key', () => {
     await git(['push', '--quiet', 'origin', 'main']);
     const before = await snapshotRepo(repo);
     const ctx = scratch.context({ sha: shaOf('dispatch'), eventName: 'workflow_dispatch' });
-    await expect(rollback(deployConfig(ctx, inputs({ 'rollback-to': shas.d })), ctx, shas.d)).rejects.toThrow(
+    await expect(checkedRollback(deployConfig(ctx, inputs({ 'rollback-to': shas.d })), ctx, shas.d)).rejects.toThrow(
       /input `rollback-to`: .*hello\.xen\.bz2 has sha256 [0-9a-f]{64}, but its manifest says/,
     );
     expect(await snapshotRepo(repo)).toBe(before);
@@ -292,14 +293,14 @@ describe('over HTTPS with a token', () => {
     for (const sha of [first, second]) {
       const { ctx, config } = inputs(sha);
       const image = await makeImage(path.join(scratch.base, 'http-build', sha), { target: 'hvt', seed: sha });
-      const outcome = await deployImage(config, ctx, image, SETUP);
+      const outcome = await checkedDeploy(config, ctx, image, SETUP);
       expect(outcome.deployed).toBe(true);
       const stored = blob(repo, 'main', `hvt/${sha}/hello.hvt.xz`);
       expect(sha256(execFileSync('xz', ['-dc'], { input: stored }))).toBe(image.sha256);
     }
     expect(await showFile(repo, 'main', 'hvt/latest')).toBe(`${second}\n`);
     const { ctx, config } = inputs(second, { 'rollback-to': first });
-    expect((await rollback(config, ctx, first)).deployed).toBe(true);
+    expect((await checkedRollback(config, ctx, first)).deployed).toBe(true);
     expect(await showFile(repo, 'main', 'hvt/latest')).toBe(`${first}\n`);
     expect((await history(repo)).map((c) => c.length)).toEqual([2, 2, 1]);
     // the token went in a header only: never in the server's view of a URL or the repository
@@ -327,7 +328,7 @@ describe('an owner/name deployment repository on server-url', () => {
       const ctx = scratch.context({ sha, commitTime: '2026-03-03T10:00:00Z' });
       const config = deployConfig(ctx, { target: 'spt', 'server-url': serverUrl, 'deploy-token': token, ...extra });
       const image = await makeImage(path.join(scratch.base, 'owner-build', sha), { target: 'spt', seed: sha });
-      return deployImage(config, ctx, image, SETUP);
+      return checkedDeploy(config, ctx, image, SETUP);
     };
     const onMain = await deploy(shaOf('owner 1'), {});
     expect(onMain.url).toBe(`${serverUrl}/mirage/mirage-www-deployment/tree/${onMain.commit}/spt/${shaOf('owner 1')}`);

@@ -10,7 +10,6 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deployImage, rollback } from '../../src/deploy/index.js';
 import { parseManifest } from '../../src/deploy/manifest.js';
 import { createBareRepo, runProcess, serverGitEnv } from '../support/bare-repo.js';
 import {
@@ -21,6 +20,8 @@ import {
   shaOf,
   showFile,
   sshDeployInputs,
+  checkedDeploy,
+  checkedRollback,
 } from '../support/deploy-scenario.js';
 import { useDeployScratch } from '../support/deploy-scratch.js';
 import { startGitHttp, type GitHttpServer } from '../support/git-http.js';
@@ -92,7 +93,7 @@ describe('over SSH', () => {
         'working-directory': workingDirectory,
         ...sshDeployInputs(sshd),
       });
-      return deployImage(config, ctx, await image(sha), SETUP);
+      return checkedDeploy(config, ctx, await image(sha), SETUP);
     }
 
     it('a dispatch of an older commit finds the repository holding working-directory and leaves latest', async () => {
@@ -123,7 +124,12 @@ describe('over SSH', () => {
     const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
     async function push(sha: string, minutes: number, seed = sha) {
       const ctx = scratch.context({ sha, commitTime: at(minutes) });
-      return deployImage(deployConfig(ctx, { target: 'xen', ...sshDeployInputs(sshd) }), ctx, await image(seed), SETUP);
+      return checkedDeploy(
+        deployConfig(ctx, { target: 'xen', ...sshDeployInputs(sshd) }),
+        ctx,
+        await image(seed),
+        SETUP,
+      );
     }
 
     it('an image replaced under an unchanged manifest is not "this image": a re-deploy puts it back', async () => {
@@ -160,7 +166,7 @@ describe('over SSH', () => {
         await symlink('/etc/hostname', file);
       });
       const ctx = scratch.context({ sha: shaOf('dispatch'), eventName: 'workflow_dispatch' });
-      const error = await rollback(
+      const error = await checkedRollback(
         deployConfig(ctx, { target: 'xen', 'rollback-to': sha, ...sshDeployInputs(sshd) }),
         ctx,
         sha,
@@ -199,7 +205,7 @@ describe('over SSH', () => {
         'deploy-repository': sshd.url.replace(`:${sshd.port}/`, `:${port}/`),
         'known-hosts': sshd.knownHosts.replace(`]:${sshd.port} `, `]:${port} `),
       };
-      const outcome = await deployImage(deployConfig(ctx, inputs), ctx, await image(sha), SETUP);
+      const outcome = await checkedDeploy(deployConfig(ctx, inputs), ctx, await image(sha), SETUP);
       expect(dropped).toBe(1);
       expect(outcome.deployed).toBe(true);
       expect(await bareGit(repo, ['rev-parse', 'main'])).toBe(`${outcome.commit}\n`);
@@ -257,7 +263,7 @@ describe('over HTTPS with a token', () => {
     const sha = shaOf(label);
     const ctx = scratch.context({ sha, commitTime: '2026-04-01T00:00:00Z' });
     const config = deployConfig(ctx, { target: 'xen', 'deploy-repository': url, 'deploy-token': token });
-    return deployImage(config, ctx, await image(label), SETUP);
+    return checkedDeploy(config, ctx, await image(label), SETUP);
   }
 
   const saved = { ...process.env };

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basicCredential } from '../../src/deploy/secret-shape.js';
+import { basicCredential } from '../../src/deploy/credentials/secret-shape.js';
 import { createBareRepo } from '../support/bare-repo.js';
 import { sshDeployInputs } from '../support/deploy-scenario.js';
 import { useFixtureScope } from '../support/fixture-action.js';

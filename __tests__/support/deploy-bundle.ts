@@ -1,5 +1,6 @@
-// Bundles src/deploy/index.ts with the options scripts/bundle.mjs uses (scripts/esbuild-node.mjs),
-// so that tests can run the deploy phase in separate processes, as matrix jobs would.
+// Bundles the deploy phase (src/deploy/index.ts and the credentials preflight main runs before it)
+// with the options scripts/bundle.mjs uses (scripts/esbuild-node.mjs), so that tests can run it in
+// separate processes, as matrix jobs would.
 import { build } from 'esbuild';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,7 +14,18 @@ export const DEPLOY_WORKER = path.join(PROJECT_ROOT, '__tests__/support/deploy-w
 /** Writes `<outdir>/deploy.js` and returns its path. */
 export async function bundleDeploy(outdir: string): Promise<string> {
   const outfile = path.join(outdir, 'deploy.js');
-  await build({ ...NODE_ESM_BUNDLE, entryPoints: [path.join(PROJECT_ROOT, 'src/deploy/index.ts')], outfile });
+  await build({
+    ...NODE_ESM_BUNDLE,
+    stdin: {
+      contents: [
+        "export { deployImage, rollback } from './src/deploy/index.ts';",
+        "export { preflight } from './src/deploy/credentials/index.ts';",
+      ].join('\n'),
+      resolveDir: PROJECT_ROOT,
+      loader: 'ts',
+    },
+    outfile,
+  });
   return outfile;
 }
 

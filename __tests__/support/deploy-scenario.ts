@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseConfig, type Config } from '../../src/config.js';
 import type { EventPayload, RunContext } from '../../src/context.js';
-import type { BuiltImage, OpamSetup } from '../../src/types.js';
+import { preflight } from '../../src/deploy/credentials/index.js';
+import { deployImage, rollback } from '../../src/deploy/index.js';
+import type { BuiltImage, DeployOutcome, OpamSetup } from '../../src/types.js';
 import { runProcess, serverGitEnv } from './bare-repo.js';
 import { testContext } from './context.js';
 import type { SshdServer } from './sshd.js';
@@ -123,6 +125,21 @@ export function deployContext(o: ContextOptions): RunContext {
 export function deployConfig(ctx: RunContext, inputs: Record<string, string>): Config {
   const all: Record<string, string> = { deploy: 'true', ...inputs };
   return parseConfig((name) => all[name] ?? '', ctx);
+}
+
+/** The deploy as main runs it: the preflight first, then deployImage with what it cleared. */
+export async function checkedDeploy(
+  config: Config,
+  ctx: RunContext,
+  image: BuiltImage,
+  setup: OpamSetup,
+): Promise<DeployOutcome> {
+  return deployImage(config, ctx, image, setup, await preflight(config.deploy));
+}
+
+/** `rollback-to` as main runs it: the preflight first, then rollback with what it cleared. */
+export async function checkedRollback(config: Config, ctx: RunContext, sha: string): Promise<DeployOutcome> {
+  return rollback(config, ctx, sha, await preflight(config.deploy));
 }
 
 /** Read-only git on a bare repository, with no user or system configuration. */

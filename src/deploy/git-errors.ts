@@ -1,5 +1,5 @@
-import { FINGERPRINTS_PAGE } from './known-hosts.js';
-import type { GitAccess } from './types.js';
+import { FINGERPRINTS_PAGE } from './credentials/known-hosts.js';
+import type { GitAccess } from './credentials/plan.js';
 import { SCP_LIKE } from '../patterns.js';
 
 /** The host part of a git URL, for messages. */

@@ -19,7 +19,7 @@ import { appendJsonState, readJsonState, STATE } from '../state.js';
 import { summaryRow, summarySection } from '../summary.js';
 import type { BuildVersions } from '../mirage/prebuilt.js';
 import type { BuiltImage, DeployOutcome } from '../types.js';
-import { openGitAccess } from './access.js';
+import { openGitAccess } from './credentials/index.js';
 import { compressImage } from './compress.js';
 import { DeploymentRecord } from './deployments.js';
 import { fileDigest } from '../hash.js';
@@ -27,7 +27,7 @@ import { imageFileName, isTarget } from '../mirage/targets.js';
 import { argsFileContent, argsFileName, deployFolder, isSourceSha, sizeVerdict, storedSideName } from './layout.js';
 import type { ImageEntry } from './manifest.js';
 import { sourceCommitTime } from './source.js';
-import type { GitAccess } from './types.js';
+import type { Cleared, GitAccess } from './credentials/plan.js';
 import { writeDeploy, writeRollback, type WriteResult, type WriteSettings } from './writer.js';
 import { diffLines, diffMarkdown } from '../sbom/diff.js';
 import { sbomFileNames } from '../sbom/files.js';
@@ -122,6 +122,7 @@ export async function deployImage(
   ctx: RunContext,
   image: BuiltImage,
   setup: BuildVersions,
+  cleared: Cleared,
 ): Promise<DeployOutcome> {
   const { deploy } = config;
   const target = config.build.target;
@@ -190,7 +191,7 @@ export async function deployImage(
       };
     });
     return timedGroup(`Deploy: write ${path}`, async () => {
-      const access = await openGitAccess(deploy, ctx);
+      const access = await openGitAccess(cleared, ctx);
       const record =
         deploy.githubToken === undefined || deploy.dryRun
           ? undefined
@@ -225,12 +226,12 @@ export async function deployImage(
   });
 }
 
-export async function rollback(config: Config, ctx: RunContext, sha: string): Promise<DeployOutcome> {
+export async function rollback(config: Config, ctx: RunContext, sha: string, cleared: Cleared): Promise<DeployOutcome> {
   const directory = config.deploy.directory;
   const path = deployFolder(directory, sha);
   return withWorkDir(ctx, (workDir) =>
     timedGroup(`Deploy: roll \`${directory}/latest\` back to ${sha}`, async () => {
-      const access = await openGitAccess(config.deploy, ctx);
+      const access = await openGitAccess(cleared, ctx);
       const result = await writeRollback(access, settings(config, ctx, sha, workDir));
       return outcome(result, access, path, 'rolled latest back to');
     }),

@@ -13,7 +13,7 @@ import { runCommand, type CommandResult } from '../exec.js';
 import { explainGitFailure, filterIgnored, filterIgnoredMessage } from './git-errors.js';
 import { parseLsTree, type IndexChange, type TreeEntry } from './plan.js';
 import { isTransientFailure, MAX_TRANSPORT_ATTEMPTS, retryDelay } from './push-result.js';
-import type { GitAccess } from './types.js';
+import type { GitAccess } from './credentials/plan.js';
 
 export interface Author {
   readonly name: string;

@@ -26,7 +26,7 @@ import {
 import { classifyPush, MAX_PUSH_ATTEMPTS, retryDelay } from './push-result.js';
 import { DeploymentRepository, RepositoryError, type Author } from './repository.js';
 import { sourceAncestry } from './source.js';
-import type { GitAccess } from './types.js';
+import type { GitAccess } from './credentials/plan.js';
 import { compareWithLatest } from './changes.js';
 import { diffLines, type DeployDiff, type PackageVersion } from '../sbom/diff.js';
 

@@ -1,4 +1,4 @@
-import { keyBlobFingerprint } from '../hash.js';
+import { keyBlobFingerprint } from '../../hash.js';
 
 /**
  * SSH host keys the action trusts. github.com's keys are pinned here, from GitHub's published list
