@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { context } from '@actions/github';
 import { tmpdir, cpus } from 'node:os';
 import type { RunnerOs } from './mirage/targets.js';
 
-/** What the runner tells the action about the run, read once from its environment. */
+/** What the runner tells the action about the run, read once. */
 export interface RunContext {
   readonly eventName: string;
   /** The webhook payload of the triggering event, `{}` when the runner gave none. */
@@ -43,27 +43,38 @@ const OS_NAMES: Record<string, RunnerOs> = {
   win32: 'Windows',
 };
 
-function readPayload(path: string | undefined): EventPayload {
-  if (!path) return {};
+/** `owner/name` from GITHUB_REPOSITORY or the event; '' when the runner gave neither. */
+function repositoryName(github: typeof context): string {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as EventPayload;
-  } catch (error) {
-    throw new Error(`GITHUB_EVENT_PATH: cannot read the event payload at ${path}: ${String(error)}`);
+    const { owner, repo } = github.repo;
+    return `${owner}/${repo}`;
+  } catch {
+    return '';
   }
 }
 
-export function readContext(env: NodeJS.ProcessEnv = process.env): RunContext {
+/** A number the toolkit parsed from the environment, back as the text the outputs and URLs use. */
+function numberText(value: number, otherwise: string): string {
+  return Number.isNaN(value) ? otherwise : String(value);
+}
+
+/**
+ * The run and its event from the toolkit's `context` (@actions/github); what it lacks (the
+ * workspace, RUNNER_TEMP, the runner's OS, architecture and cores) from the runner's variables.
+ */
+export function readContext(github: typeof context = context): RunContext {
+  const env = process.env;
   const runnerOs = OS_NAMES[env.RUNNER_OS ?? process.platform] ?? 'Linux';
   return {
-    eventName: env.GITHUB_EVENT_NAME ?? '',
-    payload: readPayload(env.GITHUB_EVENT_PATH),
-    ref: env.GITHUB_REF ?? '',
-    sha: env.GITHUB_SHA ?? '',
-    repository: env.GITHUB_REPOSITORY ?? '',
-    serverUrl: (env.GITHUB_SERVER_URL ?? 'https://github.com').replace(/\/+$/, ''),
-    apiUrl: (env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, ''),
-    runId: env.GITHUB_RUN_ID ?? '',
-    runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',
+    eventName: github.eventName ?? '',
+    payload: github.payload as EventPayload,
+    ref: github.ref ?? '',
+    sha: github.sha ?? '',
+    repository: repositoryName(github),
+    serverUrl: github.serverUrl.replace(/\/+$/, ''),
+    apiUrl: github.apiUrl.replace(/\/+$/, ''),
+    runId: numberText(github.runId, ''),
+    runAttempt: numberText(github.runAttempt, '1'),
     workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
     runnerTemp: env.RUNNER_TEMP ?? tmpdir(),
     runnerOs,

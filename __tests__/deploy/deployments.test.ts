@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { context } from '@actions/github';
+import { describe, expect, it, vi } from 'vitest';
 import { readContext } from '../../src/context.js';
 import { deploymentRequest, recordWarning, statusRequest } from '../../src/deploy/deployments.js';
 
@@ -40,7 +41,17 @@ describe('GitHub deployment records', () => {
   });
 
   it('the API base comes from GITHUB_API_URL (GitHub Enterprise Server), else api.github.com', () => {
-    expect(readContext({ GITHUB_API_URL: 'https://ghes.example/api/v3/' }).apiUrl).toBe('https://ghes.example/api/v3');
-    expect(readContext({}).apiUrl).toBe('https://api.github.com');
+    // The toolkit's context reads the environment when it is made: a fresh one for each environment.
+    const Context = context.constructor as new () => typeof context;
+    const apiUrlWith = (value: string | undefined): string => {
+      vi.stubEnv('GITHUB_API_URL', value);
+      return readContext(new Context()).apiUrl;
+    };
+    try {
+      expect(apiUrlWith('https://ghes.example/api/v3/')).toBe('https://ghes.example/api/v3');
+      expect(apiUrlWith(undefined)).toBe('https://api.github.com');
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
