@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { ConfigError, parseConfig, redactUrl, type Config } from './config.js';
 import { readContext, type RunContext } from './context.js';
 import { preflight } from './deploy/credentials/index.js';
-import { decideDeploy } from './deploy/gate.js';
+import { decideDeploy } from './deploy/plan.js';
 import { deployImage, rollback } from './deploy/index.js';
 import { buildUnikernel } from './mirage/index.js';
 import { checkTargetRunnable } from './mirage/targets.js';

@@ -1,432 +1,398 @@
-import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseManifest, type ImageEntry, type Manifest } from '../../src/deploy/manifest.js';
+import { ConfigError, type DeployConfig } from '../../src/config.js';
+import type { EventPayload, RunContext } from '../../src/context.js';
 import {
-  blobOid,
-  commitMessage,
-  identifyLatest,
-  describeChanges,
-  listTarget,
-  manifestsToRead,
-  parseLsTree,
-  planDeploy,
-  planRollback,
-  type DeployRequest,
-  type TargetState,
+  type Ancestry,
+  decideDeploy,
+  argsFileContent,
+  argsFileName,
+  type BuildOrder,
+  checksumList,
+  chooseToPrune,
+  decideLatest,
+  deployFolder,
+  isSourceSha,
+  latestContent,
+  latestPath,
+  parseLatest,
+  SIZE_LIMIT_BYTES,
+  SIZE_WARN_BYTES,
+  sizeVerdict,
+  storedImageName,
+  storedSideName,
+  unpackedName,
 } from '../../src/deploy/plan.js';
+import { testContext } from '../support/context.js';
+import { FIXTURES } from '../support/harness.js';
 
-const sha = (c: string) => c.repeat(40);
-const oid = (n: number) => n.toString(16).padStart(40, '0');
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
 
-const CONFIG_SHA = '3'.repeat(64);
-
-function entry(name: string, imageSha = '1'.repeat(64), over: Partial<ImageEntry> = {}): ImageEntry {
-  return {
-    name,
-    builtName: 'www',
-    target: 'xen',
-    sha256: imageSha,
-    size: 1,
-    compression: 'bzip2',
-    compressedSha256: '2'.repeat(64),
-    compressedSize: 1,
-    bootArgs: [],
-    configFile: 'config.ml',
-    files: { 'config.ml': CONFIG_SHA },
-    run: { url: '' },
-    versions: { ocaml: '', opam: '', mirage: '' },
-    builtAt: '2026-01-01T00:00:00Z',
-    ...over,
-  };
-}
-
-function manifest(s: string, time: string, imageSha = '1'.repeat(64)): Manifest {
-  return {
-    schema: 2,
-    source: { repository: 'o/r', sha: s, ref: 'refs/heads/main', commitTime: time },
-    images: { 'www.xen.bz2': entry('www', imageSha) },
-  };
-}
-
-/** ls-tree -r -z output for folders of one image (four files each), plus latest and a stray file. */
-function lsTree(folders: string[], latest?: string): string {
-  const lines = folders.flatMap((s, i) => [
-    `100644 blob ${oid(i * 10 + 1)}\txen/${s}/config.ml`,
-    `100644 blob ${oid(i * 10 + 2)}\txen/${s}/manifest.json`,
-    `100644 blob ${oid(i * 10 + 3)}\txen/${s}/www.xen.bz2`,
-    `100644 blob ${oid(i * 10 + 4)}\txen/${s}/SHA256SUMS`,
-  ]);
-  if (latest) lines.push(`100644 blob ${latest}\txen/latest`);
-  lines.push(`100644 blob ${oid(999)}\txen/README.md`);
-  return `${lines.join('\0')}\0`;
-}
-
-describe('listing', () => {
-  it('parses ls-tree -z records, names with spaces and tabs included', () => {
-    expect(parseLsTree(`100644 blob ${oid(1)}\ta b\tc\x00120000 blob ${oid(2)}\tlink\0`)).toEqual([
-      { mode: '100644', type: 'blob', oid: oid(1), path: 'a b\tc' },
-      { mode: '120000', type: 'blob', oid: oid(2), path: 'link' },
-    ]);
-    expect(() => parseLsTree('garbage\0')).toThrow(/ls-tree/);
-  });
-
-  it('groups <target>/<sha>/ folders and finds latest; other names are left alone', () => {
-    const listing = listTarget(parseLsTree(lsTree([sha('a'), sha('b')], oid(500))), 'xen');
-    expect(listing.latestOid).toBe(oid(500));
-    expect([...listing.folders.keys()]).toEqual([sha('a'), sha('b')]);
-    expect([...(listing.folders.get(sha('b'))?.entries() ?? [])]).toEqual([
-      ['config.ml', oid(11)],
-      ['manifest.json', oid(12)],
-      ['www.xen.bz2', oid(13)],
-      ['SHA256SUMS', oid(14)],
-    ]);
-  });
-
-  it('reads only the manifests it needs: own and latest, or all of them for keep', () => {
-    const listing = listTarget(parseLsTree(lsTree([sha('a'), sha('b'), sha('c')])), 'xen');
-    expect([...manifestsToRead(listing, sha('d'), sha('b'), 0).entries()]).toEqual([[sha('b'), oid(12)]]);
-    expect([...manifestsToRead(listing, sha('a'), sha('b'), 0).keys()]).toEqual([sha('a'), sha('b')]);
-    expect([...manifestsToRead(listing, sha('d'), undefined, 2).keys()]).toEqual([sha('a'), sha('b'), sha('c')]);
-  });
-});
-
-describe('identifyLatest', () => {
-  it('computes git blob ids, SHA-1 and SHA-256 repositories alike', () => {
-    expect(blobOid('hello\n', 40)).toBe('ce013625030ba8dba906f756967f9e9ca394464a');
-    expect(blobOid('', 40)).toBe('e69de29bb2d1d6434b8b29ae775ad8c2e48c5391');
-    expect(blobOid('', 64)).toBe('473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813');
-  });
-
-  it('finds the folder latest names from its blob id alone; undefined for other contents', () => {
-    const folders = [sha('a'), sha('b')];
-    const named = listTarget(parseLsTree(lsTree(folders, blobOid(`${sha('b')}\n`, 40))), 'xen');
-    expect(identifyLatest(named)).toBe(sha('b'));
-    const crlf = listTarget(parseLsTree(lsTree(folders, blobOid(`${sha('b')}\r\n`, 40))), 'xen');
-    expect(identifyLatest(crlf)).toBeUndefined();
-    expect(identifyLatest(listTarget(parseLsTree(lsTree(folders)), 'xen'))).toBeUndefined();
-  });
-});
-
-describe('planDeploy', () => {
-  const files = [
-    { name: 'www.xen.bz2', oid: oid(3) },
-    { name: 'config.ml', oid: oid(1) },
-  ];
-  const source = (s: string, time: string) => ({
-    repository: 'o/r',
-    sha: s,
-    ref: 'refs/heads/main',
-    commitTime: time,
-  });
-  const request = (s: string, time: string, keep = 0, imageSha?: string): DeployRequest => ({
-    directory: 'xen',
-    sha: s,
-    imageFile: 'www.xen.bz2',
-    entry: entry('www', imageSha),
-    source: source(s, time),
-    files,
-    latestOid: oid(200),
-    keep,
-    oidLength: 40,
-  });
-  const state = (folders: Record<string, string>, latestSha?: string): TargetState => {
-    const listing = listTarget(parseLsTree(lsTree(Object.keys(folders), latestSha ? oid(500) : undefined)), 'xen');
-    return {
-      listing,
-      ...(latestSha ? { latestSha } : {}),
-      manifests: new Map(Object.entries(folders).map(([s, t]) => [s, manifest(s, t)])),
-      ancestry: 'unknown',
-    };
-  };
-  const generated = (plan: ReturnType<typeof planDeploy>, name: string) =>
-    plan.kind === 'commit' ? plan.generated.find((g) => g.path.endsWith(`/${name}`))?.text : undefined;
-
-  it('into an empty repository: the image, its files, the manifest, SHA256SUMS and latest', () => {
-    const plan = planDeploy(request(sha('a'), '2026-01-01T00:00:00Z'), state({}));
-    if (plan.kind !== 'commit') throw new Error(plan.kind);
-    const manifestText = generated(plan, 'manifest.json') ?? '';
-    const sumsText = generated(plan, 'SHA256SUMS') ?? '';
-    expect(plan.changes).toEqual([
-      { path: `xen/${sha('a')}/www.xen.bz2`, oid: oid(3) },
-      { path: `xen/${sha('a')}/config.ml`, oid: oid(1) },
-      { path: `xen/${sha('a')}/manifest.json`, oid: blobOid(manifestText, 40) },
-      { path: `xen/${sha('a')}/SHA256SUMS`, oid: blobOid(sumsText, 40) },
-      { path: 'xen/latest', oid: oid(200) },
-    ]);
-    expect(plan.latest).toEqual({ move: true });
-    expect(parseManifest(manifestText)?.images).toEqual({ 'www.xen.bz2': entry('www') });
-    const manifestSha = createHash('sha256').update(manifestText).digest('hex');
-    expect(sumsText).toBe(
-      [
-        `${'3'.repeat(64)}  config.ml`,
-        `${manifestSha}  manifest.json`,
-        `${'2'.repeat(64)}  www.xen.bz2`,
-        `# unpacked: ${'1'.repeat(64)}  www.xen`,
-        '',
-      ].join('\n'),
-    );
-  });
-
-  /** A state whose folder `sha('a')` holds exactly these blobs (name → oid), its manifest read as `manifest()`. */
-  const holding = (blobs: Record<string, string>, mode = '100644'): TargetState => {
-    const records = Object.entries(blobs).map(
-      ([name, o]) => `${name === 'www.xen.bz2' ? mode : '100644'} blob ${o}\txen/${sha('a')}/${name}`,
-    );
-    return {
-      listing: listTarget(parseLsTree(`${records.join('\0')}\0`), 'xen'),
-      manifests: new Map([[sha('a'), manifest(sha('a'), '2026-01-01T00:00:00Z')]]),
-      ancestry: 'unknown',
-    };
-  };
-  /** This image's blobs as `request` writes them, and the folder's own files. */
-  const same = { 'www.xen.bz2': oid(3), 'config.ml': oid(1), 'manifest.json': oid(55), SHA256SUMS: oid(56) };
-
-  it('the same sha with the same image and files: unchanged', () => {
-    const plan = planDeploy(
-      request(sha('a'), '2026-01-01T00:00:00Z'),
-      state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')),
-    );
-    expect(plan.kind).toBe('unchanged');
-    expect(planDeploy(request(sha('a'), '2026-01-01T00:00:00Z'), holding(same)).kind).toBe('unchanged');
-  });
-
-  it('an image blob replaced under an unchanged manifest is not the same build: the folder is rewritten', () => {
-    const plan = planDeploy(request(sha('a'), '2026-01-01T00:00:00Z'), holding({ ...same, 'www.xen.bz2': oid(66) }));
-    expect(plan.kind === 'commit' && plan.changes).toContainEqual({
-      path: `xen/${sha('a')}/www.xen.bz2`,
-      oid: oid(3),
-    });
-    const noManifestBlobs = Object.fromEntries(Object.entries(same).filter(([name]) => name !== 'manifest.json'));
-    const noManifest = planDeploy(request(sha('a'), '2026-01-01T00:00:00Z'), holding(noManifestBlobs));
-    expect(noManifest.kind).toBe('commit');
-  });
-
-  it('refuses to write into a folder, or past a latest, that holds a symbolic link; ignores links elsewhere', () => {
-    const linked = holding(same, '120000');
-    expect(linked.listing.folders.get(sha('a'))?.has('www.xen.bz2')).toBe(false);
-    expect(() => planDeploy(request(sha('a'), '2026-01-01T00:00:00Z'), linked)).toThrow(
-      new RegExp(`symbolic links at xen/${sha('a')}/www.xen.bz2`),
-    );
-    const latestLink = listTarget(parseLsTree(`120000 blob ${oid(1)}\txen/latest\0`), 'xen');
-    expect(latestLink.latestOid).toBeUndefined();
-    expect(() =>
-      planDeploy(request(sha('b'), '2026-01-01T00:00:00Z'), {
-        listing: latestLink,
-        manifests: new Map(),
-        ancestry: 'unknown',
-      }),
-    ).toThrow(/symbolic links at xen\/latest/);
-    const elsewhere = listTarget(
-      parseLsTree(`120000 blob ${oid(1)}\txen/${sha('c')}/www.xen.bz2\x00120000 blob ${oid(2)}\txen/README\0`),
-      'xen',
-    );
-    expect(
-      planDeploy(request(sha('b'), '2026-01-01T00:00:00Z'), {
-        listing: elsewhere,
-        manifests: new Map(),
-        ancestry: 'unknown',
-      }).kind,
-    ).toBe('commit');
-    expect(() => planRollback('xen', sha('a'), { listing: linked.listing }, oid(7))).toThrow(/symbolic links/);
-  });
-
-  it('a manifest claiming a commit time in the future neither pins latest nor steers keep', () => {
-    const plan = planDeploy(
-      request(sha('d'), '2026-01-04T00:00:00Z', 2),
-      state(
-        { [sha('a')]: '2099-01-01T00:00:00Z', [sha('b')]: '2026-01-02T00:00:00Z', [sha('c')]: '2026-01-03T00:00:00Z' },
-        sha('a'),
-      ),
-    );
-    expect(plan.kind === 'commit' && plan.latest.move).toBe(true);
-    expect(plan.kind === 'commit' && plan.pruned).toEqual([sha('b'), sha('a')]);
-  });
-
-  it("a build without a commit time takes its folder's earlier one, but not one in the future", () => {
-    const noTime = { repository: 'o/r', sha: sha('a'), ref: 'refs/heads/main' };
-    const r = {
-      ...request(sha('a'), '2026-01-01T00:00:00Z'),
-      source: noTime,
-      files: [{ name: 'www.xen.bz2', oid: oid(300) }],
-    };
-    const sourceOf = (folderTime: string) => {
-      const plan = planDeploy(r, state({ [sha('a')]: folderTime }));
-      return parseManifest(generated(plan, 'manifest.json') ?? '')?.source;
-    };
-    expect(sourceOf('2025-12-01T00:00:00Z')?.commitTime).toBe('2025-12-01T00:00:00Z');
-    expect(sourceOf('2099-01-01T00:00:00Z')).toEqual(noTime);
-  });
-
-  it('the same image with other boot arguments is not a re-run', () => {
-    const r = request(sha('a'), '2026-01-01T00:00:00Z');
-    const plan = planDeploy(
-      { ...r, entry: { ...r.entry, bootArgs: ['--ipv4=10.0.0.2/24'] } },
-      state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')),
-    );
-    expect(plan.kind).toBe('commit');
-  });
-
-  it('the same sha with another image: replaces it, dropping files the image no longer has', () => {
-    const s = state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a'));
-    const changed = {
-      ...request(sha('a'), '2026-01-01T00:00:00Z', 0, '9'.repeat(64)),
-      files: [{ name: 'www.xen.bz2', oid: oid(300) }],
-      entry: entry('www', '9'.repeat(64), { configFile: 'config.ml', files: {} }),
-    };
-    const plan = planDeploy(changed, s);
-    expect(plan.kind === 'commit' && plan.changes.map((c) => [c.path, c.oid !== undefined])).toEqual([
-      [`xen/${sha('a')}/config.ml`, false],
-      [`xen/${sha('a')}/www.xen.bz2`, true],
-      [`xen/${sha('a')}/manifest.json`, true],
-      [`xen/${sha('a')}/SHA256SUMS`, true],
-    ]);
-  });
-
-  describe('a second image in the folder', () => {
-    const second = (config = oid(1)): DeployRequest => ({
-      ...request(sha('a'), '2026-01-01T00:00:00Z'),
-      imageFile: 'mir-mirage.io.xen.bz2',
-      entry: entry('mir-mirage.io', '5'.repeat(64), {
-        compressedSha256: '6'.repeat(64),
-        bootArgs: ['--ipv4=10.0.0.2/24'],
-        files: { 'config.ml': CONFIG_SHA, 'mir-mirage.io.args': '7'.repeat(64) },
-      }),
-      files: [
-        { name: 'mir-mirage.io.xen.bz2', oid: oid(400) },
-        { name: 'config.ml', oid: config },
-        { name: 'mir-mirage.io.args', oid: oid(401) },
-      ],
-    });
-
-    it('keeps the other image and its files, and adds its entry to the manifest and SHA256SUMS', () => {
-      const plan = planDeploy(second(), state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')));
-      if (plan.kind !== 'commit') throw new Error(plan.kind);
-      expect(plan.changes.filter((c) => c.oid === undefined)).toEqual([]);
-      expect(plan.others).toEqual(['www.xen.bz2']);
-      expect(plan.latest.move).toBe(false);
-      expect(Object.keys(parseManifest(generated(plan, 'manifest.json') ?? '')?.images ?? {})).toEqual([
-        'mir-mirage.io.xen.bz2',
-        'www.xen.bz2',
-      ]);
-      const sums = (generated(plan, 'SHA256SUMS') ?? '').split('\n');
-      expect(sums.map((l) => l.replace(/^(# unpacked: )?[0-9a-f]{64} {2}/, '$1'))).toEqual([
-        'config.ml',
-        'manifest.json',
-        'mir-mirage.io.args',
-        'mir-mirage.io.xen.bz2',
-        'www.xen.bz2',
-        '# unpacked: mir-mirage.io.xen',
-        '# unpacked: www.xen',
-        '',
-      ]);
-    });
-
-    it('a config file of the same name with other bytes is a conflict naming `config-file`', () => {
-      const plan = planDeploy(second(oid(402)), state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')));
-      expect(plan.kind).toBe('conflict');
-      expect(plan.kind === 'conflict' && plan.message).toMatch(
-        /^input `config-file`: `xen\/a{40}\/config.ml` holds the config file of the image `www.xen.bz2`, with other bytes/,
-      );
-    });
-
-    it('a side file of another image with other bytes is a conflict naming `deploy-image-name`', () => {
-      const r = second();
-      const clash = { ...r, files: [...r.files, { name: 'www.xen.bz2', oid: oid(403) }] };
-      const plan = planDeploy(clash, state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')));
-      expect(plan.kind === 'conflict' && plan.message).toMatch(
-        /^input `deploy-image-name`: .* is the image with other bytes/,
-      );
-    });
-
-    it("a file named like the folder's own files is refused", () => {
-      const r = second();
-      const plan = planDeploy({ ...r, files: [...r.files, { name: 'SHA256SUMS', oid: oid(404) }] }, state({}));
-      expect(plan.kind === 'conflict' && plan.message).toMatch(/^input `deploy-image-name`: .*`SHA256SUMS`/);
-    });
-  });
-
-  it('an older build: stores the folder, leaves latest', () => {
-    const plan = planDeploy(
-      request(sha('a'), '2026-01-01T00:00:00Z'),
-      state({ [sha('b')]: '2026-01-02T00:00:00Z' }, sha('b')),
-    );
-    expect(plan.kind === 'commit' && plan.latest.move).toBe(false);
-    expect(plan.kind === 'commit' && plan.changes.map((c) => c.path)).not.toContain('xen/latest');
-  });
-
-  it('keep 2: prunes every file of the oldest folders, keeping the new one and latest', () => {
-    const plan = planDeploy(
-      request(sha('d'), '2026-01-04T00:00:00Z', 2),
-      state(
-        { [sha('a')]: '2026-01-01T00:00:00Z', [sha('b')]: '2026-01-02T00:00:00Z', [sha('c')]: '2026-01-03T00:00:00Z' },
-        sha('c'),
-      ),
-    );
-    expect(plan.kind === 'commit' && plan.pruned).toEqual([sha('b'), sha('a')]);
-    expect(plan.kind === 'commit' && plan.changes.filter((c) => c.oid === undefined).map((c) => c.path)).toEqual([
-      `xen/${sha('b')}/config.ml`,
-      `xen/${sha('b')}/manifest.json`,
-      `xen/${sha('b')}/www.xen.bz2`,
-      `xen/${sha('b')}/SHA256SUMS`,
-      `xen/${sha('a')}/config.ml`,
-      `xen/${sha('a')}/manifest.json`,
-      `xen/${sha('a')}/www.xen.bz2`,
-      `xen/${sha('a')}/SHA256SUMS`,
-    ]);
-  });
-
-  it('keep 1 with a late older build keeps latest and the folder being written', () => {
-    const plan = planDeploy(
-      request(sha('a'), '2026-01-01T00:00:00Z', 1),
-      state({ [sha('b')]: '2026-01-02T00:00:00Z', [sha('c')]: '2026-01-03T00:00:00Z' }, sha('c')),
-    );
-    expect(plan.kind === 'commit' && plan.pruned).toEqual([sha('b')]);
-  });
-
-  it('keep 1 when latest names the oldest folder (after a rollback) and an older build arrives: latest stays, its folder too', () => {
-    const plan = planDeploy(
-      request(sha('z'), '2025-12-01T00:00:00Z', 1),
-      state(
-        { [sha('a')]: '2026-01-01T00:00:00Z', [sha('b')]: '2026-01-02T00:00:00Z', [sha('c')]: '2026-01-03T00:00:00Z' },
-        sha('a'),
-      ),
-    );
-    expect(plan.kind === 'commit' && plan.latest.move).toBe(false);
-    expect(plan.kind === 'commit' && plan.pruned).toEqual([sha('b')]);
-    expect(plan.kind === 'commit' && plan.changes.map((c) => c.path).filter((p) => p.includes(sha('a')))).toEqual([]);
-  });
-});
-
-describe('planRollback', () => {
-  const listing = listTarget(parseLsTree(lsTree([sha('a'), sha('b')], oid(500))), 'xen');
+describe('paths', () => {
   it.each([
-    ['a deployed sha', sha('a'), sha('b'), { kind: 'commit', changes: [{ path: 'xen/latest', oid: oid(7) }] }],
-    ['the sha latest already names', sha('b'), sha('b'), { kind: 'unchanged' }],
-    ['a sha never deployed', sha('c'), sha('b'), { kind: 'missing', deployed: [sha('a'), sha('b')] }],
-  ])('%s', (_name, target, latest, expected) => {
-    expect(planRollback('xen', target, { listing, latestSha: latest }, oid(7))).toMatchObject(expected);
+    ['hello.xen', 'bzip2', 'hello.xen.bz2'],
+    ['hello.hvt', 'xz', 'hello.hvt.xz'],
+    ['hello', 'gzip', 'hello.gz'],
+    ['hello.virtio', 'none', 'hello.virtio'],
+  ] as const)('%s with %s is stored as %s', (file, compression, stored) => {
+    expect(storedImageName(file, compression)).toBe(stored);
+  });
+
+  it('lays out <target>/<sha> and <target>/latest holding the sha and a newline, as in 2013', () => {
+    expect(deployFolder('xen', A)).toBe(`xen/${A}`);
+    expect(latestPath('xen')).toBe('xen/latest');
+    expect(latestContent(A)).toBe(`${A}\n`);
+  });
+
+  it.each([
+    [`${A}\n`, A],
+    [`  ${A.toUpperCase()}\r\n`, A],
+    [`${'c'.repeat(64)}\n`, 'c'.repeat(64)],
+    ['not a sha\n', undefined],
+    ['', undefined],
+    [`${A} extra`, undefined],
+  ])('parseLatest(%j) is %s', (text, sha) => {
+    expect(parseLatest(text)).toBe(sha);
+  });
+
+  it.each([
+    [A, true],
+    ['c'.repeat(64), true],
+    ['latest', false],
+    ['A'.repeat(40), false],
+    ['a'.repeat(39), false],
+  ])('isSourceSha(%s) is %s', (name, expected) => {
+    expect(isSourceSha(name)).toBe(expected);
   });
 });
 
-describe('messages', () => {
-  it('puts the source and run in the body', () => {
-    expect(
-      commitMessage({ subject: 'adding x for xen', repository: 'o/r', sha: 'x', runUrl: 'https://r/1', notes: ['n'] }),
-    ).toBe('adding x for xen\n\no/r@x\nhttps://r/1\nn\n');
-    expect(commitMessage({ subject: 's', repository: '', sha: 'x', runUrl: '', notes: [] })).toBe('s\n\nx\n');
+describe('sizeVerdict', () => {
+  it('names the limits as GitHub does', () => {
+    expect([SIZE_WARN_BYTES, SIZE_LIMIT_BYTES]).toEqual([52_428_800, 104_857_600]);
+  });
+  it.each([
+    // Literal byte counts, not the constants under test: GitHub's limits are 50 MiB and 100 MiB.
+    [0, 'bzip2', 'ok', undefined],
+    [52_428_800, 'bzip2', 'ok', undefined],
+    [52_428_801, 'bzip2', 'warn', /compression: xz/],
+    [104_857_600, 'gzip', 'warn', /50 MiB/],
+    [104_857_601, 'bzip2', 'fail', /hard limit of 100 MiB.*compression: xz/],
+    [104_857_601, 'xz', 'fail', /make the image smaller/],
+  ] as const)('%d bytes with %s: %s', (size, compression, level, message) => {
+    const verdict = sizeVerdict(size, compression);
+    expect(verdict.level).toBe(level);
+    if (message) expect(verdict.level !== 'ok' && verdict.message).toMatch(message);
+  });
+});
+
+describe('decideLatest', () => {
+  const at = (sha: string, time?: string): BuildOrder => (time === undefined ? { sha } : { sha, time });
+  const cases: Array<[string, BuildOrder, BuildOrder | undefined, Ancestry, boolean, RegExp | undefined]> = [
+    ['no latest yet', at(A, '2026-01-01T00:00:00Z'), undefined, 'unknown', true, undefined],
+    [
+      'latest already names this sha',
+      at(A, '2026-01-01T00:00:00Z'),
+      at(A, '2026-01-01T00:00:00Z'),
+      'unknown',
+      false,
+      undefined,
+    ],
+    ['a newer commit', at(A, '2026-01-02T00:00:00Z'), at(B, '2026-01-01T00:00:00Z'), 'unknown', true, undefined],
+    [
+      'an older commit finishing late',
+      at(A, '2026-01-01T00:00:00Z'),
+      at(B, '2026-01-02T00:00:00Z'),
+      'unknown',
+      false,
+      /newer build/,
+    ],
+    [
+      'offsets are compared as instants',
+      at(A, '2026-01-01T12:00:00+02:00'),
+      at(B, '2026-01-01T11:00:00Z'),
+      'unknown',
+      false,
+      /newer build/,
+    ],
+    [
+      'the same second: the build finishing now wins',
+      at(A, '2026-01-01T00:00:00Z'),
+      at(B, '2026-01-01T00:00:00Z'),
+      'unknown',
+      true,
+      undefined,
+    ],
+    ['latest has no readable time', at(A, '2026-01-01T00:00:00Z'), at(B), 'unknown', true, undefined],
+    [
+      'our commit time is unknown: latest stays, saying why',
+      at(A),
+      at(B, '2026-01-01T00:00:00Z'),
+      'unknown',
+      false,
+      /commit time of .* is unknown/,
+    ],
+    [
+      'neither has a commit time (latest from before this action): ours is newer',
+      at(A),
+      at(B),
+      'unknown',
+      true,
+      undefined,
+    ],
+    [
+      'our commit time is unknown, but the history shows ours newer',
+      at(A),
+      at(B, '2026-01-01T00:00:00Z'),
+      'ours-newer',
+      true,
+      undefined,
+    ],
+    [
+      'ancestry beats a clock: latest is our ancestor',
+      at(A, '2026-01-01T00:00:00Z'),
+      at(B, '2026-01-02T00:00:00Z'),
+      'ours-newer',
+      true,
+      undefined,
+    ],
+    [
+      'ancestry beats a clock: we are its ancestor',
+      at(A, '2026-01-03T00:00:00Z'),
+      at(B, '2026-01-02T00:00:00Z'),
+      'ours-older',
+      false,
+      /ancestor/,
+    ],
+  ];
+  it.each(cases)('%s', (_name, ours, current, ancestry, move, reason) => {
+    const decision = decideLatest(ours, current, ancestry);
+    expect(decision.move).toBe(move);
+    if (reason) expect(decision.reason).toMatch(reason);
+    else expect(decision.reason).toBeUndefined();
+  });
+});
+
+describe('chooseToPrune', () => {
+  const f = (n: number, time?: string): BuildOrder =>
+    time === undefined ? { sha: String(n).repeat(40) } : { sha: String(n).repeat(40), time };
+  const folders = [
+    f(1, '2026-01-01T00:00:00Z'),
+    f(2, '2026-01-02T00:00:00Z'),
+    f(3, '2026-01-03T00:00:00Z'),
+    f(4, '2026-01-04T00:00:00Z'),
+    f(5),
+  ];
+  it.each([
+    ['keep 0 keeps everything', 0, [], []],
+    ['keep 2: the two newest stay; no time sorts oldest', 2, [], [f(2).sha, f(1).sha, f(5).sha]],
+    ['keep 2 never removes what latest names', 2, [f(1).sha], [f(2).sha, f(5).sha]],
+    ['keep 10 removes nothing', 10, [], []],
+    ['keep 1 with protected folders', 1, [f(3).sha, f(5).sha], [f(2).sha, f(1).sha]],
+  ] as const)('%s', (_name, keep, protect, pruned) => {
+    expect(chooseToPrune(folders, keep, protect)).toEqual(pruned);
+  });
+});
+
+describe('names in a folder of several images', () => {
+  it('stores side files under the deployed name, and boot arguments one a line', () => {
+    expect(storedSideName('www.xl', 'www', 'mir-mirage.io')).toBe('mir-mirage.io.xl');
+    expect(storedSideName('www.xl.in', 'www', 'mir-mirage.io')).toBe('mir-mirage.io.xl.in');
+    expect(storedSideName('www_libvirt.xml', 'www', 'mir-mirage.io')).toBe('mir-mirage.io_libvirt.xml');
+    expect(storedSideName('www.xl', 'www', 'www')).toBe('www.xl');
+    expect(storedSideName('other.conf', 'www', 'mir-mirage.io')).toBe('mir-mirage.io.other.conf');
+    expect(argsFileName('mir-mirage.io')).toBe('mir-mirage.io.args');
+    expect(argsFileContent(['--ipv4=10.0.0.2/24', '--hello=a b'])).toBe('--ipv4=10.0.0.2/24\n--hello=a b\n');
+    expect(argsFileContent([])).toBe('');
   });
 
-  it('lists what a dry run would commit', () => {
-    expect(
-      describeChanges(
-        [
-          { path: 'xen/a/www.xen.bz2', oid: oid(1) },
-          { path: 'xen/latest', oid: oid(2) },
-          { path: 'xen/b/www.xen.bz2' },
-        ],
-        new Map([[oid(1), 1234]]),
-        { path: 'xen/latest', sha: 'a' },
-      ),
-    ).toEqual(['write xen/a/www.xen.bz2 (1234 bytes)', 'write xen/latest (a)', 'remove xen/b/www.xen.bz2']);
+  it('SHA256SUMS: every file by name, then the unpacked images as comment lines sha256sum -c skips', () => {
+    const files = new Map([
+      ['www.xen.bz2', 'b'.repeat(64)],
+      ['SHA256SUMS', 'f'.repeat(64)],
+      ['config.ml', 'a'.repeat(64)],
+      ['raw.hvt', 'c'.repeat(64)],
+    ]);
+    const text = checksumList(files, [
+      { file: 'www.xen.bz2', compression: 'bzip2', sha256: 'd'.repeat(64) },
+      { file: 'raw.hvt', compression: 'none', sha256: 'c'.repeat(64) },
+    ]);
+    expect(text).toBe(
+      `${'a'.repeat(64)}  config.ml\n${'c'.repeat(64)}  raw.hvt\n${'b'.repeat(64)}  www.xen.bz2\n` +
+        `# unpacked: ${'d'.repeat(64)}  www.xen\n`,
+    );
+    expect(unpackedName('www.xen.xz', 'xz')).toBe('www.xen');
+    expect(unpackedName('www.hvt', 'none')).toBe('www.hvt');
+  });
+});
+
+const payload = (name: string): EventPayload =>
+  JSON.parse(readFileSync(join(FIXTURES, 'events', `${name}.json`), 'utf8')) as EventPayload;
+
+const deployConfig = (over: Partial<DeployConfig> = {}): DeployConfig => ({
+  enabled: true,
+  branches: [],
+  repository: 'mirage/mirage-www-deployment',
+  key: 'k',
+  serverUrl: 'https://github.com',
+  compression: 'bzip2',
+  keep: 0,
+  commitUserName: 'github-actions[bot]',
+  commitUserEmail: 'bot@example.invalid',
+  dryRun: false,
+  directory: 'xen',
+  bootArgs: [],
+  environment: 'xen',
+  ...over,
+});
+
+const context = (eventName: string, ref: string, body: EventPayload): RunContext =>
+  testContext({
+    eventName,
+    payload: body,
+    ref,
+    sha: '0123456789abcdef0123456789abcdef01234567',
+    workspace: '/w',
+    runnerTemp: '/t',
+  });
+
+const push = payload('push-default-branch');
+const dispatch = payload('workflow_dispatch');
+const fork = payload('pull_request-fork');
+const samePr = payload('pull_request-same-repo');
+const deletedFork: EventPayload = {
+  ...fork,
+  pull_request: { ...fork.pull_request, head: { ref: 'x', repo: null } },
+};
+const noDefault: EventPayload = { ref: 'refs/heads/main', repository: { full_name: 'mirage/mirage-www' } };
+
+type Row = [string, Partial<DeployConfig>, string, string, EventPayload, boolean, RegExp];
+
+const table: Row[] = [
+  ['push to the default branch', {}, 'push', 'refs/heads/main', push, true, /^push to main, a deploy branch$/],
+  [
+    'manual run on the default branch',
+    {},
+    'workflow_dispatch',
+    'refs/heads/main',
+    dispatch,
+    true,
+    /^manual run on main/,
+  ],
+  ['deploy: false', { enabled: false }, 'push', 'refs/heads/main', push, false, /^input `deploy` is false$/],
+  [
+    'push to another branch',
+    {},
+    'push',
+    'refs/heads/feature/blog',
+    push,
+    false,
+    /refs\/heads\/feature\/blog is not a deploy branch \(the default branch: main\)/,
+  ],
+  [
+    'push to a listed branch',
+    { branches: ['live', 'feature/blog'] },
+    'push',
+    'refs/heads/feature/blog',
+    push,
+    true,
+    /push to feature\/blog/,
+  ],
+  [
+    'listed branches replace the default',
+    { branches: ['live'] },
+    'push',
+    'refs/heads/main',
+    push,
+    false,
+    /`deploy-branches`: live/,
+  ],
+  [
+    'a branch that only shares a prefix',
+    { branches: ['main'] },
+    'push',
+    'refs/heads/main-old',
+    push,
+    false,
+    /not a deploy branch/,
+  ],
+  ['a tag push', {}, 'push', 'refs/tags/main', push, false, /refs\/tags\/main is not a branch/],
+  [
+    'same-repository pull request',
+    {},
+    'pull_request',
+    'refs/pull/42/merge',
+    samePr,
+    false,
+    /^pull requests never deploy$/,
+  ],
+  ['pull request from a fork', {}, 'pull_request', 'refs/pull/42/merge', fork, false, /fork \(mallory\/mirage-www\)/],
+  [
+    'pull request whose fork was deleted',
+    {},
+    'pull_request',
+    'refs/pull/42/merge',
+    deletedFork,
+    false,
+    /from a fork that was deleted never deploys/,
+  ],
+  ['fork payload under another event name', {}, 'push', 'refs/heads/main', fork, false, /fork \(mallory/],
+  [
+    'pull request review',
+    {},
+    'pull_request_review',
+    'refs/pull/42/merge',
+    samePr,
+    false,
+    /^pull requests never deploy$/,
+  ],
+  ['a schedule', {}, 'schedule', 'refs/heads/main', push, false, /`schedule` runs never deploy/],
+  ['a release', {}, 'release', 'refs/tags/v1', push, false, /`release` runs never deploy/],
+  [
+    'no default branch in the payload',
+    {},
+    'push',
+    'refs/heads/main',
+    noDefault,
+    false,
+    /list the branches in `deploy-branches`/,
+  ],
+  [
+    'no default branch, listed branch',
+    { branches: ['main'] },
+    'push',
+    'refs/heads/main',
+    noDefault,
+    true,
+    /push to main/,
+  ],
+];
+
+describe('decideDeploy', () => {
+  it.each(table)('%s', (_name, over, event, ref, body, deploy, reason) => {
+    const decision = decideDeploy(deployConfig(over), context(event, ref, body));
+    expect(decision.deploy).toBe(deploy);
+    expect(decision.reason).toMatch(reason);
+  });
+
+  it('refuses deploy: true under pull_request_target as bad input, saying why', () => {
+    const run = () => decideDeploy(deployConfig(), context('pull_request_target', 'refs/heads/main', fork));
+    expect(run).toThrow(ConfigError);
+    try {
+      run();
+    } catch (error) {
+      expect((error as ConfigError).problems).toHaveLength(1);
+      expect((error as ConfigError).problems[0]?.input).toBe('deploy');
+      expect((error as ConfigError).message).toMatch(/pull_request_target.*secrets.*fork.*`push`/s);
+    }
+  });
+
+  it('lets pull_request_target through when deploy is off', () => {
+    const decision = decideDeploy(
+      deployConfig({ enabled: false }),
+      context('pull_request_target', 'refs/heads/main', fork),
+    );
+    expect(decision).toEqual({ deploy: false, reason: 'input `deploy` is false' });
   });
 });

@@ -15,7 +15,7 @@ import { ConfigError, type DeployConfig } from '../../src/config.js';
 import type { RunContext } from '../../src/context.js';
 import { openGitAccess, preflight } from '../../src/deploy/credentials/index.js';
 import { tokenEnv, type GitAccess } from '../../src/deploy/credentials/plan.js';
-import { explainGitFailure } from '../../src/deploy/git-errors.js';
+import { explainGitFailure } from '../../src/deploy/repository/git-errors.js';
 import { basicCredential } from '../../src/deploy/credentials/secret-shape.js';
 import { createBareRepo, runProcess, snapshotRepo, type RunResult } from '../support/bare-repo.js';
 import { testContext } from '../support/context.js';

@@ -1,7 +1,7 @@
 // The host updater (host/mirage-deploy-pull) as a host runs it, and deploy folders laid out as the
 // action writes them (`<directory>/<sha>/<image><ext>.<compression>`, side files, `<image>.args`,
 // config.ml, manifest.json, SHA256SUMS, `<directory>/latest`), committed straight into a bare
-// repository with plain git. SHA256SUMS as src/deploy/layout.ts writes it: a `sha256sum -c` line
+// repository with plain git. SHA256SUMS as src/deploy/plan.ts writes it: a `sha256sum -c` line
 // per file, sorted, then `# unpacked: <sha256>  <name>` per compressed image.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

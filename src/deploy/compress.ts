@@ -7,7 +7,7 @@ import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Compression } from '../config.js';
 import { CommandError, runCommand } from '../exec.js';
-import { COMPRESSION_SUFFIX } from './layout.js';
+import { COMPRESSION_SUFFIX } from './plan.js';
 
 /**
  * The argv that compresses a file in place (adding the suffix), or decompresses one. Levels as

@@ -1,7 +1,7 @@
 /**
  * The deploy phase: compress the image under its deployed name, then write it with its side files
  * and `.args` into `<directory>/<sha>/` and move `<directory>/latest` in the deployment repository
- * (src/deploy/writer.ts), or move `latest` back for `rollback-to`.
+ * (src/deploy/repository/), or move `latest` back for `rollback-to`.
  *
  * Outputs: `deployed` is true when the image is in the repository after this run — pushed now, or
  * already there from an earlier run of the same build. A dry run pushes nothing, so it reports
@@ -9,14 +9,13 @@
  */
 import * as core from '@actions/core';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { runUrl, type RunContext } from '../context.js';
 import { formatSize, timedGroup } from '../log.js';
-import type { PostTask } from '../post-step.js';
-import { appendJsonState, readJsonState, STATE } from '../state.js';
+import { appendJsonState, STATE } from '../state.js';
 import { summaryRow, summarySection } from '../summary.js';
+import { removeTempFolders, type TempFolderKind } from '../temp-folders.js';
 import type { BuildVersions } from '../mirage/prebuilt.js';
 import type { BuiltImage, DeployOutcome } from '../types.js';
 import { openGitAccess } from './credentials/index.js';
@@ -24,11 +23,11 @@ import { compressImage } from './compress.js';
 import { DeploymentRecord } from './deployments.js';
 import { fileDigest } from '../hash.js';
 import { imageFileName, isTarget } from '../mirage/targets.js';
-import { argsFileContent, argsFileName, deployFolder, isSourceSha, sizeVerdict, storedSideName } from './layout.js';
+import { argsFileContent, argsFileName, deployFolder, isSourceSha, sizeVerdict, storedSideName } from './plan.js';
 import type { ImageEntry } from './manifest.js';
 import { sourceCommitTime } from './source.js';
 import type { Cleared, GitAccess } from './credentials/plan.js';
-import { writeDeploy, writeRollback, type WriteResult, type WriteSettings } from './writer.js';
+import { writeDeploy, writeRollback, type WriteResult, type WriteSettings } from './repository/index.js';
 import { diffLines, diffMarkdown } from '../sbom/diff.js';
 import { sbomFileNames } from '../sbom/files.js';
 import { defined } from '../defined.js';
@@ -89,15 +88,21 @@ function outcome(result: WriteResult, access: GitAccess, path: string, what: str
   }
 }
 
-const WORK_DIR_PREFIX = 'mirage-deploy-work-';
+/** mkdtemp's six characters follow the prefix. */
+const WORK_FOLDERS: TempFolderKind = {
+  prefix: 'mirage-deploy-work-',
+  suffix: /^[A-Za-z0-9]{6}$/,
+  state: STATE.workDirs,
+  what: 'work folder',
+};
 
 /**
  * Runs `body` with a private work folder under RUNNER_TEMP, removed however it ends; registered for
  * the post step too, for when main is killed (a cancelled job, the runner's timeout).
  */
 async function withWorkDir<T>(ctx: RunContext, body: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(resolve(ctx.runnerTemp), WORK_DIR_PREFIX));
-  appendJsonState(STATE.workDirs, dir);
+  const dir = await mkdtemp(join(resolve(ctx.runnerTemp), WORK_FOLDERS.prefix));
+  appendJsonState(WORK_FOLDERS.state, dir);
   try {
     return await body(dir);
   } finally {
@@ -238,28 +243,4 @@ export async function rollback(config: Config, ctx: RunContext, sha: string, cle
   );
 }
 
-/** Only folders withWorkDir makes: directly in RUNNER_TEMP, with its prefix and mkdtemp's suffix. */
-export function isWorkDir(dir: string, runnerTemp: string): boolean {
-  const name = basename(dir);
-  return (
-    isAbsolute(dir) &&
-    dirname(dir) === resolve(runnerTemp) &&
-    name.startsWith(WORK_DIR_PREFIX) &&
-    /^[A-Za-z0-9]{6}$/.test(name.slice(WORK_DIR_PREFIX.length))
-  );
-}
-
-export const removeWorkDirs: PostTask = {
-  name: 'remove deploy work folders',
-  async run() {
-    const runnerTemp = process.env.RUNNER_TEMP ?? tmpdir();
-    const dirs = readJsonState<unknown>(STATE.workDirs, []);
-    for (const dir of Array.isArray(dirs) ? dirs : []) {
-      if (typeof dir !== 'string' || !isWorkDir(dir, runnerTemp)) {
-        core.warning(`post step: not removing ${String(dir)}: it is not a work folder of this action in RUNNER_TEMP`);
-        continue;
-      }
-      await rm(dir, { recursive: true, force: true });
-    }
-  },
-};
+export const removeWorkDirs = removeTempFolders(WORK_FOLDERS, 'remove deploy work folders');

@@ -1,390 +1,287 @@
 /**
- * What one deploy or rollback changes in the deployment repository, decided from the listing of
- * `<directory>/` at the branch tip and the few blobs read from it. Pure: the writer re-plans from
- * scratch on every new tip, so that a retried push never replays a stale decision.
+ * The deploy phase's pure decisions: whether this run may deploy at all (the gate), where a deploy
+ * lives in the deployment repository, which build `latest` names, which folders `keep` removes,
+ * whether an image is too large for the host.
+ *
+ * The layout is the 2013 one generalised to every target and to several images per commit:
+ * `<directory>/<source-sha>/` holds, for each image deployed from that commit, the compressed image,
+ * its side files and its `.args`, plus the unikernels' config file, one `manifest.json` describing
+ * every image and a `SHA256SUMS` over every file; `<directory>/latest` holds the source sha and a
+ * newline, which is what existing pollers read. The directory is the target unless
+ * `deploy-directory` names another.
  */
-import { createHash } from 'node:crypto';
-import {
-  checksumList,
-  chooseToPrune,
-  decideLatest,
-  FOLDER_FILES,
-  deployFolder,
-  isSourceSha,
-  LATEST_FILE,
-  latestContent,
-  latestPath,
-  MANIFEST_FILE,
-  SUMS_FILE,
-  type Ancestry,
-  type BuildOrder,
-  type ChecksumImage,
-  type LatestDecision,
-} from './layout.js';
-import {
-  MANIFEST_SCHEMA,
-  manifestTime,
-  ownedFiles,
-  serializeManifest,
-  type ImageEntry,
-  type Manifest,
-  type ManifestSource,
-} from './manifest.js';
+import { ConfigError, type Compression, type DeployConfig } from '../config.js';
+import type { RunContext } from '../context.js';
+import { COMMIT_SHA } from '../patterns.js';
 
-/** One line of `git ls-tree -r -z`. */
-export interface TreeEntry {
-  readonly mode: string;
-  readonly type: string;
-  readonly oid: string;
-  readonly path: string;
+export const MANIFEST_FILE = 'manifest.json';
+export const LATEST_FILE = 'latest';
+export const SUMS_FILE = 'SHA256SUMS';
+/** Files of a deploy folder that belong to no image: rewritten by every deploy into the folder. */
+export const FOLDER_FILES: readonly string[] = [MANIFEST_FILE, SUMS_FILE];
+/**
+ * Marks the line of an image's unpacked hash in SHA256SUMS. `sha256sum -c` skips lines starting
+ * with `#`, so the folder as stored checks clean; what follows the marker is itself a
+ * `sha256sum -c` line for the unpacked file, which a host checks after unpacking.
+ */
+export const UNPACKED_MARKER = '# unpacked: ';
+
+export const COMPRESSION_SUFFIX: Readonly<Record<Compression, string>> = {
+  bzip2: '.bz2',
+  xz: '.xz',
+  gzip: '.gz',
+  none: '',
+};
+
+export function isSourceSha(name: string): boolean {
+  return COMMIT_SHA.test(name);
 }
 
-export function parseLsTree(output: string): TreeEntry[] {
-  const entries: TreeEntry[] = [];
-  for (const record of output.split('\0')) {
-    if (record === '') continue;
-    const tab = record.indexOf('\t');
-    const [mode, type, oid] = record.slice(0, tab).split(' ');
-    if (tab < 0 || !mode || !type || !oid) throw new Error(`unexpected \`git ls-tree\` output: ${record}`);
-    entries.push({ mode, type, oid, path: record.slice(tab + 1) });
-  }
-  return entries;
+export function deployFolder(directory: string, sha: string): string {
+  return `${directory}/${sha}`;
 }
 
-/** `<directory>/` at one commit: the `latest` blob and each deploy folder's files (name → blob). */
-export interface TargetListing {
-  readonly latestOid?: string;
-  readonly folders: ReadonlyMap<string, ReadonlyMap<string, string>>;
-  /**
-   * Paths of symbolic links (mode 120000) where `latest` or a deploy folder's files would be: never
-   * read as files. Checking out such a folder would make the link, and hashing it would read the
-   * runner's file it names.
-   */
-  readonly symlinks?: readonly string[];
+export function latestPath(directory: string): string {
+  return `${directory}/${LATEST_FILE}`;
 }
 
-const SYMLINK_MODE = '120000';
+export function latestContent(sha: string): string {
+  return `${sha}\n`;
+}
+
+/** The sha a `latest` file names, or undefined when it holds something else. */
+export function parseLatest(text: string): string | undefined {
+  const sha = text.trim().toLowerCase();
+  return isSourceSha(sha) ? sha : undefined;
+}
+
+export function storedImageName(imageFile: string, compression: Compression): string {
+  return `${imageFile}${COMPRESSION_SUFFIX[compression]}`;
+}
+
+/** The plain boot-arguments file of an image: `<name>.args`, one argument a line. */
+export function argsFileName(imageName: string): string {
+  return `${imageName}.args`;
+}
+
+export function argsFileContent(bootArgs: readonly string[]): string {
+  return bootArgs.map((arg) => `${arg}\n`).join('');
+}
 
 /**
- * Refuses to read or write where the deployment repository holds a symbolic link: in `folder` (a
- * deploy folder, as `<directory>/<sha>`) or at `<directory>/latest`.
+ * A side file's name in the deploy folder: the generated ones start with the built name
+ * (`www.xl`, `www_libvirt.xml`), which becomes the deployed name (`mir-mirage.io.xl`), so that the
+ * side files of several images of one folder never collide.
  */
-export function refuseSymlinks(listing: TargetListing, directory: string, folder: string): void {
-  const found = (listing.symlinks ?? []).filter((p) => p === latestPath(directory) || p.startsWith(`${folder}/`));
-  if (found.length === 0) return;
-  throw new Error(
-    `the deployment repository holds symbolic links at ${found.join(', ')}; this action writes and reads only ` +
-      'plain files there, and will not follow a link out of the repository: remove them in a commit, then re-run',
-  );
+export function storedSideName(file: string, builtName: string, imageName: string): string {
+  if (file.startsWith(builtName)) return `${imageName}${file.slice(builtName.length)}`;
+  return `${imageName}.${file}`;
 }
 
-export function listTarget(entries: readonly TreeEntry[], target: string): TargetListing {
-  let latestOid: string | undefined;
-  const folders = new Map<string, Map<string, string>>();
-  const symlinks: string[] = [];
-  const prefix = `${target}/`;
-  for (const entry of entries) {
-    if (!entry.path.startsWith(prefix)) continue;
-    const rest = entry.path.slice(prefix.length);
-    const slash = rest.indexOf('/');
-    const sha = rest.slice(0, slash);
-    const isLatest = rest === LATEST_FILE;
-    if (!isLatest && (slash < 0 || !isSourceSha(sha))) continue;
-    if (entry.mode === SYMLINK_MODE) {
-      symlinks.push(entry.path);
-      continue;
-    }
-    // Submodules and anything else that is not a file are not this action's.
-    if (entry.type !== 'blob') continue;
-    if (isLatest) {
-      latestOid = entry.oid;
-      continue;
-    }
-    const files = folders.get(sha) ?? new Map<string, string>();
-    files.set(rest.slice(slash + 1), entry.oid);
-    folders.set(sha, files);
+export interface ChecksumImage {
+  /** The stored (compressed) file's name. */
+  readonly file: string;
+  readonly compression: Compression;
+  readonly sha256: string;
+}
+
+/**
+ * SHA256SUMS: one `<sha256>  <name>` line per file of the folder (sorted by name, SHA256SUMS
+ * itself excepted), then for each compressed image a `# unpacked: <sha256>  <unpacked name>` line.
+ */
+export function checksumList(files: ReadonlyMap<string, string>, images: readonly ChecksumImage[]): string {
+  const byName = ([a]: [string, string], [b]: [string, string]) => (a < b ? -1 : a > b ? 1 : 0);
+  const lines = [...files.entries()]
+    .filter(([name]) => name !== SUMS_FILE)
+    .sort(byName)
+    .map(([name, sha256]) => `${sha256}  ${name}\n`);
+  const unpacked = images
+    .filter((image) => image.compression !== 'none')
+    .map((image): [string, string] => [unpackedName(image.file, image.compression), image.sha256])
+    .sort(byName)
+    .map(([name, sha256]) => `${UNPACKED_MARKER}${sha256}  ${name}\n`);
+  return [...lines, ...unpacked].join('');
+}
+
+export function unpackedName(file: string, compression: Compression): string {
+  return file.slice(0, file.length - COMPRESSION_SUFFIX[compression].length);
+}
+
+const MiB = 1024 * 1024;
+/** GitHub warns about files over 50 MiB and refuses files over 100 MiB (GH001). */
+export const SIZE_WARN_BYTES = 50 * MiB;
+export const SIZE_LIMIT_BYTES = 100 * MiB;
+
+export type SizeVerdict = { readonly level: 'ok' } | { readonly level: 'warn' | 'fail'; readonly message: string };
+
+function mib(bytes: number): string {
+  return `${(bytes / MiB).toFixed(1)} MiB`;
+}
+
+export function sizeVerdict(compressedSize: number, compression: Compression): SizeVerdict {
+  const smaller =
+    compression === 'xz'
+      ? 'make the image smaller (fewer dependencies, no debug info)'
+      : 'set input `compression: xz`, which usually shrinks unikernels most';
+  if (compressedSize > SIZE_LIMIT_BYTES) {
+    return {
+      level: 'fail',
+      message:
+        `the compressed image is ${mib(compressedSize)}, over GitHub's hard limit of 100 MiB per file, ` +
+        `so the push would be refused; ${smaller}`,
+    };
+  }
+  if (compressedSize > SIZE_WARN_BYTES) {
+    return {
+      level: 'warn',
+      message:
+        `the compressed image is ${mib(compressedSize)}: GitHub warns above 50 MiB and refuses files over ` +
+        `100 MiB; ${smaller}`,
+    };
+  }
+  return { level: 'ok' };
+}
+
+/** How one build of the source compares with another, as far as the evidence goes. */
+export interface BuildOrder {
+  readonly sha: string;
+  /**
+   * The source commit time (ISO 8601), when known. Never a build time: a build of an old commit
+   * can finish after a build of a newer one, so the two kinds of time cannot be compared.
+   */
+  readonly time?: string;
+}
+
+/**
+ * What git knows about the two commits when the workspace holds their history: `ours-newer` when
+ * `latest`'s commit is an ancestor of ours, `ours-older` the other way round.
+ */
+export type Ancestry = 'ours-newer' | 'ours-older' | 'unknown';
+
+export interface LatestDecision {
+  readonly move: boolean;
+  /** Why `latest` stays, for a notice; absent when it moves or already names this build. */
+  readonly reason?: string;
+}
+
+function instant(time: string | undefined): number {
+  return time === undefined ? Number.NaN : Date.parse(time);
+}
+
+/**
+ * Whether `latest` moves to this build. It never moves backwards: ancestry decides when the
+ * history shows it; otherwise the source commit times do, and a tie goes to the build finishing
+ * now (two commits in the same second cannot be ordered better without history). A `latest`
+ * without a commit time (a folder from before this action) is older than any build; a build whose
+ * own commit time is unknown cannot show it is newer, so it leaves `latest` alone.
+ */
+export function decideLatest(ours: BuildOrder, current: BuildOrder | undefined, ancestry: Ancestry): LatestDecision {
+  if (current === undefined) return { move: true };
+  if (current.sha === ours.sha) return { move: false };
+  const keep = `\`latest\` names ${current.sha}, a newer build of the source`;
+  if (ancestry === 'ours-newer') return { move: true };
+  if (ancestry === 'ours-older') return { move: false, reason: `${keep} (${ours.sha} is its ancestor)` };
+  const ourTime = instant(ours.time);
+  const theirTime = instant(current.time);
+  if (Number.isNaN(theirTime)) return { move: true };
+  if (Number.isNaN(ourTime)) {
+    return {
+      move: false,
+      reason:
+        `the commit time of ${ours.sha} is unknown (no push event and no checkout holding it), so it cannot be ` +
+        `shown newer than ${current.sha}, which \`latest\` names (committed ${current.time})`,
+    };
+  }
+  if (ourTime >= theirTime) return { move: true };
+  return { move: false, reason: `${keep} (committed ${current.time}, this one ${ours.time})` };
+}
+
+/**
+ * The deploy folders `keep: N` removes: all but the N newest, never the one `latest` names and
+ * never the one being written (a late older build stores its image in the same commit that would
+ * otherwise drop it). Folders without a commit time sort oldest.
+ */
+export function chooseToPrune(folders: readonly BuildOrder[], keep: number, protect: readonly string[]): string[] {
+  if (keep <= 0) return [];
+  const time = (f: BuildOrder) => {
+    const t = instant(f.time);
+    return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
+  };
+  const newestFirst = [...folders].sort((a, b) => time(b) - time(a) || b.sha.localeCompare(a.sha));
+  return newestFirst
+    .slice(keep)
+    .map((f) => f.sha)
+    .filter((sha) => !protect.includes(sha));
+}
+
+export interface GateDecision {
+  readonly deploy: boolean;
+  /** Why, in words for a notice: "pull requests never deploy", "refs/heads/x is not a deploy branch". */
+  readonly reason: string;
+}
+
+/** Events whose run holds code from a pull request; with a fork, code its author controls. */
+const PULL_REQUEST_EVENTS = ['pull_request', 'pull_request_review', 'pull_request_review_comment'];
+const DEPLOYING_EVENTS = ['push', 'workflow_dispatch'];
+
+const no = (reason: string): GateDecision => ({ deploy: false, reason });
+
+/** Names the fork a pull request comes from, or undefined when its head is in the base repository. */
+function forkOf(ctx: RunContext): string | undefined {
+  const pr = ctx.payload.pull_request;
+  if (!pr) return undefined;
+  const head = pr.head?.repo?.full_name;
+  const base = pr.base?.repo?.full_name ?? ctx.payload.repository?.full_name;
+  // A deleted fork leaves `head.repo` null: nobody can tell whose code it is, so it counts as one.
+  if (head === undefined || head === null) return 'a fork that was deleted';
+  return head !== base ? `a fork (${head})` : undefined;
+}
+
+/**
+ * Whether this run may deploy, decided from the inputs and the event alone. Only a push to a
+ * deploy branch, or a manual run on one, deploys: a pull request's code must never reach the
+ * deploy secret or the deployment repository.
+ */
+export function decideDeploy(deploy: DeployConfig, ctx: RunContext): GateDecision {
+  if (!deploy.enabled) return no('input `deploy` is false');
+  if (ctx.eventName === 'pull_request_target') {
+    throw new ConfigError([
+      {
+        input: 'deploy',
+        message:
+          "is `true` in a `pull_request_target` run; that event runs with the base repository's secrets while " +
+          'a workflow that builds the pull request builds code its author controls, even from a fork, so a ' +
+          'deploy there would hand the deploy key to anyone who opens a pull request. Deploy from `push` ' +
+          '(or `workflow_dispatch`) on a deploy branch, and set `deploy: false` for pull request events, e.g. ' +
+          "`deploy: ${{ github.event_name == 'push' }}`",
+      },
+    ]);
+  }
+  const fork = forkOf(ctx);
+  if (fork !== undefined) return no(`a pull request from ${fork} never deploys`);
+  if (PULL_REQUEST_EVENTS.includes(ctx.eventName)) return no('pull requests never deploy');
+  if (!DEPLOYING_EVENTS.includes(ctx.eventName)) {
+    return no(
+      `\`${ctx.eventName || '(no event)'}\` runs never deploy; only push and workflow_dispatch on a deploy branch do`,
+    );
+  }
+  if (!ctx.ref.startsWith('refs/heads/')) {
+    return no(`${ctx.ref || '(no ref)'} is not a branch; only a deploy branch deploys`);
+  }
+  const branch = ctx.ref.slice('refs/heads/'.length);
+  const defaultBranch = ctx.payload.repository?.default_branch;
+  const branches = deploy.branches.length > 0 ? deploy.branches : defaultBranch ? [defaultBranch] : [];
+  if (branches.length === 0) {
+    return no(
+      "the event does not name the repository's default branch, so no branch deploys; list the branches in `deploy-branches`",
+    );
+  }
+  if (!branches.includes(branch)) {
+    const which = deploy.branches.length > 0 ? '`deploy-branches`' : 'the default branch';
+    return no(`${ctx.ref} is not a deploy branch (${which}: ${branches.join(', ')})`);
   }
   return {
-    ...(latestOid === undefined ? {} : { latestOid }),
-    folders,
-    ...(symlinks.length === 0 ? {} : { symlinks }),
+    deploy: true,
+    reason: `${ctx.eventName === 'push' ? 'push to' : 'manual run on'} ${branch}, a deploy branch`,
   };
-}
-
-/** The id git gives a blob with this content, in a repository whose ids have `oidLength` hex digits. */
-export function blobOid(content: string, oidLength: number): string {
-  const data = Buffer.from(content);
-  const algorithm = oidLength === 64 ? 'sha256' : 'sha1';
-  return createHash(algorithm).update(`blob ${data.length}\0`).update(data).digest('hex');
-}
-
-/**
- * The deploy folder `latest` names, found without downloading it: `latest` holds `<sha>\n`, so its
- * blob id is that of one folder's name and a newline. Undefined when it holds anything else.
- */
-export function identifyLatest(listing: TargetListing): string | undefined {
-  const oid = listing.latestOid;
-  if (oid === undefined) return undefined;
-  return [...listing.folders.keys()].find((sha) => blobOid(latestContent(sha), oid.length) === oid);
-}
-
-/** The manifests a plan needs: this sha's (a re-run?), `latest`'s (newer?), and all for `keep`. */
-export function manifestsToRead(
-  listing: TargetListing,
-  ownSha: string,
-  latestSha: string | undefined,
-  keep: number,
-): Map<string, string> {
-  const wanted = keep > 0 ? [...listing.folders.keys()] : [ownSha, ...(latestSha ? [latestSha] : [])];
-  const oids = new Map<string, string>();
-  for (const sha of wanted) {
-    const oid = listing.folders.get(sha)?.get(MANIFEST_FILE);
-    if (oid !== undefined) oids.set(sha, oid);
-  }
-  return oids;
-}
-
-/** An index edit: the blob at `path`, or its removal when `oid` is absent. */
-export interface IndexChange {
-  readonly path: string;
-  readonly oid?: string;
-}
-
-export interface NewFile {
-  readonly name: string;
-  readonly oid: string;
-}
-
-export interface DeployRequest {
-  readonly directory: string;
-  readonly sha: string;
-  /** The stored image's file name: its key in the manifest's `images`. */
-  readonly imageFile: string;
-  readonly entry: ImageEntry;
-  readonly source: ManifestSource;
-  /** This image's files in the folder (image, config file, side files, `.args`), with their blob ids. */
-  readonly files: readonly NewFile[];
-  /** The blob holding `<sha>\n`. */
-  readonly latestOid: string;
-  readonly keep: number;
-  /** Hex digits of the repository's object ids (40, or 64 for a SHA-256 repository). */
-  readonly oidLength: number;
-}
-
-export interface TargetState {
-  readonly listing: TargetListing;
-  /** The sha `latest` names, when it names one. */
-  readonly latestSha?: string;
-  /**
-   * Manifests read, by sha; undefined for a folder whose manifest is missing or unreadable. The
-   * writer has filled in the hashes a schema 1 manifest did not record.
-   */
-  readonly manifests: ReadonlyMap<string, Manifest | undefined>;
-  readonly ancestry: Ancestry;
-}
-
-/** A file the plan generated (manifest, SHA256SUMS): the writer stores `text` as blob `oid`. */
-export interface GeneratedFile {
-  readonly path: string;
-  readonly oid: string;
-  readonly text: string;
-}
-
-export type Plan =
-  | { readonly kind: 'unchanged'; readonly reason: string }
-  | { readonly kind: 'conflict'; readonly message: string }
-  | {
-      readonly kind: 'commit';
-      readonly changes: readonly IndexChange[];
-      readonly generated: readonly GeneratedFile[];
-      readonly latest: LatestDecision;
-      readonly pruned: readonly string[];
-      /** The other images of the folder, kept as they are. */
-      readonly others: readonly string[];
-    };
-
-function removals(directory: string, sha: string, files: Iterable<string>): IndexChange[] {
-  return [...files].map((name) => ({ path: `${deployFolder(directory, sha)}/${name}` }));
-}
-
-function sameEntry(a: ImageEntry, b: ImageEntry): boolean {
-  const files = (e: ImageEntry) => JSON.stringify(Object.entries(e.files).sort());
-  return (
-    a.sha256 === b.sha256 &&
-    a.compressedSha256 === b.compressedSha256 &&
-    a.compression === b.compression &&
-    a.configFile === b.configFile &&
-    JSON.stringify(a.bootArgs) === JSON.stringify(b.bootArgs) &&
-    files(a) === files(b)
-  );
-}
-
-/**
- * The other images of the folder that stay: those whose image file is still there. Undefined
- * with a message when one of this image's files would overwrite one of theirs with other bytes.
- */
-function otherImages(
-  request: DeployRequest,
-  prior: Manifest | undefined,
-  folder: ReadonlyMap<string, string>,
-): { readonly kept: Record<string, ImageEntry> } | { readonly message: string } {
-  const kept: Record<string, ImageEntry> = {};
-  const ours = new Map(request.files.map((f) => [f.name, f.oid]));
-  for (const [name] of ours) {
-    if (FOLDER_FILES.includes(name)) {
-      return {
-        message:
-          `input \`deploy-image-name\`: this image would store a file named \`${name}\`, the name of the deploy ` +
-          "folder's own file; choose another image name",
-      };
-    }
-  }
-  for (const [file, entry] of Object.entries(prior?.images ?? {})) {
-    if (file === request.imageFile || !folder.has(file)) continue;
-    for (const name of ownedFiles(file, entry)) {
-      const oid = ours.get(name);
-      if (oid === undefined || oid === folder.get(name)) continue;
-      const where = `${deployFolder(request.directory, request.sha)}/${name}`;
-      const theirs = name === file ? 'is the image' : `belongs to the image \`${file}\``;
-      return {
-        message:
-          name === entry.configFile && name === request.entry.configFile
-            ? `input \`config-file\`: \`${where}\` holds the config file of the image \`${file}\`, with other ` +
-              "bytes than this unikernel's; images of one folder share a config file name only when it is the same " +
-              'file: give this config file another name (input `config-file`), or deploy into another `deploy-directory`'
-            : `input \`deploy-image-name\`: \`${where}\` ${theirs} with other bytes; give this image another ` +
-              '`deploy-image-name`, or deploy into another `deploy-directory`',
-      };
-    }
-    kept[file] = entry;
-  }
-  return { kept };
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** The folder's manifest and SHA256SUMS once this image is in, from the entries alone. */
-function folderFiles(manifest: Manifest): { manifestText: string; sumsText: string } {
-  const manifestText = serializeManifest(manifest);
-  const hashes = new Map<string, string>([[MANIFEST_FILE, sha256(manifestText)]]);
-  const images: ChecksumImage[] = [];
-  for (const [file, entry] of Object.entries(manifest.images)) {
-    hashes.set(file, entry.compressedSha256);
-    for (const [name, hash] of Object.entries(entry.files)) hashes.set(name, hash);
-    images.push({ file, compression: entry.compression, sha256: entry.sha256 });
-  }
-  return { manifestText, sumsText: checksumList(hashes, images) };
-}
-
-export function planDeploy(request: DeployRequest, state: TargetState): Plan {
-  const { directory, sha } = request;
-  const folder = deployFolder(directory, sha);
-  refuseSymlinks(state.listing, directory, folder);
-  const existing = state.listing.folders.get(sha) ?? new Map<string, string>();
-  const prior = state.manifests.get(sha);
-  const priorEntry = prior?.images[request.imageFile];
-  if (
-    priorEntry !== undefined &&
-    sameEntry(priorEntry, request.entry) &&
-    request.files.every((f) => existing.get(f.name) === f.oid) &&
-    FOLDER_FILES.every((name) => existing.has(name))
-  ) {
-    return { kind: 'unchanged', reason: `${folder} already holds this image (${request.imageFile})` };
-  }
-  const others = otherImages(request, prior, existing);
-  if ('message' in others) return { kind: 'conflict', message: others.message };
-
-  // An earlier image of this sha may have known the commit time; one in the future is not carried on.
-  const priorTime = manifestTime(prior);
-  const manifest: Manifest = {
-    schema: MANIFEST_SCHEMA,
-    source: {
-      ...request.source,
-      ...(priorTime !== undefined && !request.source.commitTime ? { commitTime: priorTime } : {}),
-    },
-    images: { ...others.kept, [request.imageFile]: request.entry },
-  };
-  const { manifestText, sumsText } = folderFiles(manifest);
-  const generated: GeneratedFile[] = [
-    { path: `${folder}/${MANIFEST_FILE}`, oid: blobOid(manifestText, request.oidLength), text: manifestText },
-    { path: `${folder}/${SUMS_FILE}`, oid: blobOid(sumsText, request.oidLength), text: sumsText },
-  ];
-  const wanted = new Set([
-    ...FOLDER_FILES,
-    ...Object.entries(manifest.images).flatMap(([file, entry]) => ownedFiles(file, entry)),
-  ]);
-
-  const ours: BuildOrder = { sha, time: manifestTime(manifest) };
-  const current: BuildOrder | undefined =
-    state.latestSha === undefined
-      ? undefined
-      : { sha: state.latestSha, time: manifestTime(state.manifests.get(state.latestSha)) };
-  const latest = decideLatest(ours, current, state.ancestry);
-
-  const changes: IndexChange[] = [
-    ...removals(
-      directory,
-      sha,
-      [...existing.keys()].filter((name) => !wanted.has(name)),
-    ),
-    ...request.files.map((f) => ({ path: `${folder}/${f.name}`, oid: f.oid })),
-    ...generated.map(({ path, oid }) => ({ path, oid })),
-  ];
-  if (latest.move) changes.push({ path: latestPath(directory), oid: request.latestOid });
-
-  const folders: BuildOrder[] = [...state.listing.folders.keys()]
-    .filter((s) => s !== sha)
-    .map((s) => ({ sha: s, time: manifestTime(state.manifests.get(s)) }));
-  folders.push(ours);
-  const namedByLatest = latest.move ? sha : state.latestSha;
-  const pruned = chooseToPrune(folders, request.keep, [sha, ...(namedByLatest ? [namedByLatest] : [])]);
-  for (const gone of pruned) changes.push(...removals(directory, gone, state.listing.folders.get(gone)?.keys() ?? []));
-  return { kind: 'commit', changes, generated, latest, pruned, others: Object.keys(others.kept).sort() };
-}
-
-export type RollbackPlan =
-  | { readonly kind: 'missing'; readonly deployed: readonly string[] }
-  | { readonly kind: 'unchanged'; readonly reason: string }
-  | { readonly kind: 'commit'; readonly changes: readonly IndexChange[] };
-
-export function planRollback(
-  target: string,
-  sha: string,
-  state: Pick<TargetState, 'listing' | 'latestSha'>,
-  latestOid: string,
-): RollbackPlan {
-  refuseSymlinks(state.listing, target, deployFolder(target, sha));
-  if (!state.listing.folders.has(sha)) return { kind: 'missing', deployed: [...state.listing.folders.keys()] };
-  if (state.latestSha === sha) return { kind: 'unchanged', reason: `\`${latestPath(target)}\` already names ${sha}` };
-  return { kind: 'commit', changes: [{ path: latestPath(target), oid: latestOid }] };
-}
-
-export interface MessageParts {
-  readonly subject: string;
-  readonly repository: string;
-  readonly sha: string;
-  readonly runUrl: string;
-  readonly notes: readonly string[];
-}
-
-export function commitMessage(parts: MessageParts): string {
-  const source = parts.repository ? `${parts.repository}@${parts.sha}` : parts.sha;
-  const body = [source, ...(parts.runUrl ? [parts.runUrl] : []), ...parts.notes];
-  return `${parts.subject}\n\n${body.join('\n')}\n`;
-}
-
-/** The dry-run list: one line per path, sizes where known. */
-export function describeChanges(
-  changes: readonly IndexChange[],
-  sizes: ReadonlyMap<string, number>,
-  latest: { readonly path: string; readonly sha: string } | undefined,
-): string[] {
-  return changes.map((change) => {
-    if (change.oid === undefined) return `remove ${change.path}`;
-    if (latest !== undefined && change.path === latest.path) return `write ${change.path} (${latest.sha})`;
-    const size = sizes.get(change.oid);
-    return size === undefined ? `write ${change.path}` : `write ${change.path} (${size} bytes)`;
-  });
 }

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type DeployConfig } from '../../../src/config.js';
 import {
-  CREDENTIAL_DIR_PREFIX,
+  CREDENTIAL_FOLDERS,
   fingerprint,
-  isCredentialDir,
   missingSecretMessage,
   planEndpoint,
   shellQuote,
@@ -12,6 +11,7 @@ import {
   type Endpoint,
 } from '../../../src/deploy/credentials/plan.js';
 import { basicCredential } from '../../../src/deploy/credentials/secret-shape.js';
+import { isTempFolder } from '../../../src/temp-folders.js';
 
 type Inputs = Pick<DeployConfig, 'repository' | 'serverUrl' | 'key' | 'token'>;
 const KEY = { key: 'key text' };
@@ -211,7 +211,8 @@ describe('sshCommand', () => {
   });
 });
 
-describe('isCredentialDir', () => {
+describe('the credentials folder', () => {
+  const CREDENTIAL_DIR_PREFIX = CREDENTIAL_FOLDERS.prefix;
   const temp = '/home/runner/work/_temp';
   const ours = `${temp}/${CREDENTIAL_DIR_PREFIX}0b7c3a52-1f4e-4c8e-9a51-2f0d6c1e8b3d`;
   it.each([
@@ -223,7 +224,7 @@ describe('isCredentialDir', () => {
     ['/', false],
     [`_temp/${CREDENTIAL_DIR_PREFIX}0b7c3a52-1f4e-4c8e-9a51-2f0d6c1e8b3d`, false],
   ])('%s → %s', (dir, expected) => {
-    expect(isCredentialDir(dir, temp)).toBe(expected);
+    expect(isTempFolder(CREDENTIAL_FOLDERS, dir, temp)).toBe(expected);
   });
 });
 

@@ -5,20 +5,18 @@
  */
 import * as core from '@actions/core';
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { DeployConfig } from '../../config.js';
 import { defined } from '../../defined.js';
 import type { RunContext } from '../../context.js';
-import type { PostTask } from '../../post-step.js';
 import { maskSecret } from '../../secrets.js';
-import { appendJsonState, readJsonState, STATE } from '../../state.js';
+import { appendJsonState } from '../../state.js';
+import { removeTempFolders } from '../../temp-folders.js';
 import { FINGERPRINTS_PAGE, knownHostsFor, knownHostsName, revokedKeyLine, type KnownHosts } from './known-hosts.js';
 import {
-  CREDENTIAL_DIR_PREFIX,
+  CREDENTIAL_FOLDERS,
   fingerprint,
-  isCredentialDir,
   missingSecretMessage,
   NO_PROMPTS,
   planEndpoint,
@@ -97,9 +95,9 @@ async function openSsh(
   secret: Extract<Cleared['secret'], { kind: 'deploy-key' }>,
   ctx: RunContext,
 ): Promise<GitAccess> {
-  const dir = join(resolve(ctx.runnerTemp), `${CREDENTIAL_DIR_PREFIX}${randomUUID()}`);
+  const dir = join(resolve(ctx.runnerTemp), `${CREDENTIAL_FOLDERS.prefix}${randomUUID()}`);
   // Registered before it exists, so that the post step removes it whatever happens from here on.
-  appendJsonState(STATE.credentialDirs, dir);
+  appendJsonState(CREDENTIAL_FOLDERS.state, dir);
   await mkdir(dirname(dir), { recursive: true });
   await mkdir(dir, { mode: 0o700 });
   const keyPath = join(dir, 'key');
@@ -143,20 +141,4 @@ export async function openGitAccess(cleared: Cleared, ctx: RunContext): Promise<
   return secret.kind === 'deploy-key' ? openSsh(endpoint, secret, ctx) : openHttps(endpoint, secret.token);
 }
 
-export const removeCredentials: PostTask = {
-  name: 'remove deploy credentials',
-  async run() {
-    const runnerTemp = process.env.RUNNER_TEMP ?? tmpdir();
-    const dirs = readJsonState<unknown>(STATE.credentialDirs, []);
-    for (const dir of Array.isArray(dirs) ? dirs : []) {
-      if (typeof dir !== 'string' || !isCredentialDir(dir, runnerTemp)) {
-        core.warning(
-          `post step: not removing ${String(dir)}: it is not a credentials folder of this action in RUNNER_TEMP`,
-        );
-        continue;
-      }
-      await rm(dir, { recursive: true, force: true });
-      core.info(`removed the deploy credentials folder ${dir}`);
-    }
-  },
-};
+export const removeCredentials = removeTempFolders(CREDENTIAL_FOLDERS, 'remove deploy credentials');

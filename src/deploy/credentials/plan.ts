@@ -3,11 +3,12 @@
  * reaches it (the endpoint, from `deploy-repository`, `server-url` and which secret is set), the
  * ssh command and token configuration git runs with, and the messages about a missing secret.
  */
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, redactUrl, type DeployConfig } from '../../config.js';
 import { defined } from '../../defined.js';
 import { keyBlobFingerprint } from '../../hash.js';
 import { OWNER_NAME, SCP_LIKE } from '../../patterns.js';
+import { STATE } from '../../state.js';
+import type { TempFolderKind } from '../../temp-folders.js';
 import type { KnownHosts } from './known-hosts.js';
 import { basicCredential } from './secret-shape.js';
 
@@ -208,7 +209,13 @@ export interface Cleared {
   readonly secret: ClearedSecret;
 }
 
-export const CREDENTIAL_DIR_PREFIX = 'mirage-deploy-credentials-';
+/** The folder of the key and host keys: a UUID makes its name unguessable before it exists. */
+export const CREDENTIAL_FOLDERS: TempFolderKind = {
+  prefix: 'mirage-deploy-credentials-',
+  suffix: /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/,
+  state: STATE.credentialDirs,
+  what: 'credentials folder',
+};
 
 /** Neither git nor ssh may ever stop to ask a person for anything: there is nobody to answer. */
 export const NO_PROMPTS = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '' } as const;
@@ -273,17 +280,6 @@ export function tokenEnv(url: string, token: string, existingCount: number): Rec
     env[`GIT_CONFIG_VALUE_${existingCount + i}`] = value;
   });
   return env;
-}
-
-/** Only folders this module makes: directly in RUNNER_TEMP, with its prefix and a UUID. */
-export function isCredentialDir(dir: string, runnerTemp: string): boolean {
-  const name = basename(dir);
-  return (
-    isAbsolute(dir) &&
-    dirname(dir) === resolve(runnerTemp) &&
-    name.startsWith(CREDENTIAL_DIR_PREFIX) &&
-    /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/.test(name.slice(CREDENTIAL_DIR_PREFIX.length))
-  );
 }
 
 /** How to make the missing secret, with links where the repository's host is known. */

@@ -7,9 +7,9 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ImageEntry } from '../../src/deploy/manifest.js';
-import type { GitAccess } from '../../src/deploy/credentials/plan.js';
-import { testContext } from '../support/context.js';
+import type { ImageEntry } from '../../../src/deploy/manifest.js';
+import type { GitAccess } from '../../../src/deploy/credentials/plan.js';
+import { testContext } from '../../support/context.js';
 
 const BRANCH = 'main';
 const porcelain = (flag: string, summary: string) => `To x\n${flag}\tc:refs/heads/${BRANCH}\t${summary}\nDone\n`;
@@ -34,7 +34,7 @@ const fake: FakeRepo = {
   blobsCheckedOut: [],
 };
 
-vi.mock('../../src/deploy/repository.js', () => {
+vi.mock('../../../src/deploy/repository/git.js', () => {
   class RepositoryError extends Error {}
   let written = 0;
   const repo = {
@@ -72,7 +72,7 @@ vi.mock('../../src/deploy/repository.js', () => {
   };
 });
 
-const { writeDeploy, writeRollback } = await import('../../src/deploy/writer.js');
+const { writeDeploy, writeRollback } = await import('../../../src/deploy/repository/index.js');
 
 const access: GitAccess = { url: 'ssh://h/o/d.git', display: 'o/deployment', env: {} };
 const SHA = 'b'.repeat(40);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { GitAccess } from '../../src/deploy/credentials/plan.js';
-import { explainGitFailure } from '../../src/deploy/git-errors.js';
+import type { GitAccess } from '../../../src/deploy/credentials/plan.js';
+import { explainGitFailure } from '../../../src/deploy/repository/git-errors.js';
 
 describe('explainGitFailure', () => {
   const keyAccess: GitAccess = {

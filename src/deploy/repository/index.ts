@@ -6,11 +6,11 @@
 import * as core from '@actions/core';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunContext } from '../context.js';
-import { fileDigest } from '../hash.js';
-import { decompressImage } from './compress.js';
-import { deployFolder, latestContent, latestPath, MANIFEST_FILE, parseLatest } from './layout.js';
-import { parseManifest, type ImageEntry, type Manifest, type ManifestSource } from './manifest.js';
+import type { RunContext } from '../../context.js';
+import { fileDigest } from '../../hash.js';
+import { decompressImage } from '../compress.js';
+import { deployFolder, latestContent, latestPath, MANIFEST_FILE, parseLatest } from '../plan.js';
+import { parseManifest, type ImageEntry, type Manifest, type ManifestSource } from '../manifest.js';
 import {
   commitMessage,
   describeChanges,
@@ -22,13 +22,15 @@ import {
   refuseSymlinks,
   type IndexChange,
   type TargetListing,
+  classifyPush,
+  MAX_PUSH_ATTEMPTS,
+  retryDelay,
 } from './plan.js';
-import { classifyPush, MAX_PUSH_ATTEMPTS, retryDelay } from './push-result.js';
-import { DeploymentRepository, RepositoryError, type Author } from './repository.js';
-import { sourceAncestry } from './source.js';
-import type { GitAccess } from './credentials/plan.js';
+import { DeploymentRepository, RepositoryError, type Author } from './git.js';
+import { sourceAncestry } from '../source.js';
+import type { GitAccess } from '../credentials/plan.js';
 import { compareWithLatest } from './changes.js';
-import { diffLines, type DeployDiff, type PackageVersion } from '../sbom/diff.js';
+import { diffLines, type DeployDiff, type PackageVersion } from '../../sbom/diff.js';
 
 export interface WriteSettings {
   /** The deploy folder of the repository (`deploy-directory`). */

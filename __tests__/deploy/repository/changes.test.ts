@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compareWithLatest, type ImageRecord } from '../../src/deploy/changes.js';
-import type { ImageEntry, Manifest } from '../../src/deploy/manifest.js';
-import type { DeploymentRepository } from '../../src/deploy/repository.js';
+import { compareWithLatest, type ImageRecord } from '../../../src/deploy/repository/changes.js';
+import type { ImageEntry, Manifest } from '../../../src/deploy/manifest.js';
+import type { DeploymentRepository } from '../../../src/deploy/repository/git.js';
 
 const LOCK = 'depends: [\n  "fmt" {= "0.9.0" & ?vendor}\n  "lwt" {= "5.9.2" & ?vendor}\n]\n';
 const SHA = 'a'.repeat(40);

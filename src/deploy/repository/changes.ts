@@ -4,10 +4,16 @@
  * blob id like the manifest. No earlier image is ever downloaded.
  */
 import * as core from '@actions/core';
-import { deployDiff, lockedVersions, type DeployDiff, type DeployedState, type PackageVersion } from '../sbom/diff.js';
-import { parseLockFile } from '../sbom/lock.js';
-import type { ImageEntry, Manifest } from './manifest.js';
-import type { DeploymentRepository } from './repository.js';
+import {
+  deployDiff,
+  lockedVersions,
+  type DeployDiff,
+  type DeployedState,
+  type PackageVersion,
+} from '../../sbom/diff.js';
+import { parseLockFile } from '../../sbom/lock.js';
+import type { ImageEntry, Manifest } from '../manifest.js';
+import type { DeploymentRepository } from './git.js';
 
 /** What the diff reads of one image's manifest entry. */
 export type ImageRecord = Pick<ImageEntry, 'name' | 'size' | 'versions' | 'sbom'>;

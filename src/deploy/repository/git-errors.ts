@@ -1,6 +1,6 @@
-import { FINGERPRINTS_PAGE } from './credentials/known-hosts.js';
-import type { GitAccess } from './credentials/plan.js';
-import { SCP_LIKE } from '../patterns.js';
+import { FINGERPRINTS_PAGE } from '../credentials/known-hosts.js';
+import type { GitAccess } from '../credentials/plan.js';
+import { SCP_LIKE } from '../../patterns.js';
 
 /** The host part of a git URL, for messages. */
 function hostOf(url: string): string {

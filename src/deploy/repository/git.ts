@@ -8,12 +8,18 @@ import * as core from '@actions/core';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { deadline, GIT_DEADLINE_MS, LOW_SPEED_BYTES, LOW_SPEED_SECONDS, seconds } from '../deadlines.js';
-import { runCommand, type CommandResult } from '../exec.js';
+import { deadline, GIT_DEADLINE_MS, LOW_SPEED_BYTES, LOW_SPEED_SECONDS, seconds } from '../../deadlines.js';
+import { runCommand, type CommandResult } from '../../exec.js';
 import { explainGitFailure, filterIgnored, filterIgnoredMessage } from './git-errors.js';
-import { parseLsTree, type IndexChange, type TreeEntry } from './plan.js';
-import { isTransientFailure, MAX_TRANSPORT_ATTEMPTS, retryDelay } from './push-result.js';
-import type { GitAccess } from './credentials/plan.js';
+import {
+  isTransientFailure,
+  MAX_TRANSPORT_ATTEMPTS,
+  parseLsTree,
+  retryDelay,
+  type IndexChange,
+  type TreeEntry,
+} from './plan.js';
+import type { GitAccess } from '../credentials/plan.js';
 
 export interface Author {
   readonly name: string;

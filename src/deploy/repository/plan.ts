@@ -1,0 +1,486 @@
+/**
+ * The writer's pure decisions. What one deploy or rollback changes in the deployment repository,
+ * decided from the listing of `<directory>/` at the branch tip and the few blobs read from it: the
+ * writer re-plans from scratch on every new tip, so that a retried push never replays a stale
+ * decision. And how a push or another git command ended, read from `git push --porcelain` and
+ * git's messages: did the branch move under us (fetch the new tip and try again), did the
+ * transport fail (try the same command again), or did the server refuse for good?
+ */
+import { createHash } from 'node:crypto';
+import {
+  checksumList,
+  chooseToPrune,
+  decideLatest,
+  FOLDER_FILES,
+  deployFolder,
+  isSourceSha,
+  LATEST_FILE,
+  latestContent,
+  latestPath,
+  MANIFEST_FILE,
+  SUMS_FILE,
+  type Ancestry,
+  type BuildOrder,
+  type ChecksumImage,
+  type LatestDecision,
+} from '../plan.js';
+import {
+  MANIFEST_SCHEMA,
+  manifestTime,
+  ownedFiles,
+  serializeManifest,
+  type ImageEntry,
+  type Manifest,
+  type ManifestSource,
+} from '../manifest.js';
+
+/** One line of `git ls-tree -r -z`. */
+export interface TreeEntry {
+  readonly mode: string;
+  readonly type: string;
+  readonly oid: string;
+  readonly path: string;
+}
+
+export function parseLsTree(output: string): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  for (const record of output.split('\0')) {
+    if (record === '') continue;
+    const tab = record.indexOf('\t');
+    const [mode, type, oid] = record.slice(0, tab).split(' ');
+    if (tab < 0 || !mode || !type || !oid) throw new Error(`unexpected \`git ls-tree\` output: ${record}`);
+    entries.push({ mode, type, oid, path: record.slice(tab + 1) });
+  }
+  return entries;
+}
+
+/** `<directory>/` at one commit: the `latest` blob and each deploy folder's files (name → blob). */
+export interface TargetListing {
+  readonly latestOid?: string;
+  readonly folders: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /**
+   * Paths of symbolic links (mode 120000) where `latest` or a deploy folder's files would be: never
+   * read as files. Checking out such a folder would make the link, and hashing it would read the
+   * runner's file it names.
+   */
+  readonly symlinks?: readonly string[];
+}
+
+const SYMLINK_MODE = '120000';
+
+/**
+ * Refuses to read or write where the deployment repository holds a symbolic link: in `folder` (a
+ * deploy folder, as `<directory>/<sha>`) or at `<directory>/latest`.
+ */
+export function refuseSymlinks(listing: TargetListing, directory: string, folder: string): void {
+  const found = (listing.symlinks ?? []).filter((p) => p === latestPath(directory) || p.startsWith(`${folder}/`));
+  if (found.length === 0) return;
+  throw new Error(
+    `the deployment repository holds symbolic links at ${found.join(', ')}; this action writes and reads only ` +
+      'plain files there, and will not follow a link out of the repository: remove them in a commit, then re-run',
+  );
+}
+
+export function listTarget(entries: readonly TreeEntry[], target: string): TargetListing {
+  let latestOid: string | undefined;
+  const folders = new Map<string, Map<string, string>>();
+  const symlinks: string[] = [];
+  const prefix = `${target}/`;
+  for (const entry of entries) {
+    if (!entry.path.startsWith(prefix)) continue;
+    const rest = entry.path.slice(prefix.length);
+    const slash = rest.indexOf('/');
+    const sha = rest.slice(0, slash);
+    const isLatest = rest === LATEST_FILE;
+    if (!isLatest && (slash < 0 || !isSourceSha(sha))) continue;
+    if (entry.mode === SYMLINK_MODE) {
+      symlinks.push(entry.path);
+      continue;
+    }
+    // Submodules and anything else that is not a file are not this action's.
+    if (entry.type !== 'blob') continue;
+    if (isLatest) {
+      latestOid = entry.oid;
+      continue;
+    }
+    const files = folders.get(sha) ?? new Map<string, string>();
+    files.set(rest.slice(slash + 1), entry.oid);
+    folders.set(sha, files);
+  }
+  return {
+    ...(latestOid === undefined ? {} : { latestOid }),
+    folders,
+    ...(symlinks.length === 0 ? {} : { symlinks }),
+  };
+}
+
+/** The id git gives a blob with this content, in a repository whose ids have `oidLength` hex digits. */
+export function blobOid(content: string, oidLength: number): string {
+  const data = Buffer.from(content);
+  const algorithm = oidLength === 64 ? 'sha256' : 'sha1';
+  return createHash(algorithm).update(`blob ${data.length}\0`).update(data).digest('hex');
+}
+
+/**
+ * The deploy folder `latest` names, found without downloading it: `latest` holds `<sha>\n`, so its
+ * blob id is that of one folder's name and a newline. Undefined when it holds anything else.
+ */
+export function identifyLatest(listing: TargetListing): string | undefined {
+  const oid = listing.latestOid;
+  if (oid === undefined) return undefined;
+  return [...listing.folders.keys()].find((sha) => blobOid(latestContent(sha), oid.length) === oid);
+}
+
+/** The manifests a plan needs: this sha's (a re-run?), `latest`'s (newer?), and all for `keep`. */
+export function manifestsToRead(
+  listing: TargetListing,
+  ownSha: string,
+  latestSha: string | undefined,
+  keep: number,
+): Map<string, string> {
+  const wanted = keep > 0 ? [...listing.folders.keys()] : [ownSha, ...(latestSha ? [latestSha] : [])];
+  const oids = new Map<string, string>();
+  for (const sha of wanted) {
+    const oid = listing.folders.get(sha)?.get(MANIFEST_FILE);
+    if (oid !== undefined) oids.set(sha, oid);
+  }
+  return oids;
+}
+
+/** An index edit: the blob at `path`, or its removal when `oid` is absent. */
+export interface IndexChange {
+  readonly path: string;
+  readonly oid?: string;
+}
+
+export interface NewFile {
+  readonly name: string;
+  readonly oid: string;
+}
+
+export interface DeployRequest {
+  readonly directory: string;
+  readonly sha: string;
+  /** The stored image's file name: its key in the manifest's `images`. */
+  readonly imageFile: string;
+  readonly entry: ImageEntry;
+  readonly source: ManifestSource;
+  /** This image's files in the folder (image, config file, side files, `.args`), with their blob ids. */
+  readonly files: readonly NewFile[];
+  /** The blob holding `<sha>\n`. */
+  readonly latestOid: string;
+  readonly keep: number;
+  /** Hex digits of the repository's object ids (40, or 64 for a SHA-256 repository). */
+  readonly oidLength: number;
+}
+
+export interface TargetState {
+  readonly listing: TargetListing;
+  /** The sha `latest` names, when it names one. */
+  readonly latestSha?: string;
+  /**
+   * Manifests read, by sha; undefined for a folder whose manifest is missing or unreadable. The
+   * writer has filled in the hashes a schema 1 manifest did not record.
+   */
+  readonly manifests: ReadonlyMap<string, Manifest | undefined>;
+  readonly ancestry: Ancestry;
+}
+
+/** A file the plan generated (manifest, SHA256SUMS): the writer stores `text` as blob `oid`. */
+export interface GeneratedFile {
+  readonly path: string;
+  readonly oid: string;
+  readonly text: string;
+}
+
+export type Plan =
+  | { readonly kind: 'unchanged'; readonly reason: string }
+  | { readonly kind: 'conflict'; readonly message: string }
+  | {
+      readonly kind: 'commit';
+      readonly changes: readonly IndexChange[];
+      readonly generated: readonly GeneratedFile[];
+      readonly latest: LatestDecision;
+      readonly pruned: readonly string[];
+      /** The other images of the folder, kept as they are. */
+      readonly others: readonly string[];
+    };
+
+function removals(directory: string, sha: string, files: Iterable<string>): IndexChange[] {
+  return [...files].map((name) => ({ path: `${deployFolder(directory, sha)}/${name}` }));
+}
+
+function sameEntry(a: ImageEntry, b: ImageEntry): boolean {
+  const files = (e: ImageEntry) => JSON.stringify(Object.entries(e.files).sort());
+  return (
+    a.sha256 === b.sha256 &&
+    a.compressedSha256 === b.compressedSha256 &&
+    a.compression === b.compression &&
+    a.configFile === b.configFile &&
+    JSON.stringify(a.bootArgs) === JSON.stringify(b.bootArgs) &&
+    files(a) === files(b)
+  );
+}
+
+/**
+ * The other images of the folder that stay: those whose image file is still there. Undefined
+ * with a message when one of this image's files would overwrite one of theirs with other bytes.
+ */
+function otherImages(
+  request: DeployRequest,
+  prior: Manifest | undefined,
+  folder: ReadonlyMap<string, string>,
+): { readonly kept: Record<string, ImageEntry> } | { readonly message: string } {
+  const kept: Record<string, ImageEntry> = {};
+  const ours = new Map(request.files.map((f) => [f.name, f.oid]));
+  for (const [name] of ours) {
+    if (FOLDER_FILES.includes(name)) {
+      return {
+        message:
+          `input \`deploy-image-name\`: this image would store a file named \`${name}\`, the name of the deploy ` +
+          "folder's own file; choose another image name",
+      };
+    }
+  }
+  for (const [file, entry] of Object.entries(prior?.images ?? {})) {
+    if (file === request.imageFile || !folder.has(file)) continue;
+    for (const name of ownedFiles(file, entry)) {
+      const oid = ours.get(name);
+      if (oid === undefined || oid === folder.get(name)) continue;
+      const where = `${deployFolder(request.directory, request.sha)}/${name}`;
+      const theirs = name === file ? 'is the image' : `belongs to the image \`${file}\``;
+      return {
+        message:
+          name === entry.configFile && name === request.entry.configFile
+            ? `input \`config-file\`: \`${where}\` holds the config file of the image \`${file}\`, with other ` +
+              "bytes than this unikernel's; images of one folder share a config file name only when it is the same " +
+              'file: give this config file another name (input `config-file`), or deploy into another `deploy-directory`'
+            : `input \`deploy-image-name\`: \`${where}\` ${theirs} with other bytes; give this image another ` +
+              '`deploy-image-name`, or deploy into another `deploy-directory`',
+      };
+    }
+    kept[file] = entry;
+  }
+  return { kept };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The folder's manifest and SHA256SUMS once this image is in, from the entries alone. */
+function folderFiles(manifest: Manifest): { manifestText: string; sumsText: string } {
+  const manifestText = serializeManifest(manifest);
+  const hashes = new Map<string, string>([[MANIFEST_FILE, sha256(manifestText)]]);
+  const images: ChecksumImage[] = [];
+  for (const [file, entry] of Object.entries(manifest.images)) {
+    hashes.set(file, entry.compressedSha256);
+    for (const [name, hash] of Object.entries(entry.files)) hashes.set(name, hash);
+    images.push({ file, compression: entry.compression, sha256: entry.sha256 });
+  }
+  return { manifestText, sumsText: checksumList(hashes, images) };
+}
+
+export function planDeploy(request: DeployRequest, state: TargetState): Plan {
+  const { directory, sha } = request;
+  const folder = deployFolder(directory, sha);
+  refuseSymlinks(state.listing, directory, folder);
+  const existing = state.listing.folders.get(sha) ?? new Map<string, string>();
+  const prior = state.manifests.get(sha);
+  const priorEntry = prior?.images[request.imageFile];
+  if (
+    priorEntry !== undefined &&
+    sameEntry(priorEntry, request.entry) &&
+    request.files.every((f) => existing.get(f.name) === f.oid) &&
+    FOLDER_FILES.every((name) => existing.has(name))
+  ) {
+    return { kind: 'unchanged', reason: `${folder} already holds this image (${request.imageFile})` };
+  }
+  const others = otherImages(request, prior, existing);
+  if ('message' in others) return { kind: 'conflict', message: others.message };
+
+  // An earlier image of this sha may have known the commit time; one in the future is not carried on.
+  const priorTime = manifestTime(prior);
+  const manifest: Manifest = {
+    schema: MANIFEST_SCHEMA,
+    source: {
+      ...request.source,
+      ...(priorTime !== undefined && !request.source.commitTime ? { commitTime: priorTime } : {}),
+    },
+    images: { ...others.kept, [request.imageFile]: request.entry },
+  };
+  const { manifestText, sumsText } = folderFiles(manifest);
+  const generated: GeneratedFile[] = [
+    { path: `${folder}/${MANIFEST_FILE}`, oid: blobOid(manifestText, request.oidLength), text: manifestText },
+    { path: `${folder}/${SUMS_FILE}`, oid: blobOid(sumsText, request.oidLength), text: sumsText },
+  ];
+  const wanted = new Set([
+    ...FOLDER_FILES,
+    ...Object.entries(manifest.images).flatMap(([file, entry]) => ownedFiles(file, entry)),
+  ]);
+
+  const ours: BuildOrder = { sha, time: manifestTime(manifest) };
+  const current: BuildOrder | undefined =
+    state.latestSha === undefined
+      ? undefined
+      : { sha: state.latestSha, time: manifestTime(state.manifests.get(state.latestSha)) };
+  const latest = decideLatest(ours, current, state.ancestry);
+
+  const changes: IndexChange[] = [
+    ...removals(
+      directory,
+      sha,
+      [...existing.keys()].filter((name) => !wanted.has(name)),
+    ),
+    ...request.files.map((f) => ({ path: `${folder}/${f.name}`, oid: f.oid })),
+    ...generated.map(({ path, oid }) => ({ path, oid })),
+  ];
+  if (latest.move) changes.push({ path: latestPath(directory), oid: request.latestOid });
+
+  const folders: BuildOrder[] = [...state.listing.folders.keys()]
+    .filter((s) => s !== sha)
+    .map((s) => ({ sha: s, time: manifestTime(state.manifests.get(s)) }));
+  folders.push(ours);
+  const namedByLatest = latest.move ? sha : state.latestSha;
+  const pruned = chooseToPrune(folders, request.keep, [sha, ...(namedByLatest ? [namedByLatest] : [])]);
+  for (const gone of pruned) changes.push(...removals(directory, gone, state.listing.folders.get(gone)?.keys() ?? []));
+  return { kind: 'commit', changes, generated, latest, pruned, others: Object.keys(others.kept).sort() };
+}
+
+export type RollbackPlan =
+  | { readonly kind: 'missing'; readonly deployed: readonly string[] }
+  | { readonly kind: 'unchanged'; readonly reason: string }
+  | { readonly kind: 'commit'; readonly changes: readonly IndexChange[] };
+
+export function planRollback(
+  target: string,
+  sha: string,
+  state: Pick<TargetState, 'listing' | 'latestSha'>,
+  latestOid: string,
+): RollbackPlan {
+  refuseSymlinks(state.listing, target, deployFolder(target, sha));
+  if (!state.listing.folders.has(sha)) return { kind: 'missing', deployed: [...state.listing.folders.keys()] };
+  if (state.latestSha === sha) return { kind: 'unchanged', reason: `\`${latestPath(target)}\` already names ${sha}` };
+  return { kind: 'commit', changes: [{ path: latestPath(target), oid: latestOid }] };
+}
+
+export interface MessageParts {
+  readonly subject: string;
+  readonly repository: string;
+  readonly sha: string;
+  readonly runUrl: string;
+  readonly notes: readonly string[];
+}
+
+export function commitMessage(parts: MessageParts): string {
+  const source = parts.repository ? `${parts.repository}@${parts.sha}` : parts.sha;
+  const body = [source, ...(parts.runUrl ? [parts.runUrl] : []), ...parts.notes];
+  return `${parts.subject}\n\n${body.join('\n')}\n`;
+}
+
+/** The dry-run list: one line per path, sizes where known. */
+export function describeChanges(
+  changes: readonly IndexChange[],
+  sizes: ReadonlyMap<string, number>,
+  latest: { readonly path: string; readonly sha: string } | undefined,
+): string[] {
+  return changes.map((change) => {
+    if (change.oid === undefined) return `remove ${change.path}`;
+    if (latest !== undefined && change.path === latest.path) return `write ${change.path} (${latest.sha})`;
+    const size = sizes.get(change.oid);
+    return size === undefined ? `write ${change.path}` : `write ${change.path} (${size} bytes)`;
+  });
+}
+
+export type PushVerdict =
+  | { readonly kind: 'pushed' }
+  /** The branch moved or a concurrent push held its lock: regenerate on the new tip. */
+  | { readonly kind: 'retry'; readonly reason: string }
+  | { readonly kind: 'refused'; readonly reason: string; readonly hint?: string };
+
+/** Summaries of porcelain lines (`[rejected] (fetch first)`) that mean another push won the race. */
+const MOVED = ['fetch first', 'non-fast-forward', 'stale info'];
+/** Server messages that mean a concurrent receive-pack held the ref. */
+const LOCKED = /cannot lock ref|failed to lock|Unable to create '[^']*\.lock'|incorrect old value provided/i;
+
+/** The server's own words: its `remote:` lines, without git's framing. */
+export function remoteLines(stderr: string): string[] {
+  return stderr
+    .split(/\r?\n/)
+    .filter((l) => l.startsWith('remote:'))
+    .map((l) => l.replace(/^remote:\s?/, '').trimEnd())
+    .filter((l) => l.trim() !== '');
+}
+
+function hintFor(text: string, branch: string): string | undefined {
+  if (/GH006|protected branch/i.test(text)) {
+    return (
+      `branch \`${branch}\` of the deployment repository is protected: let the deploy key or token bypass ` +
+      'the protection, or set input `deploy-repository-branch` to an unprotected branch'
+    );
+  }
+  if (/GH001|large files detected|exceeds GitHub's file size limit/i.test(text)) {
+    return "a file is over GitHub's 100 MiB limit: set input `compression: xz`, or make the image smaller";
+  }
+  if (/pre-receive hook declined|hook declined/i.test(text)) {
+    return 'a server-side hook of the deployment repository refused the push; its message above says why';
+  }
+  return undefined;
+}
+
+/**
+ * Classifies the push of `refs/heads/<branch>`. Returns undefined when git printed no status for
+ * the ref (it could not reach the server or authenticate): the caller explains that failure.
+ */
+export function classifyPush(
+  result: { exitCode: number; stdout: string; stderr: string },
+  branch: string,
+): PushVerdict | undefined {
+  const ref = `refs/heads/${branch}`;
+  const line = result.stdout
+    .split('\n')
+    .map((l) => l.split('\t'))
+    .find((fields) => fields.length >= 3 && fields[1]?.endsWith(`:${ref}`));
+  if (line === undefined) return undefined;
+  const flag = line[0] ?? '';
+  const summary = line[2] ?? '';
+  if (flag !== '!') return { kind: 'pushed' };
+  const reason = /\(([^)]*)\)/.exec(summary)?.[1] ?? summary;
+  const server = remoteLines(result.stderr);
+  if (summary.startsWith('[rejected]') && MOVED.includes(reason)) return { kind: 'retry', reason };
+  if (LOCKED.test(result.stderr) || LOCKED.test(reason)) return { kind: 'retry', reason: 'the ref was locked' };
+  const said = server.length ? `${summary}: ${server.join(' ')}` : summary;
+  const hint = hintFor(`${summary}\n${result.stderr}`, branch);
+  return hint === undefined ? { kind: 'refused', reason: said } : { kind: 'refused', reason: said, hint };
+}
+
+export const MAX_PUSH_ATTEMPTS = 12;
+
+/** How many times one git command is tried when the transport, not the server's verdict, failed. */
+export const MAX_TRANSPORT_ATTEMPTS = 4;
+
+/**
+ * Failures of the connection or of the server's front end that a later try can get past: an HTTP
+ * 5xx, a reset or dropped connection, sshd refusing a connection over its MaxStartups. A refusal
+ * (authentication, permissions, a missing repository, a host key) never is; nor is a command
+ * killed at its deadline, which would only hang again.
+ */
+const TRANSIENT =
+  /returned error: 5\d\d|kex_exchange_identification|Connection reset by peer|Connection closed by (remote host|\S+ port \d+)|the remote end hung up unexpectedly|early EOF|RPC failed|unexpected disconnect while reading sideband packet|gnutls_handshake\(\) failed|SSL_ERROR_SYSCALL|Empty reply from server/i;
+const PERMANENT =
+  /Permission denied|Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|returned error: 40\d|Repository not found|not found|Authentication failed|Could not resolve host/i;
+
+export function isTransientFailure(result: { exitCode: number; stderr: string; timedOut?: boolean }): boolean {
+  return (
+    result.exitCode !== 0 && result.timedOut !== true && TRANSIENT.test(result.stderr) && !PERMANENT.test(result.stderr)
+  );
+}
+
+/**
+ * Milliseconds to wait before attempt `attempt` (2, 3, …): exponential with "equal jitter", so
+ * that a matrix of jobs that lost the same race spread out instead of colliding again.
+ */
+export function retryDelay(attempt: number, random: () => number): number {
+  const ceiling = Math.min(8_000, 250 * 2 ** Math.max(0, attempt - 2));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
