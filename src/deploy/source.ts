@@ -26,9 +26,12 @@ export function ancestryFrom(latestIsAncestorOfOurs: number, oursIsAncestorOfLat
   return 'unknown';
 }
 
-function sourceGit(dir: string, args: readonly string[]) {
-  // The checkout may belong to another user (containers): trust it for these read-only queries.
-  return runCommand('git', ['-c', `safe.directory=${dir}`, '-C', dir, ...args], {
+/**
+ * A read-only git query in the source checkout. It may belong to another user (containers), so it
+ * is trusted for these queries: `dir` itself, or any folder (`*`) while its top is not yet known.
+ */
+function sourceGit(dir: string, args: readonly string[], trusted = dir) {
+  return runCommand('git', ['-c', `safe.directory=${trusted}`, '-C', dir, ...args], {
     silent: true,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -43,15 +46,7 @@ function sourceGit(dir: string, args: readonly string[]) {
 
 /** The top folder of the git repository holding `dir` (the unikernel's folder), if any. */
 export async function sourceRepository(dir: string): Promise<string | undefined> {
-  const result = await runCommand('git', ['-c', 'safe.directory=*', '-C', dir, 'rev-parse', '--show-toplevel'], {
-    silent: true,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      LC_ALL: 'C',
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_CONFIG_GLOBAL: '/dev/null',
-    },
-  });
+  const result = await sourceGit(dir, ['rev-parse', '--show-toplevel'], '*');
   const top = result.stdout.trim();
   return result.exitCode === 0 && top !== '' ? top : undefined;
 }
