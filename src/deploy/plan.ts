@@ -1,7 +1,8 @@
 /**
  * The deploy phase's pure decisions: whether this run may deploy at all (the gate), where a deploy
- * lives in the deployment repository, which build `latest` names, which folders `keep` removes,
- * whether an image is too large for the host.
+ * lives in the deployment repository and what its folder holds, whether an image is too large for
+ * the host. Which build `latest` names and which folders `keep` removes are the writer's, decided
+ * on the branch tip (repository/plan.ts).
  *
  * The layout is the 2013 one generalised to every target and to several images per commit:
  * `<directory>/<source-sha>/` holds, for each image deployed from that commit, the compressed image,
@@ -140,78 +141,6 @@ export function sizeVerdict(compressedSize: number, compression: Compression): S
     };
   }
   return { level: 'ok' };
-}
-
-/** How one build of the source compares with another, as far as the evidence goes. */
-export interface BuildOrder {
-  readonly sha: string;
-  /**
-   * The source commit time (ISO 8601), when known. Never a build time: a build of an old commit
-   * can finish after a build of a newer one, so the two kinds of time cannot be compared.
-   */
-  readonly time?: string;
-}
-
-/**
- * What git knows about the two commits when the workspace holds their history: `ours-newer` when
- * `latest`'s commit is an ancestor of ours, `ours-older` the other way round.
- */
-export type Ancestry = 'ours-newer' | 'ours-older' | 'unknown';
-
-export interface LatestDecision {
-  readonly move: boolean;
-  /** Why `latest` stays, for a notice; absent when it moves or already names this build. */
-  readonly reason?: string;
-}
-
-function instant(time: string | undefined): number {
-  return time === undefined ? Number.NaN : Date.parse(time);
-}
-
-/**
- * Whether `latest` moves to this build. It never moves backwards: ancestry decides when the
- * history shows it; otherwise the source commit times do, and a tie goes to the build finishing
- * now (two commits in the same second cannot be ordered better without history). A `latest`
- * without a commit time (a folder from before this action) is older than any build; a build whose
- * own commit time is unknown cannot show it is newer, so it leaves `latest` alone.
- */
-export function decideLatest(ours: BuildOrder, current: BuildOrder | undefined, ancestry: Ancestry): LatestDecision {
-  if (current === undefined) return { move: true };
-  if (current.sha === ours.sha) return { move: false };
-  const keep = `\`latest\` names ${current.sha}, a newer build of the source`;
-  if (ancestry === 'ours-newer') return { move: true };
-  if (ancestry === 'ours-older') return { move: false, reason: `${keep} (${ours.sha} is its ancestor)` };
-  const ourTime = instant(ours.time);
-  const theirTime = instant(current.time);
-  if (Number.isNaN(theirTime)) return { move: true };
-  if (Number.isNaN(ourTime)) {
-    return {
-      move: false,
-      reason:
-        `the commit time of ${ours.sha} is unknown (no push event and no checkout holding it), so it cannot be ` +
-        `shown newer than ${current.sha}, which \`latest\` names (committed ${current.time})`,
-    };
-  }
-  if (ourTime >= theirTime) return { move: true };
-  return { move: false, reason: `${keep} (committed ${current.time}, this one ${ours.time})` };
-}
-
-/**
- * The deploy folders `keep: N` removes: all but the N newest, never the one `latest` names and
- * never the one being written (a late older build stores its image in the same commit that would
- * otherwise drop it). Folders without a commit time sort oldest.
- */
-export function chooseToPrune(folders: readonly BuildOrder[], keep: number, protect: readonly string[]): string[] {
-  if (keep <= 0) return [];
-  const time = (f: BuildOrder) => {
-    const t = instant(f.time);
-    return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
-  };
-  const newestFirst = [...folders].sort((a, b) => time(b) - time(a) || b.sha.localeCompare(a.sha));
-  return newestFirst
-    .slice(keep)
-    .map((f) => f.sha)
-    .filter((sha) => !protect.includes(sha));
 }
 
 export interface GateDecision {

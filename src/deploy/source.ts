@@ -10,7 +10,7 @@
  */
 import type { RunContext } from '../context.js';
 import { runCommand } from '../exec.js';
-import type { Ancestry } from './plan.js';
+import type { Ancestry } from './repository/plan.js';
 
 /** An ISO 8601 time with any offset, as UTC (`…Z`); undefined when it is not a time. */
 export function utcTime(text: string | undefined): string | undefined {

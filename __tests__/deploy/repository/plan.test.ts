@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type ImageEntry, type Manifest, parseManifest } from '../../../src/deploy/manifest.js';
 import {
+  type Ancestry,
   blobOid,
+  type BuildOrder,
+  chooseToPrune,
+  decideLatest,
   commitMessage,
   type DeployRequest,
   describeChanges,
@@ -572,5 +576,118 @@ describe('isTransientFailure', () => {
       isTransientFailure({ exitCode: 137, stderr: 'fatal: the remote end hung up unexpectedly', timedOut: true }),
     ).toBe(false);
     expect(isTransientFailure({ exitCode: 0, stderr: 'fatal: the remote end hung up unexpectedly' })).toBe(false);
+  });
+});
+
+describe('latest and keep', () => {
+  const A = 'a'.repeat(40);
+  const B = 'b'.repeat(40);
+
+  describe('decideLatest', () => {
+    const at = (sha: string, time?: string): BuildOrder => (time === undefined ? { sha } : { sha, time });
+    const cases: Array<[string, BuildOrder, BuildOrder | undefined, Ancestry, boolean, RegExp | undefined]> = [
+      ['no latest yet', at(A, '2026-01-01T00:00:00Z'), undefined, 'unknown', true, undefined],
+      [
+        'latest already names this sha',
+        at(A, '2026-01-01T00:00:00Z'),
+        at(A, '2026-01-01T00:00:00Z'),
+        'unknown',
+        false,
+        undefined,
+      ],
+      ['a newer commit', at(A, '2026-01-02T00:00:00Z'), at(B, '2026-01-01T00:00:00Z'), 'unknown', true, undefined],
+      [
+        'an older commit finishing late',
+        at(A, '2026-01-01T00:00:00Z'),
+        at(B, '2026-01-02T00:00:00Z'),
+        'unknown',
+        false,
+        /newer build/,
+      ],
+      [
+        'offsets are compared as instants',
+        at(A, '2026-01-01T12:00:00+02:00'),
+        at(B, '2026-01-01T11:00:00Z'),
+        'unknown',
+        false,
+        /newer build/,
+      ],
+      [
+        'the same second: the build finishing now wins',
+        at(A, '2026-01-01T00:00:00Z'),
+        at(B, '2026-01-01T00:00:00Z'),
+        'unknown',
+        true,
+        undefined,
+      ],
+      ['latest has no readable time', at(A, '2026-01-01T00:00:00Z'), at(B), 'unknown', true, undefined],
+      [
+        'our commit time is unknown: latest stays, saying why',
+        at(A),
+        at(B, '2026-01-01T00:00:00Z'),
+        'unknown',
+        false,
+        /commit time of .* is unknown/,
+      ],
+      [
+        'neither has a commit time (latest from before this action): ours is newer',
+        at(A),
+        at(B),
+        'unknown',
+        true,
+        undefined,
+      ],
+      [
+        'our commit time is unknown, but the history shows ours newer',
+        at(A),
+        at(B, '2026-01-01T00:00:00Z'),
+        'ours-newer',
+        true,
+        undefined,
+      ],
+      [
+        'ancestry beats a clock: latest is our ancestor',
+        at(A, '2026-01-01T00:00:00Z'),
+        at(B, '2026-01-02T00:00:00Z'),
+        'ours-newer',
+        true,
+        undefined,
+      ],
+      [
+        'ancestry beats a clock: we are its ancestor',
+        at(A, '2026-01-03T00:00:00Z'),
+        at(B, '2026-01-02T00:00:00Z'),
+        'ours-older',
+        false,
+        /ancestor/,
+      ],
+    ];
+    it.each(cases)('%s', (_name, ours, current, ancestry, move, reason) => {
+      const decision = decideLatest(ours, current, ancestry);
+      expect(decision.move).toBe(move);
+      if (reason) expect(decision.reason).toMatch(reason);
+      else expect(decision.reason).toBeUndefined();
+    });
+  });
+
+  describe('chooseToPrune', () => {
+    const f = (n: number, time?: string): BuildOrder =>
+      time === undefined ? { sha: String(n).repeat(40) } : { sha: String(n).repeat(40), time };
+    const folders = [
+      f(1, '2026-01-01T00:00:00Z'),
+      f(2, '2026-01-02T00:00:00Z'),
+      f(3, '2026-01-03T00:00:00Z'),
+      f(4, '2026-01-04T00:00:00Z'),
+      f(5),
+    ];
+    it.each([
+      ['keep 0 keeps everything', 0, [], []],
+      ['keep 2: the two newest stay; no time sorts oldest', 2, [], [f(2).sha, f(1).sha, f(5).sha]],
+      ['keep 2 never removes what latest names', 2, [f(1).sha], [f(2).sha, f(5).sha]],
+      ['keep 10 removes nothing', 10, [], []],
+      ['keep 1 with protected folders', 1, [f(3).sha, f(5).sha], [f(2).sha, f(1).sha]],
+    ] as const)('%s', (_name, keep, protect, pruned) => {
+      expect(chooseToPrune(folders, keep, protect)).toEqual(pruned);
+    });
   });
 });

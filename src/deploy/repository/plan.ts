@@ -9,8 +9,6 @@
 import { createHash } from 'node:crypto';
 import {
   checksumList,
-  chooseToPrune,
-  decideLatest,
   FOLDER_FILES,
   deployFolder,
   isSourceSha,
@@ -19,10 +17,7 @@ import {
   latestPath,
   MANIFEST_FILE,
   SUMS_FILE,
-  type Ancestry,
-  type BuildOrder,
   type ChecksumImage,
-  type LatestDecision,
 } from '../plan.js';
 import {
   MANIFEST_SCHEMA,
@@ -33,6 +28,78 @@ import {
   type Manifest,
   type ManifestSource,
 } from '../manifest.js';
+
+/** How one build of the source compares with another, as far as the evidence goes. */
+export interface BuildOrder {
+  readonly sha: string;
+  /**
+   * The source commit time (ISO 8601), when known. Never a build time: a build of an old commit
+   * can finish after a build of a newer one, so the two kinds of time cannot be compared.
+   */
+  readonly time?: string;
+}
+
+/**
+ * What git knows about the two commits when the workspace holds their history: `ours-newer` when
+ * `latest`'s commit is an ancestor of ours, `ours-older` the other way round.
+ */
+export type Ancestry = 'ours-newer' | 'ours-older' | 'unknown';
+
+export interface LatestDecision {
+  readonly move: boolean;
+  /** Why `latest` stays, for a notice; absent when it moves or already names this build. */
+  readonly reason?: string;
+}
+
+function instant(time: string | undefined): number {
+  return time === undefined ? Number.NaN : Date.parse(time);
+}
+
+/**
+ * Whether `latest` moves to this build. It never moves backwards: ancestry decides when the
+ * history shows it; otherwise the source commit times do, and a tie goes to the build finishing
+ * now (two commits in the same second cannot be ordered better without history). A `latest`
+ * without a commit time (a folder from before this action) is older than any build; a build whose
+ * own commit time is unknown cannot show it is newer, so it leaves `latest` alone.
+ */
+export function decideLatest(ours: BuildOrder, current: BuildOrder | undefined, ancestry: Ancestry): LatestDecision {
+  if (current === undefined) return { move: true };
+  if (current.sha === ours.sha) return { move: false };
+  const keep = `\`latest\` names ${current.sha}, a newer build of the source`;
+  if (ancestry === 'ours-newer') return { move: true };
+  if (ancestry === 'ours-older') return { move: false, reason: `${keep} (${ours.sha} is its ancestor)` };
+  const ourTime = instant(ours.time);
+  const theirTime = instant(current.time);
+  if (Number.isNaN(theirTime)) return { move: true };
+  if (Number.isNaN(ourTime)) {
+    return {
+      move: false,
+      reason:
+        `the commit time of ${ours.sha} is unknown (no push event and no checkout holding it), so it cannot be ` +
+        `shown newer than ${current.sha}, which \`latest\` names (committed ${current.time})`,
+    };
+  }
+  if (ourTime >= theirTime) return { move: true };
+  return { move: false, reason: `${keep} (committed ${current.time}, this one ${ours.time})` };
+}
+
+/**
+ * The deploy folders `keep: N` removes: all but the N newest, never the one `latest` names and
+ * never the one being written (a late older build stores its image in the same commit that would
+ * otherwise drop it). Folders without a commit time sort oldest.
+ */
+export function chooseToPrune(folders: readonly BuildOrder[], keep: number, protect: readonly string[]): string[] {
+  if (keep <= 0) return [];
+  const time = (f: BuildOrder) => {
+    const t = instant(f.time);
+    return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
+  };
+  const newestFirst = [...folders].sort((a, b) => time(b) - time(a) || b.sha.localeCompare(a.sha));
+  return newestFirst
+    .slice(keep)
+    .map((f) => f.sha)
+    .filter((sha) => !protect.includes(sha));
+}
 
 /** One line of `git ls-tree -r -z`. */
 export interface TreeEntry {
