@@ -35,7 +35,7 @@ await build({
   stdin: {
     contents: [
       "export { deployImage } from './src/deploy/index.ts';",
-      "export { preflight } from './src/deploy/credentials/index.ts';",
+      "export { preflight } from './src/deploy/credentials/preflight.ts';",
       "export * from './__tests__/support/bare-repo.ts';",
       "export * from './__tests__/support/sshd.ts';",
       "export * from './__tests__/support/deploy-scenario.ts';",

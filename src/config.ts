@@ -7,6 +7,7 @@ import { TARGET_NAMES, isTarget, type Target } from './mirage/targets.js';
 import { DEFAULT_COMPILER } from './opam/compiler.js';
 import { COMMIT_SHA, OWNER_NAME, SCP_LIKE, SHA256_HEX } from './patterns.js';
 import { defined } from './defined.js';
+import { maskSecret } from './secrets.js';
 
 export const COMPRESSIONS = ['bzip2', 'xz', 'gzip', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -126,6 +127,9 @@ export class ConfigError extends Error {
 }
 
 export type InputReader = (name: string) => string;
+
+/** Inputs the log must never show. */
+const SECRET_INPUTS = ['deploy-key', 'deploy-token', 'github-token'] as const;
 
 const TRUE_VALUES = ['true', 'True', 'TRUE'];
 const FALSE_VALUES = ['false', 'False', 'FALSE'];
@@ -579,9 +583,11 @@ function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
 
 /**
  * Reads and validates every input. Throws a ConfigError listing all bad inputs; has no side
- * effects beyond looking at the working directory.
+ * effects beyond masking the secret inputs and looking at the working directory.
  */
 export function parseConfig(read: InputReader, ctx: RunContext): Config {
+  // Masked before anything is parsed, so that no message from here on can print them.
+  for (const name of SECRET_INPUTS) maskSecret(read(name));
   const r = new Reader(read);
   // A rollback moves a pointer, and `image-path` deploys a finished image: neither builds, so neither needs sources.
   const build = parseBuild(r, ctx, r.raw('rollback-to') === '' && r.raw('image-path') === '');

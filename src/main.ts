@@ -1,14 +1,13 @@
 import * as core from '@actions/core';
 import { ConfigError, parseConfig, redactUrl, type Config } from './config.js';
 import { readContext, type RunContext } from './context.js';
-import { preflight } from './deploy/credentials/index.js';
+import { preflight } from './deploy/credentials/preflight.js';
 import { decideDeploy } from './deploy/plan.js';
 import { deployImage, rollback } from './deploy/index.js';
 import { buildUnikernel } from './mirage/index.js';
 import { checkTargetRunnable } from './mirage/targets.js';
 import { setupOpam } from './opam/index.js';
 import { sealEnvironment, sweepLeftovers } from './isolation.js';
-import { maskSecret } from './secrets.js';
 import { STATE } from './state.js';
 import { formatSeconds } from './log.js';
 import { summaryRow, summaryTitle, writeSummary } from './summary.js';
@@ -143,10 +142,6 @@ async function takePrebuilt(config: Config): Promise<{ image: BuiltImage; versio
 }
 
 export async function run(): Promise<void> {
-  // Masked before anything else runs, so that no later message can print them.
-  maskSecret(core.getInput('deploy-key'));
-  maskSecret(core.getInput('deploy-token'));
-  maskSecret(core.getInput('github-token'));
   let title = `mirage-deploy: ${core.getInput('target') || 'unix'}`;
   try {
     const ctx = readContext();

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { saveCachesTask } from './cache/index.js';
-import { removeCredentials } from './deploy/credentials/index.js';
+import { removeCredentials } from './deploy/credentials/access.js';
 import { removeWorkDirs } from './deploy/index.js';
 import { sealEnvironment } from './isolation.js';
 import { runPostTasks } from './post-step.js';

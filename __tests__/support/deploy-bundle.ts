@@ -19,7 +19,7 @@ export async function bundleDeploy(outdir: string): Promise<string> {
     stdin: {
       contents: [
         "export { deployImage, rollback } from './src/deploy/index.ts';",
-        "export { preflight } from './src/deploy/credentials/index.ts';",
+        "export { preflight } from './src/deploy/credentials/preflight.ts';",
       ].join('\n'),
       resolveDir: PROJECT_ROOT,
       loader: 'ts',

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseConfig, type Config } from '../../src/config.js';
 import type { EventPayload, RunContext } from '../../src/context.js';
-import { preflight } from '../../src/deploy/credentials/index.js';
+import { preflight } from '../../src/deploy/credentials/preflight.js';
 import { deployImage, rollback } from '../../src/deploy/index.js';
 import type { BuiltImage, DeployOutcome, OpamSetup } from '../../src/types.js';
 import { runProcess, serverGitEnv } from './bare-repo.js';

@@ -18,7 +18,7 @@ import { summaryRow, summarySection } from '../summary.js';
 import { removeTempFolders, type TempFolderKind } from '../temp-folders.js';
 import type { BuildVersions } from '../mirage/prebuilt.js';
 import type { BuiltImage, DeployOutcome } from '../types.js';
-import { openGitAccess } from './credentials/index.js';
+import { openGitAccess } from './credentials/access.js';
 import { compressImage } from './compress.js';
 import { DeploymentRecord } from './deployments.js';
 import { fileDigest } from '../hash.js';

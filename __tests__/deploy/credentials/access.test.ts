@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config.js';
-import { openGitAccess } from '../../../src/deploy/credentials/index.js';
+import { openGitAccess } from '../../../src/deploy/credentials/access.js';
 import { planEndpoint } from '../../../src/deploy/credentials/plan.js';
 import { testContext } from '../../support/context.js';
 

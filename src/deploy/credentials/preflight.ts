@@ -1,32 +1,13 @@
 /**
- * The deploy secret's effects: the preflight that checks it before anything is downloaded or built
- * (`preflight`, returning what the deploy needs), the key and host keys written for git after the
- * build (`openGitAccess`), and their removal by the post step (`removeCredentials`).
+ * The preflight of the deploy secret, run before anything is downloaded or built when the gate says
+ * yes: it refuses a missing, misplaced or unusable secret at once, and returns what the deploy
+ * needs after the build (`Cleared`) so that nothing is planned or derived twice.
  */
 import * as core from '@actions/core';
-import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
 import type { DeployConfig } from '../../config.js';
-import { defined } from '../../defined.js';
-import type { RunContext } from '../../context.js';
 import { maskSecret } from '../../secrets.js';
-import { appendJsonState } from '../../state.js';
-import { removeTempFolders } from '../../temp-folders.js';
 import { FINGERPRINTS_PAGE, knownHostsFor, knownHostsName, revokedKeyLine, type KnownHosts } from './known-hosts.js';
-import {
-  CREDENTIAL_FOLDERS,
-  fingerprint,
-  missingSecretMessage,
-  NO_PROMPTS,
-  planEndpoint,
-  refuse,
-  sshCommand,
-  tokenEnv,
-  type Cleared,
-  type Endpoint,
-  type GitAccess,
-} from './plan.js';
+import { fingerprint, missingSecretMessage, planEndpoint, refuse, type Cleared, type Endpoint } from './plan.js';
 import { basicCredential, keyProblem, normalizeKey, tokenKind, tokenProblem } from './secret-shape.js';
 import { hasKnownHost, publicKeyOf } from './ssh-keygen.js';
 
@@ -89,56 +70,3 @@ export async function preflight(deploy: DeployConfig): Promise<Cleared> {
   }
   return { endpoint, secret: { kind: 'deploy-token', token } };
 }
-
-async function openSsh(
-  endpoint: Endpoint,
-  secret: Extract<Cleared['secret'], { kind: 'deploy-key' }>,
-  ctx: RunContext,
-): Promise<GitAccess> {
-  const dir = join(resolve(ctx.runnerTemp), `${CREDENTIAL_FOLDERS.prefix}${randomUUID()}`);
-  // Registered before it exists, so that the post step removes it whatever happens from here on.
-  appendJsonState(CREDENTIAL_FOLDERS.state, dir);
-  await mkdir(dirname(dir), { recursive: true });
-  await mkdir(dir, { mode: 0o700 });
-  const keyPath = join(dir, 'key');
-  const knownHostsPath = join(dir, 'known_hosts');
-  // Created with its final mode in one open(2): there is no moment when another user could read it.
-  await writeFile(keyPath, secret.key, { mode: 0o600, flag: 'wx' });
-  await writeFile(knownHostsPath, secret.hosts.text, { mode: 0o600, flag: 'wx' });
-  core.info(
-    `deploy: SSH to ${endpoint.url} with deploy key ${fingerprint(secret.publicKey)}; host keys: ${secret.hosts.source}`,
-  );
-  return {
-    url: endpoint.url,
-    display: endpoint.display,
-    ...defined({ webUrl: endpoint.webUrl }),
-    env: { ...NO_PROMPTS, GIT_SSH_COMMAND: sshCommand(keyPath, knownHostsPath), GIT_SSH_VARIANT: 'ssh' },
-    credential: 'deploy-key',
-    publicKey: secret.publicKey,
-    hostKeys: secret.hosts.source === 'input `known-hosts`' ? 'input' : 'built-in',
-  };
-}
-
-function openHttps(endpoint: Endpoint, token: string): GitAccess {
-  maskSecret(basicCredential(token));
-  core.info(`deploy: HTTPS to ${endpoint.url} with the token in \`deploy-token\``);
-  return {
-    url: endpoint.url,
-    display: endpoint.display,
-    ...defined({ webUrl: endpoint.webUrl }),
-    env: { ...NO_PROMPTS, ...tokenEnv(endpoint.url, token, 0) },
-    credential: tokenKind(token) === 'installation' ? 'installation-token' : 'deploy-token',
-  };
-}
-
-/**
- * Makes the deployment repository reachable for git processes, and only for them: the key and
- * host keys go into a fresh 0700 folder under RUNNER_TEMP (removed by the post step), the token
- * into git's environment. Nothing touches ~/.ssh, global git config or an ssh-agent.
- */
-export async function openGitAccess(cleared: Cleared, ctx: RunContext): Promise<GitAccess> {
-  const { endpoint, secret } = cleared;
-  return secret.kind === 'deploy-key' ? openSsh(endpoint, secret, ctx) : openHttps(endpoint, secret.token);
-}
-
-export const removeCredentials = removeTempFolders(CREDENTIAL_FOLDERS, 'remove deploy credentials');
