@@ -35,6 +35,7 @@ import {
 import { ensureSystemPackages, prepareForDepexts } from './system-packages.js';
 import { TARGETS, sideFilePaths } from './targets.js';
 import { readStoredLock, restoreBuildCaches, saveBuildCachesLater, storeLock } from './caches.js';
+import { defined } from '../defined.js';
 
 function locate(program: string, env: Record<string, string>): string {
   const found = findProgram(program, env);
@@ -146,7 +147,7 @@ async function checkReproducible(
     const verdict = judge(mode, relative(ctx.workspace, first.path), {
       first,
       second,
-      ...(offset === undefined ? {} : { offset }),
+      ...defined({ offset }),
     });
     await copyFile(kept, first.path);
     summaryRow('reproducible', verdict.row);
@@ -316,7 +317,7 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       ...found,
       configFile: join(dir, build.configFile),
       timings,
-      ...(reproducible === undefined ? {} : { reproducible }),
+      ...defined({ reproducible }),
     };
     saveBuildCachesLater(caches, env);
     let sbomSources: { lockFile: string; switchExport: string } | undefined;

@@ -6,6 +6,7 @@
  * archive its duniverse folder and hashes.
  */
 import { field, listItems, parseOpamFile, stringValue, type OpamValue } from './opam-file.js';
+import { defined } from '../defined.js';
 
 export interface SourceHash {
   /** As opam writes it: `sha256`, `sha512`, `md5`. */
@@ -97,7 +98,7 @@ export function parseLockFile(text: string): LockFile {
   });
   const formatVersion = stringValue(field(items, 'x-opam-monorepo-version'));
   return {
-    ...(formatVersion === undefined ? {} : { formatVersion }),
+    ...defined({ formatVersion }),
     rootPackages: strings(field(items, 'x-opam-monorepo-root-packages')),
     packages: withSources.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };

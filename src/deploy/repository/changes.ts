@@ -14,6 +14,7 @@ import {
 import { parseLockFile } from '../../sbom/lock.js';
 import type { ImageEntry, Manifest } from '../manifest.js';
 import type { DeploymentRepository } from './git.js';
+import { defined } from '../../defined.js';
 
 /** What the diff reads of one image's manifest entry. */
 export type ImageRecord = Pick<ImageEntry, 'name' | 'size' | 'versions' | 'sbom'>;
@@ -59,6 +60,6 @@ export async function compareWithLatest(
     size: current.size,
     ocaml: current.versions.ocaml,
     mirage: current.versions.mirage,
-    ...(packages === undefined ? {} : { packages }),
+    ...defined({ packages }),
   });
 }

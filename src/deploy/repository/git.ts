@@ -20,6 +20,7 @@ import {
   type TreeEntry,
 } from './plan.js';
 import type { GitAccess } from '../credentials/plan.js';
+import { defined } from '../../defined.js';
 
 export interface Author {
   readonly name: string;
@@ -140,7 +141,7 @@ export class DeploymentRepository {
       await repo.reportIgnoredFilter(cloned.stderr, 0);
       const name = branch ?? (await repo.mustGit(['symbolic-ref', '--short', 'HEAD'])).trim();
       const tip = await repo.resolve(`refs/heads/${name}`);
-      return { repo, branch: name, ...(tip === undefined ? {} : { tip }) };
+      return { repo, branch: name, ...defined({ tip }) };
     }
     if (branch === undefined || !/Remote branch \S+ not found in upstream/i.test(cloned.stderr)) {
       throw repo.failure(args.slice(2), cloned, true);
@@ -187,7 +188,7 @@ export class DeploymentRepository {
         env,
         silent: true,
         deadlineMs: deadline(GIT_DEADLINE_MS),
-        ...(options.input === undefined ? {} : { input: options.input }),
+        ...defined({ input: options.input }),
       });
     let result = await run();
     for (

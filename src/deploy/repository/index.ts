@@ -31,6 +31,7 @@ import { sourceAncestry } from '../source.js';
 import type { GitAccess } from '../credentials/plan.js';
 import { compareWithLatest } from './changes.js';
 import { diffLines, type DeployDiff, type PackageVersion } from '../../sbom/diff.js';
+import { defined } from '../../defined.js';
 
 export interface WriteSettings {
   /** The deploy folder of the repository (`deploy-directory`). */
@@ -273,7 +274,7 @@ export async function writeDeploy(access: GitAccess, ctx: RunContext, settings: 
       },
       {
         listing: snap.listing,
-        ...(snap.latestSha === undefined ? {} : { latestSha: snap.latestSha }),
+        ...defined({ latestSha: snap.latestSha }),
         manifests,
         ancestry: ancestry ?? 'unknown',
       },

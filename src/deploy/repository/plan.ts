@@ -28,6 +28,7 @@ import {
   type Manifest,
   type ManifestSource,
 } from '../manifest.js';
+import { defined } from '../../defined.js';
 
 /** How one build of the source compares with another, as far as the evidence goes. */
 export interface BuildOrder {
@@ -175,7 +176,7 @@ export function listTarget(entries: readonly TreeEntry[], target: string): Targe
     folders.set(sha, files);
   }
   return {
-    ...(latestOid === undefined ? {} : { latestOid }),
+    ...defined({ latestOid }),
     folders,
     ...(symlinks.length === 0 ? {} : { symlinks }),
   };
