@@ -24,9 +24,9 @@ import { summaryRow, type SummaryPart } from '../summary.js';
 import type { CacheHit } from '../types.js';
 import type { CacheKeys } from './keys.js';
 import { captureRestoreFailures } from './client-report.js';
-import { classifyHit, planSaves, type CacheToSave, type CleanupCommand } from './decide.js';
+import { classifyHit, planSaves, type CacheToSave, type CleanupCommand } from './plan.js';
 
-export type { CacheToSave, CleanupCommand } from './decide.js';
+export type { CacheToSave, CleanupCommand } from './plan.js';
 
 /** A cache: its keys (src/cache/keys.ts) and what it holds. */
 export interface CacheSpec extends CacheKeys {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyHit, planSaves, type CacheToSave } from '../../src/cache/decide.js';
+import { classifyHit, planSaves, type CacheToSave } from '../../src/cache/plan.js';
 
 describe('classifyHit', () => {
   it.each([

@@ -1,3 +1,4 @@
+/** The cache's pure decisions: whether a restore hit, and which registered caches the post step saves. */
 import type { CacheHit } from '../types.js';
 
 /** A command run in the post step before saving, e.g. `opam clean` to keep the entry small. */
