@@ -3,7 +3,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parse as parseShellWords } from 'shell-quote';
 import { parse as parseYaml } from 'yaml';
 import type { RunContext } from './context.js';
-import { TARGET_NAMES, isTarget, type Target } from './mirage/targets.js';
+import { DEFAULT_TARGET, TARGET_NAMES, isTarget, type Target } from './mirage/targets.js';
 import { DEFAULT_COMPILER } from './opam/compiler.js';
 import { COMMIT_SHA, OWNER_NAME, SCP_LIKE, SHA256_HEX } from './patterns.js';
 import { defined } from './defined.js';
@@ -137,10 +137,10 @@ const OPAM_RELEASE = /^\d+\.\d+\.\d+(~[A-Za-z0-9]+)?$/;
 const COMPILER_VERSION = /^\d+(\.\d+){0,2}([~+][A-Za-z0-9_.+~-]+)?$/;
 const COMPILER_PACKAGE = /^(ocaml-base-compiler|ocaml-variants|ocaml-system)\.(\d[A-Za-z0-9_.+~-]*)$/;
 const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9_+-]*(\.[A-Za-z0-9_.+~-]+)?$/;
-const REPO_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** A repository or file name: letters, digits, `_`, `.` and `-`, starting with a letter or digit. */
+const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const VERSION_CONSTRAINT =
   /^(\s*(=|!=|>=|<=|>|<)?\s*[A-Za-z0-9][A-Za-z0-9_.+~-]*\s*)(([&|])(\s*(=|!=|>=|<=|>|<)?\s*[A-Za-z0-9][A-Za-z0-9_.+~-]*\s*))*$/;
-const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** git's remote-helper syntax (`ext::<command>`, `fd::<n>`): the "URL" is a command or a descriptor. */
 const HELPER_TRANSPORT = /(^|\+)[A-Za-z][A-Za-z0-9+.-]*::/;
 
@@ -307,7 +307,7 @@ function parseRepositories(r: Reader): OpamRepository[] {
   }
   const repositories: OpamRepository[] = [];
   for (const [name, url] of Object.entries(parsed)) {
-    if (!REPO_NAME.test(name)) {
+    if (!PLAIN_NAME.test(name)) {
       r.fail(
         'opam-repositories',
         `\`${name}\` is not a valid repository name; use letters, digits, \`-\`, \`_\`, \`.\``,
@@ -345,7 +345,7 @@ function parsePins(r: Reader): OpamPin[] {
 }
 
 function parseBuild(r: Reader, ctx: RunContext, needsSources: boolean): BuildConfig {
-  const target = r.raw('target') || 'unix';
+  const target = r.raw('target') || DEFAULT_TARGET;
   if (!isTarget(target)) {
     r.fail('target', `\`${target}\` is not a MirageOS target; use one of: ${TARGET_NAMES.join(', ')}`);
   }
@@ -387,11 +387,11 @@ function parseBuild(r: Reader, ctx: RunContext, needsSources: boolean): BuildCon
     );
   }
   const imageName = r.optional('image-name');
-  if (imageName !== undefined && !FILE_NAME.test(imageName)) {
+  if (imageName !== undefined && !PLAIN_NAME.test(imageName)) {
     r.fail('image-name', `\`${imageName}\` is not a file name; use letters, digits, \`-\`, \`_\`, \`.\``);
   }
   return {
-    target: isTarget(target) ? target : 'unix',
+    target: isTarget(target) ? target : DEFAULT_TARGET,
     workingDirectory,
     configFile,
     configureArgs: r.words('configure-args'),

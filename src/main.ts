@@ -5,7 +5,7 @@ import { preflight } from './deploy/credentials/preflight.js';
 import { decideDeploy } from './deploy/plan.js';
 import { deployImage, rollback } from './deploy/index.js';
 import { buildUnikernel } from './mirage/index.js';
-import { checkTargetRunnable } from './mirage/targets.js';
+import { DEFAULT_TARGET, checkTargetRunnable } from './mirage/targets.js';
 import { setupOpam } from './opam/index.js';
 import { sealEnvironment, sweepLeftovers } from './isolation.js';
 import { STATE } from './state.js';
@@ -142,7 +142,7 @@ async function takePrebuilt(config: Config): Promise<{ image: BuiltImage; versio
 }
 
 export async function run(): Promise<void> {
-  let title = `mirage-deploy: ${core.getInput('target') || 'unix'}`;
+  let title = `mirage-deploy: ${core.getInput('target') || DEFAULT_TARGET}`;
   try {
     const ctx = readContext();
     const config = parseConfig((name) => core.getInput(name), ctx);

@@ -58,6 +58,9 @@ export type Target = keyof typeof TARGETS;
 
 export const TARGET_NAMES = Object.keys(TARGETS) as Target[];
 
+/** The default `target` (action.yml): builds on every runner OS the action supports. */
+export const DEFAULT_TARGET: Target = 'unix';
+
 export function isTarget(value: string): value is Target {
   return Object.hasOwn(TARGETS, value);
 }
