@@ -1,56 +1,63 @@
 import { createRequire as __mdCreateRequire } from 'node:module'; const require = __mdCreateRequire(import.meta.url);
 import {
+  COMPILER_VERSIONS_QUERY,
   CommandError,
   ConfigError,
+  DEFAULT_TARGET,
+  FINGERPRINTS_PAGE,
   HttpClient,
+  SHA256_HEX,
   STATE,
   TARGETS,
   __commonJS,
   __require,
   __toESM,
   addPath,
-  buildCommand,
-  buildEnvironment,
-  checkCredentials,
+  basicCredential,
   checkTargetRunnable,
   childEnv,
-  commandLine,
-  configureCommand,
+  compilerPackage,
   cp,
   debug,
+  decideDeploy,
+  defined,
   deployImage,
-  duneCacheKeys,
-  duneCacheRoot,
-  duniverseCacheKeys,
   endGroup,
   error,
   exportVariable,
   field,
+  fileDigest,
   findProgram,
+  fingerprint,
   formatSeconds,
   formatSize,
   getInput,
-  group,
   imageFileName,
   info,
   isTarget,
+  keyProblem,
+  knownHostsFor,
+  knownHostsName,
   listItems,
-  lockFilesDigest,
-  makeCommand,
   maskSecret,
+  missingSecretMessage,
   mkdirP,
   mustRun,
+  normalizeKey,
   notice,
   parseConfig,
   parseLockFile,
   parseOpamFile,
-  planDepend,
+  parseVersionList,
+  planEndpoint,
   readContext,
   redactUrl,
+  refuse,
   registerCacheSave,
   require_semver,
   restoreCache,
   restoreCacheEntry,
+  revokedKeyLine,
   rmRF,
   rollback,
   runCommand,
@@ -59,16 +66,18 @@ import {
   sealEnvironment,
   setFailed,
   setOutput,
-  sha256File,
   sideFilePaths,
   startGroup,
   summaryRow,
   summaryTitle,
   sweepLeftovers,
+  timedGroup,
+  tokenKind,
+  tokenProblem,
   warning,
   which,
   writeSummary
-} from "./chunks/chunk-652SGOPI.js";
+} from "./chunks/chunk-O76QRUNZ.js";
 
 // node_modules/@cyclonedx/cyclonedx-library/dist.node/enums/attachmentEncoding.js
 var require_attachmentEncoding = __commonJS({
@@ -5615,8 +5624,8 @@ var require_protocol = __commonJS({
       get supportsVulnerabilities() {
         return this.#supportsVulnerabilities;
       }
-      supportsVulnerabilityRatingMethod(rm3) {
-        return this.#vulnerabilityRatingMethods.has(rm3);
+      supportsVulnerabilityRatingMethod(rm4) {
+        return this.#vulnerabilityRatingMethods.has(rm4);
       }
       get supportsComponentEvidence() {
         return this.#supportsComponentEvidence;
@@ -6081,62 +6090,220 @@ var require_spec = __commonJS({
   }
 });
 
-// src/deploy/gate.ts
-var PULL_REQUEST_EVENTS = ["pull_request", "pull_request_review", "pull_request_review_comment"];
-var DEPLOYING_EVENTS = ["push", "workflow_dispatch"];
-var no = (reason) => ({ deploy: false, reason });
-function forkOf(ctx) {
-  const pr = ctx.payload.pull_request;
-  if (!pr) return void 0;
-  const head = pr.head?.repo?.full_name;
-  const base = pr.base?.repo?.full_name ?? ctx.payload.repository?.full_name;
-  if (head === void 0 || head === null) return "a fork that was deleted";
-  return head !== base ? `a fork (${head})` : void 0;
-}
-function decideDeploy(deploy, ctx) {
-  if (!deploy.enabled) return no("input `deploy` is false");
-  if (ctx.eventName === "pull_request_target") {
-    throw new ConfigError([
-      {
-        input: "deploy",
-        message: "is `true` in a `pull_request_target` run; that event runs with the base repository's secrets while a workflow that builds the pull request builds code its author controls, even from a fork, so a deploy there would hand the deploy key to anyone who opens a pull request. Deploy from `push` (or `workflow_dispatch`) on a deploy branch, and set `deploy: false` for pull request events, e.g. `deploy: ${{ github.event_name == 'push' }}`"
+// src/deploy/credentials/ssh-keygen.ts
+import { constants } from "node:fs";
+import { mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+var pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+async function feed(fifo, text, finished) {
+  let handle;
+  for (; ; ) {
+    try {
+      handle = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      break;
+    } catch (error2) {
+      if (error2.code !== "ENXIO") throw error2;
+      if (finished()) return;
+      await pause();
+    }
+  }
+  try {
+    const bytes = Buffer.from(text, "utf8");
+    for (let offset = 0; offset < bytes.length; ) {
+      try {
+        offset += (await handle.write(bytes, offset)).bytesWritten;
+      } catch (error2) {
+        const code = error2.code;
+        if (code === "EPIPE") return;
+        if (code !== "EAGAIN" || finished()) throw error2;
+        await pause();
       }
-    ]);
+    }
+  } finally {
+    await handle.close();
   }
-  const fork = forkOf(ctx);
-  if (fork !== void 0) return no(`a pull request from ${fork} never deploys`);
-  if (PULL_REQUEST_EVENTS.includes(ctx.eventName)) return no("pull requests never deploy");
-  if (!DEPLOYING_EVENTS.includes(ctx.eventName)) {
-    return no(
-      `\`${ctx.eventName || "(no event)"}\` runs never deploy; only push and workflow_dispatch on a deploy branch do`
+}
+async function sshKeygenOn(text, args) {
+  const dir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), "mirage-deploy-check-"));
+  try {
+    const fifo = join(dir, "input");
+    await mustRun("mkfifo", ["-m", "600", fifo], { silent: true });
+    let finished = false;
+    const running = runCommand("ssh-keygen", args(fifo), { silent: true }).finally(() => {
+      finished = true;
+    });
+    const [result] = await Promise.all([running, feed(fifo, text, () => finished)]);
+    return result;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+async function publicKeyOf(key) {
+  const result = await sshKeygenOn(key, (path2) => ["-y", "-P", "", "-f", path2]);
+  if (result.exitCode === 0 && /^\S+ AAAA/.test(result.stdout)) return result.stdout.trim();
+  const said = result.stderr.replace(/Load key "[^"]*": /g, "").trim() || `exit code ${result.exitCode}`;
+  throw new ConfigError([
+    {
+      input: "deploy-key",
+      message: `is not a private key that ssh can read (ssh-keygen: ${said}); store the whole key file in the secret, from its \`-----BEGIN\` line to its \`-----END\` line, or make a new one with \`ssh-keygen -t ed25519 -N '' -f deploy_key\``
+    }
+  ]);
+}
+async function hasKnownHost(knownHosts, name) {
+  return (await sshKeygenOn(knownHosts, (path2) => ["-F", name, "-f", path2])).exitCode === 0;
+}
+
+// src/deploy/credentials/preflight.ts
+async function checkKnownHosts(deploy, hosts, endpoint) {
+  const revoked = revokedKeyLine(hosts.text);
+  if (revoked !== void 0) {
+    refuse(
+      "known-hosts",
+      `line ${revoked} is github.com's old RSA key, revoked on 24 March 2023 after it was exposed; remove it (the current keys are built in, see ${FINGERPRINTS_PAGE})`
     );
   }
-  if (!ctx.ref.startsWith("refs/heads/")) {
-    return no(`${ctx.ref || "(no ref)"} is not a branch; only a deploy branch deploys`);
+  const name = knownHostsName(endpoint.host, endpoint.port);
+  if (await hasKnownHost(hosts.text, name)) return;
+  refuse(
+    "known-hosts",
+    deploy.knownHosts === void 0 ? `is empty, and the built-in host keys are github.com's only, so ${name} cannot be verified; set \`known-hosts\` to its known_hosts lines from a trusted source (GitHub Enterprise Server lists its keys in the \`ssh_keys\` field of ${deploy.serverUrl}/api/v3/meta)` : `has no line for ${name}, the host of \`deploy-repository\`; add that host's keys, written \`${name} keytype base64\``
+  );
+}
+async function preflight(deploy) {
+  if (deploy.key === void 0 && deploy.token === void 0) refuse("deploy-key", missingSecretMessage(deploy));
+  if (deploy.token !== void 0) {
+    maskSecret(basicCredential(deploy.token));
+    const problem = tokenProblem(deploy.token);
+    if (problem) refuse("deploy-token", problem);
   }
-  const branch = ctx.ref.slice("refs/heads/".length);
-  const defaultBranch = ctx.payload.repository?.default_branch;
-  const branches = deploy.branches.length > 0 ? deploy.branches : defaultBranch ? [defaultBranch] : [];
-  if (branches.length === 0) {
-    return no(
-      "the event does not name the repository's default branch, so no branch deploys; list the branches in `deploy-branches`"
+  if (deploy.key !== void 0) {
+    const problem = keyProblem(deploy.key);
+    if (problem) refuse("deploy-key", problem);
+  }
+  const endpoint = planEndpoint(deploy);
+  if (deploy.key !== void 0) {
+    const key = normalizeKey(deploy.key);
+    const publicKey = await publicKeyOf(key);
+    const hosts = knownHostsFor(deploy.knownHosts);
+    await checkKnownHosts(deploy, hosts, endpoint);
+    const name = knownHostsName(endpoint.host, endpoint.port);
+    info(
+      `deploy key ${fingerprint(publicKey)} is a usable key; ${name} must present a host key from ${hosts.source}`
+    );
+    return { endpoint, secret: { kind: "deploy-key", key, publicKey, hosts } };
+  }
+  const token = deploy.token;
+  if (tokenKind(token) === "installation") {
+    info(
+      "`deploy-token` is a `ghs_` installation token: a GitHub App token works, but the workflow's own GITHUB_TOKEN is one too, and it cannot push to any repository but the one running the workflow"
     );
   }
-  if (!branches.includes(branch)) {
-    const which2 = deploy.branches.length > 0 ? "`deploy-branches`" : "the default branch";
-    return no(`${ctx.ref} is not a deploy branch (${which2}: ${branches.join(", ")})`);
-  }
-  return {
-    deploy: true,
-    reason: `${ctx.eventName === "push" ? "push to" : "manual run on"} ${branch}, a deploy branch`
-  };
+  return { endpoint, secret: { kind: "deploy-token", token } };
 }
 
 // src/mirage/index.ts
 import { existsSync as existsSync2, lstatSync, readdirSync, readFileSync as readFileSync2, realpathSync, statSync, writeFileSync as writeFileSync3 } from "node:fs";
-import { copyFile as copyFile2, mkdtemp, readFile as readFile3, rm as rm2 } from "node:fs/promises";
+import { copyFile as copyFile2, mkdtemp as mkdtemp2, readFile as readFile3, rm as rm3 } from "node:fs/promises";
 import { homedir } from "node:os";
-import { basename as basename3, join as join5, relative } from "node:path";
+import { basename as basename3, join as join7, relative } from "node:path";
+
+// src/cache/keys.ts
+import { createHash } from "node:crypto";
+function shortHash(value, length = 12) {
+  return createHash("sha256").update(value).digest("hex").slice(0, length);
+}
+function clean(part) {
+  return part.replace(/[^A-Za-z0-9._+~-]/g, "_");
+}
+function compilerKeyPart(input, systemVersion) {
+  return systemVersion === void 0 ? input : `system${systemVersion}`;
+}
+function isoWeek(now) {
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const weekday = day.getUTCDay() || 7;
+  day.setUTCDate(day.getUTCDate() + 4 - weekday);
+  const yearStart = Date.UTC(day.getUTCFullYear(), 0, 1);
+  const week = Math.ceil(((day.getTime() - yearStart) / 864e5 + 1) / 7);
+  return `${day.getUTCFullYear()}w${String(week).padStart(2, "0")}`;
+}
+function refreshPeriod(refresh, now) {
+  const date = now.toISOString().slice(0, 10).replace(/-/g, "");
+  switch (refresh.kind) {
+    case "daily":
+      return `t${date}`;
+    case "weekly":
+      return `t${isoWeek(now)}`;
+    case "monthly":
+      return `t${date.slice(0, 6)}`;
+    case "never":
+      return "tnever";
+    case "fixed":
+      return `t${refresh.label.replace(/[^A-Za-z0-9._]/g, "_")}`;
+  }
+}
+function periodOfKey(key) {
+  return key.slice(key.lastIndexOf("-") + 1);
+}
+function stalePeriod(hit, matchedKey, period) {
+  if (hit !== "partial" || matchedKey === void 0) return void 0;
+  const restored = periodOfKey(matchedKey);
+  return restored === period ? void 0 : restored;
+}
+function opamCacheKeys(k) {
+  const parts = [
+    clean(k.prefix),
+    "opam",
+    clean(k.os),
+    clean(k.osRelease),
+    clean(k.arch),
+    `opam${clean(k.opamVersion)}`,
+    `ocaml${clean(k.compiler)}`,
+    `r${shortHash(k.repositories.map((r) => `${r.name}=${r.url}`).join("\n"))}`,
+    `p${shortHash(k.pins.map((p) => `${p.name}=${p.url ?? ""}`).join("\n"))}`,
+    `m${shortHash(k.mirageVersion.replace(/\s+/g, ""))}`,
+    clean(k.target),
+    `d${k.dependencies}`,
+    k.period
+  ];
+  const prefixOf = (count) => `${parts.slice(0, count).join("-")}-`;
+  return {
+    key: parts.join("-"),
+    restoreKeys: [prefixOf(12), prefixOf(11), prefixOf(10), prefixOf(9), prefixOf(8)]
+  };
+}
+function dependencyHash(files) {
+  const hash = createHash("sha256");
+  for (const file of [...files].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) {
+    const content = typeof file.content === "string" ? Buffer.from(file.content) : file.content;
+    hash.update(`${file.path}\0${content.length}\0`).update(content);
+  }
+  return hash.digest("hex").slice(0, 16);
+}
+function isDependencyInput(relativePath) {
+  return /^[^/]+\.opam$/.test(relativePath) || /^mirage\/[^/]+\.opam\.locked$/.test(relativePath);
+}
+function linuxRelease(osRelease2) {
+  const field2 = (name) => {
+    const match = new RegExp(`^${name}=(.*)$`, "m").exec(osRelease2);
+    return match?.[1]?.trim().replace(/^["']|["']$/g, "") || void 0;
+  };
+  return `${field2("ID") ?? "linux"}-${field2("VERSION_ID") ?? field2("BUILD_ID") ?? "unknown"}`;
+}
+function lockFilesDigest(files) {
+  const hash = createHash("sha256");
+  for (const file of [...files].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
+    hash.update(`${file.name}\0${file.content}\0`);
+  }
+  return hash.digest("hex");
+}
+function duniverseCacheKeys(prefix, runnerOs, target, lockDigest) {
+  return { key: `${prefix}-duniverse-${runnerOs}-${target}-${lockDigest}`, restoreKeys: [] };
+}
+function duneCacheKeys(prefix, runnerOs, runnerArch, target, lockDigest) {
+  const base = `${prefix}-dune-${runnerOs}-${runnerArch}`;
+  return { key: `${base}-${target}-${lockDigest}`, restoreKeys: [`${base}-${target}-`, `${base}-`] };
+}
 
 // src/mirage/image.ts
 function shown(entry) {
@@ -6206,7 +6373,7 @@ function chooseImage(dist, target, source) {
 
 // src/mirage/matcher.ts
 import { mkdirSync, writeFileSync } from "node:fs";
-import { isAbsolute, join, posix } from "node:path";
+import { isAbsolute, join as join2, posix } from "node:path";
 var MATCHER_OWNER = "mirage-deploy-ocaml";
 var LOCATION = String.raw`^File "([^"]+)", lines? (\d+)(?:-\d+)?(?:, characters (\d+)-\d+)?:$`;
 var QUOTED_SOURCE = String.raw`\s*\d+ \|.*|\.\.\.|\s*\^+\s*`;
@@ -6232,9 +6399,9 @@ function rootLocation(line, folder) {
   return `File "${posix.join(folder, match[1])}"${match[2] ?? ""}`;
 }
 async function withProblemMatcher(runnerTemp, work) {
-  const dir = join(runnerTemp, "mirage-deploy");
+  const dir = join2(runnerTemp, "mirage-deploy");
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${MATCHER_OWNER}.json`);
+  const file = join2(dir, `${MATCHER_OWNER}.json`);
   writeFileSync(file, JSON.stringify(ocamlProblemMatcher(), null, 2));
   info(`::add-matcher::${file}`);
   try {
@@ -6245,8 +6412,8 @@ async function withProblemMatcher(runnerTemp, work) {
 }
 
 // src/mirage/prebuilt.ts
-import { copyFile, lstat, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join as join2 } from "node:path";
+import { copyFile, lstat, mkdir, readFile, rm as rm2, writeFile } from "node:fs/promises";
+import { basename, dirname, join as join3 } from "node:path";
 var HANDOVER_DIR = "mirage-deploy";
 var RECORD_FILE = "build.json";
 var RECORD_SCHEMA = 1;
@@ -6265,20 +6432,20 @@ function parseBuildRecord(text) {
   const v = r.versions;
   const names = [r.name, r.image, r.configFile];
   const lists = [r.sideFiles, r.lockFiles];
-  if (!names.every(isName) || !lists.every((l) => Array.isArray(l) && l.every(isName)) || ![r.lockFile, r.switchExport].every((n) => n === void 0 || isName(n)) || r.lockFile !== void 0 && !r.lockFiles.includes(r.lockFile) || typeof r.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(r.sha256) || typeof r.size !== "number" || !Number.isSafeInteger(r.size) || typeof v !== "object" || ![v.ocamlVersion, v.opamVersion, v.mirageVersion].every((x) => typeof x === "string")) {
+  if (!names.every(isName) || !lists.every((l) => Array.isArray(l) && l.every(isName)) || ![r.lockFile, r.switchExport].every((n) => n === void 0 || isName(n)) || r.lockFile !== void 0 && !r.lockFiles.includes(r.lockFile) || typeof r.sha256 !== "string" || !SHA256_HEX.test(r.sha256) || typeof r.size !== "number" || !Number.isSafeInteger(r.size) || typeof v !== "object" || ![v.ocamlVersion, v.opamVersion, v.mirageVersion].every((x) => typeof x === "string")) {
     return "a field is missing or malformed";
   }
   return r;
 }
 async function writeHandover(image, versions, lockFiles2, sbomSources) {
-  const dir = join2(dirname(image.path), HANDOVER_DIR);
-  await rm(dir, { recursive: true, force: true });
+  const dir = join3(dirname(image.path), HANDOVER_DIR);
+  await rm2(dir, { recursive: true, force: true });
   await mkdir(dir);
   for (const file of [image.configFile, ...image.sideFiles, ...lockFiles2]) {
-    await copyFile(file, join2(dir, basename(file)));
+    await copyFile(file, join3(dir, basename(file)));
   }
   const switchExport = sbomFileNames(image.name).switchExport;
-  if (sbomSources !== void 0) await copyFile(sbomSources.switchExport, join2(dir, switchExport));
+  if (sbomSources !== void 0) await copyFile(sbomSources.switchExport, join3(dir, switchExport));
   const record = {
     schema: RECORD_SCHEMA,
     target: image.target,
@@ -6296,11 +6463,11 @@ async function writeHandover(image, versions, lockFiles2, sbomSources) {
       mirageVersion: versions.mirageVersion
     }
   };
-  await writeFile(join2(dir, RECORD_FILE), `${JSON.stringify(record, null, 2)}
+  await writeFile(join3(dir, RECORD_FILE), `${JSON.stringify(record, null, 2)}
 `);
   return sbomSources === void 0 ? { dir } : {
     dir,
-    sbomSources: { lockFile: join2(dir, basename(sbomSources.lockFile)), switchExport: join2(dir, switchExport) }
+    sbomSources: { lockFile: join3(dir, basename(sbomSources.lockFile)), switchExport: join3(dir, switchExport) }
   };
 }
 async function regularFile(path2, what) {
@@ -6311,8 +6478,8 @@ async function regularFile(path2, what) {
 }
 async function loadPrebuilt(imagePath, isFolder, target) {
   const dist = isFolder ? imagePath : dirname(imagePath);
-  const dir = join2(dist, HANDOVER_DIR);
-  const recordPath = join2(dir, RECORD_FILE);
+  const dir = join3(dist, HANDOVER_DIR);
+  const recordPath = join3(dir, RECORD_FILE);
   const text = await readFile(recordPath, "utf8").catch(() => void 0);
   if (text === void 0) {
     throw new Error(
@@ -6326,17 +6493,17 @@ async function loadPrebuilt(imagePath, isFolder, target) {
       `input \`target\`: is \`${target}\`, but the image in \`image-path\` was built for \`${record.target}\`; set \`target: ${record.target}\``
     );
   }
-  const path2 = join2(dist, record.image);
+  const path2 = join3(dist, record.image);
   if (!isFolder && basename(imagePath) !== record.image) {
     throw new Error(`input \`image-path\`: ${imagePath} is not the image ${record.image} that ${recordPath} describes`);
   }
   await regularFile(path2, "the image");
-  const at = (name) => join2(dir, name);
+  const at = (name) => join3(dir, name);
   const sbomNames = record.lockFile !== void 0 && record.switchExport !== void 0 ? [record.switchExport] : [];
   for (const name of [record.configFile, ...record.sideFiles, ...record.lockFiles, ...sbomNames]) {
     await regularFile(at(name), "file");
   }
-  const sha256 = await sha256File(path2);
+  const sha256 = await fileDigest(path2);
   if (sha256 !== record.sha256) {
     throw new Error(
       `input \`image-path\`: ${path2} has sha256 ${sha256}, but the build recorded ${record.sha256}; the artifact is not what the build job made: upload and download it again`
@@ -6380,14 +6547,14 @@ function judge(mode, image, c) {
 
 // src/sbom/index.ts
 import { readFile as readFile2, writeFile as writeFile2 } from "node:fs/promises";
-import { basename as basename2, join as join3 } from "node:path";
+import { basename as basename2, join as join4 } from "node:path";
 
 // src/sbom/cyclonedx.ts
 var Enums = __toESM(require_enums(), 1);
 var Models = __toESM(require_models(), 1);
 var Serialize = __toESM(require_index_node(), 1);
 var Spec = __toESM(require_spec(), 1);
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 var PROPERTY = "mirage-deploy";
 var ALGORITHMS = {
   md5: Enums.HashAlgorithm.MD5,
@@ -6432,7 +6599,7 @@ function toolComponent(name, version, compiler) {
   return tool;
 }
 function serialNumber(input) {
-  const digest = createHash("sha256").update(JSON.stringify([input.image, input.lock, input.switchPackages, input.opamVersion])).digest("hex");
+  const digest = createHash2("sha256").update(JSON.stringify([input.image, input.lock, input.switchPackages, input.opamVersion])).digest("hex");
   const variant = (parseInt(digest.slice(16, 18), 16) & 63 | 128).toString(16);
   const hex = `${digest.slice(0, 12)}5${digest.slice(13, 16)}${variant}${digest.slice(18, 32)}`;
   return `urn:uuid:${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
@@ -6501,7 +6668,7 @@ async function writeSbom(image, opamVersion, files, dir) {
   const lock = await readParsed(files.lockFile, "the lock file", image.name, parseLockFile);
   const switchPackages = await readParsed(files.switchExport, "the switch export", image.name, parseSwitchExport);
   if (lock === void 0 || switchPackages === void 0) return void 0;
-  const cyclonedx = join3(dir, sbomFileNames(image.name).cyclonedx);
+  const cyclonedx = join4(dir, sbomFileNames(image.name).cyclonedx);
   await writeFile2(
     cyclonedx,
     makeSbom({
@@ -6523,6 +6690,49 @@ async function writeSbom(image, opamVersion, files, dir) {
     cyclonedx,
     packages: lock.packages.map(({ name, version }) => ({ name, version }))
   };
+}
+
+// src/mirage/plan.ts
+import { join as join5 } from "node:path";
+function commandLine(command) {
+  return [command.program, ...command.args].join(" ");
+}
+function configureCommand(build2) {
+  return {
+    program: "mirage",
+    args: ["configure", "-t", build2.target, "-f", build2.configFile, ...build2.configureArgs]
+  };
+}
+function makeCommand(target, cores) {
+  return { program: "make", args: [`-j${cores}`, target] };
+}
+function buildCommand(build2, cores) {
+  const [program, ...args] = build2.buildCommand;
+  return program === void 0 ? makeCommand("build", cores) : { program, args };
+}
+function duneCacheRoot(env, home) {
+  return env.DUNE_CACHE_ROOT || join5(home, ".cache", "mirage-deploy", "dune");
+}
+function buildEnvironment(setupEnv, cores, cacheRoot) {
+  return {
+    ...setupEnv,
+    OPAMJOBS: String(cores),
+    DUNE_JOBS: String(cores),
+    DUNE_CACHE: "enabled",
+    DUNE_CACHE_ROOT: cacheRoot
+  };
+}
+var DEPEXT_TARGET = "depext-lockfile";
+function planDepend(rootHit, stored, inputs, makefile) {
+  if (rootHit !== "exact") return { reuse: false, reason: `the opam root was a ${rootHit}` };
+  if (stored === void 0 || stored.files.length === 0) {
+    return { reuse: false, reason: "the cached opam root holds no lock file" };
+  }
+  if (stored.inputs !== inputs) {
+    return { reuse: false, reason: "mirage configure wrote another Makefile or opam file than the one locked" };
+  }
+  const depext = new RegExp(`^${DEPEXT_TARGET}:`, "m").test(makefile);
+  return { reuse: true, files: stored.files, ...depext ? { depextTarget: DEPEXT_TARGET } : {} };
 }
 
 // src/apt.ts
@@ -6628,9 +6838,9 @@ async function prepareForDepexts(ctx, env) {
 
 // src/mirage/caches.ts
 import { existsSync, mkdirSync as mkdirSync2, readFileSync, writeFileSync as writeFileSync2 } from "node:fs";
-import { join as join4 } from "node:path";
+import { join as join6 } from "node:path";
 function lockStorePath(opamRoot2) {
-  return join4(opamRoot2, "mirage-deploy", "lock.json");
+  return join6(opamRoot2, "mirage-deploy", "lock.json");
 }
 function readStoredLock(opamRoot2) {
   try {
@@ -6643,7 +6853,7 @@ function readStoredLock(opamRoot2) {
   }
 }
 function storeLock(opamRoot2, lock) {
-  mkdirSync2(join4(opamRoot2, "mirage-deploy"), { recursive: true });
+  mkdirSync2(join6(opamRoot2, "mirage-deploy"), { recursive: true });
   writeFileSync2(lockStorePath(opamRoot2), JSON.stringify(lock));
 }
 var DUNE_CACHE_LIMIT = "1GB";
@@ -6657,7 +6867,7 @@ async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   } else {
     const spec = {
       name: "duniverse",
-      paths: [join4(dir, "duniverse")],
+      paths: [join6(dir, "duniverse")],
       ...duniverseCacheKeys(cachePrefix, ctx.runnerOs, target, lockDigest)
     };
     duniverse = { spec, hit: await restoreCache(spec) };
@@ -6671,7 +6881,7 @@ async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   return {
     ...duniverse ? { duniverse } : {},
     dune,
-    duniverseRestored: duniverse?.hit === "exact" && existsSync(join4(dir, "duniverse"))
+    duniverseRestored: duniverse?.hit === "exact" && existsSync(join6(dir, "duniverse"))
   };
 }
 function saveBuildCachesLater(caches, env) {
@@ -6695,18 +6905,6 @@ function saveBuildCachesLater(caches, env) {
 }
 
 // src/mirage/index.ts
-async function timed(timings, phase, title, work) {
-  startGroup(title);
-  const start = performance.now();
-  try {
-    return await work();
-  } finally {
-    const seconds = (performance.now() - start) / 1e3;
-    timings[phase] = (timings[phase] ?? 0) + seconds;
-    endGroup();
-    info(`${title}: ${formatSeconds(seconds)}`);
-  }
-}
 function locate(program, env) {
   const found = findProgram(program, env);
   if (found !== void 0) return found;
@@ -6731,48 +6929,48 @@ function listDir(dir) {
   }));
 }
 function mirageFiles(dir, suffix) {
-  const mirageDir = join5(dir, "mirage");
+  const mirageDir = join7(dir, "mirage");
   return listDir(mirageDir).filter((e) => e.isFile && e.name.endsWith(suffix)).map((e) => ({
     name: e.name,
-    path: join5(mirageDir, e.name),
-    content: readFileSync2(join5(mirageDir, e.name), "utf8")
+    path: join7(mirageDir, e.name),
+    content: readFileSync2(join7(mirageDir, e.name), "utf8")
   }));
 }
 var lockFiles = (dir) => mirageFiles(dir, ".opam.locked");
 function lockInputs(dir) {
-  const path2 = join5(dir, "Makefile");
+  const path2 = join7(dir, "Makefile");
   const makefile = existsSync2(path2) ? readFileSync2(path2, "utf8") : "";
   return { digest: lockFilesDigest([{ name: "Makefile", content: makefile }, ...mirageFiles(dir, ".opam")]), makefile };
 }
 async function findImage(build2, dir) {
-  const mirageFiles2 = listDir(join5(dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
+  const mirageFiles2 = listDir(join7(dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
   const source = imageNames(build2.imageName, build2.configureArgs, mirageFiles2, build2.target);
-  const file = chooseImage(listDir(join5(dir, "dist")), build2.target, source);
-  const path2 = join5(dir, "dist", file);
+  const file = chooseImage(listDir(join7(dir, "dist")), build2.target, source);
+  const path2 = join7(dir, "dist", file);
   const name = file.slice(0, file.length - TARGETS[build2.target].extension.length);
   const registered = generatedNames(mirageFiles2, build2.target);
   const unikernel = registered.length === 1 ? registered[0] ?? name : name;
-  const sideFiles = sideFilePaths(build2.target, unikernel).map((f) => join5(dir, f)).filter((f) => existsSync2(f) || lstatSync(f, { throwIfNoEntry: false }) !== void 0);
-  const lockFile = join5(dir, "mirage", `${unikernel}-${build2.target}.opam.locked`);
+  const sideFiles = sideFilePaths(build2.target, unikernel).map((f) => join7(dir, f)).filter((f) => existsSync2(f) || lstatSync(f, { throwIfNoEntry: false }) !== void 0);
+  const lockFile = join7(dir, "mirage", `${unikernel}-${build2.target}.opam.locked`);
   const lockFound = lstatSync(lockFile, { throwIfNoEntry: false }) !== void 0;
-  refuseOutsideFiles(dir, [path2, ...sideFiles, join5(dir, build2.configFile), ...lockFound ? [lockFile] : []]);
+  refuseOutsideFiles(dir, [path2, ...sideFiles, join7(dir, build2.configFile), ...lockFound ? [lockFile] : []]);
   return {
     name,
     path: path2,
     size: statSync(path2).size,
-    sha256: await sha256File(path2),
+    sha256: await fileDigest(path2),
     sideFiles,
     lockFile
   };
 }
 async function checkReproducible(mode, build2, ctx, first, rebuild) {
   const dir = build2.workingDirectory;
-  const aside = await mkdtemp(join5(ctx.runnerTemp, "mirage-deploy-first-build-"));
-  const kept = join5(aside, basename3(first.path));
+  const aside = await mkdtemp2(join7(ctx.runnerTemp, "mirage-deploy-first-build-"));
+  const kept = join7(aside, basename3(first.path));
   try {
     await copyFile2(first.path, kept);
-    await rm2(first.path);
-    await rm2(join5(dir, "_build"), { recursive: true, force: true });
+    await rm3(first.path);
+    await rm3(join7(dir, "_build"), { recursive: true, force: true });
     await rebuild();
     const second = await findImage(build2, dir);
     const [a, b] = await Promise.all([readFile3(kept), readFile3(second.path)]);
@@ -6780,7 +6978,7 @@ async function checkReproducible(mode, build2, ctx, first, rebuild) {
     const verdict = judge(mode, relative(ctx.workspace, first.path), {
       first,
       second,
-      ...offset === void 0 ? {} : { offset }
+      ...defined({ offset })
     });
     await copyFile2(kept, first.path);
     summaryRow("reproducible", verdict.row);
@@ -6793,7 +6991,7 @@ async function checkReproducible(mode, build2, ctx, first, rebuild) {
     }
     return verdict.reproducible;
   } finally {
-    await rm2(aside, { recursive: true, force: true });
+    await rm3(aside, { recursive: true, force: true });
   }
 }
 async function exportSwitch(env, dest) {
@@ -6819,16 +7017,14 @@ async function buildUnikernel(config, ctx, setup) {
   const timings = {};
   summaryRow("target", build2.target);
   try {
-    checkTargetRunnable(build2.target, ctx.runnerOs);
     await ensureSystemPackages(build2.target, ctx, process.env);
     const cacheRoot = duneCacheRoot(process.env, homedir());
     const env = buildEnvironment(setup.env, ctx.cores, cacheRoot);
     const configure = configureCommand(build2);
-    await timed(
-      timings,
-      "configure",
+    await timedGroup(
       commandLine(configure),
-      () => run(configure, dir, env, `fix ${build2.configFile} or input \`configure-args\` (mirage's output is above)`)
+      () => run(configure, dir, env, `fix ${build2.configFile} or input \`configure-args\` (mirage's output is above)`),
+      { timings, phase: "configure" }
     );
     const inputs = lockInputs(dir);
     const plan = planDepend(
@@ -6838,18 +7034,17 @@ async function buildUnikernel(config, ctx, setup) {
       inputs.makefile
     );
     if (plan.reuse) {
-      for (const file of plan.files) writeFileSync3(join5(dir, "mirage", file.name), file.content);
+      for (const file of plan.files) writeFileSync3(join7(dir, "mirage", file.name), file.content);
       info(
         `${plan.files.map((f) => `mirage/${f.name}`).join(", ")} restored with the opam root (exact hit, the same Makefile and opam file): \`make lock\` skipped`
       );
     } else {
       info(`\`make lock\` and \`make install-switch\` run: ${plan.reason}`);
       const lock = makeCommand("lock", ctx.cores);
-      await timed(
-        timings,
-        "depend",
+      await timedGroup(
         `depend: ${commandLine(lock)}`,
-        () => run(lock, dir, env, "opam-monorepo could not lock the dependencies (its output is above)")
+        () => run(lock, dir, env, "opam-monorepo could not lock the dependencies (its output is above)"),
+        { timings, phase: "depend" }
       );
       if (config.setup.cache) {
         const files = lockFiles(dir).map(({ name, content }) => ({ name, content }));
@@ -6866,19 +7061,27 @@ async function buildUnikernel(config, ctx, setup) {
     );
     if (!plan.reuse) {
       const install = makeCommand("install-switch", ctx.cores);
-      await timed(timings, "depend", `depend: ${commandLine(install)}`, async () => {
-        await prepareForDepexts(ctx, process.env);
-        await run(install, dir, env, "opam could not install the switch dependencies (its output is above)");
-      });
+      await timedGroup(
+        `depend: ${commandLine(install)}`,
+        async () => {
+          await prepareForDepexts(ctx, process.env);
+          await run(install, dir, env, "opam could not install the switch dependencies (its output is above)");
+        },
+        { timings, phase: "depend" }
+      );
     } else if (plan.depextTarget !== void 0) {
       info(
         "`make install-switch` skipped: the switch is exactly the cached one; the lock's system packages install on their own"
       );
       const depext = makeCommand(plan.depextTarget, ctx.cores);
-      await timed(timings, "depend", `depend: ${commandLine(depext)}`, async () => {
-        await prepareForDepexts(ctx, process.env);
-        await run(depext, dir, env, "the lock file's system packages could not be installed (the output is above)");
-      });
+      await timedGroup(
+        `depend: ${commandLine(depext)}`,
+        async () => {
+          await prepareForDepexts(ctx, process.env);
+          await run(depext, dir, env, "the lock file's system packages could not be installed (the output is above)");
+        },
+        { timings, phase: "depend" }
+      );
     } else {
       info(
         "`make install-switch` skipped: the switch is exactly the cached one (the Makefile has no depext target: configured with --no-depext)"
@@ -6888,17 +7091,14 @@ async function buildUnikernel(config, ctx, setup) {
       info("duniverse/ restored from the cache for this lock file: `make pull` skipped");
     } else {
       const pull = makeCommand("pull", ctx.cores);
-      await timed(
-        timings,
-        "depend",
+      await timedGroup(
         `depend: ${commandLine(pull)}`,
-        () => run(pull, dir, env, "opam-monorepo could not fetch the sources into duniverse/ (its output is above)")
+        () => run(pull, dir, env, "opam-monorepo could not fetch the sources into duniverse/ (its output is above)"),
+        { timings, phase: "depend" }
       );
     }
     const compile = buildCommand(build2, ctx.cores);
-    await timed(
-      timings,
-      "build",
+    await timedGroup(
       commandLine(compile),
       () => withProblemMatcher(
         ctx.runnerTemp,
@@ -6909,13 +7109,12 @@ async function buildUnikernel(config, ctx, setup) {
           "the build failed; the compiler messages are above and annotated on the commit",
           (line) => rootLocation(line, relative(ctx.workspace, dir))
         )
-      )
+      ),
+      { timings, phase: "build" }
     );
     const { lockFile, ...found } = await findImage(build2, dir);
     const mode = build2.reproducible;
-    const reproducible = mode === "off" ? void 0 : await timed(
-      timings,
-      "reproducibility",
+    const reproducible = mode === "off" ? void 0 : await timedGroup(
       `reproducible: ${commandLine(compile)} again from a clean state`,
       () => checkReproducible(
         mode,
@@ -6928,19 +7127,20 @@ async function buildUnikernel(config, ctx, setup) {
           { ...env, DUNE_CACHE: "disabled" },
           "the second build, from a clean state for the reproducibility check, failed (its output is above)"
         )
-      )
+      ),
+      { timings, phase: "reproducibility" }
     );
     const built = {
       target: build2.target,
       ...found,
-      configFile: join5(dir, build2.configFile),
+      configFile: join7(dir, build2.configFile),
       timings,
-      ...reproducible === void 0 ? {} : { reproducible }
+      ...defined({ reproducible })
     };
     saveBuildCachesLater(caches, env);
     let sbomSources;
     if (existsSync2(lockFile)) {
-      const exported = join5(ctx.runnerTemp, `mirage-deploy-switch-${process.pid}.export`);
+      const exported = join7(ctx.runnerTemp, `mirage-deploy-switch-${process.pid}.export`);
       await exportSwitch(env, exported);
       sbomSources = { lockFile, switchExport: exported };
     } else {
@@ -6952,7 +7152,7 @@ async function buildUnikernel(config, ctx, setup) {
       lockFiles(dir).map((l) => l.path),
       sbomSources
     );
-    if (sbomSources !== void 0) await rm2(sbomSources.switchExport, { force: true });
+    if (sbomSources !== void 0) await rm3(sbomSources.switchExport, { force: true });
     const sbom = handover.sbomSources && await writeSbom(built, setup.opamVersion, handover.sbomSources, handover.dir);
     const image = sbom === void 0 ? built : { ...built, sbom };
     info(`for a later deploy job (\`image-path\`): ${relative(dir, handover.dir)}/`);
@@ -6973,7 +7173,7 @@ async function buildUnikernel(config, ctx, setup) {
 // src/opam/index.ts
 import { existsSync as existsSync4, mkdirSync as mkdirSync3, readFileSync as readFileSync4, readdirSync as readdirSync3, writeFileSync as writeFileSync6 } from "node:fs";
 import { homedir as homedir2 } from "node:os";
-import { join as join9 } from "node:path";
+import { join as join11 } from "node:path";
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 import * as crypto from "crypto";
@@ -7287,9 +7487,8 @@ function _getGlobal(key, defaultValue) {
 }
 
 // src/opam/binary.ts
-import { createHash as createHash2 } from "node:crypto";
-import { chmodSync, createReadStream } from "node:fs";
-import { join as join7 } from "node:path";
+import { chmodSync } from "node:fs";
+import { join as join9 } from "node:path";
 
 // src/opam/checksums.ts
 var OPAM_SHA512 = {
@@ -7352,13 +7551,8 @@ function isSupportedOpam(version) {
   const [major = 0, minor = 0] = version.split(/[.~-]/).map(Number);
   return major > MINIMUM_OPAM[0] || major === MINIMUM_OPAM[0] && minor >= MINIMUM_OPAM[1];
 }
-async function digestOf(path2, algorithm) {
-  const hash = createHash2(algorithm);
-  for await (const chunk of createReadStream(path2)) hash.update(chunk);
-  return hash.digest("hex");
-}
 async function verify(path2, expected, url) {
-  const actual = await digestOf(path2, expected.algorithm);
+  const actual = await fileDigest(path2, expected.algorithm);
   if (actual !== expected.hex) {
     throw new Error(
       `the opam binary from ${url} has ${expected.algorithm} ${actual}, but ${expected.source} says ${expected.hex}; it was not used. Check \`opam-download-url\` (a mirror must serve the release unchanged) or \`opam-sha256\``
@@ -7372,7 +7566,7 @@ async function toolCacheOpam(setup, ctx) {
   let dir = find("opam", setup.opamVersion, platform.arch);
   if (dir !== "") {
     info(`opam ${setup.opamVersion}: found in the tool cache at ${dir}`);
-    await verify(join7(dir, "opam"), expected, dir);
+    await verify(join9(dir, "opam"), expected, dir);
   } else {
     info(`opam ${setup.opamVersion}: downloading ${url}`);
     let downloaded;
@@ -7388,7 +7582,7 @@ async function toolCacheOpam(setup, ctx) {
     dir = await cacheFile(downloaded, "opam", "opam", setup.opamVersion, platform.arch);
   }
   addPath(dir);
-  return join7(dir, "opam");
+  return join9(dir, "opam");
 }
 async function systemOpam() {
   const path2 = await which("opam", false);
@@ -7411,131 +7605,6 @@ async function installOpam(setup, ctx) {
   }
   info(`opam ${version}: ${path2}`);
   return { path: path2, version };
-}
-
-// src/opam/compiler.ts
-function parts(version) {
-  return (/^[\d.]+/.exec(version)?.[0] ?? "").split(".").filter(Boolean).map(Number);
-}
-function compareVersions(a, b) {
-  const pa = parts(a);
-  const pb = parts(b);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return Number(a.includes("~")) - Number(b.includes("~")) || a.localeCompare(b);
-}
-function pickCompilerVersion(prefix, versions) {
-  const matching = versions.filter((v) => {
-    if (v === prefix) return true;
-    if (!v.startsWith(`${prefix}.`)) return false;
-    return !/[~+]/.test(v.slice(prefix.length));
-  });
-  return [...matching].sort(compareVersions).at(-1);
-}
-function parseVersionList(output) {
-  return output.split(/\s+/).map((v) => v.trim()).filter((v) => v !== "");
-}
-function compilerPackage(spec, available = []) {
-  switch (spec.kind) {
-    case "system":
-      return "ocaml-system";
-    case "package":
-      return `${spec.name}.${spec.version}`;
-    case "version": {
-      const version = pickCompilerVersion(spec.version, available);
-      if (version === void 0) {
-        throw new Error(
-          `input \`ocaml-compiler\`: no ocaml-base-compiler release matches \`${spec.version}\` in the opam repositories` + (available.length ? ` (they have ${available.join(", ")})` : "") + "; give one of those, a full package such as `ocaml-variants.5.4.1+options`, or `ocaml-system`"
-        );
-      }
-      return `ocaml-base-compiler.${version}`;
-    }
-  }
-}
-
-// src/opam/keys.ts
-import { createHash as createHash3 } from "node:crypto";
-function shortHash(value, length = 12) {
-  return createHash3("sha256").update(value).digest("hex").slice(0, length);
-}
-function clean2(part) {
-  return part.replace(/[^A-Za-z0-9._+~-]/g, "_");
-}
-function compilerKeyPart(input, systemVersion) {
-  return systemVersion === void 0 ? input : `system${systemVersion}`;
-}
-function isoWeek(now) {
-  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  const weekday = day.getUTCDay() || 7;
-  day.setUTCDate(day.getUTCDate() + 4 - weekday);
-  const yearStart = Date.UTC(day.getUTCFullYear(), 0, 1);
-  const week = Math.ceil(((day.getTime() - yearStart) / 864e5 + 1) / 7);
-  return `${day.getUTCFullYear()}w${String(week).padStart(2, "0")}`;
-}
-function refreshPeriod(refresh, now) {
-  const date = now.toISOString().slice(0, 10).replace(/-/g, "");
-  switch (refresh.kind) {
-    case "daily":
-      return `t${date}`;
-    case "weekly":
-      return `t${isoWeek(now)}`;
-    case "monthly":
-      return `t${date.slice(0, 6)}`;
-    case "never":
-      return "tnever";
-    case "fixed":
-      return `t${refresh.label.replace(/[^A-Za-z0-9._]/g, "_")}`;
-  }
-}
-function periodOfKey(key) {
-  return key.slice(key.lastIndexOf("-") + 1);
-}
-function stalePeriod(hit, matchedKey, period) {
-  if (hit !== "partial" || matchedKey === void 0) return void 0;
-  const restored = periodOfKey(matchedKey);
-  return restored === period ? void 0 : restored;
-}
-function opamCacheKeys(k) {
-  const parts2 = [
-    clean2(k.prefix),
-    "opam",
-    clean2(k.os),
-    clean2(k.osRelease),
-    clean2(k.arch),
-    `opam${clean2(k.opamVersion)}`,
-    `ocaml${clean2(k.compiler)}`,
-    `r${shortHash(k.repositories.map((r) => `${r.name}=${r.url}`).join("\n"))}`,
-    `p${shortHash(k.pins.map((p) => `${p.name}=${p.url ?? ""}`).join("\n"))}`,
-    `m${shortHash(k.mirageVersion.replace(/\s+/g, ""))}`,
-    clean2(k.target),
-    `d${k.dependencies}`,
-    k.period
-  ];
-  const prefixOf = (count) => `${parts2.slice(0, count).join("-")}-`;
-  return {
-    key: parts2.join("-"),
-    restoreKeys: [prefixOf(12), prefixOf(11), prefixOf(10), prefixOf(9), prefixOf(8)]
-  };
-}
-function dependencyHash(files) {
-  const hash = createHash3("sha256");
-  for (const file of [...files].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) {
-    const content = typeof file.content === "string" ? Buffer.from(file.content) : file.content;
-    hash.update(`${file.path}\0${content.length}\0`).update(content);
-  }
-  return hash.digest("hex").slice(0, 16);
-}
-function isDependencyInput(relativePath) {
-  return /^[^/]+\.opam$/.test(relativePath) || /^mirage\/[^/]+\.opam\.locked$/.test(relativePath);
-}
-function linuxRelease(osRelease2) {
-  const field2 = (name) => {
-    const match = new RegExp(`^${name}=(.*)$`, "m").exec(osRelease2);
-    return match?.[1]?.trim().replace(/^["']|["']$/g, "") || void 0;
-  };
-  return `${field2("ID") ?? "linux"}-${field2("VERSION_ID") ?? field2("BUILD_ID") ?? "unknown"}`;
 }
 
 // src/opam/plan.ts
@@ -7633,7 +7702,7 @@ function requirementsOpamFile(mirageVersion) {
 
 // src/opam/sandbox.ts
 import { mkdtempSync, readFileSync as readFileSync3, realpathSync as realpathSync2, rmSync, writeFileSync as writeFileSync5 } from "node:fs";
-import { join as join8 } from "node:path";
+import { join as join10 } from "node:path";
 function sandboxAction(f) {
   if (f.runnerOs !== "Linux" || f.disabled || f.hasBwrap) return "none";
   return aptCommand(f) === void 0 ? "refuse" : "install";
@@ -7701,7 +7770,7 @@ function bwrapProfile(bwrap) {
 }
 var PROFILE_PATH = "/etc/apparmor.d/mirage-deploy-bwrap";
 async function probe(bwrap, runnerTemp) {
-  const dir = mkdtempSync(join8(runnerTemp, "opam-sandbox-check-"));
+  const dir = mkdtempSync(join10(runnerTemp, "opam-sandbox-check-"));
   try {
     info(`probing opam's sandbox: ${bwrap} \u2026 sh -c 'echo SUCCESS | tee check-write'`);
     const result = await runCommand(bwrap, probeArgs(dir), { silent: true });
@@ -7718,7 +7787,7 @@ function apparmorRestricts() {
   }
 }
 async function installProfile(privilege, bwrap, runnerTemp) {
-  const staged = join8(runnerTemp, "mirage-deploy-bwrap.apparmor");
+  const staged = join10(runnerTemp, "mirage-deploy-bwrap.apparmor");
   writeFileSync5(staged, bwrapProfile(bwrap));
   const asRoot = (program, args) => privilege === "root" ? mustRun(program, args) : mustRun("sudo", [program, ...args]);
   try {
@@ -7794,7 +7863,7 @@ var Opam = class {
   }
 };
 function opamRoot() {
-  return process.env.OPAMROOT || join9(homedir2(), ".opam");
+  return process.env.OPAMROOT || join11(homedir2(), ".opam");
 }
 async function osRelease(ctx) {
   if (ctx.runnerOs === "macOS") {
@@ -7811,11 +7880,11 @@ function dependencyFiles(config) {
   const dir = config.build.workingDirectory;
   const files = [];
   const add = (path2) => {
-    const full = join9(dir, path2);
+    const full = join11(dir, path2);
     if (existsSync4(full)) files.push({ path: path2, content: readFileSync4(full) });
   };
   add(config.build.configFile);
-  const list = (sub) => existsSync4(join9(dir, sub)) ? readdirSync3(join9(dir, sub)).map((f) => sub ? `${sub}/${f}` : f) : [];
+  const list = (sub) => existsSync4(join11(dir, sub)) ? readdirSync3(join11(dir, sub)).map((f) => sub ? `${sub}/${f}` : f) : [];
   for (const path2 of [...list(""), ...list("mirage")]) if (isDependencyInput(path2)) add(path2);
   return files;
 }
@@ -7831,12 +7900,12 @@ async function systemCompilerVersion() {
   return version;
 }
 function rootIsUsable(root) {
-  return existsSync4(join9(root, "config")) && existsSync4(join9(root, SWITCH_NAME, ".opam-switch", "switch-state"));
+  return existsSync4(join11(root, "config")) && existsSync4(join11(root, SWITCH_NAME, ".opam-switch", "switch-state"));
 }
 async function converge(opam, config, ctx, root, hit, refresh) {
   const { setup } = config;
   const [first] = setup.opamRepositories;
-  const fresh = !existsSync4(join9(root, "config"));
+  const fresh = !existsSync4(join11(root, "config"));
   if (fresh) {
     if (first === void 0) throw new Error("input `opam-repositories`: give at least one repository");
     await opam.run([
@@ -7856,7 +7925,7 @@ async function converge(opam, config, ctx, root, hit, refresh) {
   const switches = (await opam.query(["switch", "list", "--short"])).split("\n").map((s) => s.trim());
   if (!switches.includes(SWITCH_NAME)) {
     const spec = setup.ocamlCompiler;
-    const available = spec.kind === "version" ? parseVersionList(await opam.query(["show", "ocaml-base-compiler", "--field=all-versions"])) : [];
+    const available = spec.kind === "version" ? parseVersionList(await opam.query(COMPILER_VERSIONS_QUERY)) : [];
     const compiler = compilerPackage(spec, available);
     info(`compiler: ${compiler} (input \`ocaml-compiler\`: ${setup.ocamlCompilerInput})`);
     await opam.run(["switch", "create", SWITCH_NAME, compiler, "--no-switch"]);
@@ -7865,23 +7934,17 @@ async function converge(opam, config, ctx, root, hit, refresh) {
     await opam.run(args);
   }
   if (refresh) await opam.run(["upgrade"]);
-  const requirements = join9(ctx.runnerTemp, "mirage-deploy-opam");
+  const requirements = join11(ctx.runnerTemp, "mirage-deploy-opam");
   mkdirSync3(requirements, { recursive: true });
-  writeFileSync6(join9(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
+  writeFileSync6(join11(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
   info(`installing what is missing of: mirage {${setup.mirageVersion}}, opam-monorepo`);
   await opam.run(["install", requirements, "--deps-only"]);
-}
-async function group2(name, fn) {
-  const started = Date.now();
-  const value = await group(name, fn);
-  info(`${name}: ${((Date.now() - started) / 1e3).toFixed(1)} s`);
-  return value;
 }
 async function setupOpam(config, ctx) {
   const started = Date.now();
   const { setup } = config;
-  const binary = await group2("Install opam", () => installOpam(setup, ctx));
-  await group2("opam sandbox", () => prepareSandbox(setup, ctx));
+  const binary = await timedGroup("Install opam", () => installOpam(setup, ctx));
+  await timedGroup("opam sandbox", () => prepareSandbox(setup, ctx));
   const root = opamRoot();
   const variables = opamVariables(root, ctx.cores);
   for (const [name, value] of Object.entries(variables)) exportVariable(name, value);
@@ -7908,7 +7971,7 @@ async function setupOpam(config, ctx) {
     });
     spec = { name: "opam", paths: [root], key: keys.key, restoreKeys: keys.restoreKeys };
     const cacheSpec = spec;
-    const restored = await group2("Restore the opam root", () => restoreCacheEntry(cacheSpec));
+    const restored = await timedGroup("Restore the opam root", () => restoreCacheEntry(cacheSpec));
     hit = restored.hit;
     const restoredPeriod = stalePeriod(hit, restored.matchedKey, period);
     if (restoredPeriod !== void 0) {
@@ -7918,7 +7981,7 @@ async function setupOpam(config, ctx) {
       );
     }
   }
-  await group2("opam switch", async () => {
+  await timedGroup("opam switch", async () => {
     if (hit === "exact" && rootIsUsable(root)) {
       info(`opam root ${root}: exact cache hit, nothing to install`);
     } else {
@@ -7927,9 +7990,9 @@ async function setupOpam(config, ctx) {
   });
   const switchEnv = parseEnvSexp(await opam.query(["env", "--sexp"]));
   for (const [name, value] of Object.entries(switchEnv)) if (name !== "PATH") exportVariable(name, value);
-  addPath(join9(root, SWITCH_NAME, "bin"));
+  addPath(join11(root, SWITCH_NAME, "bin"));
   const env = { ...childEnv(variables), ...switchEnv };
-  const installed = installedVersions(readFileSync4(join9(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
+  const installed = installedVersions(readFileSync4(join11(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
   const ocamlVersion = installed.get("ocaml") ?? "";
   const mirageVersion = installed.get("mirage") ?? "";
   if (spec !== void 0) {
@@ -8005,14 +8068,14 @@ async function runPhases(config, ctx) {
   const { rollbackTo } = config.deploy;
   const builds = rollbackTo === void 0 && config.build.prebuilt === void 0;
   if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
-  if (gate.deploy) await checkCredentials(config.deploy);
+  const cleared = gate.deploy ? await preflight(config.deploy) : void 0;
   if (rollbackTo !== void 0) {
-    if (!gate.deploy) {
+    if (cleared === void 0) {
       notice(`rollback-to: not moving anything: ${gate.reason}`);
       setDeployOutputs({ deployed: false, message: gate.reason });
       return;
     }
-    setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo)));
+    setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo, cleared)));
     return;
   }
   const { image, versions } = builds ? await build(config, ctx) : await takePrebuilt(config);
@@ -8026,7 +8089,7 @@ async function runPhases(config, ctx) {
   if (image.reproducible !== void 0) setOutput("reproducible", String(image.reproducible));
   if (image.sbom === void 0) summaryRow("SBOM", "none (no lock file)");
   else summaryRow("SBOM", { code: image.sbom.cyclonedx }, ` (${image.sbom.packages.length} packages)`);
-  if (!gate.deploy) {
+  if (cleared === void 0) {
     notice(`Not deploying: ${gate.reason}`);
     setDeployOutputs({ deployed: false, message: `not deployed: ${gate.reason}` });
     return;
@@ -8035,7 +8098,7 @@ async function runPhases(config, ctx) {
     const killed = sweepLeftovers();
     info(killed ? `killed ${killed} processes the build left running` : "the build left no process running");
   }
-  setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions)));
+  setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared)));
 }
 async function build(config, ctx) {
   const setup = await setupOpam(config, ctx);
@@ -8058,10 +8121,7 @@ async function takePrebuilt(config) {
   }
 }
 async function run2() {
-  maskSecret(getInput("deploy-key"));
-  maskSecret(getInput("deploy-token"));
-  maskSecret(getInput("github-token"));
-  let title = `mirage-deploy: ${getInput("target") || "unix"}`;
+  let title = `mirage-deploy: ${getInput("target") || DEFAULT_TARGET}`;
   try {
     const ctx = readContext();
     const config = parseConfig((name) => getInput(name), ctx);

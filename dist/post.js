@@ -8,7 +8,7 @@ import {
   sealEnvironment,
   warning,
   writeSummary
-} from "./chunks/chunk-652SGOPI.js";
+} from "./chunks/chunk-O76QRUNZ.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
