@@ -15,10 +15,13 @@ import { createBareRepo } from '../support/bare-repo.js';
 import { sshDeployInputs } from '../support/deploy-scenario.js';
 import { useFixtureScope } from '../support/fixture-action.js';
 import { startGitHttp, type GitHttpServer } from '../support/git-http.js';
+import { startGithubApi, type GithubApi } from '../support/github-api.js';
 import { FIXTURES, type RunOptions, type RunResult } from '../support/harness.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
 const TOKEN = `github_pat_${randomBytes(24).toString('hex')}`;
+/** `github-token`, for the deployment records: a second secret input the build must not see either. */
+const API_TOKEN = `ghs_${randomBytes(18).toString('hex')}`;
 
 /**
  * The build step. It dumps what it can read into `$1`, starts the lingering reader, then builds.
@@ -53,14 +56,19 @@ exec make build
 const fixture = useFixtureScope('secret-isolation-');
 let sshd: SshdServer;
 let http: GitHttpServer;
+let api: GithubApi;
 
 beforeAll(async () => {
   const repo = await createBareRepo(join(fixture.base, 'srv', 'deployment.git'));
-  [sshd, http] = await Promise.all([startSshd({ repoPath: repo }), startGitHttp({ repoPath: repo, token: TOKEN })]);
+  [sshd, http, api] = await Promise.all([
+    startSshd({ repoPath: repo }),
+    startGitHttp({ repoPath: repo, token: TOKEN }),
+    startGithubApi(),
+  ]);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([sshd?.stop(), http?.stop()]);
+  await Promise.all([sshd?.stop(), http?.stop(), api?.stop()]);
 });
 
 /** Every form of the secrets a reader could find: the key, each line of it, the token, its header form. */
@@ -68,7 +76,7 @@ function secrets(): string[] {
   const keyLines = [sshd.deployKey, ...sshd.deployKey.split('\n')]
     .map((line) => line.trim())
     .filter((line) => line.length >= 8 && !/^-----(BEGIN|END) /.test(line));
-  return [...keyLines, TOKEN, basicCredential(TOKEN)];
+  return [...keyLines, TOKEN, basicCredential(TOKEN), API_TOKEN];
 }
 
 interface Spied {
@@ -124,11 +132,13 @@ describe('the deploy secret is unreachable from the build', () => {
   it('push over SSH: no dump holds the key, and the reader left behind is killed before the deploy', async () => {
     const spied = await spiedRun(
       'push-ssh',
-      { deploy: 'true', ...sshDeployInputs(sshd) },
-      { event: 'push-default-branch' },
+      { deploy: 'true', ...sshDeployInputs(sshd), 'github-token': API_TOKEN },
+      { event: 'push-default-branch', env: { GITHUB_API_URL: api.url } },
     );
     expect(spied.result.main.exitCode, spied.result.log).toBe(0);
     expect(spied.result.outputs.deployed).toBe('true');
+    // The token was in use: the deployment records were written with it.
+    expect(api.requests.length, spied.result.log).toBeGreaterThan(0);
     expectNothingSecret(spied);
     expectReaderKilled(spied);
     // The action's own block was dumped, and its deploy-key variable is blanked there, not missing.
