@@ -12,7 +12,7 @@ import { createBareRepo, runProcess, snapshotRepo } from '../support/bare-repo.j
 import { seedHistory } from '../support/deploy-history.js';
 import { imageBytes, shaOf } from '../support/deploy-scenario.js';
 import { useDeployScratch } from '../support/deploy-scratch.js';
-import { HOST_PULL, runPull, seedDeploy, sha256, type SeedImage } from '../support/host-pull.js';
+import { HOST_PULL, runPull, seedDeploy, sha256, type SeedDeploy, type SeedImage } from '../support/host-pull.js';
 import { basicAuthHeader, startGitHttp } from '../support/git-http.js';
 import { startSshd, writeKeyFile, type SshdServer } from '../support/sshd.js';
 
@@ -309,25 +309,24 @@ describe('from a local path', () => {
     const log = path.join(dir, 'restarts.log');
     const pull = (extra: string[] = [], restart = recordingRestart(log)) =>
       runPull(['--repository', repo, '--directory', 'xen', '--state', state, '--restart', restart, ...extra], { home });
-    return { dir, repo, state, log, pull };
+    /** Deploys one `www.xen` image of these bytes as `sha` into `xen/`. */
+    const seed = (sha: string, bytes: Buffer, image: Partial<SeedImage> = {}, deploy: Partial<SeedDeploy> = {}) =>
+      seedDeploy(repo, scratch.base, {
+        directory: 'xen',
+        sha,
+        images: [{ file: 'www.xen', bytes, ...image }],
+        ...deploy,
+      });
+    return { dir, repo, state, log, pull, seed };
   }
 
   it('a corrupted image (sha256 mismatch) is refused with exit 3; the running one stays', async () => {
     const t = await setup('corrupt');
     const good = shaOf('good');
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha: good,
-      images: [{ file: 'www.xen', bytes: imageBytes('good', 9000) }],
-    });
+    await t.seed(good, imageBytes('good', 9000));
     expect((await t.pull()).code).toBe(0);
     const bad = shaOf('bad');
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha: bad,
-      images: [{ file: 'www.xen', bytes: imageBytes('bad', 9000) }],
-      corrupt: 'www.xen.bz2',
-    });
+    await t.seed(bad, imageBytes('bad', 9000), {}, { corrupt: 'www.xen.bz2' });
     const r = await t.pull();
     expect(r.code, r.output).toBe(3);
     expect(r.stderr).toMatch(
@@ -343,11 +342,7 @@ describe('from a local path', () => {
   it('an image that unpacks to other bytes than SHA256SUMS says is refused too (xz)', async () => {
     const t = await setup('unpacked');
     const sha = shaOf('unpacked');
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha,
-      images: [{ file: 'www.xen', bytes: imageBytes('u', 5000), compression: 'xz' }],
-    });
+    await t.seed(sha, imageBytes('u', 5000), { compression: 'xz' });
     // rewrite SHA256SUMS's line for the unpacked image only
     const work = await folder('rewrite');
     execFileSync('git', ['clone', '--quiet', t.repo, work]);
@@ -385,17 +380,9 @@ describe('from a local path', () => {
     const t = await setup('verify');
     const one = shaOf('verify one');
     const two = shaOf('verify two');
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha: one,
-      images: [{ file: 'www.xen', bytes: imageBytes('v1', 3000) }],
-    });
+    await t.seed(one, imageBytes('v1', 3000));
     expect((await t.pull()).code).toBe(0);
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha: two,
-      images: [{ file: 'www.xen', bytes: imageBytes('v2', 3000) }],
-    });
+    await t.seed(two, imageBytes('v2', 3000));
     const seen = path.join(t.dir, 'verified');
     const refuse = await t.pull(['--verify', `echo "$MIRAGE_IMAGE" >'${seen}'; echo 'no attestation' >&2; exit 1`]);
     expect(refuse.code, refuse.output).toBe(3);
@@ -418,18 +405,10 @@ describe('from a local path', () => {
     const t = await setup('rollback');
     const good = shaOf('rb good');
     const broken = shaOf('rb broken');
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha: good,
-      images: [{ file: 'www.xen', bytes: imageBytes('g', 3000) }],
-    });
+    await t.seed(good, imageBytes('g', 3000));
     const restart = recordingRestart(t.log, broken);
     expect((await t.pull([], restart)).code).toBe(0);
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha: broken,
-      images: [{ file: 'www.xen', bytes: imageBytes('b', 3000) }],
-    });
+    await t.seed(broken, imageBytes('b', 3000));
     const r = await t.pull([], restart);
     expect(r.code, r.output).toBe(1);
     expect(r.stderr).toContain(
@@ -455,11 +434,7 @@ describe('from a local path', () => {
   it('a health check that never passes rolls back within --health-timeout; with no previous image: exit 5', async () => {
     const t = await setup('health');
     const sha = shaOf('health');
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha,
-      images: [{ file: 'www.xen', bytes: imageBytes('h', 3000) }],
-    });
+    await t.seed(sha, imageBytes('h', 3000));
     const started = Date.now();
     const r = await t.pull(['--health', 'exit 1', '--health-timeout', '2']);
     expect(r.code, r.output).toBe(5);
@@ -474,17 +449,9 @@ describe('from a local path', () => {
     const t = await setup('both');
     const one = shaOf('both one');
     const two = shaOf('both two');
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha: one,
-      images: [{ file: 'www.xen', bytes: imageBytes('b1', 3000) }],
-    });
+    await t.seed(one, imageBytes('b1', 3000));
     expect((await t.pull()).code).toBe(0);
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha: two,
-      images: [{ file: 'www.xen', bytes: imageBytes('b2', 3000) }],
-    });
+    await t.seed(two, imageBytes('b2', 3000));
     const r = await t.pull([], 'exit 1');
     expect(r.code, r.output).toBe(5);
     expect(r.stderr).toContain(`rolling back to ${one} failed too (the restart command failed): nothing healthy runs`);
@@ -492,11 +459,7 @@ describe('from a local path', () => {
 
   it('a second run while one holds the lock exits 4 at once and touches nothing', async () => {
     const t = await setup('lock');
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha: shaOf('lock'),
-      images: [{ file: 'www.xen', bytes: imageBytes('l', 3000) }],
-    });
+    await t.seed(shaOf('lock'), imageBytes('l', 3000));
     await mkdir(t.state, { recursive: true });
     const holder = await runProcess('flock', [
       path.join(t.state, 'lock'),
@@ -511,11 +474,7 @@ describe('from a local path', () => {
 
   it('without flock a lock directory does the same, and a lock left by a dead run is taken over', async () => {
     const t = await setup('lockdir');
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha: shaOf('lockdir'),
-      images: [{ file: 'www.xen', bytes: imageBytes('ld', 3000) }],
-    });
+    await t.seed(shaOf('lockdir'), imageBytes('ld', 3000));
     // every program of the machine but flock
     const bin = await folder('bin-without-flock');
     for (const dir of ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
@@ -620,18 +579,10 @@ describe('from a local path', () => {
   it('the same sha deployed again with another image is swapped (by sha256), into images/<sha>-<hash>', async () => {
     const t = await setup('redeploy');
     const sha = shaOf('redeploy');
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha,
-      images: [{ file: 'www.xen', bytes: imageBytes('r1', 3000), compression: 'gzip' }],
-    });
+    await t.seed(sha, imageBytes('r1', 3000), { compression: 'gzip' });
     expect((await t.pull()).code).toBe(0);
     const next = imageBytes('r2', 3000);
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha,
-      images: [{ file: 'www.xen', bytes: next, compression: 'none', args: '' }],
-    });
+    await t.seed(sha, next, { compression: 'none', args: '' });
     const r = await t.pull();
     expect(r.code, r.output).toBe(0);
     expect(current(t.state)).toBe(`images/${sha}-${sha256(next).slice(0, 12)}`);
@@ -642,20 +593,12 @@ describe('from a local path', () => {
     const t = await setup('keep');
     const shas = [1, 2, 3, 4].map((i) => shaOf(`keep ${i}`));
     for (const [i, sha] of shas.entries()) {
-      await seedDeploy(t.repo, scratch.base, {
-        directory: 'xen',
-        sha,
-        images: [{ file: 'www.xen', bytes: imageBytes(`k${i}`, 2000) }],
-      });
+      await t.seed(sha, imageBytes(`k${i}`, 2000));
       expect((await t.pull(['--keep', '2'])).code).toBe(0);
     }
     expect(readdirSync(path.join(t.state, 'images')).sort()).toEqual([shas[2], shas[3]].sort());
     const fifth = shaOf('keep 5');
-    await seedDeploy(t.repo, scratch.base, {
-      directory: 'xen',
-      sha: fifth,
-      images: [{ file: 'www.xen', bytes: imageBytes('k5', 2000) }],
-    });
+    await t.seed(fifth, imageBytes('k5', 2000));
     const before = readdirSync(path.join(t.state, 'images')).sort();
     const dry = await t.pull(['--dry-run']);
     expect(dry.code, dry.output).toBe(0);
