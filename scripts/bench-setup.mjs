@@ -102,7 +102,7 @@ async function once(repositories, prefix, period) {
     post: true,
     timeoutMs: 900_000,
   });
-  const setup = /\| setup \| [^|]*cache: (\w+); ([\d.]+) s \|/.exec(result.summary);
+  const setup = /<td>setup<\/td><td>[^<]*cache: (\w+); ([\d.]+) s<\/td>/.exec(result.summary);
   if (process.env.BENCH_SHOW_STEPS)
     console.log(
       result.log
