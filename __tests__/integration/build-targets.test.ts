@@ -8,26 +8,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TARGETS, TARGET_NAMES, type Target } from '../../src/mirage/targets.js';
-import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
-import { startCacheService, type CacheService } from '../support/cache-service.js';
+import { useCacheService } from '../support/cache-scope.js';
 import { checkoutExample, commands, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
 import { summaryTableRows, summaryValues } from '../support/summary-table.js';
 
 const fixture = useFixtureScope('build-targets-');
-let azurite: AzuriteHandle;
-let service: CacheService;
-
-beforeAll(async () => {
-  azurite = await startAzurite();
-  service = await startCacheService({ azurite });
-}, 120_000);
-
-afterAll(async () => {
-  await service?.stop();
-  await azurite?.stop();
-});
+const cache = useCacheService();
 
 /**
  * A fresh runner at the same paths as the last one for this name (as hosted runners are): no opam
@@ -42,7 +30,7 @@ async function build(name: string, inputs: Record<string, string>, env: Record<s
   const dir = checkoutExample(workspace);
   const result = await fixture.run({
     workspace,
-    env: { ...service.env, OPAMROOT: opamRoot, ...env },
+    env: { ...cache.service.env, OPAMROOT: opamRoot, ...env },
     inputs: { ...fixtureInputs(fixture.opamRepoUrl), ...inputs },
     timeoutMs: 300_000,
   });
@@ -50,7 +38,7 @@ async function build(name: string, inputs: Record<string, string>, env: Record<s
 }
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-const entries = (prefix: string) => service.entries().filter((e) => e.finalized && e.key.startsWith(prefix));
+const entries = (prefix: string) => cache.service.entries().filter((e) => e.finalized && e.key.startsWith(prefix));
 
 const LINUX_TARGETS = TARGET_NAMES.filter((t) => (TARGETS[t].buildsOn as readonly string[]).includes('Linux'));
 

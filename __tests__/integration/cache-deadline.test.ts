@@ -5,25 +5,13 @@
  */
 import net from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TEST_DEADLINE_ENV } from '../../src/deadlines.js';
-import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
-import { startCacheService, type CacheService } from '../support/cache-service.js';
+import { useCacheService } from '../support/cache-scope.js';
 import { useFixtureScope } from '../support/fixture-action.js';
 
 const fixture = useFixtureScope('cache-deadline-');
-let azurite: AzuriteHandle;
-let service: CacheService;
-
-beforeAll(async () => {
-  azurite = await startAzurite();
-  service = await startCacheService({ azurite });
-}, 120_000);
-
-afterAll(async () => {
-  await service?.stop();
-  await azurite?.stop();
-});
+const cache = useCacheService();
 
 function build(name: string, env: Record<string, string>, inputs: Record<string, string> = {}) {
   return fixture.runExample({ workspace: join(name, 'workspace'), opamRoot: join(name, 'opam-root'), env, inputs });
@@ -31,13 +19,13 @@ function build(name: string, env: Record<string, string>, inputs: Record<string,
 
 describe('cache', () => {
   it('a failed main step leaves main-succeeded unset, and post saves nothing though the service is up', async () => {
-    const result = await build('failed', service.env, { 'build-command': 'false' });
+    const result = await build('failed', cache.service.env, { 'build-command': 'false' });
     expect(result.main.exitCode).toBe(1);
     expect(result.state['main-succeeded']).toBeUndefined();
     expect(JSON.parse(result.state['caches-to-save'] ?? '[]').length).toBeGreaterThan(0);
     expect(result.log).toMatch(/cache opam: not saved: the main step did not succeed/);
     expect(result.log).not.toMatch(/cache \w+: saving/);
-    expect(service.entries()).toEqual([]);
+    expect(cache.service.entries()).toEqual([]);
   }, 300_000);
 
   it('a service that accepts and never answers: one warning at the deadline, the build goes on, post saves nothing', async () => {
@@ -52,7 +40,7 @@ describe('cache', () => {
     try {
       const started = Date.now();
       const result = await build('silent', {
-        ...service.env,
+        ...cache.service.env,
         ACTIONS_RESULTS_URL: `http://127.0.0.1:${port}/`,
         [TEST_DEADLINE_ENV]: '3000',
       });

@@ -102,6 +102,14 @@ async function rollback(inputs: Record<string, string>, options: Partial<RunOpti
   return run;
 }
 
+/** The server was reached, post succeeded, no process talks to it any more, RUNNER_TEMP holds nothing of ours. */
+async function expectCleanEnd(run: RunResult, server: { connections(): number; port: number }): Promise<void> {
+  expect(server.connections()).toBeGreaterThan(0);
+  expect(run.post?.exitCode).toBe(0);
+  expect(await noProcessesFor(server.port, 2_000)).toEqual([]);
+  expect(leftovers(run)).toEqual([]);
+}
+
 describe('a deployment repository that accepts and never answers', () => {
   it('over HTTPS: the job ends at the deadline naming the cause, no git process is left, nothing in RUNNER_TEMP', async () => {
     const server = await startSilentServer();
@@ -117,11 +125,8 @@ describe('a deployment repository that accepts and never answers', () => {
       expect(run.errors.join('\n')).toMatch(
         /`git clone` on the deployment repository .* did not finish within 3 s: the server accepted the connection but stopped answering/,
       );
-      expect(server.connections()).toBeGreaterThan(0);
       expect(took).toBeLessThan(60_000);
-      expect(run.post?.exitCode).toBe(0);
-      expect(await noProcessesFor(server.port, 2_000)).toEqual([]);
-      expect(leftovers(run)).toEqual([]);
+      await expectCleanEnd(run, server);
     } finally {
       await server.stop();
     }
@@ -140,10 +145,7 @@ describe('a deployment repository that accepts and never answers', () => {
       );
       expect(run.main.exitCode, run.log).toBe(1);
       expect(run.errors.join('\n')).toMatch(/`git clone` on the deployment repository .* did not finish within 3 s/);
-      expect(server.connections()).toBeGreaterThan(0);
-      expect(run.post?.exitCode).toBe(0);
-      expect(await noProcessesFor(server.port, 2_000)).toEqual([]);
-      expect(leftovers(run)).toEqual([]);
+      await expectCleanEnd(run, server);
     } finally {
       await server.stop();
     }

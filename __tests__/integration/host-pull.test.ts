@@ -154,7 +154,7 @@ describe('over SSH with a read-only deploy key and a pinned host key', () => {
   const FIRST = shaOf('host first');
   const SECOND = shaOf('host second');
 
-  const pull = (extra: string[] = [], restart = recordingRestart(log)) =>
+  const pull = (extra: string[] = [], restart = recordingRestart(log), pinned = knownHosts) =>
     runPull(
       [
         '--repository',
@@ -166,7 +166,7 @@ describe('over SSH with a read-only deploy key and a pinned host key', () => {
         '--ssh-key',
         key,
         '--known-hosts',
-        knownHosts,
+        pinned,
         '--restart',
         restart,
         ...extra,
@@ -241,23 +241,7 @@ describe('over SSH with a read-only deploy key and a pinned host key', () => {
     const mitm = path.join(path.dirname(knownHosts), 'known_hosts.mitm');
     await writeFile(mitm, `${sshd.otherKnownHosts}\n`);
     await seedDeploy(repo, scratch.base, { directory: 'unix', sha: shaOf('host third'), images: [unixImage('third')] });
-    const r = await runPull(
-      [
-        '--repository',
-        sshd.url,
-        '--directory',
-        'unix',
-        '--state',
-        state,
-        '--ssh-key',
-        key,
-        '--known-hosts',
-        mitm,
-        '--restart',
-        recordingRestart(log),
-      ],
-      { home },
-    );
+    const r = await pull([], recordingRestart(log), mitm);
     expect(r.code, r.output).toBe(3);
     expect(r.stderr).toContain('Host key verification failed.');
     expect(r.stderr).toMatch(/fetching .* failed \(nothing changed\)/);

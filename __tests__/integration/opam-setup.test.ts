@@ -13,8 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
-import { startCacheService, type CacheService } from '../support/cache-service.js';
+import { useCacheService } from '../support/cache-scope.js';
 import { PROJECT_ROOT, listTree, removeRun, runAction, type NodeName, type RunResult } from '../support/harness.js';
 import { makeOpamRepository, systemOcamlVersion } from '../support/opam-repo.js';
 
@@ -26,8 +25,7 @@ let ocamlVersion = '';
 
 let base: string;
 let repoUrl: string;
-let azurite: AzuriteHandle;
-let service: CacheService;
+const cache = useCacheService();
 let server: http.Server;
 let downloadUrl: string;
 let downloads = 0;
@@ -41,8 +39,6 @@ beforeAll(async () => {
   base = mkdtempSync(join(tmpdir(), 'opam-setup-'));
   repoUrl = (await makeOpamRepository(join(base, 'repo'))).url;
   ocamlVersion = await systemOcamlVersion();
-  azurite = await startAzurite();
-  service = await startCacheService({ azurite });
   const binary = readFileSync(SYSTEM_OPAM);
   server = http.createServer((req, res) => {
     if (req.url === BINARY_PATH) {
@@ -60,8 +56,6 @@ beforeAll(async () => {
 afterAll(async () => {
   runs.forEach(removeRun);
   await new Promise<void>((resolve) => server?.close(() => resolve()));
-  await service?.stop();
-  await azurite?.stop();
   if (base) rmSync(base, { recursive: true, force: true });
 });
 
@@ -82,7 +76,7 @@ async function run(
   const result = await runAction({
     node,
     workspace: workspace(),
-    env: { ...service.env, OPAMROOT: root() },
+    env: { ...cache.service.env, OPAMROOT: root() },
     inputs: {
       'ocaml-compiler': 'ocaml-system',
       'opam-version': OPAM_VERSION,
@@ -106,7 +100,7 @@ function actionOpamCommands(log: string): string[] {
   return [...log.matchAll(/^\[command\]\S*\/opam ([a-z-]+)/gm)].map((m) => m[1] ?? '');
 }
 
-const opamEntries = () => service.entries().filter((e) => e.finalized && e.key.startsWith('v1-opam-'));
+const opamEntries = () => cache.service.entries().filter((e) => e.finalized && e.key.startsWith('v1-opam-'));
 const warnings = (log: string) => log.split('\n').filter((l) => l.startsWith('::warning'));
 
 describe('opam setup with the cache', () => {
@@ -208,7 +202,7 @@ describe('opam setup with the cache', () => {
   });
 
   it('run 4, cache service down: one warning, a cold setup, and the job still succeeds', async () => {
-    await service.stop();
+    await cache.service.stop();
     const down = await run();
     expect(down.main.exitCode, down.log).toBe(0);
     expect(down.post?.exitCode).toBe(0);

@@ -12,24 +12,20 @@ import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
-import { startCacheService, type CacheService } from '../support/cache-service.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useCacheService } from '../support/cache-scope.js';
 import { checkoutExample, commands, fixtureInputs, useFixtureScope } from '../support/fixture-action.js';
 import type { RunResult } from '../support/harness.js';
 import { makeOpamRepository } from '../support/opam-repo.js';
 
 const fixture = useFixtureScope('warm-cache-');
-let azurite: AzuriteHandle;
-let service: CacheService;
+const cache = useCacheService();
 let shimDir: string;
 let opamLog: string;
 
 const SYSTEM_OCAML = execFileSync('ocamlc', ['-vnum'], { encoding: 'utf8' }).trim();
 
 beforeAll(async () => {
-  azurite = await startAzurite();
-  service = await startCacheService({ azurite });
   shimDir = join(fixture.base, 'shim');
   opamLog = join(fixture.base, 'opam-calls.log');
   mkdirSync(shimDir, { recursive: true });
@@ -37,11 +33,6 @@ beforeAll(async () => {
   writeFileSync(join(shimDir, 'opam'), `#!/bin/sh\nprintf '%s\\n' "$*" >> "$OPAM_CALLS_LOG"\nexec ${realOpam} "$@"\n`);
   chmodSync(join(shimDir, 'opam'), 0o755);
 }, 120_000);
-
-afterAll(async () => {
-  await service?.stop();
-  await azurite?.stop();
-});
 
 /** A fresh runner at the same paths each time: no opam root, a clean checkout of the example. */
 async function run(
@@ -59,7 +50,7 @@ async function run(
   const result = await fixture.run({
     workspace,
     env: {
-      ...service.env,
+      ...cache.service.env,
       OPAMROOT: opamRoot,
       OPAM_CALLS_LOG: opamLog,
       PATH: `${shimDir}:${process.env.PATH ?? ''}`,
@@ -72,7 +63,7 @@ async function run(
 }
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-const opamEntries = () => service.entries().filter((e) => e.finalized && e.key.startsWith('v1-opam-'));
+const opamEntries = () => cache.service.entries().filter((e) => e.finalized && e.key.startsWith('v1-opam-'));
 const plain = (log: string): string => log.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
 /** opam invocations that read or change the repositories or the switch's packages. */
 const repositoryWork = (opam: readonly string[]) =>

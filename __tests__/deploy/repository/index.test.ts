@@ -24,7 +24,7 @@ interface FakeRepo {
   blobsCheckedOut: string[];
 }
 
-const fake: FakeRepo = {
+const emptyRepo = (): FakeRepo => ({
   tips: [],
   pushes: [],
   parents: [],
@@ -32,7 +32,9 @@ const fake: FakeRepo = {
   tree: [],
   checkout: () => undefined,
   blobsCheckedOut: [],
-};
+});
+
+const fake: FakeRepo = emptyRepo();
 
 vi.mock('../../../src/deploy/repository/git.js', () => {
   class RepositoryError extends Error {}
@@ -88,15 +90,7 @@ const settings = (workDir: string) => ({
 });
 
 beforeEach(() => {
-  Object.assign(fake, {
-    tips: [],
-    pushes: [],
-    parents: [],
-    blobs: new Map(),
-    tree: [],
-    checkout: () => undefined,
-    blobsCheckedOut: [],
-  });
+  Object.assign(fake, emptyRepo());
 });
 
 describe('writeDeploy', () => {
