@@ -2,7 +2,9 @@
 // the hand-over the action writes after a build (writeHandover), so that a deploy-only run of the
 // bundle (`image-path`) can be tested in seconds, and tampered with field by field.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileDigest } from '../../src/hash.js';
 import { HANDOVER_DIR, writeHandover, type BuildRecord } from '../../src/mirage/prebuilt.js';
 import { makeImage, SETUP } from './deploy-scenario.js';
 
@@ -13,12 +15,17 @@ export interface Artifact {
   readonly handover: string;
 }
 
-/** `<dir>/dist/` holding `<name><ext>` of `bytes` bytes, its side files and `mirage-deploy/`. */
+/**
+ * `<dir>/dist/` holding `<name><ext>`, its side files and `mirage-deploy/`; `size` pads the image
+ * with zeros (a sparse file) to that many bytes, for the size guard.
+ */
 export async function makeArtifact(
   dir: string,
-  opts: { target: string; seed: string; bytes?: number; sideFiles?: string[] },
+  opts: { target: string; seed: string; sideFiles?: string[]; size?: number },
 ): Promise<Artifact> {
-  const image = await makeImage(dir, opts);
+  const made = await makeImage(dir, opts);
+  if (opts.size !== undefined) await truncate(made.path, opts.size);
+  const image = opts.size === undefined ? made : { ...made, size: opts.size, sha256: await fileDigest(made.path) };
   const { dir: handover } = await writeHandover(image, SETUP, []);
   return { dist: join(dir, 'dist'), handover };
 }
