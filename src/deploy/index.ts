@@ -23,16 +23,8 @@ import { compressImage } from './compress.js';
 import { DeploymentRecord } from './deployments.js';
 import { fileDigest } from '../hash.js';
 import { imageFileName, isTarget } from '../mirage/targets.js';
-import {
-  argsFileContent,
-  argsFileName,
-  deployFolder,
-  folderFiles,
-  folderFilesProblem,
-  isSourceSha,
-  sizeVerdict,
-  storedSideName,
-} from './plan.js';
+import { argsFileContent, argsFileName, deployFolder, isSourceSha, sizeVerdict, storedSideName } from './plan.js';
+import { folderFiles, folderFilesProblem } from './plan.js';
 import type { ImageEntry } from './manifest.js';
 import { sourceCommitTime } from './source.js';
 import type { Cleared, GitAccess } from './credentials/plan.js';
@@ -143,7 +135,7 @@ export async function deployImage(
   const sha = sourceSha(ctx);
   const path = deployFolder(deploy.directory, sha);
   const name = deploy.imageName ?? image.name;
-  // Before the work folder, the compression and the clone: a name clash would otherwise push a folder whose image is another file.
+  // Before the work folder, the compression and the clone: a clash would push a folder whose image is another file.
   const clash = folderFilesProblem(folderFiles({ image, deploy, fromArtifact: config.build.prebuilt !== undefined }));
   if (clash !== undefined) throw new Error(clash);
   return withWorkDir(ctx, async (workDir) => {
