@@ -611,7 +611,7 @@ function parseBootArgs(r: Reader): string[] {
     return [];
   }
   const bootArgs = r.words('boot-args');
-  if (bootArgs.some((arg) => /[\n\r\0]/.test(arg))) {
+  if (bootArgs.some((arg) => /[\n\0]/.test(arg))) {
     r.fail('boot-args', 'an argument holds a line break, but the `.args` file has one argument a line; remove it');
   }
   return bootArgs;
