@@ -438,3 +438,114 @@ describe('reproducible', () => {
     ]);
   });
 });
+
+describe('names and inputs that used to be accepted with a bad effect (issue 26)', () => {
+  it.each([
+    ['.mirage', /starts with `\.`/],
+    ['-x', /starts with `-`/],
+    ['a b', /holds a space/],
+    ['a\tb', /holds a space or a control character/],
+    ['mir/www', /holds a character other than/],
+    ['latest', /`latest` is the file/],
+  ])('refuses deploy-image-name %j by the host plain-name rule, saying what to give', (name, why) => {
+    const [message] = problems({ 'deploy-image-name': name });
+    expect(message).toMatch(/^input `deploy-image-name`: .* is not an image name: /);
+    expect(message).toMatch(why);
+    expect(message).toMatch(/give one name of letters, digits/);
+  });
+
+  it.each(['mir-mirage.io', '_x', 'hello', 'a.b-c_d'])('takes deploy-image-name %j', (name) => {
+    expect(parse({ 'deploy-image-name': name }).deploy.imageName).toBe(name);
+  });
+
+  it.each([
+    [`--a='unterminated`, /opens a `'` quote it never closes/],
+    ['--a="x', /opens a `"` quote it never closes/],
+    [`--a="it's"  --b='x`, /opens a `'` quote/],
+    ['--a=x\\', /ends with a `\\` that escapes nothing/],
+  ])('refuses boot-args %j that are not complete shell words', (value, why) => {
+    const [message] = problems({ 'boot-args': value });
+    expect(message).toMatch(/^input `boot-args`: .* so it does not split into arguments; close the quote/);
+    expect(message).toMatch(why);
+  });
+
+  it('takes boot-args with balanced quotes and escapes as the shell splits them', () => {
+    expect(parse({ 'boot-args': `--a='x y' --b="it's" --c=\\' --d="a\\"b"` }).deploy.bootArgs).toEqual([
+      '--a=x y',
+      "--b=it's",
+      "--c='",
+      '--d=a"b',
+    ]);
+  });
+
+  it('refuses an unfinished quote in configure-args and build-command too', () => {
+    expect(problems({ 'configure-args': `--x='a` })[0]).toMatch(/^input `configure-args`: .* never closes/);
+    expect(problems({ 'build-command': 'make "build' })[0]).toMatch(/^input `build-command`: .* never closes/);
+  });
+
+  it.each([
+    ['a carriage return between arguments', '--a=1\r--b=2'],
+    ['a carriage return inside quotes', `'a\rb'`],
+    ['a Windows line ending', '--a=1\r\n--b=2'],
+  ])('refuses boot-args holding %s like a newline', (_what, value) => {
+    expect(problems({ 'boot-args': value })[0]).toMatch(/^input `boot-args`: holds a carriage return/);
+  });
+
+  it.each([
+    ['deploy-repository-branch', 'refs/tags/v1', 'refs/heads/refs/tags/v1'],
+    ['deploy-repository-branch', 'refs/heads/refs/heads/x', 'refs/heads/refs/heads/x'],
+    ['deploy-repository-branch', 'refs/remotes/origin/main', 'refs/heads/refs/remotes/origin/main'],
+    ['deploy-branches', 'refs/tags/v1', 'refs/heads/refs/tags/v1'],
+    ['deploy-branches', 'main, refs/heads/refs/heads/x', 'refs/heads/refs/heads/x'],
+  ])('refuses %s %j, a full ref that is not refs/heads/<name>', (input, value, made) => {
+    const [message] = problems({ [input]: value });
+    expect(message).toContain(`input \`${input}\`: `);
+    expect(message).toContain(`is a full ref but not a branch's (git would make a branch named \`${made}\`)`);
+  });
+
+  it('takes branch names and refs/heads/<name> in both branch inputs', () => {
+    const { deploy } = parse({
+      'deploy-repository-branch': 'refs/heads/deploy',
+      'deploy-branches': 'main, refs/heads/v1',
+    });
+    expect(deploy.repositoryBranch).toBe('deploy');
+    expect(deploy.branches).toEqual(['main', 'v1']);
+    expect(problems({ 'deploy-branches': 'main,--force' })[0]).toMatch(
+      /^input `deploy-branches`: `--force` is not a branch name git accepts/,
+    );
+  });
+
+  it.each([
+    ['a newline', 'prod\nstaging', /holds a line break or another control character/],
+    ['a tab', 'prod\tx', /control character/],
+    ['3000 characters', 'e'.repeat(3000), /is 3000 characters long; GitHub takes an environment name of at most 255/],
+  ])('refuses environment with %s', (_what, value, why) => {
+    const [message] = problems({ environment: value });
+    expect(message).toMatch(/^input `environment`: /);
+    expect(message).toMatch(why);
+  });
+
+  it('takes an environment of 255 characters, spaces inside, and trims it like every input', () => {
+    expect(parse({ environment: 'e'.repeat(255) }).deploy.environment).toHaveLength(255);
+    expect(parse({ environment: ' EU production ' }).deploy.environment).toBe('EU production');
+  });
+
+  it.each([
+    ['a space', 'not a token', /holds a space, a line break or a character outside printable ASCII/],
+    ['a newline', 'ghs_a\nb', /holds a space, a line break/],
+    ['a non-ASCII letter', 'ghs_ä', /outside printable ASCII/],
+    ['3000 characters', 'g'.repeat(3000), /is 3000 characters long, but a token has at most 255/],
+  ])('refuses github-token with %s, never echoing it', (_what, value, why) => {
+    const [message] = problems({ 'github-token': value });
+    expect(message).toMatch(/^input `github-token`: /);
+    expect(message).toMatch(why);
+    expect(message).not.toContain(value);
+  });
+
+  it.each(['ghs_x', 'g'.repeat(255), '0123456789abcdef0123456789abcdef01234567', 'v1.a-b_c~'])(
+    'takes github-token %j with no prefix required',
+    (token) => {
+      expect(parse({ 'github-token': token }).deploy.githubToken).toBe(token);
+    },
+  );
+});

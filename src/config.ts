@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { RunContext } from './context.js';
 import { DEFAULT_TARGET, TARGET_NAMES, isTarget, type Target } from './mirage/targets.js';
 import { DEFAULT_COMPILER } from './opam/compiler.js';
-import { COMMIT_SHA, OWNER_NAME, SCP_LIKE, SHA256_HEX } from './patterns.js';
+import { COMMIT_SHA, OWNER_NAME, SCP_LIKE, SHA256_HEX, plainNameProblem } from './patterns.js';
 import { defined } from './defined.js';
 import { maskSecret } from './secrets.js';
 
@@ -196,6 +196,29 @@ function badSegment(segment: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Why `text` is not a list of complete shell words, or undefined: a quote left open or a `\` with
+ * nothing after it, which the splitter would otherwise silently read as something else
+ * (`--a='x` as two words `--a=` and `x`).
+ */
+export function shellWordsProblem(text: string): string | undefined {
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+    } else if (c === '\\') {
+      if (i === text.length - 1) return 'ends with a `\\` that escapes nothing';
+      i += 1;
+    } else if (quote === '"') {
+      if (c === '"') quote = undefined;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+    }
+  }
+  return quote === undefined ? undefined : `opens a \`${quote}\` quote it never closes`;
+}
+
 /** Collects problems so that every bad input is reported at once, not one per run. */
 class Reader {
   readonly problems: InputProblem[] = [];
@@ -240,6 +263,15 @@ class Reader {
         name,
         'holds more than one line, but it is one command run without a shell (a second line would become more ' +
           'arguments of the first); write one command on one line, or call a script that runs the others',
+      );
+      return [];
+    }
+    const unfinished = shellWordsProblem(value);
+    if (unfinished !== undefined) {
+      this.fail(
+        name,
+        `\`${value}\` ${unfinished}, so it does not split into arguments; close the quote, or escape the ` +
+          'character with `\\` (or quote a `\'` as `"\'"`)',
       );
       return [];
     }
@@ -478,26 +510,36 @@ function parseSetup(r: Reader): SetupConfig {
   };
 }
 
-function parseRepositoryBranch(r: Reader): string | undefined {
-  const given = r.optional('deploy-repository-branch');
-  if (given === undefined) return undefined;
+/**
+ * A branch input as the branch's name: `refs/heads/<name>` is taken as `<name>`; any other full
+ * ref (`refs/tags/v1`, `refs/heads/refs/heads/x`) is refused, since git would make a branch of
+ * that name under `refs/heads/`.
+ */
+function branchInput(r: Reader, input: string, given: string, example: string): string | undefined {
   const name = given.startsWith('refs/heads/') ? given.slice('refs/heads/'.length) : given;
+  if (name.startsWith('refs/')) {
+    return r.fail(
+      input,
+      `\`${given}\` is a full ref but not a branch's (git would make a branch named \`refs/heads/${name}\`); ` +
+        `give the branch's name alone, such as ${example}, or \`refs/heads/<name>\``,
+    );
+  }
   const problem = branchNameProblem(name);
   if (problem === undefined) return name;
-  return r.fail(
-    'deploy-repository-branch',
-    `\`${given}\` is not a branch name git accepts (it ${problem}); give a name such as \`main\` or \`gh-pages\``,
-  );
+  return r.fail(input, `\`${given}\` is not a branch name git accepts (it ${problem}); give a name such as ${example}`);
 }
 
-function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
-  const enabled = r.boolean('deploy', false);
-  const branches = r
+function parseBranches(r: Reader): string[] {
+  return r
     .raw('deploy-branches')
     .split(/[,\n]/)
     .map((b) => b.trim())
     .filter((b) => b !== '')
-    .map((b) => b.replace(/^refs\/heads\//, ''));
+    .map((b) => branchInput(r, 'deploy-branches', b, '`main`, comma or newline separated'))
+    .filter((b): b is string => b !== undefined);
+}
+
+function parseRepository(r: Reader, ctx: RunContext, enabled: boolean): string {
   const repository = r.optional('deploy-repository') ?? (ctx.repository ? `${ctx.repository}-deployment` : '');
   if (enabled && repository === '') {
     r.fail('deploy-repository', 'is empty and GITHUB_REPOSITORY is not set; give `owner/name` or a git URL');
@@ -507,6 +549,11 @@ function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
       `\`${redactUrl(repository)}\` is neither \`owner/name\` nor a git URL (\`ssh://git@host:port/path.git\`, \`git@host:path.git\`, \`https://host/path.git\`)`,
     );
   }
+  return repository;
+}
+
+/** The secret and what pins the server: `deploy-key` or `deploy-token`, `known-hosts`. */
+function parseAccess(r: Reader): Pick<DeployConfig, 'key' | 'token' | 'knownHosts'> {
   const key = r.optional('deploy-key');
   const token = r.optional('deploy-token');
   if (key !== undefined && token !== undefined) {
@@ -515,29 +562,17 @@ function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
       'is set together with `deploy-key`; set one secret only (the key for SSH, the token for HTTPS)',
     );
   }
-  const keepText = r.raw('keep') || '0';
-  if (!/^\d+$/.test(keepText)) {
-    r.fail('keep', `\`${keepText}\` is not a number of images; use 0 to keep all, or a positive whole number`);
-  }
-  const serverUrl = (r.optional('server-url') ?? ctx.serverUrl).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^\s/]+/.test(serverUrl)) {
-    r.fail('server-url', `\`${serverUrl}\` is not an http(s) URL such as \`https://github.com\``);
-  }
-  const rollbackTo = r.optional('rollback-to')?.toLowerCase();
-  if (rollbackTo !== undefined && !COMMIT_SHA.test(rollbackTo)) {
-    r.fail('rollback-to', `\`${rollbackTo}\` is not a full commit sha; give the 40-character sha of a deployed commit`);
-  }
   const knownHosts = r.optional('known-hosts');
-  if (knownHosts !== undefined) {
-    for (const line of knownHosts.split('\n')) {
-      const text = line.trim();
-      if (text !== '' && !text.startsWith('#') && text.split(/\s+/).length < 3) {
-        r.fail('known-hosts', `\`${text.slice(0, 60)}\` is not a known_hosts line; write \`host keytype base64-key\``);
-      }
+  for (const line of knownHosts?.split('\n') ?? []) {
+    const text = line.trim();
+    if (text !== '' && !text.startsWith('#') && text.split(/\s+/).length < 3) {
+      r.fail('known-hosts', `\`${text.slice(0, 60)}\` is not a known_hosts line; write \`host keytype base64-key\``);
     }
   }
-  const repositoryBranch = parseRepositoryBranch(r);
-  const commitMessage = r.optional('commit-message');
+  return defined({ key, token, knownHosts });
+}
+
+function parseDirectory(r: Reader, target: Target): string {
   const directory = r.optional('deploy-directory') ?? target;
   const badFolder = directory
     .split('/')
@@ -550,25 +585,87 @@ function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
         'segments separated by `/`, such as `xen` or `xen-staging/eu`',
     );
   }
+  return directory;
+}
+
+/** `deploy-image-name`: a plain file name (the host refuses any other), and not one of the layout's own. */
+function parseImageName(r: Reader): string | undefined {
   const imageName = r.optional('deploy-image-name');
-  const badImage = imageName === undefined ? undefined : badSegment(imageName);
-  if (imageName !== undefined && badImage !== undefined) {
+  if (imageName === undefined) return undefined;
+  const plain = plainNameProblem(imageName);
+  const bad = plain === undefined ? badSegment(imageName) : `it ${plain}`;
+  if (bad === undefined) return imageName;
+  return r.fail(
+    'deploy-image-name',
+    `\`${imageName}\` is not an image name: ${bad}; give one name of letters, digits, \`.\`, \`_\` and \`-\`, ` +
+      "starting with a letter or digit, without the target's extension, such as `mir-mirage.io`",
+  );
+}
+
+function parseBootArgs(r: Reader): string[] {
+  if (r.raw('boot-args').includes('\r')) {
     r.fail(
-      'deploy-image-name',
-      `\`${imageName}\` is not an image name: ${badImage}; give one name without the target's extension, such as \`mir-mirage.io\``,
+      'boot-args',
+      'holds a carriage return (a Windows line ending?), but the `.args` file has one argument a line; remove it',
     );
+    return [];
   }
   const bootArgs = r.words('boot-args');
-  if (bootArgs.some((arg) => /[\n\r\0]/.test(arg))) {
+  if (bootArgs.some((arg) => /[\n\0]/.test(arg))) {
     r.fail('boot-args', 'an argument holds a line break, but the `.args` file has one argument a line; remove it');
   }
+  return bootArgs;
+}
+
+/** `github-token` and `environment`: what the GitHub deployment records need, checked before any work. */
+function parseRecords(r: Reader, directory: string): Pick<DeployConfig, 'githubToken' | 'environment'> {
   const githubToken = r.optional('github-token');
-  const environment = r.optional('environment') ?? directory;
+  if (githubToken !== undefined && !/^[\x21-\x7e]{1,255}$/.test(githubToken)) {
+    r.fail(
+      'github-token',
+      githubToken.length > 255
+        ? `is ${githubToken.length} characters long, but a token has at most 255; give the workflow's token, \`\${{ github.token }}\`, or leave it empty`
+        : "holds a space, a line break or a character outside printable ASCII, which no token holds; give the workflow's token, `${{ github.token }}`, or leave it empty",
+    );
+  }
+  const given = r.optional('environment');
+  // eslint-disable-next-line no-control-regex
+  if (given !== undefined && (given.length > 255 || /[\x00-\x1f\x7f]/.test(given))) {
+    r.fail(
+      'environment',
+      given.length > 255
+        ? `is ${given.length} characters long; GitHub takes an environment name of at most 255, such as \`production\``
+        : 'holds a line break or another control character; give one line, such as `production`, or leave it empty for the deploy folder',
+    );
+  }
+  return { ...defined({ githubToken }), environment: given ?? directory };
+}
+
+function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
+  const enabled = r.boolean('deploy', false);
+  const keepText = r.raw('keep') || '0';
+  if (!/^\d+$/.test(keepText)) {
+    r.fail('keep', `\`${keepText}\` is not a number of images; use 0 to keep all, or a positive whole number`);
+  }
+  const serverUrl = (r.optional('server-url') ?? ctx.serverUrl).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^\s/]+/.test(serverUrl)) {
+    r.fail('server-url', `\`${serverUrl}\` is not an http(s) URL such as \`https://github.com\``);
+  }
+  const rollbackTo = r.optional('rollback-to')?.toLowerCase();
+  if (rollbackTo !== undefined && !COMMIT_SHA.test(rollbackTo)) {
+    r.fail('rollback-to', `\`${rollbackTo}\` is not a full commit sha; give the 40-character sha of a deployed commit`);
+  }
+  const given = r.optional('deploy-repository-branch');
+  const repositoryBranch =
+    given === undefined ? undefined : branchInput(r, 'deploy-repository-branch', given, '`main` or `gh-pages`');
+  const directory = parseDirectory(r, target);
   return {
     enabled,
-    branches,
-    repository,
-    ...defined({ repositoryBranch, key, token, knownHosts, commitMessage, rollbackTo, imageName, githubToken }),
+    branches: parseBranches(r),
+    repository: parseRepository(r, ctx, enabled),
+    ...parseAccess(r),
+    ...defined({ repositoryBranch, commitMessage: r.optional('commit-message'), rollbackTo }),
+    ...defined({ imageName: parseImageName(r) }),
     serverUrl,
     compression: r.choice('compression', COMPRESSIONS, 'bzip2', 'a compression'),
     keep: /^\d+$/.test(keepText) ? Number(keepText) : 0,
@@ -576,8 +673,8 @@ function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
     commitUserEmail: r.raw('commit-user-email') || '41898282+github-actions[bot]@users.noreply.github.com',
     dryRun: r.boolean('dry-run', false),
     directory,
-    bootArgs,
-    environment,
+    bootArgs: parseBootArgs(r),
+    ...parseRecords(r, directory),
   };
 }
 

@@ -5,6 +5,8 @@ import { ConfigError, type DeployConfig } from '../../src/config.js';
 import type { EventPayload, RunContext } from '../../src/context.js';
 import {
   decideDeploy,
+  folderFiles,
+  folderFilesProblem,
   argsFileContent,
   argsFileName,
   checksumList,
@@ -263,6 +265,16 @@ describe('decideDeploy', () => {
     expect(decision.reason).toMatch(reason);
   });
 
+  it.each([
+    ['a fork', fork],
+    ['the same repository', samePr],
+    ['no pull request at all', push],
+  ])('refuses deploy: true under pull_request_target for a pull request from %s', (_from, body) => {
+    expect(() => decideDeploy(deployConfig(), context('pull_request_target', 'refs/heads/main', body))).toThrow(
+      /^input `deploy`: is `true` in a `pull_request_target` run/,
+    );
+  });
+
   it('refuses deploy: true under pull_request_target as bad input, saying why', () => {
     const run = () => decideDeploy(deployConfig(), context('pull_request_target', 'refs/heads/main', fork));
     expect(run).toThrow(ConfigError);
@@ -281,5 +293,98 @@ describe('decideDeploy', () => {
       context('pull_request_target', 'refs/heads/main', fork),
     );
     expect(decision).toEqual({ deploy: false, reason: 'input `deploy` is false' });
+  });
+});
+
+describe('folderFiles and folderFilesProblem: the deploy folder, checked before any clone', () => {
+  const built = {
+    target: 'xen',
+    name: 'hello',
+    path: '/w/dist/hello.xen',
+    configFile: '/w/config.ml',
+    sideFiles: ['/w/dist/hello.xl', '/w/dist/hello_libvirt.xml'],
+    sbom: { lockFile: '/w/l', switchExport: '/w/s', cyclonedx: '/w/c', packages: [] },
+  };
+  const files = (over: Partial<typeof built> = {}, deploy: Partial<DeployConfig> = {}, fromArtifact = false) =>
+    folderFiles({ image: { ...built, ...over }, deploy: deployConfig(deploy), fromArtifact });
+
+  it('lists every file a deploy writes, under its stored name', () => {
+    expect(files({}, { imageName: 'www' }).map((f) => f.name)).toEqual([
+      'www.xen.bz2',
+      'www.args',
+      'www.opam.locked',
+      'www.switch-export',
+      'www.cdx.json',
+      'www.xl',
+      'www_libvirt.xml',
+      'config.ml',
+      'manifest.json',
+      'SHA256SUMS',
+    ]);
+    expect(folderFilesProblem(files())).toBeUndefined();
+    expect(files({ sbom: undefined }, { compression: 'none' }).map((f) => f.name)).toEqual([
+      'hello.xen',
+      'hello.args',
+      'hello.xl',
+      'hello_libvirt.xml',
+      'config.ml',
+      'manifest.json',
+      'SHA256SUMS',
+    ]);
+  });
+
+  it.each([
+    [
+      'deploy-image-name `config.ml` with compression none (unix)',
+      files({ target: 'unix', path: '/w/dist/hello' }, { imageName: 'config.ml', compression: 'none' }),
+      /^input `deploy-image-name`: the deploy folder would hold two files named `config\.ml`, the image and the config file,/,
+    ],
+    [
+      "a build.json whose configFile is the compressed image's name",
+      files({ target: 'unix', path: '/d/hello', configFile: '/d/mirage-deploy/hello.bz2' }, {}, true),
+      /^input `image-path`: the deploy folder would hold two files named `hello\.bz2`, the image and the config file,/,
+    ],
+    [
+      'SHA256SUMS as the image name',
+      files({ target: 'unix', path: '/w/dist/hello' }, { imageName: 'SHA256SUMS', compression: 'none' }),
+      /^input `deploy-image-name`: .* two files named `SHA256SUMS`, the image and the folder's `SHA256SUMS`/,
+    ],
+    [
+      'manifest.json as the image name',
+      files({ target: 'unix', path: '/w/dist/hello' }, { imageName: 'manifest.json', compression: 'none' }),
+      /two files named `manifest\.json`, the image and the folder's `manifest\.json`/,
+    ],
+    [
+      'a side file named like the .args',
+      files({ sideFiles: ['/w/dist/hello.args'] }),
+      /two files named `hello\.args`, the boot arguments \(`\.args`\) and the side file `hello\.args`/,
+    ],
+    [
+      'a config file named like an SBOM file',
+      files({ configFile: '/w/hello.cdx.json' }),
+      /two files named `hello\.cdx\.json`, the SBOM file `hello\.cdx\.json` and the config file/,
+    ],
+    [
+      'a config file named manifest.json',
+      files({ configFile: '/w/manifest.json' }),
+      /^input `config-file`: the deploy folder would hold two files named `manifest\.json`, the config file and/,
+    ],
+    [
+      'a hidden config file',
+      files({ configFile: '/w/.mirage' }),
+      /^input `config-file`: the config file would be stored as "\.mirage", which starts with `\.`/,
+    ],
+    [
+      'an option-like built name',
+      files({ name: '-x', path: '/w/dist/-x.xen' }),
+      /^input `deploy-image-name`: the image would be stored as "-x\.xen\.bz2", which starts with `-`/,
+    ],
+    [
+      'a built name with a space, from an artifact',
+      files({ name: 'a b' }, {}, true),
+      /^input `image-path`: the image would be stored as "a b\.xen\.bz2", which holds a space/,
+    ],
+  ])('refuses %s', (_what, list, message) => {
+    expect(folderFilesProblem(list)).toMatch(message);
   });
 });

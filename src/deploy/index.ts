@@ -24,6 +24,7 @@ import { DeploymentRecord } from './deployments.js';
 import { fileDigest } from '../hash.js';
 import { imageFileName, isTarget } from '../mirage/targets.js';
 import { argsFileContent, argsFileName, deployFolder, isSourceSha, sizeVerdict, storedSideName } from './plan.js';
+import { folderFiles, folderFilesProblem } from './plan.js';
 import type { ImageEntry } from './manifest.js';
 import { sourceCommitTime } from './source.js';
 import type { Cleared, GitAccess } from './credentials/plan.js';
@@ -134,6 +135,9 @@ export async function deployImage(
   const sha = sourceSha(ctx);
   const path = deployFolder(deploy.directory, sha);
   const name = deploy.imageName ?? image.name;
+  // Before the work folder, the compression and the clone: a clash would push a folder whose image is another file.
+  const clash = folderFilesProblem(folderFiles({ image, deploy, fromArtifact: config.build.prebuilt !== undefined }));
+  if (clash !== undefined) throw new Error(clash);
   return withWorkDir(ctx, async (workDir) => {
     const prepared = await timedGroup(`Deploy: prepare ${path}`, async () => {
       const stage = join(workDir, 'stage');

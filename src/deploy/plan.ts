@@ -13,7 +13,11 @@
  */
 import { ConfigError, type Compression, type DeployConfig } from '../config.js';
 import type { RunContext } from '../context.js';
-import { COMMIT_SHA } from '../patterns.js';
+import { basename } from 'node:path';
+import { imageFileName, isTarget } from '../mirage/targets.js';
+import { COMMIT_SHA, plainNameProblem } from '../patterns.js';
+import { sbomFileNames } from '../sbom/files.js';
+import type { BuiltImage } from '../types.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const LATEST_FILE = 'latest';
@@ -77,6 +81,79 @@ export function argsFileContent(bootArgs: readonly string[]): string {
 export function storedSideName(file: string, builtName: string, imageName: string): string {
   if (file.startsWith(builtName)) return `${imageName}${file.slice(builtName.length)}`;
   return `${imageName}.${file}`;
+}
+
+/** One file a deploy writes into its folder: its name there, what it is, and the input that names it. */
+export interface FolderFile {
+  readonly name: string;
+  /** For a message: "the image", "the config file", "the side file `www.xl`". */
+  readonly what: string;
+  /** The input to change when the name is wrong. */
+  readonly input: string;
+}
+
+/** What of the image and the inputs decides the names of the deploy's files. */
+export interface FolderFilesRequest {
+  readonly image: Pick<BuiltImage, 'target' | 'name' | 'path' | 'configFile' | 'sideFiles' | 'sbom'>;
+  readonly deploy: Pick<DeployConfig, 'imageName' | 'compression'>;
+  /** The image came from `image-path` (its names from the artifact's build.json), not from this job's build. */
+  readonly fromArtifact: boolean;
+}
+
+/**
+ * Every file this deploy writes into `<directory>/<sha>/`, under the names the deploy stores them:
+ * the image, its `.args`, its SBOM files, its side files, the config file, and the folder's own
+ * `manifest.json` and SHA256SUMS. The one list of the folder's files: a file a later feature adds
+ * to the folder is added here, so that `folderFilesProblem` checks it with the others.
+ */
+export function folderFiles({ image, deploy, fromArtifact }: FolderFilesRequest): FolderFile[] {
+  const name = deploy.imageName ?? image.name;
+  const nameInput = deploy.imageName === undefined && fromArtifact ? 'image-path' : 'deploy-image-name';
+  const buildInput = fromArtifact ? 'image-path' : 'config-file';
+  const unpacked = isTarget(image.target) ? imageFileName(image.target, name) : basename(image.path);
+  const sbom = image.sbom === undefined ? [] : Object.values(sbomFileNames(name));
+  return [
+    { name: storedImageName(unpacked, deploy.compression), what: 'the image', input: nameInput },
+    { name: argsFileName(name), what: 'the boot arguments (`.args`)', input: nameInput },
+    ...sbom.map((file) => ({ name: file, what: `the SBOM file \`${file}\``, input: nameInput })),
+    ...image.sideFiles.map((path) => ({
+      name: storedSideName(basename(path), image.name, name),
+      what: `the side file \`${basename(path)}\``,
+      input: fromArtifact ? 'image-path' : nameInput,
+    })),
+    { name: basename(image.configFile), what: 'the config file', input: buildInput },
+    ...FOLDER_FILES.map((file) => ({ name: file, what: `the folder's \`${file}\``, input: nameInput })),
+  ];
+}
+
+/**
+ * Why these files cannot make a deploy folder, or undefined: a name the host refuses (its
+ * plain-name rule), or two files under one name, where the later would overwrite the earlier (the
+ * host would then run a config file as the image). Names the input of the first file concerned.
+ */
+export function folderFilesProblem(files: readonly FolderFile[]): string | undefined {
+  for (const file of files) {
+    const problem = plainNameProblem(file.name);
+    if (problem !== undefined) {
+      return (
+        `input \`${file.input}\`: ${file.what} would be stored as ${JSON.stringify(file.name)}, which ${problem}; ` +
+        'the host refuses a folder holding such a name: give a name of letters, digits, `.`, `_` and `-` starting with a letter or digit'
+      );
+    }
+  }
+  const seen = new Map<string, FolderFile>();
+  for (const file of files) {
+    const first = seen.get(file.name);
+    if (first !== undefined) {
+      return (
+        `input \`${first.input}\`: the deploy folder would hold two files named \`${file.name}\`, ${first.what} and ` +
+        `${file.what}, and one would overwrite the other; rename one of them (\`deploy-image-name\` renames the ` +
+        'image, its `.args`, SBOM and side files)'
+      );
+    }
+    seen.set(file.name, file);
+  }
+  return undefined;
 }
 
 export interface ChecksumImage {

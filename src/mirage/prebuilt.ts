@@ -7,11 +7,12 @@
  */
 import { copyFile, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { defined } from '../defined.js';
 import { fileDigest } from '../hash.js';
 import { sbomFileNames } from '../sbom/files.js';
 import type { BuiltImage, OpamSetup } from '../types.js';
 import { isTarget, type Target } from './targets.js';
-import { SHA256_HEX } from '../patterns.js';
+import { SHA256_HEX, plainNameProblem } from '../patterns.js';
 
 /** The folder in `dist/` the build leaves for a later deploy. */
 export const HANDOVER_DIR = 'mirage-deploy';
@@ -38,8 +39,29 @@ export interface BuildRecord {
   readonly versions: BuildVersions;
 }
 
-const isName = (v: unknown): v is string =>
-  typeof v === 'string' && v !== '' && v !== '.' && v !== '..' && !v.includes('/') && !v.includes('\0');
+/** Why a record's name field cannot be used, or undefined: each becomes a file of the deploy folder. */
+function nameProblem(field: string, value: unknown): string | undefined {
+  if (typeof value !== 'string') return `its \`${field}\` is not a file name`;
+  const problem = plainNameProblem(value);
+  return problem === undefined ? undefined : `its \`${field}\` ${JSON.stringify(value)} ${problem}`;
+}
+
+/** The first bad name of the record: a deploy writes each into the folder the host reads. */
+function namesProblem(r: Partial<Record<keyof BuildRecord, unknown>>): string | undefined {
+  const fields: [string, unknown][] = [
+    ['name', r.name],
+    ['image', r.image],
+    ['configFile', r.configFile],
+    ...(r.lockFile === undefined ? [] : [['lockFile', r.lockFile] as [string, unknown]]),
+    ...(r.switchExport === undefined ? [] : [['switchExport', r.switchExport] as [string, unknown]]),
+  ];
+  for (const list of ['sideFiles', 'lockFiles'] as const) {
+    const values = r[list];
+    if (!Array.isArray(values)) return `its \`${list}\` is not a list of file names`;
+    values.forEach((value: unknown, i) => fields.push([`${list}[${i}]`, value]));
+  }
+  return fields.map(([field, value]) => nameProblem(field, value)).find((p) => p !== undefined);
+}
 
 /** The record, checked field by field: it comes from an artifact, so from anyone who could upload one. */
 export function parseBuildRecord(text: string): BuildRecord | string {
@@ -53,13 +75,11 @@ export function parseBuildRecord(text: string): BuildRecord | string {
   if (r === null || typeof r !== 'object') return 'it is not a JSON object';
   if (r.schema !== RECORD_SCHEMA) return `its schema is ${String(r.schema)}, this action reads ${RECORD_SCHEMA}`;
   if (typeof r.target !== 'string' || !isTarget(r.target)) return `its target ${String(r.target)} is unknown`;
+  const badName = namesProblem(r);
+  if (badName !== undefined)
+    return `${badName}; a build by this action writes plain names (letters, digits, \`.\`, \`_\`, \`-\`)`;
   const v = r.versions as Partial<Record<keyof BuildVersions, unknown>> | undefined;
-  const names = [r.name, r.image, r.configFile];
-  const lists = [r.sideFiles, r.lockFiles];
   if (
-    !names.every(isName) ||
-    !lists.every((l) => Array.isArray(l) && l.every(isName)) ||
-    ![r.lockFile, r.switchExport].every((n) => n === undefined || isName(n)) ||
     (r.lockFile !== undefined && !(r.lockFiles as unknown[]).includes(r.lockFile)) ||
     typeof r.sha256 !== 'string' ||
     !SHA256_HEX.test(r.sha256) ||
@@ -125,33 +145,49 @@ async function regularFile(path: string, what: string): Promise<void> {
     throw new Error(`input \`image-path\`: ${what} ${path} is not a regular file (a link or a folder)`);
 }
 
-/**
- * The image a build job left, as the deploy phase takes it: `imagePath` is the downloaded `dist/`
- * folder or the image in it. Checks the target, that every file is there, and that the image is
- * the one the build hashed.
- */
-export async function loadPrebuilt(
-  imagePath: string,
-  isFolder: boolean,
-  target: Target,
-): Promise<{
-  image: BuiltImage;
-  versions: BuildVersions;
-  lockFiles: string[];
-  sbomSources?: { lockFile: string; switchExport: string };
-}> {
-  const dist = isFolder ? imagePath : dirname(imagePath);
+/** A real folder, not a link to one: a linked `mirage-deploy/` would publish files from outside the artifact. */
+async function realFolder(path: string): Promise<void> {
+  const info = await lstat(path).catch(() => undefined);
+  if (info === undefined || info.isDirectory()) return;
+  throw new Error(
+    `input \`image-path\`: ${path} is ${info.isSymbolicLink() ? 'a link' : 'not a folder'}, but the build leaves a ` +
+      'folder there; upload the `dist/` folder as the build job left it (an artifact holds no links)',
+  );
+}
+
+/** `dist/mirage-deploy/build.json`, read only through a real folder and as a regular file. */
+async function readRecord(dist: string): Promise<{ record: BuildRecord; recordPath: string }> {
   const dir = join(dist, HANDOVER_DIR);
   const recordPath = join(dir, RECORD_FILE);
-  const text = await readFile(recordPath, 'utf8').catch(() => undefined);
-  if (text === undefined) {
+  await realFolder(dir);
+  const info = await lstat(recordPath).catch(() => undefined);
+  if (info === undefined) {
     throw new Error(
       `input \`image-path\`: ${recordPath} is missing; give the \`dist/\` folder a build by this action left ` +
         '(upload the whole folder as the artifact, including dist/mirage-deploy/)',
     );
   }
-  const record = parseBuildRecord(text);
+  await regularFile(recordPath, 'the record');
+  const record = parseBuildRecord(await readFile(recordPath, 'utf8'));
   if (typeof record === 'string') throw new Error(`input \`image-path\`: ${recordPath} cannot be used: ${record}`);
+  return { record, recordPath };
+}
+
+export interface Prebuilt {
+  readonly image: BuiltImage;
+  readonly versions: BuildVersions;
+  readonly lockFiles: string[];
+  readonly sbomSources?: { lockFile: string; switchExport: string };
+}
+
+/**
+ * The image a build job left, as the deploy phase takes it: `imagePath` is the downloaded `dist/`
+ * folder or the image in it. Checks the target, that every file is there (no link on the way under
+ * `dist/`), and that the image is the one the build hashed.
+ */
+export async function loadPrebuilt(imagePath: string, isFolder: boolean, target: Target): Promise<Prebuilt> {
+  const dist = isFolder ? imagePath : dirname(imagePath);
+  const { record, recordPath } = await readRecord(dist);
   if (record.target !== target) {
     throw new Error(
       `input \`target\`: is \`${target}\`, but the image in \`image-path\` was built for \`${record.target}\`; set \`target: ${record.target}\``,
@@ -162,9 +198,15 @@ export async function loadPrebuilt(
     throw new Error(`input \`image-path\`: ${imagePath} is not the image ${record.image} that ${recordPath} describes`);
   }
   await regularFile(path, 'the image');
-  const at = (name: string) => join(dir, name);
-  const sbomNames = record.lockFile !== undefined && record.switchExport !== undefined ? [record.switchExport] : [];
-  for (const name of [record.configFile, ...record.sideFiles, ...record.lockFiles, ...sbomNames]) {
+  const at = (name: string) => join(dist, HANDOVER_DIR, name);
+  const { lockFile, switchExport } = record;
+  const sbom = lockFile !== undefined && switchExport !== undefined ? { lockFile, switchExport } : undefined;
+  for (const name of [
+    record.configFile,
+    ...record.sideFiles,
+    ...record.lockFiles,
+    ...(sbom ? [sbom.switchExport] : []),
+  ]) {
     await regularFile(at(name), 'file');
   }
   const sha256 = await fileDigest(path);
@@ -174,21 +216,16 @@ export async function loadPrebuilt(
         'the artifact is not what the build job made: upload and download it again',
     );
   }
-  return {
-    image: {
-      target,
-      name: record.name,
-      path,
-      sha256,
-      size: (await lstat(path)).size,
-      sideFiles: record.sideFiles.map(at),
-      configFile: at(record.configFile),
-      timings: {},
-    },
-    versions: record.versions,
-    lockFiles: record.lockFiles.map(at),
-    ...(record.lockFile !== undefined && record.switchExport !== undefined
-      ? { sbomSources: { lockFile: at(record.lockFile), switchExport: at(record.switchExport) } }
-      : {}),
+  const image: BuiltImage = {
+    target,
+    name: record.name,
+    path,
+    sha256,
+    size: (await lstat(path)).size,
+    sideFiles: record.sideFiles.map(at),
+    configFile: at(record.configFile),
+    timings: {},
   };
+  const sbomSources = sbom && { lockFile: at(sbom.lockFile), switchExport: at(sbom.switchExport) };
+  return { image, versions: record.versions, lockFiles: record.lockFiles.map(at), ...defined({ sbomSources }) };
 }
