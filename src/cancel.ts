@@ -16,6 +16,7 @@ const SIGNAL_STATUS: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 
 
 let cancelledBy: NodeJS.Signals | undefined;
 const listeners = new Set<(signal: NodeJS.Signals) => void>();
+const aborted = new AbortController();
 
 /** The signal that cancelled this step, if one did. */
 export function cancelled(): NodeJS.Signals | undefined {
@@ -36,8 +37,14 @@ export function onCancel(listener: (signal: NodeJS.Signals) => void): () => bool
 export function cancel(signal: NodeJS.Signals): void {
   if (cancelledBy !== undefined) return;
   cancelledBy = signal;
+  aborted.abort(new CancelledError('the rest of this request', signal));
   for (const listener of [...listeners]) listener(signal);
   listeners.clear();
+}
+
+/** For a request that takes an AbortSignal: aborted at `ms`, or when the job is cancelled. */
+export function deadlineSignal(ms: number): AbortSignal {
+  return AbortSignal.any([AbortSignal.timeout(ms), aborted.signal]);
 }
 
 /** Thrown by a network step asked to start after the job was cancelled. */
