@@ -17,6 +17,7 @@ const SIGNAL_STATUS: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 
 let cancelledBy: NodeJS.Signals | undefined;
 const listeners = new Set<(signal: NodeJS.Signals) => void>();
 const aborted = new AbortController();
+let handling = false;
 
 /** The signal that cancelled this step, if one did. */
 export function cancelled(): NodeJS.Signals | undefined {
@@ -61,6 +62,8 @@ export class CancelledError extends Error {
  * running any `exit` handler, leaving the network commands' groups running.
  */
 export function handleCancelSignals(): void {
+  if (handling) return;
+  handling = true;
   const onSignal = (signal: NodeJS.Signals) => {
     const status = SIGNAL_STATUS[signal] ?? 1;
     if (cancelledBy !== undefined) process.exit(status);
