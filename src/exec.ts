@@ -108,7 +108,7 @@ function systemProgram(name: string): string | undefined {
  * its own children then outlive a SIGKILL of this process until their own limits (ssh's
  * ServerAlive, git's low-speed time), while SIGINT and SIGTERM still kill the whole group.
  */
-export function tetherFor(probe: (command: readonly string[]) => boolean): readonly string[] {
+function tetherFor(probe: (command: readonly string[]) => boolean): readonly string[] {
   if (process.platform !== 'linux') return [];
   const bwrap = systemProgram('bwrap');
   const namespace = bwrap && [bwrap, '--dev-bind', '/', '/', '--unshare-pid', '--die-with-parent', '--'];
@@ -120,10 +120,10 @@ export function tetherFor(probe: (command: readonly string[]) => boolean): reado
 let tether: readonly string[] | undefined;
 
 function probeOnce(): readonly string[] {
-  tether ??= tetherFor(([program, ...args]) => {
-    const result = spawnSync(program ?? '', args, { stdio: 'ignore', timeout: 10_000 });
-    return result.status === 0;
-  });
+  if (tether !== undefined) return tether;
+  tether = tetherFor(
+    ([program, ...args]) => spawnSync(program ?? '', args, { stdio: 'ignore', timeout: 10_000 }).status === 0,
+  );
   core.debug(`network commands run under: ${tether.length ? tether.join(' ') : '(nothing: no parent-death signal)'}`);
   return tether;
 }

@@ -166,7 +166,7 @@ describe('a deployment repository that accepts and never answers', () => {
       expect(JSON.parse(run.state['work-dirs'] ?? '[]')).toHaveLength(1);
       expect(run.post?.exitCode).toBe(0);
       expect(leftovers(run)).toEqual([]);
-      // Each git runs in a PID namespace that dies with main (src/exec.ts tetherFor): nothing is orphaned.
+      // Each git runs in a PID namespace that dies with main (src/exec.ts): nothing is orphaned.
       expect(await noProcessesFor(server.port, 2_000)).toEqual([]);
     } finally {
       await server.stop();
