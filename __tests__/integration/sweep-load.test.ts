@@ -1,7 +1,7 @@
 /**
  * The sweep of what builds leave running (src/isolation.ts), under load, through the bundle: eight
  * jobs at once, each build leaving detached readers that fork as they poll (as secret-isolation's
- * spy does). Every job kills its leftovers, waits for them to go, and deploys: one bare repository
+ * spy does), busy enough to load the machine. Every job kills its leftovers, waits for them to go, and deploys: one bare repository
  * over loopback, the jobs racing for its branch (the writer retries on the moved tip).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,19 +17,20 @@ const TOKEN = `github_pat_${randomBytes(24).toString('hex')}`;
 const JOBS = 8;
 const READERS = 6;
 
-/** The build step: READERS detached readers, each forking a `cat` of every process's name on every round, then the real build. */
+/**
+ * The build step: READERS detached readers that poll every process's name without pause (at the
+ * lowest priority, for at most 90 s), then the real build. Busy and niced, a killed reader may wait
+ * a while for a CPU to finish dying: what a loaded runner does to the sweep.
+ */
 const LEAVER = `#!/bin/sh
 set -u
 out="$1"
 n=0
 while [ "$n" -lt ${READERS} ]; do
-  setsid sh -c '
-    i=0
-    while [ "$i" -lt 600 ]; do
+  setsid nice -n 19 timeout 90 sh -c '
+    while :; do
       cat /proc/[0-9]*/comm > /dev/null 2>&1
-      sleep 0.1
-      i=$((i + 1))
-    done' reader < /dev/null > /dev/null 2>&1 &
+    done' < /dev/null > /dev/null 2>&1 &
   echo "$!" >> "$out/reader-pids"
   n=$((n + 1))
 done
