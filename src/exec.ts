@@ -100,21 +100,28 @@ function systemProgram(name: string): string | undefined {
 }
 
 /**
+ * Without a PID namespace: a shell that runs the command in the background and, when this process
+ * dies (SIGTERM, its parent-death signal), SIGKILLs its whole process group, in which git's ssh and
+ * remote helper stay. A background command reads /dev/null unless given its input explicitly (fd 3).
+ */
+const GROUP_KILLER = `trap 'kill -KILL 0' TERM; exec 3<&0; "$@" <&3 3<&- & wait "$!"`;
+
+/**
  * What ties a command with a deadline to this process's life, as a prefix of its command line.
  * Best, a PID namespace of its own whose first process gets SIGKILL when this one dies (bubblewrap
  * `--die-with-parent`): the kernel then kills everything in the namespace, so git's ssh, its
  * remote helper and anything they forked or detached go too, even when this process is SIGKILLed.
- * Where bubblewrap cannot make one (no user namespaces), `setpriv --pdeathsig KILL` ties git itself;
- * its own children then outlive a SIGKILL of this process until their own limits (ssh's
- * ServerAlive, git's low-speed time), while SIGINT and SIGTERM still kill the whole group.
+ * Where bubblewrap cannot make one (no unprivileged user namespaces, as on Ubuntu 24.04 without
+ * an AppArmor profile for it), `setpriv --pdeathsig` and GROUP_KILLER take down the command's
+ * process group, which misses only what called setsid (git and ssh do not).
  */
-function tetherFor(probe: (command: readonly string[]) => boolean): readonly string[] {
+export function tetherFor(probe: (command: readonly string[]) => boolean): readonly string[] {
   if (process.platform !== 'linux') return [];
   const bwrap = systemProgram('bwrap');
   const namespace = bwrap && [bwrap, '--dev-bind', '/', '/', '--unshare-pid', '--die-with-parent', '--'];
   if (namespace && probe([...namespace, systemProgram('true') ?? '/bin/true'])) return namespace;
-  const setpriv = systemProgram('setpriv');
-  return setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : [];
+  const [setpriv, sh] = [systemProgram('setpriv'), systemProgram('sh')];
+  return setpriv && sh ? [setpriv, '--pdeathsig', 'TERM', '--', sh, '-c', GROUP_KILLER, 'tether'] : [];
 }
 
 let tether: readonly string[] | undefined;
