@@ -4,6 +4,7 @@ import {
   childEnv,
   chooseLeftovers,
   isPrivateVariable,
+  planSweep,
   privateValueRanges,
   statFields,
   type ProcessInfo,
@@ -75,6 +76,7 @@ describe('chooseLeftovers', () => {
     start: 500,
     marked: false,
     command: `p${pid}`,
+    state: 'S',
     ...over,
   });
   // init 1 → runner 10 → action 20; the action started at 400.
@@ -108,5 +110,43 @@ describe('chooseLeftovers', () => {
 
   it('survives a loop in the parent links', () => {
     expect(chosen([proc(70, 71), proc(71, 70)])).toEqual([]);
+  });
+});
+
+describe('planSweep', () => {
+  const proc = (pid: number, ppid: number, over: Partial<ProcessInfo> = {}): ProcessInfo => ({
+    pid,
+    ppid,
+    uid: 1001,
+    start: 500,
+    marked: false,
+    command: `p${pid}`,
+    state: 'S',
+    ...over,
+  });
+  const self = proc(20, 10, { start: 400 });
+  const base = [proc(1, 0, { start: 0 }), proc(10, 1, { start: 100 }), self];
+  const plan = (procs: ProcessInfo[], killed: string[] = []) => {
+    const { kill, going } = planSweep([...base, ...procs], self, new Set(killed));
+    return { kill: kill.map((p) => p.pid), going: going.map((p) => p.pid) };
+  };
+
+  it('kills a running leftover it has not killed yet', () => {
+    expect(plan([proc(30, 20), proc(40, 1, { marked: true, state: 'R' })])).toEqual({ kill: [30, 40], going: [] });
+  });
+
+  it('ignores zombies: a dead leftover waiting to be reaped runs nothing', () => {
+    expect(plan([proc(30, 20, { state: 'Z' }), proc(40, 1, { marked: true, state: 'Z' })])).toEqual({
+      kill: [],
+      going: [],
+    });
+  });
+
+  it('counts a leftover it already killed as going, not as a new one', () => {
+    expect(plan([proc(30, 20), proc(31, 30)], ['30@500'])).toEqual({ kill: [31], going: [30] });
+  });
+
+  it('takes a new process on a reused pid as new', () => {
+    expect(plan([proc(30, 20, { start: 600 })], ['30@500'])).toEqual({ kill: [30], going: [] });
   });
 });

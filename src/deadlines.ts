@@ -3,6 +3,7 @@
  * connection and never answers would otherwise hold the job until the runner's own timeout (six
  * hours on GitHub), leaving git and ssh processes and work folders behind.
  */
+import { onCancel } from './cancel.js';
 
 /**
  * For the test suite only: caps every deadline below at this many milliseconds, so that tests of
@@ -35,17 +36,21 @@ export function seconds(ms: number): number {
 export const TIMED_OUT = Symbol('timed out');
 
 /**
- * `work`'s value, or TIMED_OUT once `ms` have passed. The work is abandoned, not stopped: use it
- * only for clients that cannot be cancelled, and end the process when the step is done.
+ * `work`'s value, or TIMED_OUT once `ms` have passed or the job is cancelled (src/cancel.ts). The
+ * work is abandoned, not stopped: use it only for clients that cannot be cancelled, and end the
+ * process when the step is done.
  */
 export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
   let timer: NodeJS.Timeout | undefined;
+  let unsubscribe: () => boolean = () => false;
   const expiry = new Promise<typeof TIMED_OUT>((resolve) => {
     timer = setTimeout(() => resolve(TIMED_OUT), ms);
+    unsubscribe = onCancel(() => resolve(TIMED_OUT));
   });
   try {
     return await Promise.race([work, expiry]);
   } finally {
     clearTimeout(timer);
+    unsubscribe();
   }
 }

@@ -1,8 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Writable } from 'node:stream';
+import * as core from '@actions/core';
 import * as exec from '@actions/exec';
+import { cancelled, CancelledError, onCancel } from './cancel.js';
 import { childEnv } from './isolation.js';
 
 export interface CommandResult {
@@ -11,6 +13,8 @@ export interface CommandResult {
   readonly stderr: string;
   /** Set when the command was killed at its deadline. */
   readonly timedOut?: boolean;
+  /** Set when the command was killed because the job was cancelled (by this signal). */
+  readonly cancelled?: NodeJS.Signals;
 }
 
 export interface CommandOptions {
@@ -88,9 +92,59 @@ function killGroup(pid: number | undefined): void {
   }
 }
 
+/** Where the tether's programs are taken from: system folders, never the job's PATH (which the build may write). */
+const SYSTEM_FOLDERS = ['/usr/bin', '/bin'];
+
+function systemProgram(name: string): string | undefined {
+  return SYSTEM_FOLDERS.map((dir) => join(dir, name)).find((path) => existsSync(path));
+}
+
+/**
+ * Without a PID namespace: a shell that runs the command in the background and, when this process
+ * dies (SIGTERM, its parent-death signal), SIGKILLs its whole process group, in which git's ssh and
+ * remote helper stay. A background command reads /dev/null unless given its input explicitly (fd 3).
+ */
+const GROUP_KILLER = `trap 'kill -KILL 0' TERM; exec 3<&0; "$@" <&3 3<&- & wait "$!"`;
+
+/**
+ * What ties a command with a deadline to this process's life, as a prefix of its command line.
+ * Best, a PID namespace of its own whose first process gets SIGKILL when this one dies (bubblewrap
+ * `--die-with-parent`): the kernel then kills everything in the namespace, so git's ssh, its
+ * remote helper and anything they forked or detached go too, even when this process is SIGKILLed.
+ * Where bubblewrap cannot make one (no unprivileged user namespaces, as on Ubuntu 24.04 without
+ * an AppArmor profile for it), `setpriv --pdeathsig` and GROUP_KILLER take down the command's
+ * process group, which misses only what called setsid (git and ssh do not).
+ */
+export function tetherFor(probe: (command: readonly string[]) => boolean): readonly string[] {
+  if (process.platform !== 'linux') return [];
+  const bwrap = systemProgram('bwrap');
+  const namespace = bwrap && [bwrap, '--dev-bind', '/', '/', '--unshare-pid', '--die-with-parent', '--'];
+  if (namespace && probe([...namespace, systemProgram('true') ?? '/bin/true'])) return namespace;
+  const [setpriv, sh] = [systemProgram('setpriv'), systemProgram('sh')];
+  return setpriv && sh ? [setpriv, '--pdeathsig', 'TERM', '--', sh, '-c', GROUP_KILLER, 'tether'] : [];
+}
+
+let tether: readonly string[] | undefined;
+
+function probeOnce(): readonly string[] {
+  if (tether !== undefined) return tether;
+  tether = tetherFor(
+    ([program, ...args]) => spawnSync(program ?? '', args, { stdio: 'ignore', timeout: 10_000 }).status === 0,
+  );
+  core.debug(`network commands run under: ${tether.length ? tether.join(' ') : '(nothing: no parent-death signal)'}`);
+  return tether;
+}
+
+/** The command groups running with a deadline: killed together when the job is cancelled. */
+const running = new Set<ChildProcess>();
+onCancel(() => {
+  for (const child of running) killGroup(child.pid);
+});
+
 /**
  * A command in its own process group, killed with all it started (git's ssh or remote helper) at
- * the deadline. Its output is returned, and echoed unless `silent`.
+ * the deadline, when the job is cancelled, and when this process ends however it ends (see
+ * `tetherFor`). Its output is returned, and echoed unless `silent`. A cancelled job starts none.
  */
 function runWithDeadline(
   program: string,
@@ -98,13 +152,17 @@ function runWithDeadline(
   options: CommandOptions,
   deadlineMs: number,
 ): Promise<CommandResult> {
+  const signal = cancelled();
+  if (signal !== undefined) return Promise.reject(new CancelledError(`\`${program} ${args.join(' ')}\``, signal));
   return new Promise((resolve, reject) => {
-    const child = spawn(program, [...args], {
+    const [wrapper, ...wrapperArgs] = probeOnce();
+    const child = spawn(wrapper ?? program, wrapper === undefined ? [...args] : [...wrapperArgs, program, ...args], {
       cwd: options.cwd,
       env: options.env ?? childEnv(),
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    running.add(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -126,19 +184,22 @@ function runWithDeadline(
     child.stdin.end(options.input);
     const settle = () => {
       clearTimeout(timer);
+      running.delete(child);
       process.removeListener('exit', stopWithUs);
     };
     child.on('error', (error) => {
       settle();
       reject(error);
     });
-    child.on('close', (code, signal) => {
+    child.on('close', (code, exitSignal) => {
       settle();
+      const stoppedBy = cancelled();
       resolve({
-        exitCode: code ?? 128 + (signal === 'SIGKILL' ? 9 : 15),
+        exitCode: code ?? 128 + (exitSignal === 'SIGKILL' ? 9 : 15),
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
         ...(timedOut ? { timedOut } : {}),
+        ...(stoppedBy !== undefined && code !== 0 ? { cancelled: stoppedBy } : {}),
       });
     });
   });

@@ -20,6 +20,7 @@
 import * as core from '@actions/core';
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The runner's own credentials: the cache and artifact token, and the OIDC token request. */
 const RUNNER_TOKENS = ['ACTIONS_RUNTIME_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_URL'];
@@ -115,6 +116,8 @@ export interface ProcessInfo {
   /** Whether its environment carries this run's marker. */
   readonly marked: boolean;
   readonly command: string;
+  /** The state letter of `/proc/<pid>/stat`: `Z` is a zombie, which runs nothing. */
+  readonly state: string;
 }
 
 /**
@@ -163,6 +166,7 @@ function readProcess(pid: number): ProcessInfo | undefined {
       start: Number(fields[19]),
       marked,
       command,
+      state: fields[0] ?? '',
     };
   } catch {
     return undefined;
@@ -175,28 +179,64 @@ function listProcesses(): ProcessInfo[] {
     .flatMap((name) => readProcess(Number(name)) ?? []);
 }
 
+/** A process across pid reuse: its pid and start time. */
+const identity = (p: ProcessInfo): string => `${p.pid}@${p.start}`;
+
 /**
- * Kills what the build left running, before anything secret is written or handed to git. Repeats
- * until a pass finds nothing, since a leftover may fork while it is being killed.
+ * One pass of the sweep, decided: the leftovers to kill now, and those killed by an earlier pass
+ * that have not gone yet (SIGKILL is delivered, but the kernel takes a moment to tear a process
+ * down, longer on a loaded machine). Zombies are neither: they run nothing, and whoever adopted
+ * them reaps them when it will.
  */
-export function sweepLeftovers(): number {
+export function planSweep(
+  processes: readonly ProcessInfo[],
+  self: ProcessInfo,
+  killed: ReadonlySet<string>,
+): { kill: ProcessInfo[]; going: ProcessInfo[] } {
+  const leftovers = chooseLeftovers(processes, self).filter((p) => p.state !== 'Z');
+  return {
+    kill: leftovers.filter((p) => !killed.has(identity(p))),
+    going: leftovers.filter((p) => killed.has(identity(p))),
+  };
+}
+
+/** Passes after which leftovers that keep appearing (each pass kills a new generation) stop the deploy. */
+const SWEEP_PASSES = 50;
+/** How long the sweep waits for the processes it killed to go. */
+const SWEEP_WAIT_MS = 2_000;
+
+/**
+ * Kills what the build left running, before anything secret is written or handed to git, and
+ * waits for it to go. Repeats until a pass finds nothing new, since a leftover may fork while it is
+ * being killed; refuses to deploy only when new ones keep appearing. A process already killed
+ * that has not gone by the deadline is past running any code of its own (SIGKILL is pending), so
+ * it does not stop the deploy.
+ */
+export async function sweepLeftovers(): Promise<number> {
   if (process.platform !== 'linux') return 0;
-  let killed = 0;
-  for (let pass = 0; pass < 10; pass++) {
+  const killed = new Set<string>();
+  const started = Date.now();
+  for (let pass = 1; ; pass++) {
     const processes = listProcesses();
     const self = processes.find((p) => p.pid === process.pid);
-    if (self === undefined) return killed;
-    const leftovers = chooseLeftovers(processes, self);
-    if (leftovers.length === 0) return killed;
-    for (const p of leftovers) {
+    if (self === undefined) return killed.size;
+    const { kill, going } = planSweep(processes, self, killed);
+    if (kill.length === 0 && (going.length === 0 || Date.now() - started > SWEEP_WAIT_MS)) {
+      if (going.length > 0) core.info(`killed, still going: ${going.map((p) => p.pid).join(', ')}`);
+      return killed.size;
+    }
+    if (kill.length > 0 && pass > SWEEP_PASSES) {
+      throw new Error('processes the build started keep starting others; not deploying with them alive');
+    }
+    for (const p of kill) {
       try {
         process.kill(p.pid, 'SIGKILL');
-        killed++;
+        killed.add(identity(p));
         core.warning(`killed process ${p.pid} (${p.command.slice(0, 120)}): the build left it running`);
       } catch {
         // Already gone.
       }
     }
+    await sleep(20);
   }
-  throw new Error('processes the build started keep starting others; not deploying with them alive');
 }

@@ -8,6 +8,7 @@ import { buildUnikernel } from './mirage/index.js';
 import { DEFAULT_TARGET, checkTargetRunnable } from './mirage/targets.js';
 import { setupOpam } from './opam/index.js';
 import { sealEnvironment, sweepLeftovers } from './isolation.js';
+import { handleCancelSignals } from './cancel.js';
 import { STATE } from './state.js';
 import { formatSeconds } from './log.js';
 import { summaryRow, summaryTitle, writeSummary } from './summary.js';
@@ -110,7 +111,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   }
   if (builds) {
     // Nothing the build started may watch the deploy: git's environment holds the token, RUNNER_TEMP the key.
-    const killed = sweepLeftovers();
+    const killed = await sweepLeftovers();
     core.info(killed ? `killed ${killed} processes the build left running` : 'the build left no process running');
   }
   setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared)));
@@ -143,6 +144,7 @@ async function takePrebuilt(config: Config): Promise<{ image: BuiltImage; versio
 
 export async function run(): Promise<void> {
   let title = `mirage-deploy: ${core.getInput('target') || DEFAULT_TARGET}`;
+  handleCancelSignals();
   try {
     const ctx = readContext();
     const config = parseConfig((name) => core.getInput(name), ctx);

@@ -67,6 +67,8 @@ export async function startGitHttp(opts: {
   repoPath: string;
   token: string;
   projectRoot?: string;
+  /** Take every push's pack (POST git-receive-pack) and never answer: a push that stalls. */
+  stallReceivePack?: boolean;
 }): Promise<GitHttpServer> {
   if (!opts.token) throw new Error('startGitHttp: token must not be empty');
   const repo = path.resolve(opts.repoPath);
@@ -127,6 +129,10 @@ export async function startGitHttp(opts: {
       pathInfo.split('/').some((seg) => seg === '..' || seg === '.')
     ) {
       return plain(404, 'Repository not found.\n');
+    }
+    if (opts.stallReceivePack && req.method === 'POST' && pathInfo === `${repoUrlPath}/git-receive-pack`) {
+      req.resume();
+      return;
     }
     const isUploadPack =
       pathInfo === `${repoUrlPath}/git-upload-pack` ||

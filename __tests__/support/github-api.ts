@@ -33,7 +33,13 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
 }
 
-export async function startGithubApi(opts: { readOnlyTokens?: readonly string[] } = {}): Promise<GithubApi> {
+export async function startGithubApi(
+  opts: {
+    readOnlyTokens?: readonly string[];
+    /** A deployment status of this state is recorded and never answered (an API that stalls). */
+    stallState?: string;
+  } = {},
+): Promise<GithubApi> {
   const requests: RecordedRequest[] = [];
   const deployments = new Set<number>();
   let next = 1000;
@@ -67,6 +73,7 @@ export async function startGithubApi(opts: { readOnlyTokens?: readonly string[] 
       const status = /^\/repos\/[^/]+\/[^/]+\/deployments\/(\d+)\/statuses$/.exec(path);
       if (req.method === 'POST' && status) {
         if (!deployments.has(Number(status[1]))) return send(404, { message: 'Not Found' });
+        if (body.state === opts.stallState) return;
         return send(201, { id: next++, state: body.state });
       }
       return send(404, { message: 'Not Found' });
@@ -77,6 +84,10 @@ export async function startGithubApi(opts: { readOnlyTokens?: readonly string[] 
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

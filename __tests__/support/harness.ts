@@ -53,6 +53,8 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Called with each line a step prints on stdout, as it arrives (the quick start times log groups with it). */
   readonly onLine?: (step: 'main' | 'post', line: string) => void;
+  /** Called with each step's pid and the run's folders once it started (the cancel tests signal main with it). */
+  readonly onStart?: (step: 'main' | 'post', pid: number, dirs: RunResult['dirs']) => void;
 }
 
 export interface StepResult {
@@ -155,10 +157,12 @@ function runStep(
   cwd: string,
   timeoutMs: number,
   onLine?: (line: string) => void,
+  onStart?: (pid: number) => void,
 ) {
   return new Promise<StepResult>((resolvePromise, reject) => {
     const started = performance.now();
     const child = spawn(node, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) onStart?.(child.pid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let partial = '';
@@ -282,6 +286,7 @@ export async function runAction(options: RunOptions = {}): Promise<RunResult> {
     dirs.workspace,
     timeoutMs,
     options.onLine && ((line) => options.onLine?.('main', line)),
+    options.onStart && ((pid) => options.onStart?.('main', pid, dirs)),
   );
 
   const outputs = parseCommandFile(mainFiles.GITHUB_OUTPUT);
@@ -310,6 +315,7 @@ export async function runAction(options: RunOptions = {}): Promise<RunResult> {
       dirs.workspace,
       timeoutMs,
       options.onLine && ((line) => options.onLine?.('post', line)),
+      options.onStart && ((pid) => options.onStart?.('post', pid, dirs)),
     );
     postEnv = parseCommandFile(postFiles.GITHUB_ENV);
     postPaths = readPaths(postFiles.GITHUB_PATH);

@@ -150,7 +150,7 @@ async function killTree(tree: Proc[], graceMs = 1_000): Promise<void> {
 /** GitHub's answer to a push with a deploy key that has no write access. */
 export const READ_ONLY_REFUSAL = 'ERROR: The key you are authenticating with has been marked as read only.';
 
-function forcedCommand(o: { git: string; repo: string; dir: string }): string {
+function forcedCommand(o: { git: string; repo: string; dir: string; stall: boolean }): string {
   const alt = o.repo.endsWith('.git') ? o.repo.slice(0, -4) : `${o.repo}.git`;
   return `#!/bin/sh
 # Forced command for the test deploy key (mirage-deploy __tests__/support/sshd.ts), like a GitHub deploy key:
@@ -187,7 +187,7 @@ GIT_CONFIG_NOSYSTEM=1
 GIT_CONFIG_GLOBAL=/dev/null
 export GIT_CONFIG_NOSYSTEM GIT_CONFIG_GLOBAL
 if [ "$service" = receive-pack ]; then
-  exec "$git" receive-pack "$repo"
+  ${o.stall ? 'exec sleep 600 # a push that stalls' : 'exec "$git" receive-pack "$repo"'}
 fi
 # upload-pack: count what it sends. tee forwards every read at once (no buffering), and the count
 # is recorded before this script exits, i.e. before the client's ssh (and git) can exit.
@@ -204,7 +204,8 @@ exit "$rc"
 `;
 }
 
-export async function startSshd(opts: { repoPath: string }): Promise<SshdServer> {
+/** `stallReceivePack`: every push is taken and never answered (a push that stalls). */
+export async function startSshd(opts: { repoPath: string; stallReceivePack?: boolean }): Promise<SshdServer> {
   const repo = path.resolve(opts.repoPath);
   if (!SAFE_PATH.test(repo)) throw new Error(`startSshd: repoPath must be a plain absolute path: ${repo}`);
   const sshd = which('sshd', ['/usr/sbin', '/usr/local/sbin', '/sbin']);
@@ -229,7 +230,9 @@ export async function startSshd(opts: { repoPath: string }): Promise<SshdServer>
   ]);
 
   const forcedCommandPath = path.join(dir, 'git-only.sh');
-  await writeFile(forcedCommandPath, forcedCommand({ git: gitBin, repo, dir }), { mode: 0o755 });
+  await writeFile(forcedCommandPath, forcedCommand({ git: gitBin, repo, dir, stall: opts.stallReceivePack ?? false }), {
+    mode: 0o755,
+  });
   await chmod(forcedCommandPath, 0o755);
   const restrict = `restrict,command="${forcedCommandPath}"`;
   await writeFile(

@@ -7,6 +7,7 @@
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import type { RunContext } from '../context.js';
+import { deadlineSignal } from '../cancel.js';
 import { deadline, GITHUB_API_DEADLINE_MS } from '../deadlines.js';
 import { maskSecret } from '../secrets.js';
 
@@ -102,7 +103,7 @@ export class DeploymentRecord {
         owner,
         repo,
         ...deploymentRequest(sha, environment, what),
-        request: { signal: AbortSignal.timeout(deadline(GITHUB_API_DEADLINE_MS)) },
+        request: { signal: deadlineSignal(deadline(GITHUB_API_DEADLINE_MS)) },
       });
       id = 'id' in created.data ? created.data.id : undefined;
       if (id === undefined) {
@@ -127,7 +128,7 @@ export class DeploymentRecord {
         repo: this.repo,
         deployment_id: this.id,
         ...statusRequest(state, this.logUrl, environmentUrl),
-        request: { signal: AbortSignal.timeout(deadline(GITHUB_API_DEADLINE_MS)) },
+        request: { signal: deadlineSignal(deadline(GITHUB_API_DEADLINE_MS)) },
       });
     } catch (error) {
       const { status, message } = failure(error);
