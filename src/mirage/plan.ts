@@ -15,10 +15,24 @@ export function commandLine(command: Command): string {
   return [command.program, ...command.args].join(' ');
 }
 
+/**
+ * `--no-depext` unless `configure-args` chose: the action installs the system packages itself,
+ * outside the build's sandbox, so the Makefile needs no `depext-lockfile` step (which would run
+ * `opam monorepo depext`, that is apt-get, from inside it).
+ */
 export function configureCommand(build: BuildConfig): Command {
+  const chosen = build.configureArgs.some((a) => a === '--depext' || a === '--no-depext');
   return {
     program: 'mirage',
-    args: ['configure', '-t', build.target, '-f', build.configFile, ...build.configureArgs],
+    args: [
+      'configure',
+      '-t',
+      build.target,
+      '-f',
+      build.configFile,
+      ...(chosen ? [] : ['--no-depext']),
+      ...build.configureArgs,
+    ],
   };
 }
 
