@@ -45,9 +45,11 @@ export interface AptLockConflict {
   readonly holder?: string;
 }
 
-const LOCK_ERROR = /^E: (?:Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (?:the administration )?directory)/m;
+const LOCK_ERROR =
+  /^E: (?:Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (?:the administration )?directory)/m;
 const HELD_BY = /Could not get lock (\S+?)\.? It is held by process (\d+)(?: \(([^)\n]*)\))?/g;
-const LOCK_PATH = /^E: (?:Could not get lock (\S+?)(?:\.|\s-\s)|Unable to acquire the dpkg frontend lock \((\S+?)\)|Unable to lock (?:the administration )?directory (\S+))/m;
+const LOCK_PATH =
+  /^E: (?:Could not get lock (\S+?)(?:\.|\s-\s)|Unable to acquire the dpkg frontend lock \((\S+?)\)|Unable to lock (?:the administration )?directory (\S+))/m;
 
 /**
  * apt-get's words for a lock another process holds (`E: Could not get lock /var/lib/apt/lists/lock.

@@ -103,11 +103,24 @@ function logical(parts: readonly FilterValue[], absorbing: boolean): FilterValue
 
 function evaluate(items: readonly OpamValue[], vars: SystemVariables): FilterValue {
   const ors = split(items, '|');
-  if (ors.length > 1) return logical(ors.map((part) => evaluate(part, vars)), true);
+  if (ors.length > 1)
+    return logical(
+      ors.map((part) => evaluate(part, vars)),
+      true,
+    );
   const ands = split(items, '&');
-  if (ands.length > 1) return logical(ands.map((part) => evaluate(part, vars)), false);
+  if (ands.length > 1)
+    return logical(
+      ands.map((part) => evaluate(part, vars)),
+      false,
+    );
   const [first, op, second, ...rest] = items;
-  if (first?.kind === 'op' && (first.value === '!' || first.value === '?') && op !== undefined && second === undefined) {
+  if (
+    first?.kind === 'op' &&
+    (first.value === '!' || first.value === '?') &&
+    op !== undefined &&
+    second === undefined
+  ) {
     const inner = atom(op, vars);
     if (first.value === '?') return inner !== undefined;
     const b = asBoolean(inner);

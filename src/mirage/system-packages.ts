@@ -119,7 +119,11 @@ export async function ensureSystemPackages(
 ): Promise<void> {
   if (ctx.runnerOs !== 'Linux') return;
   const vars = withOverrides(systemVariables(await readSystemFacts()), env);
-  core.info(`opam's system variables: ${Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  core.info(
+    `opam's system variables: ${Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   const needs = neededPackages(target, locks, vars);
   const required = allPackages(needs);
   if (required.length === 0) return;

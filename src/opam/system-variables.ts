@@ -76,7 +76,10 @@ export function systemVariables(facts: SystemFacts): SystemVariables {
  * `OPAMVAR_<name>` (dashes as underscores) overrides a variable for opam; it does here too, so
  * that a job that sets it for opam gets the same depexts.
  */
-export function withOverrides(vars: SystemVariables, env: Readonly<Record<string, string | undefined>>): SystemVariables {
+export function withOverrides(
+  vars: SystemVariables,
+  env: Readonly<Record<string, string | undefined>>,
+): SystemVariables {
   const result: SystemVariables = { ...vars };
   for (const name of SYSTEM_VARIABLES) {
     const value = env[`OPAMVAR_${name.replaceAll('-', '_')}`];
