@@ -169,7 +169,13 @@ function names(value: OpamValue): string[] {
  */
 export function lockDepexts(file: string, text: string, vars: SystemVariables, debian: boolean): string[] {
   const selected = new Set<string>();
-  for (const entry of listItems(field(parseOpamFile(text), 'depexts'))) {
+  let items;
+  try {
+    items = parseOpamFile(text);
+  } catch (error) {
+    throw new Error(`${file}: cannot read its depexts: ${(error as Error).message}`);
+  }
+  for (const entry of listItems(field(items, 'depexts'))) {
     const [packages, filter] = entry.kind === 'option' ? [entry.value, entry.filter] : [entry, []];
     if (!filterSelects(filter, vars)) continue;
     for (const name of names(packages)) {
