@@ -97,8 +97,9 @@ const DEPEXT_TARGET = 'depext-lockfile';
  * Whether `make lock` and `make install-switch` can be skipped. Only on an exact hit of the opam
  * root: its repositories are in the very state the stored lock was made from, and its switch has
  * what that lock's install-switch installed. The Makefile and opam files must be the ones locked
- * (configure arguments are not in the key). System packages are in no cache, so the Makefile's
- * depext target still runs.
+ * (configure arguments are not in the key). System packages are in no cache: the action checks
+ * them on every run (system-packages.ts), and a Makefile configured with `--depext` still runs its
+ * depext target.
  */
 export function planDepend(
   rootHit: CacheHit,
