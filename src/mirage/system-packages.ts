@@ -70,16 +70,16 @@ export function planSystemPackages(needs: readonly Needed[], dpkgOutput: string,
   const command = aptCommand(facts);
   if (command !== undefined) return { action: 'install', packages: missing, command };
   const askers = needs.filter((n) => n.packages.some((p) => missing.includes(p))).map((n) => n.from);
-  const needs_ = `${askers.join(' and ')} ${askers.length > 1 ? 'need' : 'needs'} the system packages ${missing.join(', ')}`;
+  const asked = `${askers.join(' and ')} ${askers.length > 1 ? 'need' : 'needs'} the system packages ${missing.join(', ')}`;
   const install = `apt-get install -y ${missing.join(' ')}`;
   return {
     action: 'warn',
     packages: missing,
     message: facts.hosted
-      ? `${needs_}, which are not installed on this runner, and the action cannot install them here (not root, ` +
+      ? `${asked}, which are not installed on this runner, and the action cannot install them here (not root, ` +
         `and no sudo); going on without them: install them in the job's image (\`${install}\`) if the build ` +
         'fails for want of them'
-      : `${needs_}, which are not installed on this runner; install them (\`sudo ${install}\`) if the build fails ` +
+      : `${asked}, which are not installed on this runner; install them (\`sudo ${install}\`) if the build fails ` +
         'for want of them',
   };
 }
