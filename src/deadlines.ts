@@ -17,6 +17,12 @@ export const GIT_DEADLINE_MS = 15 * 60_000;
 export const CACHE_DEADLINE_MS = 20 * 60_000;
 /** One request of a GitHub deployment record (`github-token`). */
 export const GITHUB_API_DEADLINE_MS = 20_000;
+/**
+ * Waiting for apt's and dpkg's locks (unattended-upgrades on a fresh VM, another job of the same
+ * machine): apt-get update and install are retried, and dpkg's lock waited for, until this much
+ * time has passed since the first attempt.
+ */
+export const APT_LOCK_DEADLINE_MS = 5 * 60_000;
 /** A transfer slower than this many bytes a second ... */
 export const LOW_SPEED_BYTES = 1000;
 /** ... for this many seconds is a stalled one (git's http.lowSpeedLimit/Time). */

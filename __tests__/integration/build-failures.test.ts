@@ -50,7 +50,9 @@ describe('build failures through the bundle', () => {
     const { result } = await build('configure', {}, 'open Mirage\nlet main = main "Unikernel.Hello" job\n');
     expect(result.main.exitCode).toBe(1);
     const error = result.errors.join('\n');
-    expect(error).toContain('`mirage configure -t unix -f config.ml` failed with exit code 1: fix config.ml or input');
+    expect(error).toContain(
+      '`mirage configure -t unix -f config.ml --no-depext` failed with exit code 1: fix config.ml or input',
+    );
     expect(error).toContain('mirage: [ERROR] config.ml: no `register "NAME" [...]` call found');
     expect(commands(result.log).some((c) => c.includes('/make '))).toBe(false);
     expect(result.state['caches-to-save']).toBeUndefined();

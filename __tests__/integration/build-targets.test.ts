@@ -56,7 +56,7 @@ describe.each(LINUX_TARGETS)('target %s through the bundle', (target: Target) =>
 
     const ran = commands(result.log).filter((c) => /\/(mirage|make) /.test(c));
     expect(ran).toEqual([
-      expect.stringMatching(new RegExp(`/mirage configure -t ${target} -f config\\.ml$`)),
+      expect.stringMatching(new RegExp(`/mirage configure -t ${target} -f config\\.ml --no-depext$`)),
       expect.stringMatching(/\/make -j\d+ lock$/),
       expect.stringMatching(/\/make -j\d+ install-switch$/),
       expect.stringMatching(/\/make -j\d+ pull$/),

@@ -130,6 +130,7 @@ describe('opam setup with the cache', () => {
       OPAMSWITCH: 'mirage',
       OPAMYES: '1',
       OPAMCONFIRMLEVEL: 'unsafe-yes',
+      OPAMNODEPEXTS: '1',
       OPAMJOBS: String(cpus().length),
       OPAMDOWNLOADJOBS: String(cpus().length),
       OPAMCOLOR: 'always',

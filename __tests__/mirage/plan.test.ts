@@ -22,9 +22,15 @@ const build = (over: Partial<BuildConfig> = {}): BuildConfig => ({
 
 describe('commands', () => {
   it.each<[Partial<BuildConfig>, string]>([
-    [{}, 'mirage configure -t hvt -f config.ml'],
-    [{ target: 'unikraft-qemu', configFile: 'www.ml' }, 'mirage configure -t unikraft-qemu -f www.ml'],
-    [{ configureArgs: ['--net=socket', '--no-dhcp'] }, 'mirage configure -t hvt -f config.ml --net=socket --no-dhcp'],
+    [{}, 'mirage configure -t hvt -f config.ml --no-depext'],
+    [{ target: 'unikraft-qemu', configFile: 'www.ml' }, 'mirage configure -t unikraft-qemu -f www.ml --no-depext'],
+    [
+      { configureArgs: ['--net=socket', '--no-dhcp'] },
+      'mirage configure -t hvt -f config.ml --no-depext --net=socket --no-dhcp',
+    ],
+    // The user's choice stands (opam's depext then runs in the Makefile's depext-lockfile step).
+    [{ configureArgs: ['--depext'] }, 'mirage configure -t hvt -f config.ml --depext'],
+    [{ configureArgs: ['--no-depext'] }, 'mirage configure -t hvt -f config.ml --no-depext'],
   ])('configure %j', (over, line) => {
     expect(commandLine(configureCommand(build(over)))).toBe(line);
   });

@@ -14,12 +14,13 @@ import {
 } from '../../src/opam/plan.js';
 
 describe('opamVariables', () => {
-  it('gives later steps the root, the switch, non-interactive answers and the core count', () => {
+  it('gives later steps the root, the switch, non-interactive answers, no depexts and the core count', () => {
     expect(opamVariables('/home/runner/.opam', 4)).toEqual({
       OPAMROOT: '/home/runner/.opam',
       OPAMSWITCH: SWITCH_NAME,
       OPAMYES: '1',
       OPAMCONFIRMLEVEL: 'unsafe-yes',
+      OPAMNODEPEXTS: '1',
       OPAMRETRIES: '10',
       OPAMJOBS: '4',
       OPAMDOWNLOADJOBS: '4',

@@ -32,7 +32,7 @@ import {
   type Command,
   type NamedFile,
 } from './plan.js';
-import { ensureSystemPackages, prepareForDepexts } from './system-packages.js';
+import { ensureSystemPackages } from './system-packages.js';
 import { TARGETS, sideFilePaths } from './targets.js';
 import { readStoredLock, restoreBuildCaches, saveBuildCachesLater, storeLock } from './caches.js';
 import { defined } from '../defined.js';
@@ -192,7 +192,6 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
   const timings: Record<string, number> = {};
   summaryRow('target', build.target);
   try {
-    await ensureSystemPackages(build.target, ctx, process.env);
     const cacheRoot = duneCacheRoot(process.env, homedir());
     const env = buildEnvironment(setup.env, ctx.cores, cacheRoot);
 
@@ -231,6 +230,7 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       }
     }
     const locks = lockFiles(dir);
+    await ensureSystemPackages(build.target, locks, ctx, process.env);
     const caches = await restoreBuildCaches(
       config,
       ctx,
@@ -243,7 +243,6 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       await timedGroup(
         `depend: ${commandLine(install)}`,
         async () => {
-          await prepareForDepexts(ctx, process.env);
           await run(install, dir, env, 'opam could not install the switch dependencies (its output is above)');
         },
         { timings, phase: 'depend' },
@@ -256,7 +255,6 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       await timedGroup(
         `depend: ${commandLine(depext)}`,
         async () => {
-          await prepareForDepexts(ctx, process.env);
           await run(depext, dir, env, "the lock file's system packages could not be installed (the output is above)");
         },
         { timings, phase: 'depend' },

@@ -15,10 +15,24 @@ export function commandLine(command: Command): string {
   return [command.program, ...command.args].join(' ');
 }
 
+/**
+ * `--no-depext` unless `configure-args` chose: the action installs the system packages itself,
+ * outside the build's sandbox, so the Makefile needs no `depext-lockfile` step (which would run
+ * `opam monorepo depext`, that is apt-get, from inside it).
+ */
 export function configureCommand(build: BuildConfig): Command {
+  const chosen = build.configureArgs.some((a) => a === '--depext' || a === '--no-depext');
   return {
     program: 'mirage',
-    args: ['configure', '-t', build.target, '-f', build.configFile, ...build.configureArgs],
+    args: [
+      'configure',
+      '-t',
+      build.target,
+      '-f',
+      build.configFile,
+      ...(chosen ? [] : ['--no-depext']),
+      ...build.configureArgs,
+    ],
   };
 }
 
@@ -83,8 +97,9 @@ const DEPEXT_TARGET = 'depext-lockfile';
  * Whether `make lock` and `make install-switch` can be skipped. Only on an exact hit of the opam
  * root: its repositories are in the very state the stored lock was made from, and its switch has
  * what that lock's install-switch installed. The Makefile and opam files must be the ones locked
- * (configure arguments are not in the key). System packages are in no cache, so the Makefile's
- * depext target still runs.
+ * (configure arguments are not in the key). System packages are in no cache: the action checks
+ * them on every run (system-packages.ts), and a Makefile configured with `--depext` still runs its
+ * depext target.
  */
 export function planDepend(
   rootHit: CacheHit,

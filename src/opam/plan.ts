@@ -9,8 +9,10 @@ export function opamVariables(root: string, cores: number): Record<string, strin
     OPAMROOT: root,
     OPAMSWITCH: SWITCH_NAME,
     OPAMYES: '1',
-    // depext installs system packages without asking only at this level.
+    // A job has no one to answer a prompt, a risky one included.
     OPAMCONFIRMLEVEL: 'unsafe-yes',
+    // System packages are the action's to install, outside the build's sandbox (mirage/system-packages.ts).
+    OPAMNODEPEXTS: '1',
     OPAMRETRIES: '10',
     OPAMJOBS: String(cores),
     OPAMDOWNLOADJOBS: String(cores),
