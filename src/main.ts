@@ -15,6 +15,8 @@ import { loadPrebuilt, type BuildVersions } from './mirage/prebuilt.js';
 import { writeSbom } from './sbom/index.js';
 import { dirname } from 'node:path';
 import type { BuiltImage, DeployOutcome } from './types.js';
+import { preflightAlbatross } from './albatross/preflight.js';
+import { rollbackAlbatross, runAlbatross } from './albatross/run.js';
 
 function describe(config: Config, ctx: RunContext): string {
   const { build, setup, deploy } = config;
@@ -79,15 +81,28 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   const builds = rollbackTo === undefined && config.build.prebuilt === undefined;
   if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
   // What the deploy needs of the secret, checked now; undefined when this run does not deploy.
-  const cleared = gate.deploy ? await preflight(config.deploy) : undefined;
+  const { albatross } = config;
+  const toRepository = albatross?.repository ?? true;
+  // `deploy-to: albatross` alone uses a deploy secret, when given, only to read the previous image.
+  const repositorySecret = toRepository || config.deploy.key !== undefined || config.deploy.token !== undefined;
+  const cleared = gate.deploy && repositorySecret ? await preflight(config.deploy) : undefined;
+  const albatrossCleared = gate.deploy && albatross ? await preflightAlbatross(albatross) : undefined;
+  const toAlbatross = albatross &&
+    albatrossCleared && { albatross: albatrossCleared, ...(cleared ? { repository: cleared } : {}) };
 
   if (rollbackTo !== undefined) {
-    if (cleared === undefined) {
+    if (!gate.deploy) {
       core.notice(`rollback-to: not moving anything: ${gate.reason}`);
       setDeployOutputs({ deployed: false, message: gate.reason });
       return;
     }
-    setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo, cleared)));
+    if (albatross && toAlbatross) await rollbackAlbatross(config, albatross, ctx, rollbackTo, toAlbatross);
+    if (cleared && toRepository) setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo, cleared)));
+    else
+      setDeployOutputs({
+        deployed: false,
+        message: `rolled albatross back to ${rollbackTo}; \`deploy-to\` names no repository`,
+      });
     return;
   }
 
@@ -103,7 +118,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   if (image.sbom === undefined) summaryRow('SBOM', 'none (no lock file)');
   else summaryRow('SBOM', { code: image.sbom.cyclonedx }, ` (${image.sbom.packages.length} packages)`);
 
-  if (cleared === undefined) {
+  if (!gate.deploy) {
     core.notice(`Not deploying: ${gate.reason}`);
     setDeployOutputs({ deployed: false, message: `not deployed: ${gate.reason}` });
     return;
@@ -113,7 +128,14 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     const killed = sweepLeftovers();
     core.info(killed ? `killed ${killed} processes the build left running` : 'the build left no process running');
   }
-  setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared)));
+  // Albatross first: the folder is written and `latest` moved only once every endpoint runs the image.
+  if (albatross && toAlbatross) await runAlbatross(config, albatross, ctx, image, toAlbatross);
+  if (cleared && toRepository)
+    setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared)));
+  else {
+    const what = config.deploy.dryRun ? 'dry run: nothing created on albatross' : 'deployed to albatross';
+    setDeployOutputs({ deployed: false, message: `${what}; \`deploy-to\` names no repository` });
+  }
 }
 
 async function build(config: Config, ctx: RunContext): Promise<{ image: BuiltImage; versions: BuildVersions }> {
