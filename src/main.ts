@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { ConfigError, parseConfig, redactUrl, type Config } from './config.js';
+import { ConfigError, parseConfig, redactUrl, type AlbatrossConfig, type Config } from './config.js';
 import { readContext, type RunContext } from './context.js';
 import { preflight } from './deploy/credentials/preflight.js';
 import { decideDeploy } from './deploy/plan.js';
@@ -15,7 +15,8 @@ import { loadPrebuilt, type BuildVersions } from './mirage/prebuilt.js';
 import { writeSbom } from './sbom/index.js';
 import { dirname } from 'node:path';
 import type { BuiltImage, DeployOutcome } from './types.js';
-import { preflightAlbatross } from './albatross/preflight.js';
+import { preflightAlbatross, type AlbatrossCleared } from './albatross/preflight.js';
+import type { Cleared } from './deploy/credentials/plan.js';
 import { rollbackAlbatross, runAlbatross } from './albatross/run.js';
 
 function describe(config: Config, ctx: RunContext): string {
@@ -80,15 +81,8 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   const { rollbackTo } = config.deploy;
   const builds = rollbackTo === undefined && config.build.prebuilt === undefined;
   if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
-  // What the deploy needs of the secret, checked now; undefined when this run does not deploy.
-  const { albatross } = config;
-  const toRepository = albatross?.repository ?? true;
-  // `deploy-to: albatross` alone uses a deploy secret, when given, only to read the previous image.
-  const repositorySecret = toRepository || config.deploy.key !== undefined || config.deploy.token !== undefined;
-  const cleared = gate.deploy && repositorySecret ? await preflight(config.deploy) : undefined;
-  const albatrossCleared = gate.deploy && albatross ? await preflightAlbatross(albatross) : undefined;
-  const toAlbatross = albatross &&
-    albatrossCleared && { albatross: albatrossCleared, ...(cleared ? { repository: cleared } : {}) };
+  // What the deploy needs of the secrets, checked now; undefined when this run does not deploy.
+  const secrets = gate.deploy ? await preflights(config) : {};
 
   if (rollbackTo !== undefined) {
     if (!gate.deploy) {
@@ -96,13 +90,13 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
       setDeployOutputs({ deployed: false, message: gate.reason });
       return;
     }
-    if (albatross && toAlbatross) await rollbackAlbatross(config, albatross, ctx, rollbackTo, toAlbatross);
-    if (cleared && toRepository) setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo, cleared)));
-    else
-      setDeployOutputs({
-        deployed: false,
-        message: `rolled albatross back to ${rollbackTo}; \`deploy-to\` names no repository`,
-      });
+    const { cleared, albatross } = secrets;
+    if (albatross) await rollbackAlbatross(config, albatross.config, ctx, rollbackTo, albatross.cleared);
+    if (cleared && (config.albatross?.repository ?? true)) {
+      setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo, cleared)));
+    } else {
+      setDeployOutputs({ deployed: false, message: `rolled albatross back to ${rollbackTo}; no repository` });
+    }
     return;
   }
 
@@ -128,14 +122,44 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     const killed = sweepLeftovers();
     core.info(killed ? `killed ${killed} processes the build left running` : 'the build left no process running');
   }
-  // Albatross first: the folder is written and `latest` moved only once every endpoint runs the image.
-  if (albatross && toAlbatross) await runAlbatross(config, albatross, ctx, image, toAlbatross);
-  if (cleared && toRepository)
+  await deployEverywhere(config, ctx, image, versions, secrets);
+}
+
+interface Secrets {
+  /** The deploy secret, for the repository (or, with `deploy-to: albatross` alone, to read the previous image). */
+  readonly cleared?: Cleared;
+  readonly albatross?: {
+    readonly config: AlbatrossConfig;
+    readonly cleared: { readonly albatross: AlbatrossCleared; readonly repository?: Cleared };
+  };
+}
+
+/** Every secret this run deploys with, checked before anything is downloaded or built. */
+async function preflights(config: Config): Promise<Secrets> {
+  const { albatross, deploy } = config;
+  const toRepository = albatross?.repository ?? true;
+  const cleared =
+    toRepository || deploy.key !== undefined || deploy.token !== undefined ? await preflight(deploy) : undefined;
+  if (albatross === undefined) return { ...(cleared ? { cleared } : {}) };
+  const withKey = { albatross: await preflightAlbatross(albatross), ...(cleared ? { repository: cleared } : {}) };
+  return { ...(cleared ? { cleared } : {}), albatross: { config: albatross, cleared: withKey } };
+}
+
+/** Albatross first: the folder is written and `latest` moved only once every endpoint runs the image. */
+async function deployEverywhere(
+  config: Config,
+  ctx: RunContext,
+  image: BuiltImage,
+  versions: BuildVersions,
+  { cleared, albatross }: Secrets,
+): Promise<void> {
+  if (albatross) await runAlbatross(config, albatross.config, ctx, image, albatross.cleared);
+  if (cleared && (config.albatross?.repository ?? true)) {
     setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared)));
-  else {
-    const what = config.deploy.dryRun ? 'dry run: nothing created on albatross' : 'deployed to albatross';
-    setDeployOutputs({ deployed: false, message: `${what}; \`deploy-to\` names no repository` });
+    return;
   }
+  const what = config.deploy.dryRun ? 'dry run: nothing created on albatross' : 'deployed to albatross';
+  setDeployOutputs({ deployed: false, message: `${what}; \`deploy-to\` names no repository` });
 }
 
 async function build(config: Config, ctx: RunContext): Promise<{ image: BuiltImage; versions: BuildVersions }> {
