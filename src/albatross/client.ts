@@ -95,7 +95,11 @@ export function probeEndpoint(endpoint: string, serverCa: string): Promise<void>
 export async function openClient(cleared: AlbatrossCleared, ctx: RunContext): Promise<AlbatrossClient> {
   const { dir, files } = await writeClientFiles(cleared, ctx);
   const call = (endpoint: string, args: readonly string[], ms: number, silent = false) =>
-    runCommand(cleared.client, [...args, ...remoteArgs(files, endpoint)], { deadlineMs: deadline(ms), silent });
+    // The options go before the command's own `--`, after which everything is a name or a path.
+    runCommand(cleared.client, [...args.slice(0, 1), ...remoteArgs(files, endpoint), ...args.slice(1)], {
+      deadlineMs: deadline(ms),
+      silent,
+    });
   return {
     run: (endpoint, args, ms = ALBATROSS_COMMAND_DEADLINE_MS) => call(endpoint, args, ms),
     async console(endpoint, name) {
