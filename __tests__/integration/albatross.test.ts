@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  delegate,
   findAlbatross,
   generateCa,
   startEndpoint,
@@ -182,6 +183,21 @@ describe.skipIf(!found)(
       expect(result.main.exitCode).not.toBe(0);
       expect(result.errors.join('\n')).toMatch(/input `albatross-ca-cert`: is the certificate of another key/);
       expect(result.log).not.toMatch(/mirage configure/);
+    });
+
+    it('a sub-CA delegated with a policy deploys within it, and is refused beyond it', async () => {
+      const ci = delegate(found?.bin ?? '', ca, 'ci', ['1', '--mem=32']);
+      const inputs = {
+        'albatross-endpoints': first.endpoint,
+        'albatross-ca-key': ci.key,
+        'albatross-ca-cert': ci.cert,
+      };
+      const within = await deploy('sub-ca', 'test_hello.spt', { ...inputs, 'albatross-name': 'delegated' });
+      expect(within.main.exitCode, within.log).toBe(0);
+      expect(first.info()).toMatch(/\[unikernel: :ci:delegated\]: typ solo5/);
+      const beyond = await deploy('sub-ca-beyond', 'test_hello.spt', { ...inputs, 'albatross-memory': '64' });
+      expect(beyond.main.exitCode).not.toBe(0);
+      expect(beyond.log).toMatch(/64 MB memory assigned to unikernel exceeds policy \(32MB\)/);
     });
 
     it('test_exception.spt under the real solo5-spt fails the step with its console lines', async () => {

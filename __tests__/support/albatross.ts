@@ -93,6 +93,22 @@ export function generateCa(bin: string, dir: string): AlbatrossCa {
   };
 }
 
+/**
+ * A sub-CA `name` delegated by `ca` with a policy (`add-policy NAME VMS … --csr`, then `sign`): the
+ * key and certificate a fleet's CI is given instead of the root's.
+ */
+export function delegate(bin: string, ca: AlbatrossCa, name: string, policy: string[]): { cert: string; key: string } {
+  const client = join(bin, 'albatross-client');
+  const run = (args: string[]) => {
+    const done = spawnSync(client, args, { cwd: ca.dir, encoding: 'utf8' });
+    if (done.status !== 0) throw new Error(`albatross-client ${args[0] ?? ''}: ${done.stderr}`);
+  };
+  run(['add-policy', name, ...policy, '--csr']);
+  run(['sign', 'cacert.pem', 'db', 'ca.key', `${name}.req`]);
+  const read = (f: string) => readFileSync(join(ca.dir, f), 'utf8');
+  return { cert: read(`${name}.pem`), key: read(`${name}.key`) };
+}
+
 /** Prints what albatrossd started it with (the console shows it), then stays up; `<db>/fail` makes it exit 1. */
 const STAND_IN_TENDER = `#!/bin/sh
 if [ "$1" = "--version" ]; then echo "ABI version 2"; exit 0; fi
