@@ -30,6 +30,7 @@ function describe(config: Config, ctx: RunContext): string {
     `opam repositories: ${setup.opamRepositories.map((r) => `${r.name}=${r.url}`).join(', ')}`,
     `cache: ${setup.cache ? `on (prefix ${setup.cachePrefix})` : 'off'}`,
     `deploy: ${deploy.enabled ? `to ${deploy.repository}` : 'off'}${deploy.dryRun ? ' (dry run)' : ''}`,
+    ...(config.albatross ? [`albatross: ${config.albatross.endpoints.join(', ')}`] : []),
   ]
     .map(redactUrl)
     .join('\n');

@@ -73,6 +73,7 @@ describe('isListed', () => {
     ['web', info, true],
     ['we', info, false],
     ['web', info.replace(':web]', ':ops:web]'), true],
+    ['web', info.replace(']: typ', ']:\n typ'), true],
     ['web', 'host [unikernel: :]: \n', false],
     ['w.b', info, false],
   ])('%s in %j: %s', (name, text, listed) => expect(isListed(text, name)).toBe(listed));

@@ -77,7 +77,7 @@ function deploy(name: string, image: string, inputs: Record<string, string>, opt
   });
 }
 
-const running = (endpoint: AlbatrossEndpoint) => /\[unikernel: [^\]]*:hello\]: typ solo5/.test(endpoint.info());
+const running = (endpoint: AlbatrossEndpoint) => /\[unikernel: [^\]]*:hello\]:\s+typ solo5/.test(endpoint.info());
 
 describe.skipIf(!found)(
   `albatross: deploy to real albatross-tls-endpoints${missing ? ` (not run: ${missing})` : ''}`,
@@ -162,6 +162,19 @@ describe.skipIf(!found)(
       }
     });
 
+    it("rollback-to recreates that commit's image, with its boot arguments, on every endpoint", async () => {
+      expect(running(second)).toBe(false);
+      const result = await deploy('rollback', 'test_hello.spt', { 'rollback-to': SHA, ...sshDeployInputs(sshd) });
+      expect(result.main.exitCode, result.log).toBe(0);
+      expect(JSON.parse(result.outputs['albatross-running'] ?? '{}')).toEqual({
+        [first.endpoint]: 'running',
+        [second.endpoint]: 'running',
+      });
+      const console = await second.console('hello');
+      expect(console.lastIndexOf('--greeting=one')).toBeGreaterThan(console.lastIndexOf('--greeting=two'));
+      expectKeyNowhere(result);
+    });
+
     it('a wrong albatross-server-ca is refused naming the input', async () => {
       const result = await deploy('wrong-server-ca', 'test_hello.spt', { 'albatross-server-ca': stranger.cert });
       expect(result.main.exitCode).not.toBe(0);
@@ -194,7 +207,7 @@ describe.skipIf(!found)(
       };
       const within = await deploy('sub-ca', 'test_hello.spt', { ...inputs, 'albatross-name': 'delegated' });
       expect(within.main.exitCode, within.log).toBe(0);
-      expect(first.info()).toMatch(/\[unikernel: :ci:delegated\]: typ solo5/);
+      expect(first.info()).toMatch(/\[unikernel: :?ci:delegated\]:\s+typ solo5/);
       const beyond = await deploy('sub-ca-beyond', 'test_hello.spt', { ...inputs, 'albatross-memory': '64' });
       expect(beyond.main.exitCode).not.toBe(0);
       expect(beyond.log).toMatch(/64 MB memory assigned to unikernel exceeds policy \(32MB\)/);

@@ -73,7 +73,8 @@ export function consoleArgs(name: string): string[] {
  */
 export function isListed(infoOutput: string, name: string): boolean {
   const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`\\[unikernel: [^\\]]*:${escaped}\\]: typ `).test(infoOutput);
+  // The client's pretty-printer wraps long lines anywhere between words.
+  return new RegExp(`\\[unikernel: [^\\]]*:${escaped}\\]:\\s+typ\\s`).test(infoOutput);
 }
 
 /** What a failed client call means, naming the input that fixes it. */
