@@ -79,8 +79,10 @@ function deploy(name: string, image: string, inputs: Record<string, string>, opt
 
 const running = (endpoint: AlbatrossEndpoint) => /\[unikernel: [^\]]*:hello\]:\s+typ solo5/.test(endpoint.info());
 
+// Each test runs the action (setup from the fixture, a build, the deploy) once or twice: minutes on a busy machine.
 describe.skipIf(!found)(
   `albatross: deploy to real albatross-tls-endpoints${missing ? ` (not run: ${missing})` : ''}`,
+  { timeout: 300_000 },
   () => {
     beforeAll(async () => {
       const bin = found?.bin ?? '';
