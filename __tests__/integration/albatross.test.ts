@@ -177,6 +177,24 @@ describe.skipIf(!found)(
       expectKeyNowhere(result);
     });
 
+    it('dry-run checks both endpoints and creates nothing', async () => {
+      const result = await deploy('dry-run', 'test_hello.spt', { 'dry-run': 'true', 'albatross-name': 'dry' });
+      expect(result.main.exitCode, result.log).toBe(0);
+      expect(result.log).toMatch(
+        /albatross \(dry run\): would run `albatross-client create --force .*-- dry \S+hello\.spt`/,
+      );
+      expect(first.info() + second.info()).not.toMatch(/:dry\]/);
+    });
+
+    it('a client binary whose sha256 is not the pinned one is refused before anything runs', async () => {
+      const result = await deploy('client-sha256', 'test_hello.spt', { 'albatross-client-sha256': '0'.repeat(64) });
+      expect(result.main.exitCode).not.toBe(0);
+      expect(result.errors.join('\n')).toMatch(
+        /input `albatross-client-sha256`: \S+albatross-client has sha256 [0-9a-f]{64}/,
+      );
+      expect(result.log).not.toMatch(/mirage configure/);
+    });
+
     it('a wrong albatross-server-ca is refused naming the input', async () => {
       const result = await deploy('wrong-server-ca', 'test_hello.spt', { 'albatross-server-ca': stranger.cert });
       expect(result.main.exitCode).not.toBe(0);
