@@ -114,7 +114,9 @@ const STAND_IN_TENDER = `#!/bin/sh
 if [ "$1" = "--version" ]; then echo "ABI version 2"; exit 0; fi
 if [ -e "$(dirname "$0")/fail" ]; then echo "stand-in tender: refusing to boot: $*"; exit 1; fi
 echo "stand-in tender: $*"
-exec sleep 600
+# A loop rather than \`exec sleep\`: this process keeps the image's path in its command line, by which
+# stop() finds and ends it.
+while :; do sleep 1; done
 `;
 
 export interface AlbatrossEndpoint {
