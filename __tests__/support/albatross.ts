@@ -13,6 +13,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -49,22 +50,33 @@ function binariesIn(dir: string): AlbatrossBinaries | undefined {
   if (!NEEDED.every((b) => existsSync(join(bin, b)))) return undefined;
   // A binary whose libraries are missing (libev4, libgmp10) is not a usable albatross.
   const runs = spawnSync(join(bin, 'albatross-client'), ['--version'], { encoding: 'utf8' }).status === 0;
-  return runs ? { bin, images: join(bin, '..', 'images') } : undefined;
+  // `images/` beside the real `bin/`, also when ALBATROSS_BIN is a link to it.
+  return runs ? { bin, images: resolve(realpathSync(bin), '..', 'images') } : undefined;
+}
+
+/** Where findAlbatross looks; the defaults are this checkout's, a test gives its own. */
+export interface AlbatrossSearch {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly shared: string;
+  readonly installed: string;
 }
 
 /**
  * Where the binaries are, or why there are none. In CI (`CI=true`) with the shared folder present
  * the tests must run: a folder that does not work there throws instead of skipping.
  */
-export function findAlbatross(): { found?: AlbatrossBinaries; missing?: string } {
-  const candidates = [process.env.ALBATROSS_BIN, SHARED, INSTALLED].filter((d): d is string => !!d);
+export function findAlbatross(search: AlbatrossSearch = { env: process.env, shared: SHARED, installed: INSTALLED }): {
+  found?: AlbatrossBinaries;
+  missing?: string;
+} {
+  const candidates = [search.env.ALBATROSS_BIN, search.shared, search.installed].filter((d): d is string => !!d);
   for (const dir of candidates) {
     const found = binariesIn(dir);
     if (found !== undefined) return { found };
   }
-  if (process.env.CI === 'true' && existsSync(SHARED)) {
+  if (search.env.CI === 'true' && existsSync(search.shared)) {
     throw new Error(
-      `${SHARED} is there but its albatross-client does not run (missing libev4/libgmp10?); CI must run the albatross tests`,
+      `${search.shared} is there but its albatross-client does not run (missing libev4/libgmp10?); CI must run the albatross tests`,
     );
   }
   return { missing: `no albatross binaries in ${candidates.join(', ')}; run \`${INSTALL_COMMAND}\`` };
