@@ -23,13 +23,24 @@ const vitest = spawnSync(
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+/** Suites that say why they did not run (`not run: …`), for the closing line. */
+let notRun = [];
 try {
   const report = JSON.parse(readFileSync(results, 'utf8'));
   passed = report.numPassedTests;
   failed = report.numFailedTests;
   skipped = report.numPendingTests + report.numTodoTests;
+  const titles = report.testResults.flatMap((file) =>
+    file.assertionResults
+      .filter((t) => t.status !== 'passed' && t.status !== 'failed')
+      .flatMap((t) => t.ancestorTitles),
+  );
+  notRun = [...new Set(titles.filter((title) => title.includes('(not run: ')))];
 } catch {
   failed = Math.max(failed, 1);
 }
-console.log(`vitest: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+console.log(
+  `vitest: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}` +
+    notRun.map((title) => `; ${title}`).join(''),
+);
 process.exit(vitest.status ?? 1);

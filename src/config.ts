@@ -107,10 +107,41 @@ export interface DeployConfig {
   readonly environment: string;
 }
 
+/** Where `deploy-to` sends the image. */
+export const DEPLOY_DESTINATIONS = ['repository', 'albatross'] as const;
+export type DeployDestination = (typeof DEPLOY_DESTINATIONS)[number];
+
+/** `deploy-to` naming `albatross`: the image goes to albatross daemons over TLS (src/albatross/). */
+export interface AlbatrossConfig {
+  /** `deploy-to` names `repository` too: the folder is written only after every endpoint runs. */
+  readonly repository: boolean;
+  /** `host:port` of each `albatross-tls-endpoint`, in the order they are deployed to. */
+  readonly endpoints: readonly string[];
+  /** PEM texts: the CA's private key (the secret), its certificate, the endpoints' CA. */
+  readonly caKey?: string;
+  readonly caCert?: string;
+  readonly serverCa: string;
+  /** The unikernel's name on the hosts; absent: the deployed image's name. */
+  readonly name?: string;
+  readonly memory?: number;
+  readonly cpuid?: number;
+  /** `albatross-network` lines, each `device:bridge`. */
+  readonly network: readonly string[];
+  /** `albatross-block` lines, as albatross-client's `--block` takes them. */
+  readonly block: readonly string[];
+  readonly restartOnFail: boolean;
+  readonly bootWaitSeconds: number;
+  /** `albatross-client`: the client binary (absolute); absent: `albatross-client` on PATH. */
+  readonly client?: string;
+  readonly clientSha256?: string;
+}
+
 export interface Config {
   readonly build: BuildConfig;
   readonly setup: SetupConfig;
   readonly deploy: DeployConfig;
+  /** Absent when `deploy-to` is `repository` only. */
+  readonly albatross?: AlbatrossConfig;
 }
 
 /** One bad input: which one, what was given, and how to fix it. */
@@ -129,7 +160,7 @@ export class ConfigError extends Error {
 export type InputReader = (name: string) => string;
 
 /** Inputs the log must never show. */
-const SECRET_INPUTS = ['deploy-key', 'deploy-token', 'github-token'] as const;
+const SECRET_INPUTS = ['deploy-key', 'deploy-token', 'github-token', 'albatross-ca-key'] as const;
 
 const TRUE_VALUES = ['true', 'True', 'TRUE'];
 const FALSE_VALUES = ['false', 'False', 'FALSE'];
@@ -678,6 +709,124 @@ function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
   };
 }
 
+function parseDeployTo(r: Reader): DeployDestination[] {
+  const given = r
+    .raw('deploy-to')
+    .split(/[,\n]/)
+    .map((d) => d.trim())
+    .filter((d) => d !== '');
+  const bad = given.find((d) => !(DEPLOY_DESTINATIONS as readonly string[]).includes(d));
+  if (bad !== undefined) {
+    r.fail('deploy-to', `\`${bad}\` is not a destination; list one or both of: ${DEPLOY_DESTINATIONS.join(', ')}`);
+  }
+  const destinations = DEPLOY_DESTINATIONS.filter((d) => given.includes(d));
+  return destinations.length === 0 ? ['repository'] : destinations;
+}
+
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})$/;
+const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/;
+
+function lines(r: Reader, name: string): string[] {
+  return r
+    .raw(name)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+function parseEndpoints(r: Reader): string[] {
+  const endpoints = lines(r, 'albatross-endpoints');
+  if (endpoints.length === 0) {
+    r.fail('albatross-endpoints', 'is empty; give one `host:port` of an albatross-tls-endpoint a line');
+  }
+  for (const endpoint of endpoints) {
+    const port = Number(HOST_PORT.exec(endpoint)?.[2] ?? 0);
+    if (port < 1 || port > 65535) {
+      r.fail('albatross-endpoints', `\`${endpoint}\` is not \`host:port\`; write e.g. \`albatross.example.org:1025\``);
+    }
+  }
+  if (new Set(endpoints).size !== endpoints.length) {
+    r.fail('albatross-endpoints', 'names an endpoint twice; list each `host:port` once');
+  }
+  return endpoints;
+}
+
+function wholeNumber(r: Reader, name: string, what: string): number | undefined {
+  const text = r.optional(name);
+  if (text === undefined) return undefined;
+  if (/^\d{1,7}$/.test(text)) return Number(text);
+  return r.fail(name, `\`${text}\` is not ${what}; give a whole number`);
+}
+
+function parseAlbatrossDevices(r: Reader): Pick<AlbatrossConfig, 'network' | 'block'> {
+  const network = lines(r, 'albatross-network');
+  for (const line of network) {
+    if (!/^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(@[0-9A-Fa-f:]+)?$/.test(line)) {
+      r.fail('albatross-network', `\`${line}\` is not \`device:bridge\`; write e.g. \`service:br0\``);
+    }
+  }
+  const block = lines(r, 'albatross-block');
+  for (const line of block) {
+    if (!/^[A-Za-z0-9_.:@-]+$/.test(line)) {
+      r.fail(
+        'albatross-block',
+        `\`${line}\` is not albatross-client's \`--block\` value (\`name:block-device[@sector-size]\`)`,
+      );
+    }
+  }
+  return { network, block };
+}
+
+/** The `albatross-*` inputs, when `deploy-to` names `albatross`; their secret is checked in src/albatross/preflight.ts. */
+function parseAlbatross(r: Reader, ctx: RunContext, target: Target): AlbatrossConfig | undefined {
+  const destinations = parseDeployTo(r);
+  if (!destinations.includes('albatross')) return undefined;
+  if (target !== 'spt' && target !== 'hvt') {
+    r.fail(
+      'deploy-to',
+      `names \`albatross\`, which runs solo5 images only, but \`target\` is \`${target}\`; use \`spt\` or \`hvt\``,
+    );
+  }
+  const serverCa = r.raw('albatross-server-ca');
+  if (!PEM_CERTIFICATE.test(serverCa)) {
+    r.fail(
+      'albatross-server-ca',
+      serverCa === ''
+        ? "is empty; give the PEM certificate of the CA that signed the endpoints' certificates (it pins them, as `known-hosts` pins SSH hosts)"
+        : 'is not a PEM certificate (`-----BEGIN CERTIFICATE-----`…)',
+    );
+  }
+  const name = r.optional('albatross-name');
+  if (name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
+    r.fail('albatross-name', `\`${name}\` is not a unikernel name; use letters, digits, \`-\`, \`_\`, \`.\``);
+  }
+  const client = r.optional('albatross-client');
+  const clientSha256 = r.optional('albatross-client-sha256')?.toLowerCase();
+  if (clientSha256 !== undefined && !SHA256_HEX.test(clientSha256)) {
+    r.fail(
+      'albatross-client-sha256',
+      'is not a SHA-256; give the 64 hexadecimal digits of `sha256sum albatross-client`',
+    );
+  }
+  return {
+    repository: destinations.includes('repository'),
+    endpoints: parseEndpoints(r),
+    serverCa,
+    ...defined({
+      caKey: r.optional('albatross-ca-key'),
+      caCert: r.optional('albatross-ca-cert'),
+      name,
+      memory: wholeNumber(r, 'albatross-memory', 'a memory size in MB'),
+      cpuid: wholeNumber(r, 'albatross-cpuid', 'a CPU id'),
+      client: client === undefined ? undefined : resolve(ctx.workspace, client),
+      clientSha256,
+    }),
+    ...parseAlbatrossDevices(r),
+    restartOnFail: r.boolean('albatross-restart-on-fail', false),
+    bootWaitSeconds: wholeNumber(r, 'albatross-boot-wait', 'a number of seconds') ?? 5,
+  };
+}
+
 /**
  * Reads and validates every input. Throws a ConfigError listing all bad inputs; has no side
  * effects beyond masking the secret inputs and looking at the working directory.
@@ -690,6 +839,7 @@ export function parseConfig(read: InputReader, ctx: RunContext): Config {
   const build = parseBuild(r, ctx, r.raw('rollback-to') === '' && r.raw('image-path') === '');
   const setup = parseSetup(r);
   const deploy = parseDeploy(r, ctx, build.target);
+  const albatross = parseAlbatross(r, ctx, build.target);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { build, setup, deploy };
+  return { build, setup, deploy, ...defined({ albatross }) };
 }

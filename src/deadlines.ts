@@ -60,3 +60,10 @@ export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T |
     unsubscribe();
   }
 }
+
+/** One albatross-client command on an endpoint (`create` uploads the image). */
+export const ALBATROSS_COMMAND_DEADLINE_MS = 5 * 60_000;
+/** The TLS handshake that checks an endpoint's certificate against `albatross-server-ca`. */
+export const ALBATROSS_PROBE_DEADLINE_MS = 20_000;
+/** Reading a console's buffered lines: the client then waits for more, and is ended here. */
+export const ALBATROSS_CONSOLE_MS = 5_000;

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { ConfigError, parseConfig, redactUrl, type Config } from './config.js';
+import { ConfigError, parseConfig, redactUrl, type AlbatrossConfig, type Config } from './config.js';
 import { readContext, type RunContext } from './context.js';
 import { preflight } from './deploy/credentials/preflight.js';
 import { decideDeploy } from './deploy/plan.js';
@@ -16,6 +16,9 @@ import { loadPrebuilt, type BuildVersions } from './mirage/prebuilt.js';
 import { writeSbom } from './sbom/index.js';
 import { dirname } from 'node:path';
 import type { BuiltImage, DeployOutcome } from './types.js';
+import { preflightAlbatross, type AlbatrossCleared } from './albatross/preflight.js';
+import type { Cleared } from './deploy/credentials/plan.js';
+import { rollbackAlbatross, runAlbatross } from './albatross/run.js';
 
 function describe(config: Config, ctx: RunContext): string {
   const { build, setup, deploy } = config;
@@ -28,6 +31,7 @@ function describe(config: Config, ctx: RunContext): string {
     `opam repositories: ${setup.opamRepositories.map((r) => `${r.name}=${r.url}`).join(', ')}`,
     `cache: ${setup.cache ? `on (prefix ${setup.cachePrefix})` : 'off'}`,
     `deploy: ${deploy.enabled ? `to ${deploy.repository}` : 'off'}${deploy.dryRun ? ' (dry run)' : ''}`,
+    ...(config.albatross ? [`albatross: ${config.albatross.endpoints.join(', ')}`] : []),
   ]
     .map(redactUrl)
     .join('\n');
@@ -79,16 +83,22 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   const { rollbackTo } = config.deploy;
   const builds = rollbackTo === undefined && config.build.prebuilt === undefined;
   if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
-  // What the deploy needs of the secret, checked now; undefined when this run does not deploy.
-  const cleared = gate.deploy ? await preflight(config.deploy) : undefined;
+  // What the deploy needs of the secrets, checked now; undefined when this run does not deploy.
+  const secrets = gate.deploy ? await preflights(config) : {};
 
   if (rollbackTo !== undefined) {
-    if (cleared === undefined) {
+    if (!gate.deploy) {
       core.notice(`rollback-to: not moving anything: ${gate.reason}`);
       setDeployOutputs({ deployed: false, message: gate.reason });
       return;
     }
-    setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo, cleared)));
+    const { cleared, albatross } = secrets;
+    if (albatross) await rollbackAlbatross(config, albatross.config, ctx, rollbackTo, albatross.cleared);
+    if (cleared && (config.albatross?.repository ?? true)) {
+      setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo, cleared)));
+    } else {
+      setDeployOutputs({ deployed: false, message: `rolled albatross back to ${rollbackTo}; no repository` });
+    }
     return;
   }
 
@@ -104,7 +114,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   if (image.sbom === undefined) summaryRow('SBOM', 'none (no lock file)');
   else summaryRow('SBOM', { code: image.sbom.cyclonedx }, ` (${image.sbom.packages.length} packages)`);
 
-  if (cleared === undefined) {
+  if (!gate.deploy) {
     core.notice(`Not deploying: ${gate.reason}`);
     setDeployOutputs({ deployed: false, message: `not deployed: ${gate.reason}` });
     return;
@@ -114,7 +124,44 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     const killed = await sweepLeftovers();
     core.info(killed ? `killed ${killed} processes the build left running` : 'the build left no process running');
   }
-  setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared)));
+  await deployEverywhere(config, ctx, image, versions, secrets);
+}
+
+interface Secrets {
+  /** The deploy secret, for the repository (or, with `deploy-to: albatross` alone, to read the previous image). */
+  readonly cleared?: Cleared;
+  readonly albatross?: {
+    readonly config: AlbatrossConfig;
+    readonly cleared: { readonly albatross: AlbatrossCleared; readonly repository?: Cleared };
+  };
+}
+
+/** Every secret this run deploys with, checked before anything is downloaded or built. */
+async function preflights(config: Config): Promise<Secrets> {
+  const { albatross, deploy } = config;
+  const toRepository = albatross?.repository ?? true;
+  const cleared =
+    toRepository || deploy.key !== undefined || deploy.token !== undefined ? await preflight(deploy) : undefined;
+  if (albatross === undefined) return { ...(cleared ? { cleared } : {}) };
+  const withKey = { albatross: await preflightAlbatross(albatross), ...(cleared ? { repository: cleared } : {}) };
+  return { ...(cleared ? { cleared } : {}), albatross: { config: albatross, cleared: withKey } };
+}
+
+/** Albatross first: the folder is written and `latest` moved only once every endpoint runs the image. */
+async function deployEverywhere(
+  config: Config,
+  ctx: RunContext,
+  image: BuiltImage,
+  versions: BuildVersions,
+  { cleared, albatross }: Secrets,
+): Promise<void> {
+  if (albatross) await runAlbatross(config, albatross.config, ctx, image, albatross.cleared);
+  if (cleared && (config.albatross?.repository ?? true)) {
+    setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared)));
+    return;
+  }
+  const what = config.deploy.dryRun ? 'dry run: nothing created on albatross' : 'deployed to albatross';
+  setDeployOutputs({ deployed: false, message: `${what}; \`deploy-to\` names no repository` });
 }
 
 async function build(config: Config, ctx: RunContext): Promise<{ image: BuiltImage; versions: BuildVersions }> {

@@ -1,0 +1,101 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig, type Config } from '../../src/config.js';
+import { testContext } from '../support/context.js';
+
+const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const ALBATROSS = {
+  target: 'spt',
+  'deploy-to': 'albatross',
+  'albatross-endpoints': 'a.example.org:1025\n[::1]:1025\n',
+  'albatross-server-ca': CERT,
+};
+
+let workspace: string;
+beforeAll(() => {
+  workspace = mkdtempSync(join(tmpdir(), 'albatross-config-'));
+  writeFileSync(join(workspace, 'config.ml'), 'let () = ()\n');
+});
+
+function parse(inputs: Record<string, string>): Config {
+  return parseConfig((name) => inputs[name] ?? '', testContext({ workspace, runnerTemp: tmpdir() }));
+}
+
+function problems(inputs: Record<string, string>): string[] {
+  try {
+    parse(inputs);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message.split('\n');
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('deploy-to and the albatross inputs', () => {
+  it('is the repository alone by default: no albatross config', () => {
+    expect(parse({}).albatross).toBeUndefined();
+    expect(parse({ 'deploy-to': 'repository' }).albatross).toBeUndefined();
+  });
+
+  it('reads the endpoints, the defaults and both destinations', () => {
+    const albatross = parse({ ...ALBATROSS, 'deploy-to': 'repository,\nalbatross' }).albatross;
+    expect(albatross).toEqual({
+      repository: true,
+      endpoints: ['a.example.org:1025', '[::1]:1025'],
+      serverCa: CERT.trim(),
+      network: [],
+      block: [],
+      restartOnFail: false,
+      bootWaitSeconds: 5,
+    });
+  });
+
+  it('reads every setting', () => {
+    const albatross = parse({
+      ...ALBATROSS,
+      'albatross-ca-key': 'key',
+      'albatross-ca-cert': CERT,
+      'albatross-name': 'web',
+      'albatross-memory': '64',
+      'albatross-cpuid': '0',
+      'albatross-network': 'service:br0\n',
+      'albatross-block': 'data:web-data@512',
+      'albatross-restart-on-fail': 'true',
+      'albatross-boot-wait': '0',
+      'albatross-client': 'bin/albatross-client',
+      'albatross-client-sha256': 'A'.repeat(64),
+    }).albatross;
+    expect(albatross).toMatchObject({
+      caKey: 'key',
+      name: 'web',
+      memory: 64,
+      cpuid: 0,
+      network: ['service:br0'],
+      block: ['data:web-data@512'],
+      restartOnFail: true,
+      bootWaitSeconds: 0,
+      client: join(workspace, 'bin/albatross-client'),
+      clientSha256: 'a'.repeat(64),
+    });
+  });
+
+  it.each([
+    [{ 'deploy-to': 'albatros' }, /input `deploy-to`: `albatros` is not a destination/],
+    [{ target: 'xen' }, /input `deploy-to`: names `albatross`, which runs solo5 images only, but `target` is `xen`/],
+    [{ 'albatross-endpoints': '' }, /input `albatross-endpoints`: is empty/],
+    [{ 'albatross-endpoints': 'a.example.org' }, /input `albatross-endpoints`: `a.example.org` is not `host:port`/],
+    [{ 'albatross-endpoints': 'a:1\na:1' }, /names an endpoint twice/],
+    [{ 'albatross-server-ca': '' }, /input `albatross-server-ca`: is empty/],
+    [{ 'albatross-server-ca': 'pinned' }, /input `albatross-server-ca`: is not a PEM certificate/],
+    [{ 'albatross-name': '-rf' }, /input `albatross-name`: `-rf` is not a unikernel name/],
+    [{ 'albatross-memory': '1G' }, /input `albatross-memory`: `1G` is not a memory size/],
+    [{ 'albatross-network': 'br0' }, /input `albatross-network`: `br0` is not `device:bridge`/],
+    [{ 'albatross-block': 'a b' }, /input `albatross-block`/],
+    [{ 'albatross-boot-wait': '-1' }, /input `albatross-boot-wait`/],
+    [{ 'albatross-client-sha256': 'abc' }, /input `albatross-client-sha256`: is not a SHA-256/],
+  ])('refuses %j naming the input', (inputs, message) => {
+    expect(problems({ ...ALBATROSS, ...inputs }).join('\n')).toMatch(message);
+  });
+});
