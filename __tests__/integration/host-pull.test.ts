@@ -60,6 +60,23 @@ function restarts(log: string): Restart[] {
     });
 }
 
+/** The .xl.in mirage 4.x writes for a xen unikernel with one block device and one network. */
+const MIRAGE_XL_IN = [
+  "name = '@NAME@'",
+  "kernel = '@KERNEL@'",
+  "type = 'pvh'",
+  'memory = @MEMORY@',
+  "on_crash = 'preserve'",
+  '',
+  "disk = [ 'format=raw, vdev=xvdb, access=rw, target=@BLOCK:disk.img@' ]",
+  '',
+  '# if your system uses openvswitch then either edit /etc/xen/xl.conf and set',
+  '#     vif.default.script="vif-openvswitch"',
+  '# or add "script=vif-openvswitch," before the "bridge=" below:',
+  "vif = [ 'bridge=@NETWORK:service@' ]",
+  '',
+].join('\n');
+
 const current = (state: string) => readlinkSync(path.join(state, 'current'));
 const runningSha256 = (state: string) => {
   const dir = path.join(state, 'current');
@@ -95,6 +112,10 @@ describe('the script itself', () => {
       '[--known-hosts FILE]',
       '[--xl-set NAME=VALUE]...',
       '[--verify CMD]',
+      '[--health-try-timeout SECONDS]',
+      '[--max-image-size BYTES]',
+      '[--max-file-size BYTES]',
+      '--albatross NAME [--albatross-socket PATH] [--albatross-arg ARG]...',
       '[--dry-run]',
       'gh attestation verify "$MIRAGE_IMAGE" --repo OWNER/NAME',
     ]) {
@@ -532,10 +553,9 @@ describe('from a local path', () => {
     ]);
   });
 
-  it('xen: <image>.xl is written from the .xl.in with @KERNEL@ and --xl-set values; a placeholder left open is exit 2', async () => {
+  it('xen: <image>.xl is written from the .xl.in mirage 4 makes, name, disk and vif from --xl-set; a value left open is exit 2', async () => {
     const t = await setup('xl');
     const sha = shaOf('xl');
-    const template = "name = '@NAME@'\nkernel = '@KERNEL@'\nmemory = @MEMORY@\nvif = [ 'bridge=@NETWORK:service@' ]\n";
     await seedDeploy(t.repo, scratch.base, {
       directory: 'xen',
       sha,
@@ -543,20 +563,43 @@ describe('from a local path', () => {
         {
           file: 'www.xen',
           bytes: imageBytes('xl', 3000),
-          sideFiles: { 'www.xl.in': template, 'www.xl': "kernel = '/home/runner/work/dist/www.xen'\n" },
+          args: '--ipv4=46.43.42.146/25 --ipv4-gateway=46.43.42.129',
+          sideFiles: { 'www.xl.in': MIRAGE_XL_IN, 'www.xl': "kernel = '/home/runner/work/dist/www.xen'\n" },
         },
       ],
     });
     const missing = await t.pull();
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('www.xl.in needs @NETWORK:service@: pass --xl-set NAME=VALUE for each');
+    expect(missing.stderr).toContain(
+      'www.xl.in needs @BLOCK:disk.img@ @NETWORK:service@ NAME: pass --xl-set NAME=VALUE for each',
+    );
     expect(existsSync(path.join(t.state, 'current'))).toBe(false);
-    const r = await t.pull(['--xl-set', 'NETWORK:service=br0', '--xl-set', 'MEMORY=64']);
+    const r = await t.pull([
+      '--xl-set',
+      'NAME=mirage.io',
+      '--xl-set',
+      'NETWORK:service=br0',
+      '--xl-set',
+      'BLOCK:disk.img=/var/lib/www/disk.img',
+      '--xl-set',
+      'MEMORY=64',
+    ]);
     expect(r.code, r.output).toBe(0);
     const dir = path.join(t.state, 'images', sha);
     expect(restarts(t.log).at(-1)?.xl).toBe(path.join(dir, 'www.xl'));
     expect(readFileSync(path.join(dir, 'www.xl'), 'utf8')).toBe(
-      `name = 'www'\nkernel = '${path.join(dir, 'www.xen')}'\nmemory = 64\nvif = [ 'bridge=br0' ]\n`,
+      [
+        '# written by mirage-deploy-pull from www.xl.in: the settings it accepts, name, disks and networks from --xl-set',
+        'name = "mirage.io"',
+        `kernel = "${path.join(dir, 'www.xen')}"`,
+        'type = "pvh"',
+        'memory = 64',
+        'on_crash = "preserve"',
+        'disk = [ "format=raw, vdev=xvdb, access=rw, target=/var/lib/www/disk.img" ]',
+        'vif = [ "bridge=br0" ]',
+        'cmdline = "--ipv4=46.43.42.146/25 --ipv4-gateway=46.43.42.129"',
+        '',
+      ].join('\n'),
     );
   });
 
@@ -569,7 +612,7 @@ describe('from a local path', () => {
     await t.seed(sha, next, { compression: 'none', args: '' });
     const r = await t.pull();
     expect(r.code, r.output).toBe(0);
-    expect(current(t.state)).toBe(`images/${sha}-${sha256(next).slice(0, 12)}`);
+    expect(current(t.state)).toMatch(new RegExp(`^images/${sha}-[0-9a-f]{12}$`));
     expect(runningSha256(t.state)).toBe(sha256(next));
   });
 
