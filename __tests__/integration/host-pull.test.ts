@@ -4,7 +4,7 @@
  * The end-to-end run behind the bundle is host-pull-bundle.test.ts.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,19 @@ import { createBareRepo, runProcess, snapshotRepo } from '../support/bare-repo.j
 import { seedHistory } from '../support/deploy-history.js';
 import { imageBytes, shaOf } from '../support/deploy-scenario.js';
 import { useDeployScratch } from '../support/deploy-scratch.js';
-import { HOST_PULL, runPull, seedDeploy, sha256, type SeedDeploy, type SeedImage } from '../support/host-pull.js';
+import {
+  HOST_PULL,
+  MIRAGE_XL_IN,
+  current,
+  recordingRestart,
+  restarts,
+  runPull,
+  runningSha256,
+  seedDeploy,
+  sha256,
+  type SeedDeploy,
+  type SeedImage,
+} from '../support/host-pull.js';
 import { basicAuthHeader, startGitHttp } from '../support/git-http.js';
 import { startSshd, writeKeyFile, type SshdServer } from '../support/sshd.js';
 
@@ -33,56 +45,6 @@ const unixImage = (label: string, extra: Partial<SeedImage> = {}): SeedImage => 
   args: `--hello=${label}`,
   ...extra,
 });
-
-/** A restart command that records what it was given, one line per call, in `log`. */
-const recordingRestart = (log: string, fail = '') =>
-  `printf '%s|%s|%s|%s|%s|%s|%s\\n' "$MIRAGE_SHA" "$MIRAGE_IMAGE" "$MIRAGE_DIR" "$MIRAGE_ARGS" "$MIRAGE_PREVIOUS" "$MIRAGE_XL" "$(pwd)" >>'${log}'` +
-  (fail ? ` && case "$(cat "$MIRAGE_DIR/config.ml")" in *${fail}*) exit 7 ;; esac` : '');
-
-interface Restart {
-  sha: string;
-  image: string;
-  dir: string;
-  args: string;
-  previous: string;
-  xl: string;
-  cwd: string;
-}
-
-function restarts(log: string): Restart[] {
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const [sha = '', image = '', dir = '', args = '', previous = '', xl = '', cwd = ''] = l.split('|');
-      return { sha, image, dir, args, previous, xl, cwd };
-    });
-}
-
-/** The .xl.in mirage 4.x writes for a xen unikernel with one block device and one network. */
-const MIRAGE_XL_IN = [
-  "name = '@NAME@'",
-  "kernel = '@KERNEL@'",
-  "type = 'pvh'",
-  'memory = @MEMORY@',
-  "on_crash = 'preserve'",
-  '',
-  "disk = [ 'format=raw, vdev=xvdb, access=rw, target=@BLOCK:disk.img@' ]",
-  '',
-  '# if your system uses openvswitch then either edit /etc/xen/xl.conf and set',
-  '#     vif.default.script="vif-openvswitch"',
-  '# or add "script=vif-openvswitch," before the "bridge=" below:',
-  "vif = [ 'bridge=@NETWORK:service@' ]",
-  '',
-].join('\n');
-
-const current = (state: string) => readlinkSync(path.join(state, 'current'));
-const runningSha256 = (state: string) => {
-  const dir = path.join(state, 'current');
-  const name = /^image=(.*)$/m.exec(readFileSync(path.join(dir, '.mirage'), 'utf8'))?.[1] ?? '';
-  return sha256(readFileSync(path.join(dir, name)));
-};
 
 describe('the script itself', () => {
   it('is clean under shellcheck (POSIX sh, every warning level) and sh -n', async () => {
