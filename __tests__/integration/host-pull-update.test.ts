@@ -305,8 +305,13 @@ describe('size caps', () => {
     expect((await t.pull()).code).toBe(0);
     const bomb = shaOf('bomb');
     await t.seed(bomb, Buffer.alloc(64 << 20));
-    // the whole run may write no file over 8 MiB: an updater that unpacks first and measures after
-    // fails on the disk, not on its cap
+    // bzip2 as a stand-in that records how many bytes the real one could write: no more than the
+    // cap (plus the 512-byte block the limit is counted in), however large the bomb; and the whole
+    // run may write no file over 8 MiB, a disk smaller than the bomb
+    const bin = await folder('bin');
+    const written = path.join(t.dir, 'written');
+    const bzip2 = execFileSync('sh', ['-c', 'command -v bzip2'], { encoding: 'utf8' }).trim();
+    writeFileSync(path.join(bin, 'bzip2'), `#!/bin/sh\n${bzip2} "$@" | dd bs=65536 2>>'${written}'\n`, { mode: 0o755 });
     const r = await runProcess(
       'sh',
       [
@@ -319,10 +324,19 @@ describe('size caps', () => {
         '1M',
       ],
       {
-        env: { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+        env: {
+          PATH: `${bin}:${process.env.PATH ?? ''}`,
+          HOME: home,
+          LC_ALL: 'C',
+          GIT_CONFIG_NOSYSTEM: '1',
+          GIT_CONFIG_GLOBAL: '/dev/null',
+        },
         timeoutMs: 60_000,
       },
     );
+    const copied = Number(/^(\d+) bytes/m.exec(readFileSync(written, 'utf8'))?.[1]);
+    expect(copied).toBeGreaterThan(1 << 20);
+    expect(copied).toBeLessThanOrEqual((1 << 20) + 512);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain(
       `xen/${bomb}/www.xen.bz2 unpacks to more than --max-image-size 1048576 bytes: stopped there, refusing the image (nothing changed)`,
