@@ -115,6 +115,15 @@ describe('the script itself', () => {
       ],
       [[...base, '--directory', 'xen', '--colour'], /unknown option --colour/],
       [[...base, '--directory', 'xen', '--keep'], /option --keep needs a value/],
+      [[...base, '--directory', 'xen', '--health-try-timeout', '0'], /--health-try-timeout 0: a whole number/],
+      [[...base, '--directory', 'xen', '--max-image-size', '1T'], /--max-image-size 1T: a number of bytes/],
+      [[...base, '--directory', 'xen', '--max-file-size', 'M'], /--max-file-size M: a number of bytes/],
+      [[...base, '--directory', 'xen', '--albatross', 'web'], /--restart and --albatross: choose one/],
+      [
+        [...base, '--directory', 'xen', '--xl-set', 'NETWORK:service=bridge=br0,script=/tmp/x'],
+        /a network is a bridge name, or bridge=NAME\[,backend=DOMAIN\]/,
+      ],
+      [[...base, '--directory', 'xen', '--xl-set', 'NAME=a"b'], /the value holds a quote/],
     ];
     for (const [args, message] of cases) {
       const r = await runPull(args, { home });
