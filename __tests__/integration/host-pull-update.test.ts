@@ -1,6 +1,7 @@
 /**
  * host/mirage-deploy-pull's decisions around an update, through the real script against a
- * deployment repository on a local path (upload-pack on the same machine, as over SSH): what
+ * deployment repository behind the loopback sshd (a read-only deploy key, the host key pinned),
+ * each test following its own folder of it: what
  * counts as up to date, the confirmed swap and a run killed in the middle, the health check's
  * tries, the dry run, the folder it follows, the size caps, and the .xl it writes for xen.
  */
@@ -8,8 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareRepo, runProcess } from '../support/bare-repo.js';
+import { seedHistory } from '../support/deploy-history.js';
 import { imageBytes, shaOf } from '../support/deploy-scenario.js';
 import { useDeployScratch } from '../support/deploy-scratch.js';
 import {
@@ -25,6 +27,7 @@ import {
   type SeedDeploy,
   type SeedImage,
 } from '../support/host-pull.js';
+import { startSshd, writeKeyFile, type SshdServer } from '../support/sshd.js';
 
 const scratch = useDeployScratch('host-pull-update-');
 let seq = 0;
@@ -36,8 +39,23 @@ async function folder(name: string): Promise<string> {
   return dir;
 }
 
+let sshd: SshdServer;
+let repo: string;
+let key: string;
+let knownHosts: string;
+
 beforeAll(async () => {
   home = await folder('home');
+  const dir = await folder('server');
+  repo = await createBareRepo(path.join(dir, 'deployment.git'));
+  sshd = await startSshd({ repoPath: repo });
+  key = await writeKeyFile(path.join(dir, 'read-only-key'), sshd.readOnlyKey);
+  knownHosts = path.join(dir, 'known_hosts');
+  await writeFile(knownHosts, `${sshd.knownHosts}\n`);
+});
+
+afterAll(async () => {
+  await sshd?.stop();
 });
 
 /** Every file under `dir`, with its size: what a run left behind. */
@@ -48,25 +66,18 @@ function listing(dir: string): string[] {
     .sort();
 }
 
-/** A deployment repository on a local path, the updater following its `xen/` for `www.xen`. */
+/** The updater's view of the shared repository: one folder of it, `<folder>/` for `www.xen`. */
 async function setup(name: string) {
   const dir = await folder(name);
-  const repo = await createBareRepo(path.join(dir, 'deployment.git'));
+  const directory = `xen-${name}-${seq}`;
   const state = path.join(dir, 'state');
   const log = path.join(dir, 'restarts.log');
+  const remote = ['--repository', sshd.url, '--ssh-key', key, '--known-hosts', knownHosts];
   const pull = (extra: string[] = [], restart = recordingRestart(log), env: NodeJS.ProcessEnv = {}) =>
-    runPull(['--repository', repo, '--directory', 'xen', '--state', state, '--restart', restart, ...extra], {
-      home,
-      env,
-    });
+    runPull([...remote, '--directory', directory, '--state', state, '--restart', restart, ...extra], { home, env });
   const seed = (sha: string, bytes: Buffer, image: Partial<SeedImage> = {}, deploy: Partial<SeedDeploy> = {}) =>
-    seedDeploy(repo, scratch.base, {
-      directory: 'xen',
-      sha,
-      images: [{ file: 'www.xen', bytes, ...image }],
-      ...deploy,
-    });
-  return { dir, repo, state, log, pull, seed };
+    seedDeploy(repo, scratch.base, { directory, sha, images: [{ file: 'www.xen', bytes, ...image }], ...deploy });
+  return { dir, directory, state, log, remote, pull, seed };
 }
 
 /** A restart command that kills the updater running it (SIGKILL, as a power loss would) the first
@@ -99,7 +110,7 @@ describe('up to date means the same image, the same boot arguments and the same 
     await t.seed(sha, bytes, { args: '--ipv4=10.0.0.3/24', sideFiles: xlIn('@MEMORY@') });
     const r = await t.pull(sets);
     expect(r.code, r.output).toBe(0);
-    expect(r.stdout).toContain(`updated: xen/${sha} (www.xen) runs`);
+    expect(r.stdout).toContain(`updated: ${t.directory}/${sha} (www.xen) runs`);
     expect(restarts(t.log).map((x) => x.args)).toEqual(['--ipv4=10.0.0.2/24', '--ipv4=10.0.0.3/24']);
     const xl = parseXl(readFileSync(restarts(t.log).at(-1)!.xl, 'utf8'));
     expect(xl.get('cmdline')).toBe('--ipv4=10.0.0.3/24');
@@ -108,7 +119,7 @@ describe('up to date means the same image, the same boot arguments and the same 
     expect(restarts(t.log)).toHaveLength(3);
     expect(parseXl(readFileSync(restarts(t.log).at(-1)!.xl, 'utf8')).get('memory')).toBe(128);
     const same = await t.pull(sets);
-    expect(same.stdout).toContain(`up to date: xen/${sha} (www.xen) runs`);
+    expect(same.stdout).toContain(`up to date: ${t.directory}/${sha} (www.xen) runs`);
     expect(restarts(t.log)).toHaveLength(3);
   });
 
@@ -153,8 +164,8 @@ describe('a swap counts once its health check passed', () => {
     expect(existsSync(health)).toBe(false);
     const r = await t.pull(args, killingRestart(t.log, once));
     expect(r.code, r.output).toBe(0);
-    expect(r.stdout).toContain(`current (xen/${two}) was swapped in but never confirmed healthy`);
-    expect(r.stdout).toContain(`up to date: xen/${two} (www.xen) runs`);
+    expect(r.stdout).toContain(`current (${t.directory}/${two}) was swapped in but never confirmed healthy`);
+    expect(r.stdout).toContain(`up to date: ${t.directory}/${two} (www.xen) runs`);
     expect(restarts(t.log).map((x) => x.sha)).toEqual([one, two, two]);
     expect(readFileSync(health, 'utf8')).toBe(`${two}\n`);
     expect(readFileSync(path.join(t.state, 'confirmed'), 'utf8').trim()).toBe(two);
@@ -178,7 +189,7 @@ describe('a swap counts once its health check passed', () => {
     const r = await t.pull(health, killingRestart(t.log, once));
     expect(r.code, r.output).toBe(1);
     expect(r.stderr).toContain(
-      `xen/${bad} (www.xen): the health check did not pass within 1s; rolled back: ${good} (www.xen) runs again`,
+      `${t.directory}/${bad} (www.xen): the health check did not pass within 1s; rolled back: ${good} (www.xen) runs again`,
     );
     expect(current(t.state)).toBe(`images/${good}`);
     expect(readFileSync(path.join(t.state, 'confirmed'), 'utf8').trim()).toBe(good);
@@ -233,7 +244,7 @@ describe('--dry-run', () => {
       { TMPDIR: tmp },
     );
     expect(r.code, r.output).toBe(3);
-    expect(r.stderr).toContain(`dry run: the --verify command refused xen/${sha} (www.xen, sha256 `);
+    expect(r.stderr).toContain(`dry run: the --verify command refused ${t.directory}/${sha} (www.xen, sha256 `);
     expect(readFileSync(seen, 'utf8').trim()).toBe(sha256(imageBytes('dry', 3000)));
     expect(existsSync(t.state)).toBe(false);
     expect(await readdir(tmp)).toEqual([]);
@@ -250,7 +261,9 @@ describe('--dry-run', () => {
     const before = listing(t.state);
     const ok = await t.pull(['--dry-run', '--verify', 'test -x "$MIRAGE_IMAGE"']);
     expect(ok.code, ok.output).toBe(0);
-    expect(ok.stdout).toContain(`dry run: xen/${two} (www.xen, sha256 ${sha256(imageBytes('d2', 3000))}) checks out`);
+    expect(ok.stdout).toContain(
+      `dry run: ${t.directory}/${two} (www.xen, sha256 ${sha256(imageBytes('d2', 3000))}) checks out`,
+    );
     expect(listing(t.state)).toEqual(before);
     await t.seed(two, imageBytes('d2', 3000), { sideFiles: { 'www.xl.in': "bootloader = '/bin/sh'\n" } });
     const hostile = await t.pull(['--dry-run', '--xl-set', 'NAME=www']);
@@ -264,25 +277,26 @@ describe('--dry-run', () => {
 describe('the folder it follows', () => {
   it('a --directory the repository lacks while it has other deploy folders: exit 2 listing them; none at all: exit 0', async () => {
     const t = await setup('typo');
-    await writeFile(path.join(t.dir, 'README.md'), '# deployments\n');
-    const empty = await runPull(
-      ['--repository', t.repo, '--directory', 'xen', '--state', t.state, '--restart', 'true'],
-      { home },
-    );
-    expect(empty.code, empty.output).toBe(0);
     await t.seed(shaOf('typo'), imageBytes('typo', 3000));
-    await seedDeploy(t.repo, scratch.base, {
+    await seedDeploy(repo, scratch.base, {
       directory: 'hvt/eu',
       sha: shaOf('typo eu'),
       images: [{ file: 'www.hvt', bytes: imageBytes('eu', 3000) }],
     });
-    const r = await runPull(['--repository', t.repo, '--directory', 'xne', '--state', t.state, '--restart', 'true'], {
+    const r = await runPull([...t.remote, '--directory', 'xne', '--state', t.state, '--restart', 'true'], { home });
+    expect(r.code, r.output).toBe(2);
+    expect(r.stderr).toMatch(
+      /the deployment repository has no xne\/, but it has deploy folders: .*\bhvt\/eu\b.*; check --directory/,
+    );
+    expect(r.stderr).toContain(` ${t.directory}`);
+    // a repository with commits but no deploy folder yet
+    const bare = await createBareRepo(path.join(t.dir, 'new.git'));
+    await seedHistory(bare, t.dir, { target: 'xen', images: 0, imageBytes: 0, start: 0 });
+    const fresh = await runPull(['--repository', bare, '--directory', 'xne', '--state', t.state, '--restart', 'true'], {
       home,
     });
-    expect(r.code, r.output).toBe(2);
-    expect(r.stderr).toContain(
-      'the deployment repository has no xne/, but it has deploy folders: hvt/eu xen; check --directory',
-    );
+    expect(fresh.code, fresh.output).toBe(0);
+    expect(fresh.stdout).toContain('the deployment repository has no xne/ yet: nothing to run');
   });
 
   it('a file name the action never writes refuses the folder (exit 3), even with a SHA256SUMS line', async () => {
@@ -319,7 +333,7 @@ describe('size caps', () => {
         'ulimit -f 16384; exec "$@"',
         'sh',
         HOST_PULL,
-        ...['--repository', t.repo, '--directory', 'xen', '--state', t.state, '--restart', recordingRestart(t.log)],
+        ...[...t.remote, '--directory', t.directory, '--state', t.state, '--restart', recordingRestart(t.log)],
         '--max-image-size',
         '1M',
       ],
@@ -339,7 +353,7 @@ describe('size caps', () => {
     expect(copied).toBeLessThanOrEqual((1 << 20) + 512);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain(
-      `xen/${bomb}/www.xen.bz2 unpacks to more than --max-image-size 1048576 bytes: stopped there, refusing the image (nothing changed)`,
+      `${t.directory}/${bomb}/www.xen.bz2 unpacks to more than --max-image-size 1048576 bytes: stopped there, refusing the image (nothing changed)`,
     );
     expect(current(t.state)).toBe(`images/${good}`);
     expect(readdirSync(path.join(t.state, 'images'))).toEqual([good]);
@@ -352,7 +366,9 @@ describe('size caps', () => {
     await t.seed(sha, imageBytes('side', 3000), { sideFiles: { 'www.xl': 'x'.repeat(100_000) } });
     const r = await t.pull(['--max-file-size', '64K']);
     expect(r.code, r.output).toBe(3);
-    expect(r.stderr).toContain(`xen/${sha}/www.xl is 100000 bytes, over --max-file-size 65536: refusing the folder`);
+    expect(r.stderr).toContain(
+      `${t.directory}/${sha}/www.xl is 100000 bytes, over --max-file-size 65536: refusing the folder`,
+    );
     expect(existsSync(path.join(t.state, 'current'))).toBe(false);
   });
 });
