@@ -4,7 +4,7 @@
  * The end-to-end run behind the bundle is host-pull-bundle.test.ts.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,19 @@ import { createBareRepo, runProcess, snapshotRepo } from '../support/bare-repo.j
 import { seedHistory } from '../support/deploy-history.js';
 import { imageBytes, shaOf } from '../support/deploy-scenario.js';
 import { useDeployScratch } from '../support/deploy-scratch.js';
-import { HOST_PULL, runPull, seedDeploy, sha256, type SeedDeploy, type SeedImage } from '../support/host-pull.js';
+import {
+  HOST_PULL,
+  MIRAGE_XL_IN,
+  current,
+  recordingRestart,
+  restarts,
+  runPull,
+  runningSha256,
+  seedDeploy,
+  sha256,
+  type SeedDeploy,
+  type SeedImage,
+} from '../support/host-pull.js';
 import { basicAuthHeader, startGitHttp } from '../support/git-http.js';
 import { startSshd, writeKeyFile, type SshdServer } from '../support/sshd.js';
 
@@ -33,39 +45,6 @@ const unixImage = (label: string, extra: Partial<SeedImage> = {}): SeedImage => 
   args: `--hello=${label}`,
   ...extra,
 });
-
-/** A restart command that records what it was given, one line per call, in `log`. */
-const recordingRestart = (log: string, fail = '') =>
-  `printf '%s|%s|%s|%s|%s|%s|%s\\n' "$MIRAGE_SHA" "$MIRAGE_IMAGE" "$MIRAGE_DIR" "$MIRAGE_ARGS" "$MIRAGE_PREVIOUS" "$MIRAGE_XL" "$(pwd)" >>'${log}'` +
-  (fail ? ` && case "$(cat "$MIRAGE_DIR/config.ml")" in *${fail}*) exit 7 ;; esac` : '');
-
-interface Restart {
-  sha: string;
-  image: string;
-  dir: string;
-  args: string;
-  previous: string;
-  xl: string;
-  cwd: string;
-}
-
-function restarts(log: string): Restart[] {
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const [sha = '', image = '', dir = '', args = '', previous = '', xl = '', cwd = ''] = l.split('|');
-      return { sha, image, dir, args, previous, xl, cwd };
-    });
-}
-
-const current = (state: string) => readlinkSync(path.join(state, 'current'));
-const runningSha256 = (state: string) => {
-  const dir = path.join(state, 'current');
-  const name = /^image=(.*)$/m.exec(readFileSync(path.join(dir, '.mirage'), 'utf8'))?.[1] ?? '';
-  return sha256(readFileSync(path.join(dir, name)));
-};
 
 describe('the script itself', () => {
   it('is clean under shellcheck (POSIX sh, every warning level) and sh -n', async () => {
@@ -95,6 +74,10 @@ describe('the script itself', () => {
       '[--known-hosts FILE]',
       '[--xl-set NAME=VALUE]...',
       '[--verify CMD]',
+      '[--health-try-timeout SECONDS]',
+      '[--max-image-size BYTES]',
+      '[--max-file-size BYTES]',
+      '--albatross NAME [--albatross-socket PATH] [--albatross-arg ARG]...',
       '[--dry-run]',
       'gh attestation verify "$MIRAGE_IMAGE" --repo OWNER/NAME',
     ]) {
@@ -132,6 +115,15 @@ describe('the script itself', () => {
       ],
       [[...base, '--directory', 'xen', '--colour'], /unknown option --colour/],
       [[...base, '--directory', 'xen', '--keep'], /option --keep needs a value/],
+      [[...base, '--directory', 'xen', '--health-try-timeout', '0'], /--health-try-timeout 0: a whole number/],
+      [[...base, '--directory', 'xen', '--max-image-size', '1T'], /--max-image-size 1T: a number of bytes/],
+      [[...base, '--directory', 'xen', '--max-file-size', 'M'], /--max-file-size M: a number of bytes/],
+      [[...base, '--directory', 'xen', '--albatross', 'web'], /--restart and --albatross: choose one/],
+      [
+        [...base, '--directory', 'xen', '--xl-set', 'NETWORK:service=bridge=br0,script=/tmp/x'],
+        /a network is a bridge name, or bridge=NAME\[,backend=DOMAIN\]/,
+      ],
+      [[...base, '--directory', 'xen', '--xl-set', 'NAME=a"b'], /the value holds a quote/],
     ];
     for (const [args, message] of cases) {
       const r = await runPull(args, { home });
@@ -532,10 +524,9 @@ describe('from a local path', () => {
     ]);
   });
 
-  it('xen: <image>.xl is written from the .xl.in with @KERNEL@ and --xl-set values; a placeholder left open is exit 2', async () => {
+  it('xen: <image>.xl is written from the .xl.in mirage 4 makes, name, disk and vif from --xl-set; a value left open is exit 2', async () => {
     const t = await setup('xl');
     const sha = shaOf('xl');
-    const template = "name = '@NAME@'\nkernel = '@KERNEL@'\nmemory = @MEMORY@\nvif = [ 'bridge=@NETWORK:service@' ]\n";
     await seedDeploy(t.repo, scratch.base, {
       directory: 'xen',
       sha,
@@ -543,20 +534,43 @@ describe('from a local path', () => {
         {
           file: 'www.xen',
           bytes: imageBytes('xl', 3000),
-          sideFiles: { 'www.xl.in': template, 'www.xl': "kernel = '/home/runner/work/dist/www.xen'\n" },
+          args: '--ipv4=46.43.42.146/25 --ipv4-gateway=46.43.42.129',
+          sideFiles: { 'www.xl.in': MIRAGE_XL_IN, 'www.xl': "kernel = '/home/runner/work/dist/www.xen'\n" },
         },
       ],
     });
     const missing = await t.pull();
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('www.xl.in needs @NETWORK:service@: pass --xl-set NAME=VALUE for each');
+    expect(missing.stderr).toContain(
+      'www.xl.in needs @BLOCK:disk.img@ @NETWORK:service@ NAME: pass --xl-set NAME=VALUE for each',
+    );
     expect(existsSync(path.join(t.state, 'current'))).toBe(false);
-    const r = await t.pull(['--xl-set', 'NETWORK:service=br0', '--xl-set', 'MEMORY=64']);
+    const r = await t.pull([
+      '--xl-set',
+      'NAME=mirage.io',
+      '--xl-set',
+      'NETWORK:service=br0',
+      '--xl-set',
+      'BLOCK:disk.img=/var/lib/www/disk.img',
+      '--xl-set',
+      'MEMORY=64',
+    ]);
     expect(r.code, r.output).toBe(0);
     const dir = path.join(t.state, 'images', sha);
     expect(restarts(t.log).at(-1)?.xl).toBe(path.join(dir, 'www.xl'));
     expect(readFileSync(path.join(dir, 'www.xl'), 'utf8')).toBe(
-      `name = 'www'\nkernel = '${path.join(dir, 'www.xen')}'\nmemory = 64\nvif = [ 'bridge=br0' ]\n`,
+      [
+        '# written by mirage-deploy-pull from www.xl.in: the settings it accepts, name, disks and networks from --xl-set',
+        'name = "mirage.io"',
+        `kernel = "${path.join(dir, 'www.xen')}"`,
+        'type = "pvh"',
+        'memory = 64',
+        'on_crash = "preserve"',
+        'disk = [ "format=raw, vdev=xvdb, access=rw, target=/var/lib/www/disk.img" ]',
+        'vif = [ "bridge=br0" ]',
+        'cmdline = "--ipv4=46.43.42.146/25 --ipv4-gateway=46.43.42.129"',
+        '',
+      ].join('\n'),
     );
   });
 
@@ -569,7 +583,7 @@ describe('from a local path', () => {
     await t.seed(sha, next, { compression: 'none', args: '' });
     const r = await t.pull();
     expect(r.code, r.output).toBe(0);
-    expect(current(t.state)).toBe(`images/${sha}-${sha256(next).slice(0, 12)}`);
+    expect(current(t.state)).toMatch(new RegExp(`^images/${sha}-[0-9a-f]{12}$`));
     expect(runningSha256(t.state)).toBe(sha256(next));
   });
 

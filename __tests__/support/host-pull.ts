@@ -5,6 +5,7 @@
 // per file, sorted, then `# unpacked: <sha256>  <name>` per compressed image.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runProcess, serverGitEnv, type RunResult } from './bare-repo.js';
@@ -157,4 +158,106 @@ export async function runPull(
     timeoutMs: o.timeoutMs ?? 120_000,
   });
   return { ...r, output: `${r.stdout}${r.stderr}` };
+}
+
+/** A restart command that records what it was given, one line per call, in `log`. */
+export const recordingRestart = (log: string, fail = '') =>
+  `printf '%s|%s|%s|%s|%s|%s|%s\\n' "$MIRAGE_SHA" "$MIRAGE_IMAGE" "$MIRAGE_DIR" "$MIRAGE_ARGS" "$MIRAGE_PREVIOUS" "$MIRAGE_XL" "$(pwd)" >>'${log}'` +
+  (fail ? ` && case "$(cat "$MIRAGE_DIR/config.ml")" in *${fail}*) exit 7 ;; esac` : '');
+
+export interface Restart {
+  sha: string;
+  image: string;
+  dir: string;
+  args: string;
+  previous: string;
+  xl: string;
+  cwd: string;
+}
+
+/** What recordingRestart wrote, one entry per restart. */
+export function restarts(log: string): Restart[] {
+  if (!existsSync(log)) return [];
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const [sha = '', image = '', dir = '', args = '', previous = '', xl = '', cwd = ''] = l.split('|');
+      return { sha, image, dir, args, previous, xl, cwd };
+    });
+}
+
+/** The .xl.in mirage 4.x writes for a xen unikernel with one block device and one network. */
+export const MIRAGE_XL_IN = [
+  "name = '@NAME@'",
+  "kernel = '@KERNEL@'",
+  "type = 'pvh'",
+  'memory = @MEMORY@',
+  "on_crash = 'preserve'",
+  '',
+  "disk = [ 'format=raw, vdev=xvdb, access=rw, target=@BLOCK:disk.img@' ]",
+  '',
+  '# if your system uses openvswitch then either edit /etc/xen/xl.conf and set',
+  '#     vif.default.script="vif-openvswitch"',
+  '# or add "script=vif-openvswitch," before the "bridge=" below:',
+  "vif = [ 'bridge=@NETWORK:service@' ]",
+  '',
+].join('\n');
+
+/** Where `STATE_DIR/current` points (`images/<folder>`). */
+export const current = (state: string) => readlinkSync(path.join(state, 'current'));
+
+/** The sha256 of the image `current` runs. */
+export const runningSha256 = (state: string) => {
+  const dir = path.join(state, 'current');
+  const name = /^image=(.*)$/m.exec(readFileSync(path.join(dir, '.mirage'), 'utf8'))?.[1] ?? '';
+  return sha256(readFileSync(path.join(dir, name)));
+};
+
+/** Parses an xl configuration as xl's own lexer does (libxlu_cfg_l.l): `key = value` settings
+ * separated by newlines or `;`, values numbers, quoted strings with backslash escapes, or lists. */
+export function parseXl(text: string): Map<string, string | number | string[]> {
+  const settings = new Map<string, string | number | string[]>();
+  let at = 0;
+  const skip = () => {
+    for (;;) {
+      const m = /^(?:[ \t\n;]+|#[^\n]*)/.exec(text.slice(at));
+      if (!m) return;
+      at += m[0].length;
+    }
+  };
+  const string = (): string => {
+    const m = /^(["'])((?:[^\\\n]|\\.)*?)\1/.exec(text.slice(at));
+    if (!m) throw new Error(`xl: a string expected at ${at}: ${text.slice(at, at + 40)}`);
+    at += m[0].length;
+    return (m[2] ?? '').replace(/\\(.)/g, '$1');
+  };
+  const value = (): string | number | string[] => {
+    const rest = text.slice(at);
+    const number = /^[0-9]+/.exec(rest);
+    if (number) {
+      at += number[0].length;
+      return Number(number[0]);
+    }
+    if (!rest.startsWith('[')) return string();
+    at += 1;
+    const items: string[] = [];
+    for (;;) {
+      const m = /^[ \t\n]*(,?)[ \t\n]*/.exec(text.slice(at));
+      at += m?.[0].length ?? 0;
+      if (text[at] === ']') {
+        at += 1;
+        return items;
+      }
+      items.push(string());
+    }
+  };
+  for (skip(); at < text.length; skip()) {
+    const m = /^([a-z][a-z0-9_]*)[ \t]*=[ \t]*/.exec(text.slice(at));
+    if (!m?.[1]) throw new Error(`xl: a setting expected at ${at}: ${text.slice(at, at + 40)}`);
+    at += m[0].length;
+    if (settings.has(m[1])) throw new Error(`xl: ${m[1]} set twice`);
+    settings.set(m[1], value());
+  }
+  return settings;
 }
