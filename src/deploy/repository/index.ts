@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunContext } from '../../context.js';
 import { fileDigest } from '../../hash.js';
 import { decompressImage } from '../compress.js';
-import { deployFolder, latestContent, latestPath, MANIFEST_FILE, parseLatest } from '../plan.js';
+import { deployFolder, latestContent, latestPath, MANIFEST_FILE, parseLatest, recordPath } from '../plan.js';
 import { parseManifest, type ImageEntry, type Manifest, type ManifestSource } from '../manifest.js';
 import {
   commitMessage,
@@ -49,6 +49,8 @@ export interface WriteSettings {
   readonly sourceDir: string;
   /** Private, empty folder for the local repository; the caller removes it. */
   readonly workDir: string;
+  /** `<directory>/latest.deployment`, written in the commit that moves `latest`; absent: left as it is. */
+  readonly record?: string;
 }
 
 export interface DeployFiles {
@@ -73,6 +75,8 @@ export interface WriteResult {
   readonly attempts: number;
   /** What changed since the image `latest` named, when a commit was made (pushed or dry run). */
   readonly diff?: DeployDiff;
+  /** Whether the commit moved `latest` (and wrote `settings.record` beside it). */
+  readonly latestMoved?: boolean;
 }
 
 type Step =
@@ -83,6 +87,7 @@ type Step =
       readonly message: string;
       readonly notes: readonly string[];
       readonly listing: readonly string[];
+      readonly latestMoved: boolean;
     };
 
 interface Snapshot {
@@ -183,7 +188,7 @@ async function commitWithRetry(
       core.info(
         `dry run: commit ${short(commit)} would be pushed to \`${branch}\`; it would:\n${step.listing.join('\n')}`,
       );
-      return { status: 'dry-run', branch, commit, notes, attempts: attempt };
+      return { status: 'dry-run', branch, commit, notes, attempts: attempt, latestMoved: step.latestMoved };
     }
     const result = await repo.push(commit, branch);
     const verdict = classifyPush(result, branch);
@@ -193,7 +198,14 @@ async function commitWithRetry(
         core.info(
           `\`git push\` reported a failure, but \`${branch}\` of ${repo.display} is at ${short(commit)}: it landed`,
         );
-        return { status: 'pushed', branch, commit, notes: step.notes, attempts: attempt };
+        return {
+          status: 'pushed',
+          branch,
+          commit,
+          notes: step.notes,
+          attempts: attempt,
+          latestMoved: step.latestMoved,
+        };
       }
       const stderr = result.stderr.trim();
       throw new RepositoryError(
@@ -205,7 +217,7 @@ async function commitWithRetry(
     }
     if (verdict.kind === 'pushed') {
       core.info(`pushed ${short(commit)} to \`${branch}\` of ${repo.display}`);
-      return { status: 'pushed', branch, commit, notes: step.notes, attempts: attempt };
+      return { status: 'pushed', branch, commit, notes: step.notes, attempts: attempt, latestMoved: step.latestMoved };
     }
     if (verdict.kind === 'refused') {
       throw new RepositoryError(
@@ -229,6 +241,12 @@ async function commitWithRetry(
   );
 }
 
+/** The change writing `settings.record` beside `latest`, or none. */
+async function recordChange(repo: DeploymentRepository, settings: WriteSettings): Promise<IndexChange[]> {
+  if (settings.record === undefined) return [];
+  return [{ path: recordPath(settings.directory), oid: await repo.writeText(settings.record) }];
+}
+
 /**
  * Writes this image into `<directory>/<sha>/` (beside the folder's other images) with the folder's
  * manifest and SHA256SUMS, and, unless a newer build is there, `<directory>/latest`.
@@ -239,6 +257,7 @@ export async function writeDeploy(access: GitAccess, ctx: RunContext, settings: 
   const { repo } = opened;
   const fileOids = await repo.writeFiles(job.files.map((f) => f.path));
   const latestOid = await repo.writeText(latestContent(sha));
+  const record = await recordChange(repo, settings);
   const files = job.files.map((f, i) => ({ name: f.name, oid: fileOids[i] ?? '' }));
   const sizes = new Map<string, number>(job.files.map((f, i) => [fileOids[i] ?? '', f.size]));
   const ancestries = new Map<string, Awaited<ReturnType<typeof sourceAncestry>>>();
@@ -305,7 +324,8 @@ export async function writeDeploy(access: GitAccess, ctx: RunContext, settings: 
     );
     return {
       kind: 'commit',
-      changes: plan.changes,
+      changes: plan.latest.move ? [...plan.changes, ...record] : plan.changes,
+      latestMoved: plan.latest.move,
       message: commitMessage({
         subject: settings.subject ?? `adding ${sha} for ${directory}`,
         repository: settings.sourceRepository,
@@ -383,6 +403,7 @@ export async function writeRollback(access: GitAccess, settings: WriteSettings) 
   const opened = await DeploymentRepository.open(access, settings.workDir, settings.author, settings.branch);
   const { repo } = opened;
   const latestOid = await repo.writeText(latestContent(sha));
+  const record = await recordChange(repo, settings);
   const verified = new Set<string>();
   return commitWithRetry(opened, settings, async (snap) => {
     const plan = planRollback(target, sha, snap, latestOid);
@@ -412,7 +433,8 @@ export async function writeRollback(access: GitAccess, settings: WriteSettings) 
     const notes = snap.latestSha ? [`\`latest\` named ${snap.latestSha} before`] : [];
     return {
       kind: 'commit',
-      changes: plan.changes,
+      changes: [...plan.changes, ...record],
+      latestMoved: true,
       message: commitMessage({
         subject: settings.subject ?? `rolling back ${target} to ${sha}`,
         repository: settings.sourceRepository,
@@ -421,7 +443,7 @@ export async function writeRollback(access: GitAccess, settings: WriteSettings) 
         notes,
       }),
       notes,
-      listing: [`write ${latestPath(target)} (${sha})`],
+      listing: [`write ${latestPath(target)} (${sha})`, ...record.map((c) => `write ${c.path}`)],
     };
   });
 }
