@@ -91,14 +91,20 @@ async function updaterLoop(done: Promise<unknown>): Promise<PullRun[]> {
 }
 
 /** A deploy job of the build job's dist/ as commit `sha`, with the action's reporting inputs. */
-function deployJob(sha: string, time: string, inputs: Record<string, string>): Promise<RunResult> {
+function deployJob(
+  sha: string,
+  time: string,
+  inputs: Record<string, string>,
+  event: CustomEvent | 'workflow_dispatch' = pushOf(sha, time),
+): Promise<RunResult> {
   const workspace = join(fixture.base, `deploy-${sha.slice(0, 4)}`);
   rmSync(workspace, { recursive: true, force: true });
   mkdirSync(workspace, { recursive: true });
   cpSync(artifact, join(workspace, 'dist'), { recursive: true });
   return fixture.run({
     workspace,
-    event: pushOf(sha, time),
+    event,
+    ...(event === 'workflow_dispatch' ? { sha } : {}),
     env: { GITHUB_API_URL: api.url },
     inputs: {
       target: 'xen',
@@ -182,5 +188,23 @@ describe('wait-for-host: the job waits for the host to report', () => {
     expect(before.main.exitCode, before.log).toBe(0);
     expect(deploymentOf(plain)?.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
     expect(await showFile(repo, 'main', 'xen/latest.deployment')).toContain(`id=${deploymentOf(plain)?.id}\n`);
+  }, 300_000);
+
+  it('rollback-to makes its own record, named in latest.deployment; the host swaps back and reports to it', async () => {
+    const plain = 'd0d0000000000000000000000000000000000004';
+    const first = await pull();
+    expect(first.code, first.output).toBe(0);
+    expect(current(host.state)).toBe(`images/${plain}`);
+    const job = deployJob(GOOD, '', { 'rollback-to': GOOD, 'wait-for-host': '240' }, 'workflow_dispatch');
+    await updaterLoop(job);
+    const result = await job;
+    expect(result.main.exitCode, result.log).toBe(0);
+    expect(result.outputs).toMatchObject({ 'host-status': 'success', 'host-running': 'true' });
+    const named = /^id=(\d+)$/m.exec(await showFile(repo, 'main', 'xen/latest.deployment'))?.[1];
+    const record = api.deployments.get(Number(named));
+    expect(record?.id).not.toBe(deploymentOf(GOOD)?.id);
+    expect(record?.sha).toBe(GOOD);
+    expect(record?.statuses.map((s) => s.state)).toEqual(['in_progress', 'in_progress', 'in_progress', 'success']);
+    expect(current(host.state)).toBe(`images/${GOOD}`);
   }, 300_000);
 });
