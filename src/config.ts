@@ -107,10 +107,21 @@ export interface DeployConfig {
   readonly environment: string;
 }
 
+/** How the build is kept from the job's secrets (src/sandbox/). */
+export interface SandboxConfig {
+  /** The secret inputs given to this job, by name (of SECRET_INPUTS). */
+  readonly secretsHeld: readonly string[];
+  /** `allow-unsandboxed-build`: build without the sandbox, where none can be made, even holding a secret. */
+  readonly allowUnsandboxed: boolean;
+  /** `build-ssh-agent`: the job's SSH agent (SSH_AUTH_SOCK) is passed into the sandbox. */
+  readonly sshAgent: boolean;
+}
+
 export interface Config {
   readonly build: BuildConfig;
   readonly setup: SetupConfig;
   readonly deploy: DeployConfig;
+  readonly sandbox: SandboxConfig;
 }
 
 /** One bad input: which one, what was given, and how to fix it. */
@@ -128,8 +139,8 @@ export class ConfigError extends Error {
 
 export type InputReader = (name: string) => string;
 
-/** Inputs the log must never show. */
-const SECRET_INPUTS = ['deploy-key', 'deploy-token', 'github-token'] as const;
+/** Inputs the log must never show, and that the build must not reach (a job holding one builds sandboxed). */
+export const SECRET_INPUTS = ['deploy-key', 'deploy-token', 'github-token'] as const;
 
 const TRUE_VALUES = ['true', 'True', 'TRUE'];
 const FALSE_VALUES = ['false', 'False', 'FALSE'];
@@ -593,6 +604,11 @@ export function parseConfig(read: InputReader, ctx: RunContext): Config {
   const build = parseBuild(r, ctx, r.raw('rollback-to') === '' && r.raw('image-path') === '');
   const setup = parseSetup(r);
   const deploy = parseDeploy(r, ctx, build.target);
+  const sandbox = {
+    secretsHeld: SECRET_INPUTS.filter((name) => read(name).trim() !== ''),
+    allowUnsandboxed: r.boolean('allow-unsandboxed-build', false),
+    sshAgent: r.boolean('build-ssh-agent', false),
+  };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { build, setup, deploy };
+  return { build, setup, deploy, sandbox };
 }
