@@ -77,6 +77,7 @@ function runnerFor(ctx: RunContext): BuildRunner {
     runnerTemp: ctx.runnerTemp,
     toolCache: join(root, 'tool-cache'),
     fileCommands: [],
+    readOnly: [],
     varRunIsFolder: false,
   });
 }

@@ -14,7 +14,7 @@ import type { RunContext } from '../context.js';
 import { CommandError, findProgram, runCommand, type CommandResult } from '../exec.js';
 import { apparmorRestricts, decideProbe, installProfile } from '../opam/sandbox.js';
 import { summaryRow } from '../summary.js';
-import { bwrapArgs, decideSandbox, sandboxEnv, type MountFacts, type SandboxDecision } from './plan.js';
+import { bwrapArgs, decideSandbox, localFolder, sandboxEnv, type MountFacts, type SandboxDecision } from './plan.js';
 import { toolPath } from './tools.js';
 
 export interface BuildCommand {
@@ -45,7 +45,6 @@ export class BuildRunner {
     const env = sandboxEnv(process.env, options.env, this.mounts.sshAuthSock);
     const program = findProgram(command.program, env);
     if (program === undefined) throw new Error(`\`${command.program}\` is not on the build's PATH (${env.PATH ?? ''})`);
-    for (const dir of [this.mounts.opamRoot, this.mounts.duneCacheRoot]) mkdirSync(dir, { recursive: true });
     const [file, args] =
       this.bwrap === undefined
         ? [program, command.args]
@@ -77,6 +76,8 @@ export class BuildRunner {
 /** Where the sandbox's folders are for this job. */
 function mountFacts(config: Config, ctx: RunContext, paths: { opamRoot: string; duneCacheRoot: string }): MountFacts {
   const scratch = mkdtempSync(join(ctx.runnerTemp, 'mirage-deploy-build-'));
+  // Bound read-write, so they must exist before the first command (opam init fills an empty root).
+  for (const dir of [paths.opamRoot, paths.duneCacheRoot]) mkdirSync(dir, { recursive: true });
   const fileCommands = ['GITHUB_ENV', 'GITHUB_PATH', 'GITHUB_OUTPUT', 'GITHUB_STATE', 'GITHUB_STEP_SUMMARY']
     .map((name) => process.env[name] ?? '')
     .filter((file) => file !== '' && existsSync(file));
@@ -92,6 +93,9 @@ function mountFacts(config: Config, ctx: RunContext, paths: { opamRoot: string; 
     runnerTemp: ctx.runnerTemp,
     toolCache: process.env.RUNNER_TOOL_CACHE || '/opt/hostedtoolcache',
     fileCommands,
+    readOnly: [...config.setup.opamRepositories, ...config.setup.opamPins]
+      .flatMap((r) => (r.url === undefined ? [] : (localFolder(r.url) ?? [])))
+      .filter((dir) => existsSync(dir)),
     varRunIsFolder: lstatSync('/var/run', { throwIfNoEntry: false })?.isDirectory() ?? false,
     ...(config.sandbox.sshAgent && sock ? { sshAuthSock: sock } : {}),
   };

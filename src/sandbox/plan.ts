@@ -75,6 +75,8 @@ export interface MountFacts {
   readonly fileCommands: readonly string[];
   /** `/var/run` is its own folder, not a link to `/run` (where a docker socket may wait). */
   readonly varRunIsFolder: boolean;
+  /** Local folders the inputs name (a `file://` opam repository or pin), bound read-only: /tmp may hide them. */
+  readonly readOnly: readonly string[];
   /** `build-ssh-agent`: the agent's socket, bound in. */
   readonly sshAuthSock?: string;
 }
@@ -100,6 +102,7 @@ function orderedMounts(f: MountFacts): Mount[] {
     ...hidden.map((path) => ({ kind: 'hide' as const, path })),
     // The tool cache (opam's binary) is read-only under `/` already, unless a hidden folder holds it.
     ...(hidden.some((h) => isInside(f.toolCache, h)) ? [{ kind: 'ro' as const, path: f.toolCache }] : []),
+    ...f.readOnly.map((path) => ({ kind: 'ro' as const, path })),
     ...[f.workspace, f.opamRoot, f.duneCacheRoot, f.scratch].map((path) => ({ kind: 'rw' as const, path })),
   ];
   const rank = { hide: 0, ro: 1, rw: 2 };
@@ -135,6 +138,12 @@ export function bwrapArgs(f: MountFacts, cwd: string): string[] {
     '--chdir', cwd,
     '--',
   ]; // prettier-ignore
+}
+
+/** The local folder a `file://` URL or an absolute path names, for the read-only binds. */
+export function localFolder(url: string): string | undefined {
+  const path = url.replace(/^(git\+)?file:\/\//, '');
+  return path.startsWith('/') ? path.replace(/\/+$/, '') || undefined : undefined;
 }
 
 /** Variables of the job the build may see, by name; everything else (GITHUB_ENV, ACTIONS_*, INPUT_*) stays out. */
