@@ -49,6 +49,7 @@ beforeAll(async () => {
     root: opamRoot,
     env: { ...env, OPAMSWITCH: 'fixture', PATH: `${join(opamRoot, 'fixture', 'bin')}:${env.PATH ?? ''}` },
     seconds: 1,
+    opamPath: 'opam',
   };
 }, 300_000);
 

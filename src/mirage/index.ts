@@ -348,7 +348,7 @@ async function runSteps(b: BuildRun): Promise<void> {
 async function exportSwitch(b: BuildRun): Promise<string> {
   const dest = join(b.runner.scratch, `mirage-deploy-switch-${process.pid}.export`);
   await b.runner.mustRun(
-    { program: locate('opam', b.env), args: ['switch', 'export', dest] },
+    { program: b.setup.opamPath, args: ['switch', 'export', dest] },
     {
       cwd: b.dir,
       env: b.env,

@@ -252,5 +252,14 @@ export async function setupOpam(config: Config, ctx: RunContext, runner: BuildRu
     'setup',
     `OCaml ${ocamlVersion}, opam ${binary.version}, mirage ${mirageVersion}; cache: ${hit}; ${seconds} s`,
   );
-  return { opamVersion: binary.version, ocamlVersion, mirageVersion, cacheHit: hit, root, env, seconds };
+  return {
+    opamVersion: binary.version,
+    ocamlVersion,
+    mirageVersion,
+    cacheHit: hit,
+    root,
+    env,
+    seconds,
+    opamPath: binary.path,
+  };
 }
