@@ -117,6 +117,6 @@ describe('decideStep', () => {
 
   it('pull is skipped when duniverse/ came from the cache; reproducibility only when asked', () => {
     expect(run({ duniverseRestored: true })).toMatchObject({ pull: false, reproducibility: false });
-    expect(run({ reproducible: 'warn' })).toMatchObject({ pull: true, reproducibility: true });
+    expect(run({ reproducible: 'check' })).toMatchObject({ pull: true, reproducibility: true });
   });
 });

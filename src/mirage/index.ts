@@ -12,7 +12,7 @@ import { basename, join, relative } from 'node:path';
 import { lockFilesDigest } from '../cache/keys.js';
 import type { BuildConfig, Config, ReproducibleMode } from '../config.js';
 import type { RunContext } from '../context.js';
-import { findProgram } from '../exec.js';
+import { CommandError, findProgram } from '../exec.js';
 import { formatSeconds, formatSize, timedGroup } from '../log.js';
 import type { BuildRunner } from '../sandbox/index.js';
 import { summaryRow } from '../summary.js';
@@ -197,15 +197,11 @@ type FoundImage = Awaited<ReturnType<typeof findImage>>;
 /** Runs one build command in the unikernel's folder, through the runner; a failure throws with `hint`. */
 async function runIn(b: BuildRun, command: Command, hint: string, options: BuildRunOptionsExtra = {}): Promise<void> {
   const env = { ...b.env, ...options.env };
-  await b.runner.mustRun(
+  const result = await b.runner.run(
     { program: locate(command.program, env), args: command.args },
-    {
-      cwd: b.dir,
-      env,
-      ...(options.mapLogLine ? { mapLogLine: options.mapLogLine } : {}),
-    },
-    hint,
+    { cwd: b.dir, env, ...(options.mapLogLine ? { mapLogLine: options.mapLogLine } : {}) },
   );
+  if (result.exitCode !== 0) throw new CommandError(commandLine(command), result, hint);
 }
 
 interface BuildRunOptionsExtra {

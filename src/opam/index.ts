@@ -10,7 +10,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { registerCacheSave, restoreCacheEntry, type CacheSpec } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
-import { findProgram, processEnv, runCommand } from '../exec.js';
+import { findProgram, runCommand } from '../exec.js';
 import type { BuildRunner } from '../sandbox/index.js';
 import { switchVariables } from '../sandbox/plan.js';
 import { addPathForLaterSteps, exportForLaterSteps, jobPath } from '../sandbox/tools.js';
@@ -97,10 +97,17 @@ function dependencyFiles(config: Config): DependencyFile[] {
   return files;
 }
 
-/** The runner's OCaml, which `ocaml-system` is: its version goes into the cache key. */
-async function systemCompilerVersion(): Promise<string> {
-  const ocamlc = findProgram('ocamlc', processEnv());
-  const result = ocamlc === undefined ? undefined : await runCommand(ocamlc, ['-vnum'], { silent: true });
+/**
+ * The runner's OCaml, which `ocaml-system` is: its version goes into the cache key. Found on the
+ * job's PATH, as the build will find it, and run in the sandbox like the build.
+ */
+async function systemCompilerVersion(runner: BuildRunner, cwd: string): Promise<string> {
+  const env = { PATH: jobPath() };
+  const ocamlc = findProgram('ocamlc', env);
+  const result =
+    ocamlc === undefined
+      ? undefined
+      : await runner.run({ program: ocamlc, args: ['-vnum'] }, { cwd, env, silent: true });
   const version = result?.exitCode === 0 ? result.stdout.trim() : '';
   if (!/^\d+\.\d+\S*$/.test(version)) {
     throw new Error(
@@ -174,10 +181,19 @@ interface RootRestore {
 }
 
 /** The opam root from the cache, and whether it is of an earlier refresh period. */
-async function restoreRoot(config: Config, ctx: RunContext, root: string, opamVersion: string): Promise<RootRestore> {
+async function restoreRoot(
+  config: Config,
+  ctx: RunContext,
+  root: string,
+  opamVersion: string,
+  runner: BuildRunner,
+): Promise<RootRestore> {
   const { setup } = config;
   if (!setup.cache) return { hit: 'miss', refresh: false };
-  const systemVersion = setup.ocamlCompiler.kind === 'system' ? await systemCompilerVersion() : undefined;
+  const systemVersion =
+    setup.ocamlCompiler.kind === 'system'
+      ? await systemCompilerVersion(runner, config.build.workingDirectory)
+      : undefined;
   const period = refreshPeriod(setup.cacheRefresh, new Date());
   const keys = opamCacheKeys({
     prefix: setup.cachePrefix,
@@ -229,7 +245,7 @@ export async function setupOpam(config: Config, ctx: RunContext, runner: BuildRu
   const path = [dirname(binary.path), jobPath()].join(delimiter);
   const opam = new Opam(binary.path, { ...variables, PATH: path }, runner, config.build.workingDirectory);
 
-  const { hit, refresh, spec } = await restoreRoot(config, ctx, root, binary.version);
+  const { hit, refresh, spec } = await restoreRoot(config, ctx, root, binary.version, runner);
   await timedGroup('opam switch', async () => {
     if (hit === 'exact' && rootIsUsable(root)) {
       core.info(`opam root ${root}: exact cache hit, nothing to install`);
