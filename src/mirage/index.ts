@@ -229,10 +229,12 @@ async function restoreCaches(b: BuildRun): Promise<void> {
 }
 
 interface BuildStep {
+  /** How the log names it when it is skipped. */
+  readonly label: string;
   readonly title: (b: BuildRun) => string;
   /** The summary's phase its time goes to. */
   readonly phase: string;
-  readonly run: (b: BuildRun) => Promise<void>;
+  readonly run: (b: BuildRun, why: string) => Promise<void>;
   /** What a skipped step still does (the lock files put back). */
   readonly skip?: (b: BuildRun) => Promise<void>;
   /** What follows it either way (the caches keyed by the lock). */
@@ -243,6 +245,7 @@ const make = (target: string) => (b: BuildRun) => makeCommand(target, b.ctx.core
 
 const STEPS: Record<BuildStepName, BuildStep> = {
   configure: {
+    label: '`mirage configure`',
     title: (b) => commandLine(configureCommand(b.config.build)),
     phase: 'configure',
     run: (b) =>
@@ -253,9 +256,11 @@ const STEPS: Record<BuildStepName, BuildStep> = {
       ),
   },
   lock: {
+    label: '`make lock`',
     title: (b) => `depend: ${commandLine(make('lock')(b))}`,
     phase: 'depend',
-    run: async (b) => {
+    run: async (b, why) => {
+      core.info(`\`make lock\` and \`make install-switch\` run: ${why}`);
       const inputs = lockInputs(b.dir);
       await runIn(b, make('lock')(b), 'opam-monorepo could not lock the dependencies (its output is above)');
       b.lockedThisRun = true;
@@ -275,6 +280,7 @@ const STEPS: Record<BuildStepName, BuildStep> = {
     after: restoreCaches,
   },
   'install-switch': {
+    label: '`make install-switch`',
     title: (b) => `depend: ${commandLine(make('install-switch')(b))}`,
     phase: 'depend',
     run: async (b) => {
@@ -283,6 +289,7 @@ const STEPS: Record<BuildStepName, BuildStep> = {
     },
   },
   depext: {
+    label: `\`make ${DEPEXT_TARGET}\``,
     title: (b) => `depend: ${commandLine(make(DEPEXT_TARGET)(b))}`,
     phase: 'depend',
     run: async (b) => {
@@ -295,12 +302,14 @@ const STEPS: Record<BuildStepName, BuildStep> = {
     },
   },
   pull: {
+    label: '`make pull`',
     title: (b) => `depend: ${commandLine(make('pull')(b))}`,
     phase: 'depend',
     run: (b) =>
       runIn(b, make('pull')(b), 'opam-monorepo could not fetch the sources into duniverse/ (its output is above)'),
   },
   build: {
+    label: 'the build',
     title: (b) => commandLine(buildCommand(b.config.build, b.ctx.cores)),
     phase: 'build',
     run: async (b) => {
@@ -312,6 +321,7 @@ const STEPS: Record<BuildStepName, BuildStep> = {
     },
   },
   reproducibility: {
+    label: 'the reproducibility check',
     title: (b) => `reproducible: ${commandLine(buildCommand(b.config.build, b.ctx.cores))} again from a clean state`,
     phase: 'reproducibility',
     run: async (b) => {
@@ -331,9 +341,9 @@ async function runSteps(b: BuildRun): Promise<void> {
     const step = STEPS[name];
     const decision = decideStep(name, readSnapshot(b));
     if (decision.run) {
-      await timedGroup(step.title(b), () => step.run(b), { timings: b.timings, phase: step.phase });
+      await timedGroup(step.title(b), () => step.run(b, decision.why), { timings: b.timings, phase: step.phase });
     } else {
-      core.info(`${name}: skipped: ${decision.why}`);
+      core.info(`${step.label} skipped: ${decision.why}`);
       await step.skip?.(b);
     }
     await step.after?.(b);

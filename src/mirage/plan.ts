@@ -143,8 +143,16 @@ function dependDecision(step: 'lock' | 'install-switch' | 'depext', s: BuildSnap
       ? { run: false, why: '`make install-switch` installs the system packages' }
       : { run: true, why: plan.reason };
   }
-  if (step !== 'depext') {
-    return { run: false, why: 'the lock and the switch are exactly the cached ones (the same Makefile and opam file)' };
+  if (step === 'lock') {
+    return { run: false, why: 'the lock files come with the opam root (exact hit, the same Makefile and opam file)' };
+  }
+  if (step === 'install-switch') {
+    return plan.depextTarget === undefined
+      ? {
+          run: false,
+          why: 'the switch is exactly the cached one (the Makefile has no depext target: configured with --no-depext)',
+        }
+      : { run: false, why: "the switch is exactly the cached one; the lock's system packages install on their own" };
   }
   return plan.depextTarget === undefined
     ? { run: false, why: 'the Makefile has no depext target (configured with --no-depext)' }
@@ -162,7 +170,7 @@ export function decideStep(step: BuildStepName, s: BuildSnapshot): StepDecision 
       return dependDecision(step, s);
     case 'pull':
       return s.duniverseRestored
-        ? { run: false, why: 'duniverse/ was restored from the cache for this lock file' }
+        ? { run: false, why: 'duniverse/ restored from the cache for this lock file' }
         : { run: true, why: 'duniverse/ is not cached for this lock file' };
     case 'reproducibility':
       return s.reproducible === 'off'
