@@ -121,6 +121,7 @@ async function cleanUp(entry: CacheToSave, cleanup: CleanupCommand): Promise<voi
   for (const path of cleanup.remove.filter((p) => entry.paths.some((root) => p.startsWith(`${root}/`)))) {
     try {
       await rm(path, { recursive: true, force: true });
+      core.info(`cache ${entry.name}: removed ${path} before saving`);
     } catch (error) {
       core.info(`cache ${entry.name}: could not remove ${path} before saving (${String(error)}); saving as it is`);
     }

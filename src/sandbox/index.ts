@@ -52,13 +52,18 @@ export class BuildRunner {
     // Workflow commands the build prints (`::set-output::`, `::add-mask::`) are shown, not obeyed.
     const token = randomBytes(16).toString('hex');
     if (!options.silent) process.stdout.write(`::stop-commands::${token}\n`);
+    // The log names the command, not bubblewrap's arguments around it (those are in the debug log).
+    const echoed = `[command]${file} `;
+    const shown = `[command]${[program, ...command.args].join(' ')}`;
+    const map = options.mapLogLine ?? ((line: string) => line);
+    core.debug(`build runner: ${[file, ...args].join(' ')}`);
     try {
       return await runCommand(file, args, {
         cwd: options.cwd,
         env,
         silent: options.silent ?? false,
         logStream: process.stdout,
-        ...(options.mapLogLine ? { mapLogLine: options.mapLogLine } : {}),
+        mapLogLine: (line) => (line.startsWith(echoed) ? shown : map(line)),
       });
     } finally {
       if (!options.silent) process.stdout.write(`::${token}::\n`);
