@@ -5,7 +5,7 @@
  * RUNNER_TEMP, scans the memory of the node processes it sees and tries to dump the action's core,
  * tries sudo and a docker socket (a unix socket this test serves in /run), and prints workflow
  * commands and writes the runner's files. Through the bundle, for a push over SSH (with
- * `github-token` too) and over HTTPS: no secret byte in anything the build wrote, none of its
+ * `github-token` too, and the caches saved by the post step) and over HTTPS: no secret byte in anything the build wrote, none of its
  * commands obeyed, and the deploy lands with the real git.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicCredential } from '../../src/deploy/credentials/secret-shape.js';
 import { createBareRepo } from '../support/bare-repo.js';
 import { sshDeployInputs } from '../support/deploy-scenario.js';
+import { useCacheService } from '../support/cache-scope.js';
 import { useFixtureScope } from '../support/fixture-action.js';
 import { startGitHttp, type GitHttpServer } from '../support/git-http.js';
 import { startGithubApi, type GithubApi } from '../support/github-api.js';
@@ -29,6 +30,7 @@ const API_TOKEN = `ghs_${randomBytes(18).toString('hex')}`;
 const DOCKER_SOCKET = `/run/mirage-deploy-test-${randomBytes(4).toString('hex')}.sock`;
 
 const fixture = useFixtureScope('secret-isolation-');
+const cache = useCacheService();
 let sshd: SshdServer;
 let http: GitHttpServer;
 let api: GithubApi;
@@ -168,10 +170,13 @@ describe('a hostile build cannot reach the deploy secrets', () => {
   it('push over SSH, with github-token: contained, and the deploy lands', async () => {
     const h = await hostileRun(
       'push-ssh',
-      { deploy: 'true', ...sshDeployInputs(sshd), 'github-token': API_TOKEN },
-      { event: 'push-default-branch', env: { GITHUB_API_URL: api.url } },
+      { deploy: 'true', ...sshDeployInputs(sshd), 'github-token': API_TOKEN, cache: 'true' },
+      { event: 'push-default-branch', env: { GITHUB_API_URL: api.url, ...cache.service.env } },
     );
     expectContained(h);
+    // The post step saved the caches with tar and zstd (the runner put the switch's bin, where the
+    // build planted its own, first on its PATH): the real ones ran, as expectContained checked.
+    expect(h.result.log).toMatch(/^cache opam: saved$/m);
     // The token was in use: the deployment records were written with it.
     expect(api.requests.length, h.result.log).toBeGreaterThan(0);
   }, 300_000);

@@ -27,7 +27,8 @@ const SYSTEM_OCAML = execFileSync('ocamlc', ['-vnum'], { encoding: 'utf8' }).tri
 
 beforeAll(async () => {
   shimDir = join(fixture.base, 'shim');
-  opamLog = join(fixture.base, 'opam-calls.log');
+  // In the workspace: the build sandbox lets opam (and this shim) write nowhere else.
+  opamLog = join(fixture.base, 'workspace', '.opam-calls.log');
   mkdirSync(shimDir, { recursive: true });
   const realOpam = execFileSync('sh', ['-c', 'command -v opam'], { encoding: 'utf8' }).trim();
   writeFileSync(join(shimDir, 'opam'), `#!/bin/sh\nprintf '%s\\n' "$*" >> "$OPAM_CALLS_LOG"\nexec ${realOpam} "$@"\n`);

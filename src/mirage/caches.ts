@@ -5,7 +5,7 @@
  * in the opam root's entry (same key), kept in a file of the root.
  */
 import * as core from '@actions/core';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerCacheSave, restoreCache, type CacheSpec } from '../cache/index.js';
 import type { Config } from '../config.js';
@@ -94,8 +94,9 @@ export function saveBuildCachesLater(caches: BuildCaches): void {
   for (const restored of [caches.duniverse, caches.dune]) {
     if (restored === undefined) continue;
     const { spec, hit } = restored;
-    if (!spec.paths.every((p) => existsSync(p))) {
-      core.info(`cache ${spec.name}: ${spec.paths.join(', ')} does not exist: nothing to save`);
+    // The sandbox makes dune's cache folder before the build: an empty one is a cache never filled.
+    if (!spec.paths.every((p) => existsSync(p) && readdirSync(p).length > 0)) {
+      core.info(`cache ${spec.name}: ${spec.paths.join(', ')} does not exist or is empty: nothing to save`);
     } else {
       registerCacheSave(spec, hit);
     }

@@ -237,6 +237,7 @@ export async function setupOpam(config: Config, ctx: RunContext, runner: BuildRu
   const started = Date.now();
   const { setup } = config;
   const binary = await timedGroup('Install opam', () => installOpam(setup, ctx));
+  runner.bindReadOnly(dirname(binary.path));
   await timedGroup('opam sandbox', () => prepareSandbox(setup, ctx));
 
   const root = opamRoot();

@@ -32,6 +32,9 @@ export interface BuildRunOptions {
 }
 
 export class BuildRunner {
+  /** Folders bound read-only once known (opam's binary, downloaded after the runner is made). */
+  private readonly alsoReadOnly: string[] = [];
+
   constructor(
     readonly kind: 'bubblewrap' | 'none',
     /** Where the build may write besides the workspace, the opam root and dune's cache. */
@@ -39,6 +42,11 @@ export class BuildRunner {
     private readonly mounts: MountFacts,
     private readonly bwrap?: string,
   ) {}
+
+  /** Makes `dir` visible, read-only, to later commands (a fresh /tmp or hidden HOME may hold it). */
+  bindReadOnly(dir: string): void {
+    if (!this.alsoReadOnly.includes(dir)) this.alsoReadOnly.push(dir);
+  }
 
   /** Runs one build command and returns its result whatever the exit code. */
   async run(command: BuildCommand, options: BuildRunOptions): Promise<CommandResult> {
@@ -48,7 +56,7 @@ export class BuildRunner {
     const [file, args] =
       this.bwrap === undefined
         ? [program, command.args]
-        : [this.bwrap, [...bwrapArgs(this.mounts, options.cwd), program, ...command.args]];
+        : [this.bwrap, [...bwrapArgs(this.allMounts(), options.cwd), program, ...command.args]];
     // Workflow commands the build prints (`::set-output::`, `::add-mask::`) are shown, not obeyed.
     const token = randomBytes(16).toString('hex');
     if (!options.silent) process.stdout.write(`::stop-commands::${token}\n`);
@@ -68,6 +76,10 @@ export class BuildRunner {
     } finally {
       if (!options.silent) process.stdout.write(`::${token}::\n`);
     }
+  }
+
+  private allMounts(): MountFacts {
+    return { ...this.mounts, readOnly: [...this.mounts.readOnly, ...this.alsoReadOnly] };
   }
 
   /** run, and a non-zero exit throws a CommandError with `hint`. */
