@@ -110,12 +110,19 @@ function mountFacts(config: Config, ctx: RunContext, paths: { opamRoot: string; 
     runnerTemp: ctx.runnerTemp,
     toolCache: process.env.RUNNER_TOOL_CACHE || '/opt/hostedtoolcache',
     fileCommands,
-    readOnly: [...config.setup.opamRepositories, ...config.setup.opamPins]
-      .flatMap((r) => (r.url === undefined ? [] : (localFolder(r.url) ?? [])))
-      .filter((dir) => existsSync(dir)),
+    readOnly: localFolders(config),
     varRunIsFolder: lstatSync('/var/run', { throwIfNoEntry: false })?.isDirectory() ?? false,
     ...(config.sandbox.sshAgent && sock ? { sshAuthSock: sock } : {}),
   };
+}
+
+/** The local folders the inputs name: `file://` opam repositories and pins, and in `configure-args` (`--extra-repos`). */
+function localFolders(config: Config): string[] {
+  const urls = [
+    ...[...config.setup.opamRepositories, ...config.setup.opamPins].flatMap((r) => r.url ?? []),
+    ...config.build.configureArgs.flatMap((arg) => arg.match(/file:\/\/\/[^\s,]*/g) ?? []),
+  ];
+  return urls.flatMap((url) => localFolder(url) ?? []).filter((dir) => existsSync(dir));
 }
 
 async function installBubblewrap(): Promise<void> {

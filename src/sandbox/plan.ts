@@ -75,7 +75,7 @@ export interface MountFacts {
   readonly fileCommands: readonly string[];
   /** `/var/run` is its own folder, not a link to `/run` (where a docker socket may wait). */
   readonly varRunIsFolder: boolean;
-  /** Local folders the inputs name (a `file://` opam repository or pin), bound read-only: /tmp may hide them. */
+  /** Local folders the inputs name (a `file://` opam repository, pin or `--extra-repos`), bound read-only: /tmp may hide them. */
   readonly readOnly: readonly string[];
   /** `build-ssh-agent`: the agent's socket, bound in. */
   readonly sshAuthSock?: string;
