@@ -136,12 +136,23 @@ export interface AlbatrossConfig {
   readonly clientSha256?: string;
 }
 
+/** How the build is kept from the job's secrets (src/sandbox/). */
+export interface SandboxConfig {
+  /** The secret inputs given to this job, by name (of SECRET_INPUTS). */
+  readonly secretsHeld: readonly string[];
+  /** `allow-unsandboxed-build`: build without the sandbox, where none can be made, even holding a secret. */
+  readonly allowUnsandboxed: boolean;
+  /** `build-ssh-agent`: the job's SSH agent (SSH_AUTH_SOCK) is passed into the sandbox. */
+  readonly sshAgent: boolean;
+}
+
 export interface Config {
   readonly build: BuildConfig;
   readonly setup: SetupConfig;
   readonly deploy: DeployConfig;
   /** Absent when `deploy-to` is `repository` only. */
   readonly albatross?: AlbatrossConfig;
+  readonly sandbox: SandboxConfig;
 }
 
 /** One bad input: which one, what was given, and how to fix it. */
@@ -159,8 +170,8 @@ export class ConfigError extends Error {
 
 export type InputReader = (name: string) => string;
 
-/** Inputs the log must never show. */
-const SECRET_INPUTS = ['deploy-key', 'deploy-token', 'github-token', 'albatross-ca-key'] as const;
+/** Inputs the log must never show, and that the build must not reach (a job holding one builds sandboxed). */
+export const SECRET_INPUTS = ['deploy-key', 'deploy-token', 'github-token', 'albatross-ca-key'] as const;
 
 const TRUE_VALUES = ['true', 'True', 'TRUE'];
 const FALSE_VALUES = ['false', 'False', 'FALSE'];
@@ -840,6 +851,11 @@ export function parseConfig(read: InputReader, ctx: RunContext): Config {
   const setup = parseSetup(r);
   const deploy = parseDeploy(r, ctx, build.target);
   const albatross = parseAlbatross(r, ctx, build.target);
+  const sandbox = {
+    secretsHeld: SECRET_INPUTS.filter((name) => read(name).trim() !== ''),
+    allowUnsandboxed: r.boolean('allow-unsandboxed-build', false),
+    sshAgent: r.boolean('build-ssh-agent', false),
+  };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { build, setup, deploy, ...defined({ albatross }) };
+  return { build, setup, deploy, sandbox, ...defined({ albatross }) };
 }

@@ -18,6 +18,8 @@ export interface OpamSetup {
   readonly env: Record<string, string>;
   /** Seconds spent, for the summary. */
   readonly seconds: number;
+  /** The verified opam binary: what the action runs itself, never an `opam` the build put on the switch's PATH. */
+  readonly opamPath: string;
 }
 
 /** What went into an image: its lock file, the build switch's export and the SBOM made of them. */

@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../src/config.js';
 import {
+  BUILD_STEPS,
   buildCommand,
   buildEnvironment,
   commandLine,
   configureCommand,
+  decideStep,
   duneCacheRoot,
   makeCommand,
   planDepend,
+  type BuildSnapshot,
 } from '../../src/mirage/plan.js';
 
 const build = (over: Partial<BuildConfig> = {}): BuildConfig => ({
@@ -92,5 +95,34 @@ describe('planDepend', () => {
     const plan = planDepend(hit, lockStored, inputs, makefile);
     expect(plan.reuse).toBe(false);
     expect(plan.reuse ? '' : plan.reason).toMatch(reason);
+  });
+});
+
+describe('decideStep', () => {
+  const lock = { inputs: 'digest', files: [{ name: 'hello-unix.opam.locked', content: 'x' }] };
+  const base: BuildSnapshot = {
+    rootHit: 'exact',
+    storedLock: lock,
+    lockInputs: { digest: 'digest', makefile: 'depext-lockfile:\n\topam-monorepo depext' },
+    lockedThisRun: false,
+    duniverseRestored: false,
+    reproducible: 'off',
+  };
+  const run = (over: Partial<BuildSnapshot>) =>
+    Object.fromEntries(BUILD_STEPS.map((step) => [step, decideStep(step, { ...base, ...over }).run]));
+
+  it.each([
+    ['exact hit, same inputs: lock and switch reused, depext runs', {}, { lock: false, 'install-switch': false, depext: true }],
+    ['exact hit, no depext target', { lockInputs: { digest: 'digest', makefile: 'build:' } }, { lock: false, 'install-switch': false, depext: false }],
+    ['partial hit: lock and install-switch', { rootHit: 'partial' as const }, { lock: true, 'install-switch': true, depext: false }],
+    ['other Makefile', { lockInputs: { digest: 'other', makefile: '' } }, { lock: true, 'install-switch': true, depext: false }],
+    ['lock ran in this build: install-switch runs though the stored lock now matches', { lockedThisRun: true }, { lock: true, 'install-switch': true, depext: false }],
+  ])('%s', (_, over, expected) => {
+    expect(run(over)).toMatchObject({ configure: true, build: true, ...expected });
+  }); // prettier-ignore
+
+  it('pull is skipped when duniverse/ came from the cache; reproducibility only when asked', () => {
+    expect(run({ duniverseRestored: true })).toMatchObject({ pull: false, reproducibility: false });
+    expect(run({ reproducible: 'check' })).toMatchObject({ pull: true, reproducibility: true });
   });
 });

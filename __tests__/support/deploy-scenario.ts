@@ -21,6 +21,7 @@ export const SETUP: OpamSetup = {
   root: '/nonexistent/opam-root',
   env: {},
   seconds: 0,
+  opamPath: 'opam',
 };
 
 /** A stable, distinct source sha for each label. */

@@ -9,15 +9,15 @@
  *   so that `…-5.4` does not match `…-5.4.1`.
  * - `paths` must be identical at restore and save (they are part of the entry's version): use
  *   absolute, stable paths.
- * - The post step saves only when the main step succeeded and the hit was not exact, running the
- *   optional cleanup command first (e.g. `opam clean`) so that the entry stays small.
+ * - The post step saves only when the main step succeeded and the hit was not exact, deleting the
+ *   optional cleanup's paths first (opam's download cache and logs) so that the entry stays small.
  * - A cache service that is absent or down never fails the job: the first problem gives one
  *   warning, later restores in the run skip quietly, and nothing is registered for saving.
  */
 import * as cache from '@actions/cache';
 import * as core from '@actions/core';
 import { CACHE_DEADLINE_MS, deadline, seconds, TIMED_OUT, withDeadline } from '../deadlines.js';
-import { processEnv, runCommand } from '../exec.js';
+import { rm } from 'node:fs/promises';
 import type { PostTask } from '../post-step.js';
 import { STATE, appendJsonState, readJsonState } from '../state.js';
 import { summaryRow, type SummaryPart } from '../summary.js';
@@ -116,20 +116,20 @@ export function registerCacheSave(spec: CacheSpec, hit: CacheHit, options: { cle
   appendJsonState(STATE.cachesToSave, entry);
 }
 
-async function cleanUp(name: string, cleanup: CleanupCommand): Promise<void> {
+async function cleanUp(entry: CacheToSave, cleanup: CleanupCommand): Promise<void> {
   // A cleanup only makes the entry smaller: whatever goes wrong with it, the cache is still saved.
-  try {
-    const result = await runCommand(cleanup.program, cleanup.args, { env: processEnv(cleanup.env ?? {}) });
-    if (result.exitCode !== 0) {
-      core.info(`cache ${name}: the cleanup before saving failed (exit code ${result.exitCode}); saving as it is`);
+  for (const path of cleanup.remove.filter((p) => entry.paths.some((root) => p.startsWith(`${root}/`)))) {
+    try {
+      await rm(path, { recursive: true, force: true });
+      core.info(`cache ${entry.name}: removed ${path} before saving`);
+    } catch (error) {
+      core.info(`cache ${entry.name}: could not remove ${path} before saving (${String(error)}); saving as it is`);
     }
-  } catch (error) {
-    core.info(`cache ${name}: the cleanup before saving could not run (${String(error)}); saving as it is`);
   }
 }
 
 async function saveOne(entry: CacheToSave): Promise<void> {
-  if (entry.cleanup) await cleanUp(entry.name, entry.cleanup);
+  if (entry.cleanup) await cleanUp(entry, entry.cleanup);
   core.info(`cache ${entry.name}: saving ${entry.key}`);
   // The client reports its own failures as one warning and returns -1; it never throws for the service.
   const limit = deadline(CACHE_DEADLINE_MS);

@@ -3,7 +3,7 @@
  * process is started here.
  */
 import { join } from 'node:path';
-import type { BuildConfig } from '../config.js';
+import type { BuildConfig, ReproducibleMode } from '../config.js';
 import type { CacheHit } from '../types.js';
 
 export interface Command {
@@ -91,7 +91,7 @@ export type DependPlan =
       readonly depextTarget?: string;
     };
 
-const DEPEXT_TARGET = 'depext-lockfile';
+export const DEPEXT_TARGET = 'depext-lockfile';
 
 /**
  * Whether `make lock` and `make install-switch` can be skipped. Only on an exact hit of the opam
@@ -116,4 +116,80 @@ export function planDepend(
   }
   const depext = new RegExp(`^${DEPEXT_TARGET}:`, 'm').test(makefile);
   return { reuse: true, files: stored.files, ...(depext ? { depextTarget: DEPEXT_TARGET } : {}) };
+}
+
+/** The build's named steps, in order; each is run or skipped on a snapshot read just before it. */
+export const BUILD_STEPS = [
+  'configure',
+  'lock',
+  'install-switch',
+  'depext',
+  'pull',
+  'build',
+  'reproducibility',
+] as const;
+export type BuildStepName = (typeof BUILD_STEPS)[number];
+
+/** What a step's decision depends on, read from the runner just before the step. */
+export interface BuildSnapshot {
+  readonly rootHit: CacheHit;
+  /** The lock kept in the opam root, when caching. */
+  readonly storedLock?: StoredLock;
+  /** What configure wrote: lockFilesDigest() of the Makefile and mirage/*.opam, and the Makefile. */
+  readonly lockInputs: { readonly digest: string; readonly makefile: string };
+  /** `make lock` ran in this build: the switch must install what it locked. */
+  readonly lockedThisRun: boolean;
+  readonly duniverseRestored: boolean;
+  readonly reproducible: ReproducibleMode;
+}
+
+export interface StepDecision {
+  readonly run: boolean;
+  /** Why it runs or is skipped, for the log. */
+  readonly why: string;
+}
+
+function dependDecision(step: 'lock' | 'install-switch' | 'depext', s: BuildSnapshot): StepDecision {
+  const plan = s.lockedThisRun
+    ? ({ reuse: false, reason: '`make lock` ran in this build' } as const)
+    : planDepend(s.rootHit, s.storedLock, s.lockInputs.digest, s.lockInputs.makefile);
+  if (!plan.reuse) {
+    return step === 'depext'
+      ? { run: false, why: '`make install-switch` installs the system packages' }
+      : { run: true, why: plan.reason };
+  }
+  if (step === 'lock') {
+    return { run: false, why: 'the lock files come with the opam root (exact hit, the same Makefile and opam file)' };
+  }
+  if (step === 'install-switch') {
+    return plan.depextTarget === undefined
+      ? {
+          run: false,
+          why: 'the switch is exactly the cached one (the Makefile has no depext target: configured with --no-depext)',
+        }
+      : { run: false, why: "the switch is exactly the cached one; the lock's system packages install on their own" };
+  }
+  return plan.depextTarget === undefined
+    ? { run: false, why: 'the Makefile has no depext target (configured with --no-depext)' }
+    : { run: true, why: "the switch is the cached one; the lock's system packages are in no cache" };
+}
+
+export function decideStep(step: BuildStepName, s: BuildSnapshot): StepDecision {
+  switch (step) {
+    case 'configure':
+    case 'build':
+      return { run: true, why: 'always' };
+    case 'lock':
+    case 'install-switch':
+    case 'depext':
+      return dependDecision(step, s);
+    case 'pull':
+      return s.duniverseRestored
+        ? { run: false, why: 'duniverse/ restored from the cache for this lock file' }
+        : { run: true, why: 'duniverse/ is not cached for this lock file' };
+    case 'reproducibility':
+      return s.reproducible === 'off'
+        ? { run: false, why: 'input `reproducible` is off' }
+        : { run: true, why: `input \`reproducible: ${s.reproducible}\`` };
+  }
 }

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { addPathForLaterSteps } from '../sandbox/tools.js';
 import * as io from '@actions/io';
 import * as tc from '@actions/tool-cache';
 import { chmodSync } from 'node:fs';
@@ -105,7 +106,7 @@ async function toolCacheOpam(setup: SetupConfig, ctx: RunContext): Promise<strin
     chmodSync(downloaded, 0o755);
     dir = await tc.cacheFile(downloaded, 'opam', 'opam', setup.opamVersion, platform.arch);
   }
-  core.addPath(dir);
+  addPathForLaterSteps(dir);
   return join(dir, 'opam');
 }
 
