@@ -4,6 +4,7 @@ import { readContext, type RunContext } from './context.js';
 import { preflight } from './deploy/credentials/preflight.js';
 import { decideDeploy } from './deploy/plan.js';
 import { deployImage, rollback } from './deploy/index.js';
+import { readSourceFacts } from './deploy/source.js';
 import { buildUnikernel } from './mirage/index.js';
 import { DEFAULT_TARGET, checkTargetRunnable } from './mirage/targets.js';
 import { setupOpam } from './opam/index.js';
@@ -91,6 +92,8 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     return;
   }
 
+  // Read before any build code runs: after that, git never runs in the checkout the build could change.
+  const source = cleared && (await readSourceFacts(ctx, config.build.workingDirectory));
   const { image, versions } = builds ? await build(config, ctx) : await takePrebuilt(config);
   core.setOutput('ocaml-version', versions.ocamlVersion);
   core.setOutput('opam-version', versions.opamVersion);
@@ -103,7 +106,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   if (image.sbom === undefined) summaryRow('SBOM', 'none (no lock file)');
   else summaryRow('SBOM', { code: image.sbom.cyclonedx }, ` (${image.sbom.packages.length} packages)`);
 
-  if (cleared === undefined) {
+  if (cleared === undefined || source === undefined) {
     core.notice(`Not deploying: ${gate.reason}`);
     setDeployOutputs({ deployed: false, message: `not deployed: ${gate.reason}` });
     return;
@@ -113,7 +116,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     const killed = sweepLeftovers();
     core.info(killed ? `killed ${killed} processes the build left running` : 'the build left no process running');
   }
-  setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared)));
+  setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared, source)));
 }
 
 async function build(config: Config, ctx: RunContext): Promise<{ image: BuiltImage; versions: BuildVersions }> {

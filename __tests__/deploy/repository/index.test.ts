@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ImageEntry } from '../../../src/deploy/manifest.js';
 import type { GitAccess } from '../../../src/deploy/credentials/plan.js';
-import { testContext } from '../../support/context.js';
 
 const BRANCH = 'main';
 const porcelain = (flag: string, summary: string) => `To x\n${flag}\tc:refs/heads/${BRANCH}\t${summary}\nDone\n`;
@@ -85,7 +84,6 @@ const settings = (workDir: string) => ({
   author: { name: 'a', email: 'a@example.invalid' },
   sourceRepository: 'o/r',
   runUrl: '',
-  sourceDir: workDir,
   workDir,
 });
 
@@ -110,11 +108,12 @@ describe('writeDeploy', () => {
       size: 10,
       versions: { ocaml: '5.4.1', opam: '2.4.1', mirage: '4.11.1' },
     } as unknown as ImageEntry;
-    const result = await writeDeploy(access, testContext({ workspace: dir, runnerTemp: dir }), settings(dir), {
+    const result = await writeDeploy(access, settings(dir), {
       files: [],
       imageFile: 'hello.xen',
       entry,
       source: { repository: 'o/r', sha: SHA, ref: 'refs/heads/main', commitTime: '2026-01-01T00:00:00Z' },
+      facts: { sha: SHA, ancestors: [], descendants: [] },
       keep: 0,
     });
     expect(fake.parents).toEqual(['T1', 'T2']);
@@ -154,11 +153,12 @@ describe('writeDeploy', () => {
     fake.tips = ['T1'];
     const entry = { compressedSha256: '', sha256: '', compression: 'none', files: {} } as unknown as ImageEntry;
     await expect(
-      writeDeploy(access, testContext({ workspace: dir, runnerTemp: dir }), settings(dir), {
+      writeDeploy(access, settings(dir), {
         files: [],
         imageFile: 'other.xen',
         entry,
         source: { repository: 'o/r', sha: SHA, ref: 'refs/heads/main' },
+        facts: { sha: SHA, ancestors: [], descendants: [] },
         keep: 0,
       }),
     ).rejects.toThrow(new RegExp(`symbolic links at xen/${SHA}/config.ml`));

@@ -29,6 +29,7 @@ import {
   type ManifestSource,
 } from '../manifest.js';
 import { defined } from '../../defined.js';
+import { deployDiff, diffLines, type DeployDiff, type DeployedState, type PackageVersion } from '../../sbom/diff.js';
 
 /** How one build of the source compares with another, as far as the evidence goes. */
 export interface BuildOrder {
@@ -349,34 +350,63 @@ function folderFiles(manifest: Manifest): { manifestText: string; sumsText: stri
   return { manifestText, sumsText: checksumList(hashes, images) };
 }
 
-export function planDeploy(request: DeployRequest, state: TargetState): Plan {
-  const { directory, sha } = request;
-  const folder = deployFolder(directory, sha);
-  refuseSymlinks(state.listing, directory, folder);
-  const existing = state.listing.folders.get(sha) ?? new Map<string, string>();
-  const prior = state.manifests.get(sha);
-  const priorEntry = prior?.images[request.imageFile];
-  if (
+/** Whether the folder already holds exactly this image and the folder's own files. */
+function alreadyThere(request: DeployRequest, state: TargetState): boolean {
+  const existing = state.listing.folders.get(request.sha) ?? new Map<string, string>();
+  const priorEntry = state.manifests.get(request.sha)?.images[request.imageFile];
+  return (
     priorEntry !== undefined &&
     sameEntry(priorEntry, request.entry) &&
     request.files.every((f) => existing.get(f.name) === f.oid) &&
     FOLDER_FILES.every((name) => existing.has(name))
-  ) {
-    return { kind: 'unchanged', reason: `${folder} already holds this image (${request.imageFile})` };
-  }
-  const others = otherImages(request, prior, existing);
-  if ('message' in others) return { kind: 'conflict', message: others.message };
+  );
+}
 
+/** The folder's manifest once this image is in, beside the images kept. */
+function nextManifest(request: DeployRequest, prior: Manifest | undefined, kept: Record<string, ImageEntry>): Manifest {
   // An earlier image of this sha may have known the commit time; one in the future is not carried on.
   const priorTime = manifestTime(prior);
-  const manifest: Manifest = {
+  return {
     schema: MANIFEST_SCHEMA,
     source: {
       ...request.source,
       ...(priorTime !== undefined && !request.source.commitTime ? { commitTime: priorTime } : {}),
     },
-    images: { ...others.kept, [request.imageFile]: request.entry },
+    images: { ...kept, [request.imageFile]: request.entry },
   };
+}
+
+/** Where `latest` points after this deploy, and which folders `keep` removes. */
+function latestAndPrune(request: DeployRequest, state: TargetState, manifest: Manifest) {
+  const { sha } = request;
+  const ours: BuildOrder = { sha, time: manifestTime(manifest) };
+  const current: BuildOrder | undefined =
+    state.latestSha === undefined
+      ? undefined
+      : { sha: state.latestSha, time: manifestTime(state.manifests.get(state.latestSha)) };
+  const latest = decideLatest(ours, current, state.ancestry);
+  const folders: BuildOrder[] = [...state.listing.folders.keys()]
+    .filter((s) => s !== sha)
+    .map((s) => ({ sha: s, time: manifestTime(state.manifests.get(s)) }));
+  folders.push(ours);
+  const namedByLatest = latest.move ? sha : state.latestSha;
+  const pruned = chooseToPrune(folders, request.keep, [sha, ...(namedByLatest ? [namedByLatest] : [])]);
+  return { latest, pruned };
+}
+
+export function planDeploy(request: DeployRequest, state: TargetState): Plan {
+  const { directory, sha } = request;
+  const folder = deployFolder(directory, sha);
+  refuseSymlinks(state.listing, directory, folder);
+  if (alreadyThere(request, state)) {
+    return { kind: 'unchanged', reason: `${folder} already holds this image (${request.imageFile})` };
+  }
+  const existing = state.listing.folders.get(sha) ?? new Map<string, string>();
+  const prior = state.manifests.get(sha);
+  const others = otherImages(request, prior, existing);
+  if ('message' in others) return { kind: 'conflict', message: others.message };
+
+  const manifest = nextManifest(request, prior, others.kept);
   const { manifestText, sumsText } = folderFiles(manifest);
   const generated: GeneratedFile[] = [
     { path: `${folder}/${MANIFEST_FILE}`, oid: blobOid(manifestText, request.oidLength), text: manifestText },
@@ -386,14 +416,7 @@ export function planDeploy(request: DeployRequest, state: TargetState): Plan {
     ...FOLDER_FILES,
     ...Object.entries(manifest.images).flatMap(([file, entry]) => ownedFiles(file, entry)),
   ]);
-
-  const ours: BuildOrder = { sha, time: manifestTime(manifest) };
-  const current: BuildOrder | undefined =
-    state.latestSha === undefined
-      ? undefined
-      : { sha: state.latestSha, time: manifestTime(state.manifests.get(state.latestSha)) };
-  const latest = decideLatest(ours, current, state.ancestry);
-
+  const { latest, pruned } = latestAndPrune(request, state, manifest);
   const changes: IndexChange[] = [
     ...removals(
       directory,
@@ -404,15 +427,111 @@ export function planDeploy(request: DeployRequest, state: TargetState): Plan {
     ...generated.map(({ path, oid }) => ({ path, oid })),
   ];
   if (latest.move) changes.push({ path: latestPath(directory), oid: request.latestOid });
-
-  const folders: BuildOrder[] = [...state.listing.folders.keys()]
-    .filter((s) => s !== sha)
-    .map((s) => ({ sha: s, time: manifestTime(state.manifests.get(s)) }));
-  folders.push(ours);
-  const namedByLatest = latest.move ? sha : state.latestSha;
-  const pruned = chooseToPrune(folders, request.keep, [sha, ...(namedByLatest ? [namedByLatest] : [])]);
   for (const gone of pruned) changes.push(...removals(directory, gone, state.listing.folders.get(gone)?.keys() ?? []));
   return { kind: 'commit', changes, generated, latest, pruned, others: Object.keys(others.kept).sort() };
+}
+
+/**
+ * The image of the same deployed name in the folder `latest` names, as read for what changed:
+ * `against` is that folder's sha (absent for a first deploy of the name), `before` what its
+ * manifest entry and lock file say (absent when its manifest is unreadable).
+ */
+export interface LatestImage {
+  readonly against?: string;
+  readonly before?: DeployedState;
+}
+
+/** What changed since the image `latest` names, for the log, the summary and the `diff` output. */
+export function diffWithLatest(
+  latest: LatestImage,
+  current: Pick<ImageEntry, 'size' | 'versions'>,
+  packages: readonly PackageVersion[] | undefined,
+): DeployDiff {
+  return deployDiff(latest.against, latest.before, {
+    size: current.size,
+    ocaml: current.versions.ocaml,
+    mirage: current.versions.mirage,
+    ...defined({ packages }),
+  });
+}
+
+/** Everything one attempt of the writer read from the deployment repository at the tip. */
+export interface DeploySnapshot extends TargetState {
+  /** The tip read; absent when the branch has no commit yet. */
+  readonly tip?: string;
+  readonly previous: LatestImage;
+}
+
+/** What the writer asks of one attempt: the folder's request, and what the commit and log say. */
+export interface WriteRequest extends DeployRequest {
+  /** `commit-message`; a default when absent. */
+  readonly subject?: string;
+  readonly sourceRepository: string;
+  readonly runUrl: string;
+  /** Sizes of this image's files by blob id, for the dry-run listing. */
+  readonly sizes: ReadonlyMap<string, number>;
+  /** The image's locked packages, compared with those of the image `latest` names. */
+  readonly packages?: readonly PackageVersion[];
+}
+
+/** Every decision of one attempt: what to write, keep, move, remove, and the words for each. */
+export type WritePlan =
+  | { readonly kind: 'unchanged'; readonly reason: string }
+  | { readonly kind: 'conflict'; readonly message: string }
+  | {
+      readonly kind: 'commit';
+      readonly changes: readonly IndexChange[];
+      readonly generated: readonly GeneratedFile[];
+      readonly message: string;
+      /** For the log and the summary; `notice` is also one of them. */
+      readonly notes: readonly string[];
+      /** Why `latest` stays, said as a notice. */
+      readonly notice?: string;
+      /** The dry-run list of paths. */
+      readonly listing: readonly string[];
+      readonly diff: DeployDiff;
+    };
+
+function deployNotes(request: WriteRequest, plan: Extract<Plan, { kind: 'commit' }>) {
+  const notes: string[] = [];
+  if (plan.others.length > 0) notes.push(`kept the folder's other images: ${plan.others.join(', ')}`);
+  const notice =
+    !plan.latest.move && plan.latest.reason
+      ? `${plan.latest.reason}: the image is stored, \`latest\` is left as it is`
+      : undefined;
+  if (notice !== undefined) notes.push(notice);
+  if (plan.pruned.length > 0) {
+    const removed = plan.pruned.map((s) => deployFolder(request.directory, s)).join(', ');
+    notes.push(`keep ${request.keep}: removed ${removed}`);
+  }
+  return { notes, notice };
+}
+
+/** The one plan of a deploy attempt, from what was read at the tip. */
+export function planWrite(request: WriteRequest, snapshot: DeploySnapshot): WritePlan {
+  const plan = planDeploy(request, snapshot);
+  if (plan.kind !== 'commit') return plan;
+  const { directory, sha } = request;
+  const { notes, notice } = deployNotes(request, plan);
+  const diff = diffWithLatest(snapshot.previous, request.entry, request.packages);
+  const sizes = new Map(request.sizes);
+  for (const g of plan.generated) sizes.set(g.oid, Buffer.byteLength(g.text));
+  return {
+    kind: 'commit',
+    changes: plan.changes,
+    generated: plan.generated,
+    message: commitMessage({
+      subject: request.subject ?? `adding ${sha} for ${directory}`,
+      repository: request.sourceRepository,
+      sha,
+      runUrl: request.runUrl,
+      notes: [`image: ${request.imageFile}`, ...notes, '', ...diffLines(diff)],
+    }),
+    notes,
+    ...defined({ notice }),
+    listing: describeChanges(plan.changes, sizes, plan.latest.move ? { path: latestPath(directory), sha } : undefined),
+    diff,
+  };
 }
 
 export type RollbackPlan =
