@@ -5,12 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { preflight } from '../../src/deploy/credentials/preflight.js';
+import { deployImage } from '../../src/deploy/index.js';
 import { parseManifest } from '../../src/deploy/manifest.js';
+import { readSourceFacts } from '../../src/deploy/source.js';
 import { createBareRepo, runProcess, serverGitEnv } from '../support/bare-repo.js';
 import {
   bareGit,
@@ -116,6 +119,35 @@ describe('over SSH', () => {
       expect(outcome.deployed).toBe(true);
       expect(outcome.message).toMatch(new RegExp(`the commit time of ${unknown} is unknown`));
       expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${commits.c2}\n`);
+    });
+
+    it('the history read before the build orders it, although the build then took the checkout away', async () => {
+      const src = path.join(scratch.workspace, 'src');
+      // c3 follows c2 but was committed a day before it (a rebase keeps the older date).
+      await writeFile(path.join(src, 'unikernel', 'config.ml'), '(* c3 *)\n');
+      await mustGit(src, ['add', '-A']);
+      const date = '2026-01-01T12:00:00Z';
+      await mustGit(src, ['commit', '--quiet', '-m', 'c3'], { GIT_COMMITTER_DATE: date, GIT_AUTHOR_DATE: date });
+      const c3 = (await mustGit(src, ['rev-parse', 'HEAD'])).trim();
+      const ctx = scratch.context({ sha: c3, eventName: 'workflow_dispatch' });
+      const config = deployConfig(ctx, {
+        target: 'xen',
+        'working-directory': 'src/unikernel',
+        ...sshDeployInputs(sshd),
+      });
+      const cleared = await preflight(config.deploy);
+      const facts = await readSourceFacts(ctx, config.build.workingDirectory);
+      // What a build may do to the checkout: git in it afterwards would find no history at all.
+      await rename(path.join(src, '.git'), path.join(scratch.base, 'hidden.git'));
+      try {
+        const outcome = await deployImage(config, ctx, await image(c3), SETUP, cleared, facts);
+        expect(outcome.deployed).toBe(true);
+      } finally {
+        await rename(path.join(scratch.base, 'hidden.git'), path.join(src, '.git'));
+      }
+      expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${c3}\n`);
+      const manifest = parseManifest(await showFile(repo, 'main', `xen/${c3}/manifest.json`));
+      expect(manifest?.source.commitTime).toBe('2026-01-01T12:00:00.000Z');
     });
   });
 
