@@ -4,7 +4,8 @@
  * a job environment carrying git configuration, and transports that fail once.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -25,6 +26,7 @@ import {
   sshDeployInputs,
   checkedDeploy,
   checkedRollback,
+  checkFolderLikeAHost,
 } from '../support/deploy-scenario.js';
 import { useDeployScratch } from '../support/deploy-scratch.js';
 import { startGitHttp, type GitHttpServer } from '../support/git-http.js';
@@ -186,6 +188,50 @@ describe('over SSH', () => {
       const next = shaOf('after-pinned');
       await push(next, 210);
       expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${next}\n`);
+    });
+
+    it('a rollback refuses an image whose stored file, manifest and SHA256SUMS agree but which unpacks to other bytes than the manifest says', async () => {
+      const sha = shaOf('repacked');
+      await push(sha, 250);
+      await push(shaOf('after-repacked'), 260);
+      const original = parseManifest(await showFile(repo, 'main', `xen/${sha}/manifest.json`))?.images['hello.xen.bz2'];
+      const evil = Buffer.from('not the image that was built');
+      const digest = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+      await tamper(repo, 'repacked', async (work) => {
+        // Another valid bzip2 file, its compressed sha256 and size in the manifest, and a SHA256SUMS
+        // remade for the folder as it now is: only the manifest's unpacked sha256 still tells.
+        const folder = path.join(work, 'xen', sha);
+        const packed = execFileSync('bzip2', ['-9'], { input: evil });
+        await writeFile(path.join(folder, 'hello.xen.bz2'), packed);
+        const manifest = JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8'));
+        manifest.images['hello.xen.bz2'].compressedSha256 = digest(packed);
+        manifest.images['hello.xen.bz2'].compressedSize = packed.length;
+        await writeFile(path.join(folder, 'manifest.json'), JSON.stringify(manifest));
+        const lines = readdirSync(folder)
+          .filter((name) => name !== 'SHA256SUMS')
+          .sort()
+          .map((name) => `${digest(readFileSync(path.join(folder, name)))}  ${name}`);
+        await writeFile(
+          path.join(folder, 'SHA256SUMS'),
+          `${lines.join('\n')}\n# unpacked: ${digest(evil)}  hello.xen\n`,
+        );
+      });
+      const host = await checkFolderLikeAHost(repo, 'main', `xen/${sha}`, path.join(scratch.base, 'host-repacked'));
+      expect([host.stored.code, host.unpacked.code]).toEqual([0, 0]);
+      const ctx = scratch.context({ sha: shaOf('dispatch'), eventName: 'workflow_dispatch' });
+      const error = await checkedRollback(
+        deployConfig(ctx, { target: 'xen', 'rollback-to': sha, ...sshDeployInputs(sshd) }),
+        ctx,
+        sha,
+      ).then(
+        () => 'rolled back',
+        (e: unknown) => (e as Error).message,
+      );
+      expect(error).toBe(
+        `input \`rollback-to\`: xen/${sha}/hello.xen.bz2 unpacks to sha256 ${digest(evil)}, but its manifest says ` +
+          `${original?.sha256}; not moving \`latest\` to it`,
+      );
+      expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shaOf('after-repacked')}\n`);
     });
 
     it('a rollback to a folder whose image is a symlink is refused; the linked file is never read', async () => {
