@@ -5,7 +5,7 @@
  * `commit-tree`, never in a work tree, so no earlier image is ever downloaded.
  */
 import * as core from '@actions/core';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deadline, GIT_DEADLINE_MS, LOW_SPEED_BYTES, LOW_SPEED_SECONDS, seconds } from '../../deadlines.js';
@@ -91,7 +91,10 @@ function gitCommand(args: readonly string[]): string {
   return args[i] ?? '';
 }
 
-const ZERO_OID = '0000000000000000000000000000000000000000';
+/** The object format a remote advertises (`object-format=` in git's packet trace), by default SHA-1. */
+export function advertisedObjectFormat(trace: string): 'sha1' | 'sha256' {
+  return /\bobject-format=sha256\b/.test(trace) ? 'sha256' : 'sha1';
+}
 
 export class DeploymentRepository {
   /** Blobs fetched so far: asking git whether it has one would fetch it lazily, one by one. */
@@ -141,18 +144,46 @@ export class DeploymentRepository {
       await repo.reportIgnoredFilter(cloned.stderr, 0);
       const name = branch ?? (await repo.mustGit(['symbolic-ref', '--short', 'HEAD'])).trim();
       const tip = await repo.resolve(`refs/heads/${name}`);
-      return { repo, branch: name, ...defined({ tip }) };
+      if (tip !== undefined) return { repo, branch: name, tip };
+      // An empty repository: git 2.39's clone makes a SHA-1 mirror whatever the server's format.
+      await repo.initMirror();
+      return { repo, branch: name };
     }
     if (branch === undefined || !/Remote branch \S+ not found in upstream/i.test(cloned.stderr)) {
       throw repo.failure(args.slice(2), cloned, true);
     }
-    await repo.mustGit(['init', '--quiet', '--bare', '--template=', gitDir], { bare: false });
-    await repo.mustGit(['remote', 'add', 'origin', access.url]);
+    await repo.initMirror();
+    return { repo, branch };
+  }
+
+  /**
+   * The remote's object format (SHA-1 or SHA-256), from its capability advertisement: a branch
+   * that does not exist yet gives the mirror nothing to learn it from.
+   */
+  private async remoteObjectFormat(): Promise<'sha1' | 'sha256'> {
+    const args = ['ls-remote', '--', this.access.url, 'HEAD'];
+    const result = await this.git(args, { bare: false, network: true, trace: true });
+    if (result.exitCode !== 0) {
+      const stderr = result.stderr
+        .split('\n')
+        .filter((line) => !/ packet: /.test(line))
+        .join('\n');
+      throw this.failure(args, { ...result, stderr }, true);
+    }
+    return advertisedObjectFormat(result.stderr);
+  }
+
+  /** An empty mirror in the remote's object format, for a branch the first commit starts. */
+  private async initMirror(): Promise<void> {
+    const format = await this.remoteObjectFormat();
+    await rm(this.gitDir, { recursive: true, force: true });
+    const init = ['init', '--quiet', '--bare', '--template=', `--object-format=${format}`, this.gitDir];
+    await this.mustGit(init, { bare: false });
+    await this.mustGit(['remote', 'add', 'origin', this.access.url]);
     // A promisor remote, as clone --filter makes it: the objects a blob-less fetch leaves out are
     // known to be on the server, so that pushes and tree writes do not ask for them.
-    await repo.mustGit(['config', 'remote.origin.promisor', 'true']);
-    await repo.mustGit(['config', 'remote.origin.partialclonefilter', 'blob:none']);
-    return { repo, branch };
+    await this.mustGit(['config', 'remote.origin.promisor', 'true']);
+    await this.mustGit(['config', 'remote.origin.partialclonefilter', 'blob:none']);
   }
 
   /** Bytes of the packs git stored: what the server sent, since nothing is repacked here. */
@@ -177,10 +208,12 @@ export class DeploymentRepository {
 
   private async git(
     args: readonly string[],
-    options: { input?: string; index?: boolean; bare?: boolean; network?: boolean } = {},
+    options: { input?: string; index?: boolean; bare?: boolean; network?: boolean; trace?: boolean } = {},
   ): Promise<CommandResult> {
     const env = { ...this.env };
     if (options.bare ?? true) env.GIT_DIR = this.gitDir;
+    // The pkt-lines only (capabilities, refs): never a credential, which travels in headers or ssh.
+    if (options.trace) env.GIT_TRACE_PACKET = '1';
     if (options.index) env.GIT_INDEX_FILE = this.indexFile;
     // Every command gets the deadline: a local one can still fetch a missing blob lazily.
     const run = () =>
@@ -315,7 +348,9 @@ export class DeploymentRepository {
    */
   async commit(parent: string | undefined, changes: readonly IndexChange[], message: string): Promise<string> {
     await this.mustGit(parent === undefined ? ['read-tree', '--empty'] : ['read-tree', parent], { index: true });
-    const lines = changes.map((c) => (c.oid === undefined ? `0 ${ZERO_OID}\t${c.path}` : `100644 ${c.oid}\t${c.path}`));
+    // A removal names the null id of the repository's format: 40 or 64 zeros.
+    const zero = '0'.repeat(parent?.length ?? 40);
+    const lines = changes.map((c) => (c.oid === undefined ? `0 ${zero}\t${c.path}` : `100644 ${c.oid}\t${c.path}`));
     await this.mustGit(['update-index', '--index-info'], { index: true, input: `${lines.join('\n')}\n` });
     const tree = (await this.mustGit(['write-tree', '--missing-ok'], { index: true })).trim();
     const args = ['commit-tree', tree, ...(parent === undefined ? [] : ['-p', parent]), '-F', '-'];
