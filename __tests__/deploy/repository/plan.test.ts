@@ -118,6 +118,16 @@ describe('identifyLatest', () => {
   });
 });
 
+/** A rollback of `xen` to `target`, as the writer asks it. */
+const rollbackTo = (target: string) => ({
+  directory: 'xen',
+  sha: target,
+  latestOid: oid(7),
+  sourceRepository: 'o/r',
+  runUrl: '',
+  display: 'o/deployment',
+});
+
 describe('planDeploy', () => {
   const files = [
     { name: 'www.xen.bz2', oid: oid(3) },
@@ -238,7 +248,7 @@ describe('planDeploy', () => {
         ancestry: 'unknown',
       }).kind,
     ).toBe('commit');
-    expect(() => planRollback('xen', sha('a'), { listing: linked.listing }, oid(7))).toThrow(/symbolic links/);
+    expect(() => planRollback(rollbackTo(sha('a')), { listing: linked.listing })).toThrow(/symbolic links/);
   });
 
   it('a manifest claiming a commit time in the future neither pins latest nor steers keep', () => {
@@ -411,11 +421,32 @@ describe('planDeploy', () => {
 describe('planRollback', () => {
   const listing = listTarget(parseLsTree(lsTree([sha('a'), sha('b')], oid(500))), 'xen');
   it.each([
-    ['a deployed sha', sha('a'), sha('b'), { kind: 'commit', changes: [{ path: 'xen/latest', oid: oid(7) }] }],
+    [
+      'a deployed sha',
+      sha('a'),
+      sha('b'),
+      {
+        kind: 'commit',
+        changes: [{ path: 'xen/latest', oid: oid(7) }],
+        notes: [`\`latest\` named ${sha('b')} before`],
+        listing: [`write xen/latest (${sha('a')})`],
+        message: `rolling back xen to ${sha('a')}\n\no/r@${sha('a')}\n\`latest\` named ${sha('b')} before\n`,
+      },
+    ],
     ['the sha latest already names', sha('b'), sha('b'), { kind: 'unchanged' }],
-    ['a sha never deployed', sha('c'), sha('b'), { kind: 'missing', deployed: [sha('a'), sha('b')] }],
+    [
+      'a sha never deployed',
+      sha('c'),
+      sha('b'),
+      {
+        kind: 'missing',
+        message:
+          `input \`rollback-to\`: ${sha('c')} is not deployed for target xen in o/deployment: there is no ` +
+          `xen/${sha('c')}/ on its branch; deployed there: ${sha('a')}, ${sha('b')}`,
+      },
+    ],
   ])('%s', (_name, target, latest, expected) => {
-    expect(planRollback('xen', target, { listing, latestSha: latest }, oid(7))).toMatchObject(expected);
+    expect(planRollback(rollbackTo(target), { listing, latestSha: latest })).toMatchObject(expected);
   });
 });
 

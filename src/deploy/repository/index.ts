@@ -13,7 +13,6 @@ import { deployFolder, latestContent, latestPath, MANIFEST_FILE, parseLatest } f
 import { parseManifest, type ImageEntry, type Manifest, type ManifestSource } from '../manifest.js';
 import {
   classifyPush,
-  commitMessage,
   identifyLatest,
   listTarget,
   manifestsToRead,
@@ -24,6 +23,7 @@ import {
   retryDelay,
   type DeploySnapshot,
   type IndexChange,
+  type RollbackRequest,
   type TargetListing,
   type WriteRequest,
 } from './plan.js';
@@ -406,50 +406,32 @@ async function verifyDeployed(
 
 /** Moves `<directory>/latest` back to an existing `<directory>/<sha>/` whose images all verify. */
 export async function writeRollback(access: GitAccess, settings: WriteSettings): Promise<WriteResult> {
-  const { directory: target, sha } = settings;
+  const { directory, sha } = settings;
   const opened = await DeploymentRepository.open(access, settings.workDir, settings.author, settings.branch);
   const { repo } = opened;
-  const latestOid = await repo.writeText(latestContent(sha));
+  const request: RollbackRequest = {
+    directory,
+    sha,
+    latestOid: await repo.writeText(latestContent(sha)),
+    ...defined({ subject: settings.subject }),
+    sourceRepository: settings.sourceRepository,
+    runUrl: settings.runUrl,
+    display: repo.display,
+  };
   const verified = new Set<string>();
   return commitWithRetry(opened, settings.dryRun, async (tip) => {
-    const snap = await readTarget(repo, tip, target);
-    const plan = planRollback(target, sha, snap, latestOid);
-    if (plan.kind === 'missing') {
-      const listed = plan.deployed.slice(0, 10).join(', ');
-      throw new RepositoryError(
-        `input \`rollback-to\`: ${sha} is not deployed for target ${target} in ${repo.display}: there is no ` +
-          `${deployFolder(target, sha)}/ on its branch` +
-          (listed
-            ? `; deployed there: ${listed}${plan.deployed.length > 10 ? ', …' : ''}`
-            : '; nothing is deployed for that target'),
-      );
-    }
-    if (plan.kind === 'unchanged') return plan;
-    const folderKey = [...(snap.listing.folders.get(sha) ?? new Map<string, string>()).values()].sort().join(',');
-    if (snap.tip !== undefined && !verified.has(folderKey)) {
-      await verifyDeployed(
-        repo,
-        snap.tip,
-        snap.listing,
-        target,
-        sha,
-        join(settings.workDir, `verify-${verified.size}`),
-      );
+    const snap = await readTarget(repo, tip, directory);
+    const plan = planRollback(request, snap);
+    if (plan.kind === 'missing') throw new RepositoryError(plan.message);
+    if (plan.kind === 'unchanged' || snap.tip === undefined) return plan;
+    // The folder's images, checked once per content before `latest` names it (a moved tip may hold other blobs).
+    const files = snap.listing.folders.get(sha) ?? new Map<string, string>();
+    const folderKey = [...files.values()].sort().join(',');
+    if (!verified.has(folderKey)) {
+      const dest = join(settings.workDir, `verify-${verified.size}`);
+      await verifyDeployed(repo, snap.tip, snap.listing, directory, sha, dest);
       verified.add(folderKey);
     }
-    const notes = snap.latestSha ? [`\`latest\` named ${snap.latestSha} before`] : [];
-    return {
-      kind: 'commit',
-      changes: plan.changes,
-      message: commitMessage({
-        subject: settings.subject ?? `rolling back ${target} to ${sha}`,
-        repository: settings.sourceRepository,
-        sha,
-        runUrl: settings.runUrl,
-        notes,
-      }),
-      notes,
-      listing: [`write ${latestPath(target)} (${sha})`],
-    };
+    return plan;
   });
 }

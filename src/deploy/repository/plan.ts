@@ -534,21 +534,67 @@ export function planWrite(request: WriteRequest, snapshot: DeploySnapshot): Writ
   };
 }
 
-export type RollbackPlan =
-  | { readonly kind: 'missing'; readonly deployed: readonly string[] }
-  | { readonly kind: 'unchanged'; readonly reason: string }
-  | { readonly kind: 'commit'; readonly changes: readonly IndexChange[] };
+export interface RollbackRequest {
+  readonly directory: string;
+  /** The sha `latest` moves back to (`rollback-to`). */
+  readonly sha: string;
+  /** The blob holding `<sha>\n`. */
+  readonly latestOid: string;
+  /** `commit-message`; a default when absent. */
+  readonly subject?: string;
+  readonly sourceRepository: string;
+  readonly runUrl: string;
+  /** The deployment repository, as messages name it. */
+  readonly display: string;
+}
 
+export type RollbackPlan =
+  | { readonly kind: 'missing'; readonly message: string }
+  | { readonly kind: 'unchanged'; readonly reason: string }
+  | {
+      readonly kind: 'commit';
+      readonly changes: readonly IndexChange[];
+      readonly message: string;
+      readonly notes: readonly string[];
+      readonly listing: readonly string[];
+    };
+
+/** Every decision of a rollback attempt; the images of the folder are verified before it commits. */
 export function planRollback(
-  target: string,
-  sha: string,
+  request: RollbackRequest,
   state: Pick<TargetState, 'listing' | 'latestSha'>,
-  latestOid: string,
 ): RollbackPlan {
-  refuseSymlinks(state.listing, target, deployFolder(target, sha));
-  if (!state.listing.folders.has(sha)) return { kind: 'missing', deployed: [...state.listing.folders.keys()] };
-  if (state.latestSha === sha) return { kind: 'unchanged', reason: `\`${latestPath(target)}\` already names ${sha}` };
-  return { kind: 'commit', changes: [{ path: latestPath(target), oid: latestOid }] };
+  const { directory, sha } = request;
+  refuseSymlinks(state.listing, directory, deployFolder(directory, sha));
+  if (!state.listing.folders.has(sha)) {
+    const deployed = [...state.listing.folders.keys()];
+    const listed = deployed.slice(0, 10).join(', ');
+    return {
+      kind: 'missing',
+      message:
+        `input \`rollback-to\`: ${sha} is not deployed for target ${directory} in ${request.display}: there is no ` +
+        `${deployFolder(directory, sha)}/ on its branch` +
+        (listed
+          ? `; deployed there: ${listed}${deployed.length > 10 ? ', …' : ''}`
+          : '; nothing is deployed for that target'),
+    };
+  }
+  if (state.latestSha === sha)
+    return { kind: 'unchanged', reason: `\`${latestPath(directory)}\` already names ${sha}` };
+  const notes = state.latestSha ? [`\`latest\` named ${state.latestSha} before`] : [];
+  return {
+    kind: 'commit',
+    changes: [{ path: latestPath(directory), oid: request.latestOid }],
+    message: commitMessage({
+      subject: request.subject ?? `rolling back ${directory} to ${sha}`,
+      repository: request.sourceRepository,
+      sha,
+      runUrl: request.runUrl,
+      notes,
+    }),
+    notes,
+    listing: [`write ${latestPath(directory)} (${sha})`],
+  };
 }
 
 export interface MessageParts {
