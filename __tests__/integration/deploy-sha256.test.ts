@@ -99,10 +99,10 @@ describe.each([
     expect(first.outcome.commit).toMatch(/^[0-9a-f]{64}$/);
     expect(await showFile(remote.repo, 'main', 'xen/latest')).toBe(`${first.sha}\n`);
 
-    // The tip, then the manifest of the build `latest` names: `latest` itself is not downloaded,
-    // since its SHA-256 blob id names the folder.
+    // The tip's commit, the root tree, `xen/`, the folder `latest` names and its manifest:
+    // `latest` itself is not downloaded, since its SHA-256 blob id names the folder.
     const second = await deploy('second', 20);
-    expect(second.reads).toBe(2);
+    expect(second.reads).toBe(5);
     expect(await showFile(remote.repo, 'main', 'xen/latest')).toBe(`${second.sha}\n`);
 
     const third = await deploy('third', 30, { keep: '2' });

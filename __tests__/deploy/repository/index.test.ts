@@ -51,7 +51,17 @@ vi.mock('../../../src/deploy/repository/git.js', () => {
       return oid;
     },
     fetchTip: async () => fake.tips.shift(),
-    listFiles: async () => fake.tree,
+    // `<directory>/`'s own entries: its blobs, and one tree per folder of the fake tree
+    listDirectory: async (_commit: string, directory: string) => {
+      const own = fake.tree.filter((e) => !e.path.slice(directory.length + 1).includes('/'));
+      const folders = new Set(fake.tree.map((e) => e.path.split('/').slice(0, 2).join('/')));
+      const trees = [...folders]
+        .filter((p) => fake.tree.some((e) => e.path.startsWith(`${p}/`)))
+        .map((p) => ({ mode: '040000', type: 'tree', oid: `tree:${p}`, path: p }));
+      return [...own, ...trees];
+    },
+    listFolders: async (_directory: string, trees: Map<string, string>) =>
+      fake.tree.filter((e) => [...trees.values()].some((oid) => e.path.startsWith(`${oid.slice(5)}/`))),
     fetchBlobs: async () => undefined,
     readText: async (oid: string) => fake.blobs.get(oid) ?? '',
     commit: async (parent: string | undefined) => {

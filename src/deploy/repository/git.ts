@@ -1,8 +1,10 @@
 /**
  * Git plumbing on a throw-away bare repository that mirrors only the tip of the deployment branch:
- * its commit and trees (`--depth 1 --filter=blob:none`) and the few blobs a deploy reads. New
- * commits are built with `hash-object`, `update-index --index-info`, `write-tree` and
- * `commit-tree`, never in a work tree, so no earlier image is ever downloaded.
+ * its commit (`--depth 1 --filter=tree:0`), then by id only the trees and blobs a deploy reads, as
+ * the host updater does: the root tree, the path to `<directory>/`, its listing, the folders it
+ * reads. New commits are built with `hash-object` and `mktree` along the changed paths only, then
+ * `commit-tree`, never in a work tree or an index of the whole tree, so no earlier image, nor the
+ * tree of a folder the deploy does not touch, is ever downloaded.
  */
 import * as core from '@actions/core';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
@@ -132,7 +134,7 @@ export class DeploymentRepository {
       '--quiet',
       '--no-tags',
       '--depth=1',
-      '--filter=blob:none',
+      '--filter=tree:0',
       '--template=',
       ...(branch === undefined ? [] : ['--branch', branch]),
       '--',
@@ -183,7 +185,7 @@ export class DeploymentRepository {
     // A promisor remote, as clone --filter makes it: the objects a blob-less fetch leaves out are
     // known to be on the server, so that pushes and tree writes do not ask for them.
     await this.mustGit(['config', 'remote.origin.promisor', 'true']);
-    await this.mustGit(['config', 'remote.origin.partialclonefilter', 'blob:none']);
+    await this.mustGit(['config', 'remote.origin.partialclonefilter', 'tree:0']);
   }
 
   /** Bytes of the packs git stored: what the server sent, since nothing is repacked here. */
@@ -270,7 +272,7 @@ export class DeploymentRepository {
     );
   }
 
-  /** Fetches the tip of `branch` (commit and trees, no blobs); undefined when the branch does not exist. */
+  /** Fetches the tip of `branch` (its commit only); undefined when the branch does not exist. */
   async fetchTip(branch: string): Promise<string | undefined> {
     const tracking = `refs/remotes/origin/${branch}`;
     const args = [
@@ -279,7 +281,7 @@ export class DeploymentRepository {
       '--no-tags',
       '--no-write-fetch-head',
       '--depth=1',
-      '--filter=blob:none',
+      '--filter=tree:0',
       'origin',
       `+refs/heads/${branch}:${tracking}`,
     ];
@@ -293,15 +295,61 @@ export class DeploymentRepository {
     return this.resolve(tracking);
   }
 
-  /** Every file under `prefix/` at `commit`, from the local trees (no blob is read). */
-  async listFiles(commit: string, prefix: string): Promise<TreeEntry[]> {
-    return parseLsTree(await this.mustGit(['ls-tree', '-r', '-z', '--full-tree', commit, '--', `${prefix}/`]));
+  /**
+   * The root tree's id, read from the commit: `rev-parse <commit>^{tree}` would check that the tree
+   * is here, and git would fetch it lazily with every tree below it.
+   */
+  private async treeOf(commit: string): Promise<string> {
+    const text = await this.mustGit(['cat-file', 'commit', commit]);
+    const tree = /^tree ([0-9a-f]+)$/m.exec(text)?.[1];
+    if (tree === undefined) throw new RepositoryError(`commit ${commit} of the deployment repository names no tree`);
+    return tree;
+  }
+
+  /** The entries of one tree, fetched if need be, with `prefix` before each name. */
+  private async readTree(oid: string, prefix: string): Promise<TreeEntry[]> {
+    await this.fetchObjects([oid]);
+    const entries = parseLsTree(await this.mustGit(['ls-tree', '-z', oid]));
+    return entries.map((e) => ({ ...e, path: `${prefix}${e.path}` }));
+  }
+
+  /**
+   * The entries of `<directory>/` at `commit` (its `latest` and one tree per deploy folder), each
+   * tree on the way fetched alone by id; none when the folder does not exist.
+   */
+  async listDirectory(commit: string, directory: string): Promise<TreeEntry[]> {
+    let tree = await this.treeOf(commit);
+    const parts = directory.split('/').filter((p) => p !== '');
+    for (const [i, part] of parts.entries()) {
+      const entry = (await this.readTree(tree, '')).find((e) => e.path === part);
+      if (entry === undefined || entry.type !== 'tree') return [];
+      tree = entry.oid;
+      if (i === parts.length - 1) return this.readTree(tree, `${directory}/`);
+    }
+    return [];
+  }
+
+  /** The files of the given deploy folders (name → tree id), their trees fetched in one request. */
+  async listFolders(directory: string, trees: ReadonlyMap<string, string>): Promise<TreeEntry[]> {
+    await this.fetchObjects(trees.values(), 'tree:0');
+    const listed = await Promise.all([...trees].map(([name, oid]) => this.readTree(oid, `${directory}/${name}/`)));
+    return listed.flat();
   }
 
   /** Downloads the given blobs in one request. */
   async fetchBlobs(oids: Iterable<string>): Promise<void> {
+    await this.fetchObjects(oids, 'blob:none');
+  }
+
+  /**
+   * Downloads objects by id in one request; a tree comes alone (`tree:0`), without what it names.
+   * Objects fetched before are not asked for again: asking git whether it has one would fetch it
+   * lazily, one by one.
+   */
+  private async fetchObjects(oids: Iterable<string>, filter = 'tree:0'): Promise<void> {
     const missing = [...new Set(oids)].filter((oid) => !this.fetched.has(oid));
-    if (missing.length === 0) return;
+    // A server that ignored the filter sent the whole tip: asking again would send it again.
+    if (missing.length === 0 || this.filterIgnoredSaid) return;
     await this.mustGit(
       [
         '-c',
@@ -311,7 +359,7 @@ export class DeploymentRepository {
         '--no-tags',
         '--no-write-fetch-head',
         '--recurse-submodules=no',
-        '--filter=blob:none',
+        `--filter=${filter}`,
         'origin',
         ...missing,
       ],
@@ -343,16 +391,41 @@ export class DeploymentRepository {
   }
 
   /**
-   * Writes the tree of `parent` (or an empty one) with `changes` applied, and a commit of it.
-   * `--missing-ok`: the unchanged blobs are the server's and were never downloaded.
+   * The tree `tree` (absent: an empty one) with `changes` applied (paths relative to it); undefined
+   * when nothing is left in it. Only the trees along the changed paths are read: the deploy read
+   * them already, so git has them; an unchanged folder's tree stays an id that may be missing here.
    */
+  private async changeTree(tree: string | undefined, changes: readonly IndexChange[]): Promise<string | undefined> {
+    const entries = new Map<string, string>();
+    for (const e of tree === undefined ? [] : await this.readTree(tree, '')) {
+      entries.set(e.path, `${e.mode} ${e.type} ${e.oid}`);
+    }
+    const below = new Map<string, IndexChange[]>();
+    for (const change of changes) {
+      const slash = change.path.indexOf('/');
+      if (slash < 0) {
+        if (change.oid === undefined) entries.delete(change.path);
+        else entries.set(change.path, `100644 blob ${change.oid}`);
+        continue;
+      }
+      const name = change.path.slice(0, slash);
+      below.set(name, [...(below.get(name) ?? []), { ...change, path: change.path.slice(slash + 1) }]);
+    }
+    for (const [name, inner] of below) {
+      const [mode, type, oid] = entries.get(name)?.split(' ') ?? [];
+      const sub = await this.changeTree(mode === '040000' && type === 'tree' ? oid : undefined, inner);
+      if (sub === undefined) entries.delete(name);
+      else entries.set(name, `040000 tree ${sub}`);
+    }
+    if (entries.size === 0) return undefined;
+    const input = [...entries].map(([name, entry]) => `${entry}\t${name}\0`).join('');
+    return (await this.mustGit(['mktree', '-z', '--missing'], { input })).trim();
+  }
+
+  /** A commit of the tree of `parent` (or an empty one) with `changes` applied. */
   async commit(parent: string | undefined, changes: readonly IndexChange[], message: string): Promise<string> {
-    await this.mustGit(parent === undefined ? ['read-tree', '--empty'] : ['read-tree', parent], { index: true });
-    // A removal names the null id of the repository's format: 40 or 64 zeros.
-    const zero = '0'.repeat(parent?.length ?? 40);
-    const lines = changes.map((c) => (c.oid === undefined ? `0 ${zero}\t${c.path}` : `100644 ${c.oid}\t${c.path}`));
-    await this.mustGit(['update-index', '--index-info'], { index: true, input: `${lines.join('\n')}\n` });
-    const tree = (await this.mustGit(['write-tree', '--missing-ok'], { index: true })).trim();
+    const base = parent === undefined ? undefined : await this.treeOf(parent);
+    const tree = (await this.changeTree(base, changes)) ?? (await this.mustGit(['mktree'], { input: '' })).trim();
     const args = ['commit-tree', tree, ...(parent === undefined ? [] : ['-p', parent]), '-F', '-'];
     return (await this.mustGit(args, { input: message })).trim();
   }

@@ -13,6 +13,7 @@ import { deployFolder, latestContent, latestPath, MANIFEST_FILE, parseLatest } f
 import { parseManifest, type ImageEntry, type Manifest, type ManifestSource } from '../manifest.js';
 import {
   classifyPush,
+  foldersToRead,
   identifyLatest,
   listTarget,
   manifestsToRead,
@@ -103,14 +104,9 @@ interface Opened {
 
 const short = (oid: string) => oid.slice(0, 12);
 
-async function readTarget(
-  repo: DeploymentRepository,
-  tip: string | undefined,
-  target: string,
-): Promise<TargetSnapshot> {
-  if (tip === undefined) return { listing: { folders: new Map() } };
-  const listing = listTarget(await repo.listFiles(tip, target), target);
-  if (listing.latestOid === undefined) return { tip, listing };
+/** The sha `latest` names: from its blob id when it names a folder, or else from its text. */
+async function readLatest(repo: DeploymentRepository, listing: TargetListing, target: string) {
+  if (listing.latestOid === undefined) return undefined;
   let latestSha = identifyLatest(listing);
   if (latestSha === undefined) {
     await repo.fetchBlobs([listing.latestOid]);
@@ -118,7 +114,25 @@ async function readTarget(
   }
   if (latestSha === undefined)
     core.warning(`\`${latestPath(target)}\` does not hold a commit sha; it will be replaced`);
-  return latestSha === undefined ? { tip, listing } : { tip, listing, latestSha };
+  return latestSha;
+}
+
+/**
+ * `<directory>/` at the tip: its entries, the sha `latest` names, and the files of the folders
+ * `toRead` picks (name → tree id), fetched by id; no other folder's tree is downloaded.
+ */
+async function readTarget(
+  repo: DeploymentRepository,
+  tip: string | undefined,
+  target: string,
+  toRead: (listing: TargetListing, latestSha: string | undefined) => ReadonlyMap<string, string>,
+): Promise<TargetSnapshot> {
+  if (tip === undefined) return { listing: { folders: new Map() } };
+  const entries = await repo.listDirectory(tip, target);
+  const top = listTarget(entries, target);
+  const latestSha = await readLatest(repo, top, target);
+  const files = await repo.listFolders(target, toRead(top, latestSha));
+  return { tip, listing: listTarget([...entries, ...files], target), ...defined({ latestSha }) };
 }
 
 async function readManifests(
@@ -279,7 +293,9 @@ async function readSnapshot(
   dest: string,
 ): Promise<DeploySnapshot> {
   const { directory, sha } = settings;
-  const { listing, latestSha } = await readTarget(repo, tip, directory);
+  const { listing, latestSha } = await readTarget(repo, tip, directory, (top, latest) =>
+    foldersToRead(top, sha, latest, job.keep),
+  );
   const manifests = await readManifests(repo, manifestsToRead(listing, sha, latestSha, job.keep));
   // Before reading any of the folder's blobs, as the plan would refuse after.
   refuseSymlinks(listing, directory, deployFolder(directory, sha));
@@ -420,7 +436,7 @@ export async function writeRollback(access: GitAccess, settings: WriteSettings):
   };
   const verified = new Set<string>();
   return commitWithRetry(opened, settings.dryRun, async (tip) => {
-    const snap = await readTarget(repo, tip, directory);
+    const snap = await readTarget(repo, tip, directory, (top) => foldersToRead(top, sha, undefined, 0));
     const plan = planRollback(request, snap);
     if (plan.kind === 'missing') throw new RepositoryError(plan.message);
     if (plan.kind === 'unchanged' || snap.tip === undefined) return plan;

@@ -123,10 +123,16 @@ export function parseLsTree(output: string): TreeEntry[] {
   return entries;
 }
 
-/** `<directory>/` at one commit: the `latest` blob and each deploy folder's files (name → blob). */
+/**
+ * `<directory>/` at one commit: the `latest` blob, every deploy folder's tree, and the files
+ * (name → blob) of the folders read.
+ */
 export interface TargetListing {
   readonly latestOid?: string;
+  /** The files of each deploy folder read (not every folder is: see `trees`). */
   readonly folders: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** Every deploy folder of `<directory>/`, read or not: its name (the sha) → its tree id. */
+  readonly trees?: ReadonlyMap<string, string>;
   /**
    * Paths of symbolic links (mode 120000) where `latest` or a deploy folder's files would be: never
    * read as files. Checking out such a folder would make the link, and hashing it would read the
@@ -150,14 +156,25 @@ export function refuseSymlinks(listing: TargetListing, directory: string, folder
   );
 }
 
+/** Every deploy folder of the listing, read or not. */
+export function folderNames(listing: TargetListing): string[] {
+  return [...new Set([...(listing.trees?.keys() ?? []), ...listing.folders.keys()])];
+}
+
+/**
+ * The listing from `<directory>/`'s own entries (`latest`, the folders' trees) and the files of the
+ * folders read (`<directory>/<sha>/<name>`).
+ */
 export function listTarget(entries: readonly TreeEntry[], target: string): TargetListing {
   let latestOid: string | undefined;
   const folders = new Map<string, Map<string, string>>();
+  const trees = new Map<string, string>();
   const symlinks: string[] = [];
   const prefix = `${target}/`;
   for (const entry of entries) {
     if (!entry.path.startsWith(prefix)) continue;
     const rest = entry.path.slice(prefix.length);
+    if (entry.type === 'tree' && isSourceSha(rest)) trees.set(rest, entry.oid);
     const slash = rest.indexOf('/');
     const sha = rest.slice(0, slash);
     const isLatest = rest === LATEST_FILE;
@@ -179,8 +196,24 @@ export function listTarget(entries: readonly TreeEntry[], target: string): Targe
   return {
     ...defined({ latestOid }),
     folders,
+    ...(trees.size === 0 ? {} : { trees }),
     ...(symlinks.length === 0 ? {} : { symlinks }),
   };
+}
+
+/**
+ * The deploy folders a deploy reads the files of: its own (a re-run, or another image of it), the
+ * one `latest` names (is it newer? what changed?), and, for `keep`, every one (their commit times).
+ */
+export function foldersToRead(
+  listing: TargetListing,
+  ownSha: string,
+  latestSha: string | undefined,
+  keep: number,
+): Map<string, string> {
+  const trees = listing.trees ?? new Map<string, string>();
+  const wanted = keep > 0 ? [...trees.keys()] : [ownSha, ...(latestSha ? [latestSha] : [])];
+  return new Map(wanted.flatMap((sha) => (trees.has(sha) ? [[sha, trees.get(sha) ?? '']] : [])));
 }
 
 /** The id git gives a blob with this content, in a repository whose ids have `oidLength` hex digits. */
@@ -197,7 +230,7 @@ export function blobOid(content: string, oidLength: number): string {
 export function identifyLatest(listing: TargetListing): string | undefined {
   const oid = listing.latestOid;
   if (oid === undefined) return undefined;
-  return [...listing.folders.keys()].find((sha) => blobOid(latestContent(sha), oid.length) === oid);
+  return folderNames(listing).find((sha) => blobOid(latestContent(sha), oid.length) === oid);
 }
 
 /** The manifests a plan needs: this sha's (a re-run?), `latest`'s (newer?), and all for `keep`. */
@@ -567,7 +600,7 @@ export function planRollback(
   const { directory, sha } = request;
   refuseSymlinks(state.listing, directory, deployFolder(directory, sha));
   if (!state.listing.folders.has(sha)) {
-    const deployed = [...state.listing.folders.keys()];
+    const deployed = folderNames(state.listing);
     const listed = deployed.slice(0, 10).join(', ');
     return {
       kind: 'missing',
