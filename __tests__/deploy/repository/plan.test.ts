@@ -16,6 +16,8 @@ import {
   parseLsTree,
   planDeploy,
   planRollback,
+  folderNames,
+  foldersToRead,
   type TargetState,
 } from '../../../src/deploy/repository/plan.js';
 import {
@@ -98,6 +100,43 @@ describe('listing', () => {
     expect([...manifestsToRead(listing, sha('d'), sha('b'), 0).entries()]).toEqual([[sha('b'), oid(12)]]);
     expect([...manifestsToRead(listing, sha('a'), sha('b'), 0).keys()]).toEqual([sha('a'), sha('b')]);
     expect([...manifestsToRead(listing, sha('d'), undefined, 2).keys()]).toEqual([sha('a'), sha('b'), sha('c')]);
+  });
+});
+
+describe('a listing read tree by tree', () => {
+  /** `xen/`'s own entries as the writer reads them first: latest, one tree per folder, a stray file. */
+  const directory = (folders: string[], latest?: string) =>
+    parseLsTree(
+      [
+        ...folders.map((s, i) => `040000 tree ${oid(700 + i)}\txen/${s}`),
+        ...(latest ? [`100644 blob ${latest}\txen/latest`] : []),
+        `040000 tree ${oid(800)}\txen/not-a-sha`,
+        '',
+      ].join('\0'),
+    );
+
+  it('knows every folder by its tree, and the files of those read only', () => {
+    const top = listTarget(directory([sha('a'), sha('b')], blobOid(`${sha('b')}\n`, 40)), 'xen');
+    expect([...(top.trees ?? new Map())]).toEqual([
+      [sha('a'), oid(700)],
+      [sha('b'), oid(701)],
+    ]);
+    expect(top.folders.size).toBe(0);
+    expect(identifyLatest(top)).toBe(sha('b'));
+    const files = parseLsTree(lsTree([sha('a'), sha('b')])).filter((e) => e.path.startsWith(`xen/${sha('b')}/`));
+    const read = listTarget([...directory([sha('a'), sha('b')]), ...files], 'xen');
+    expect([...read.folders.keys()]).toEqual([sha('b')]);
+    expect(folderNames(read)).toEqual([sha('a'), sha('b')]);
+  });
+
+  it("reads its own folder and latest's, or every folder for keep; never one that is not there", () => {
+    const top = listTarget(directory([sha('a'), sha('b'), sha('c')]), 'xen');
+    expect([...foldersToRead(top, sha('a'), sha('b'), 0)]).toEqual([
+      [sha('a'), oid(700)],
+      [sha('b'), oid(701)],
+    ]);
+    expect([...foldersToRead(top, sha('d'), undefined, 0)]).toEqual([]);
+    expect([...foldersToRead(top, sha('d'), sha('b'), 1).keys()]).toEqual([sha('a'), sha('b'), sha('c')]);
   });
 });
 
