@@ -4,10 +4,12 @@ import { parse as parseShellWords } from 'shell-quote';
 import { parse as parseYaml } from 'yaml';
 import type { RunContext } from './context.js';
 import { DEFAULT_TARGET, TARGET_NAMES, isTarget, type Target } from './mirage/targets.js';
-import { DEFAULT_COMPILER } from './opam/compiler.js';
+import { DEFAULT_COMPILER, type CompilerSpec } from './opam/compiler.js';
 import { COMMIT_SHA, OWNER_NAME, SCP_LIKE, SHA256_HEX, plainNameProblem } from './patterns.js';
 import { defined } from './defined.js';
 import { maskSecret } from './secrets.js';
+
+export type { CompilerSpec };
 
 export const COMPRESSIONS = ['bzip2', 'xz', 'gzip', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -20,14 +22,6 @@ export const DEFAULT_OPAM_REPOSITORY = {
   name: 'default',
   url: 'https://github.com/ocaml/opam-repository.git',
 } as const;
-
-/** How the switch's compiler was asked for. */
-export type CompilerSpec =
-  | { readonly kind: 'system' }
-  /** A version or prefix such as `5.4` or `5.4.1`, resolved against the repositories. */
-  | { readonly kind: 'version'; readonly version: string }
-  /** A full package such as `ocaml-base-compiler.5.4.1`. */
-  | { readonly kind: 'package'; readonly name: string; readonly version: string };
 
 export interface OpamRepository {
   readonly name: string;

@@ -4,6 +4,7 @@ import { readContext, type RunContext } from './context.js';
 import { preflight } from './deploy/credentials/preflight.js';
 import { decideDeploy } from './deploy/plan.js';
 import { deployImage, rollback } from './deploy/index.js';
+import { readSourceFacts, type SourceFacts } from './deploy/source.js';
 import { buildUnikernel } from './mirage/index.js';
 import { DEFAULT_TARGET, checkTargetRunnable } from './mirage/targets.js';
 import { opamRoot, setupOpam } from './opam/index.js';
@@ -109,6 +110,8 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     return;
   }
 
+  // Read before any build code runs: after that, git never runs in the checkout the build could change.
+  const source = gate.deploy ? await readSourceFacts(ctx, config.build.workingDirectory) : undefined;
   const { image, versions } = runner ? await build(config, ctx, runner) : await takePrebuilt(config);
   core.setOutput('ocaml-version', versions.ocamlVersion);
   core.setOutput('opam-version', versions.opamVersion);
@@ -121,7 +124,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   if (image.sbom === undefined) summaryRow('SBOM', 'none (no lock file)');
   else summaryRow('SBOM', { code: image.sbom.cyclonedx }, ` (${image.sbom.packages.length} packages)`);
 
-  if (!gate.deploy) {
+  if (!gate.deploy || source === undefined) {
     core.notice(`Not deploying: ${gate.reason}`);
     setDeployOutputs({ deployed: false, message: `not deployed: ${gate.reason}` });
     return;
@@ -131,7 +134,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     const killed = await sweepLeftovers();
     core.info(killed ? `killed ${killed} processes the build left running` : 'the build left no process running');
   }
-  await deployEverywhere(config, ctx, image, versions, secrets);
+  await deployEverywhere(config, ctx, image, versions, secrets, source);
 }
 
 interface Secrets {
@@ -161,10 +164,11 @@ async function deployEverywhere(
   image: BuiltImage,
   versions: BuildVersions,
   { cleared, albatross }: Secrets,
+  source: SourceFacts,
 ): Promise<void> {
   if (albatross) await runAlbatross(config, albatross.config, ctx, image, albatross.cleared);
   if (cleared && (config.albatross?.repository ?? true)) {
-    setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared)));
+    setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared, source)));
     return;
   }
   const what = config.deploy.dryRun ? 'dry run: nothing created on albatross' : 'deployed to albatross';
