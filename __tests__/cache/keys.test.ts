@@ -224,10 +224,17 @@ describe('build cache keys', () => {
     });
   });
 
-  it('restores the dune cache from the same target first, then any', () => {
-    expect(duneCacheKeys('v2', 'macOS', 'ARM64', 'unix', 'abc')).toEqual({
-      key: 'v2-dune-macOS-ARM64-unix-abc',
-      restoreKeys: ['v2-dune-macOS-ARM64-unix-', 'v2-dune-macOS-ARM64-'],
+  it('restores the dune cache from the same folder and target first, then the same folder, never another folder', () => {
+    const keys = duneCacheKeys('v2', 'macOS', 'ARM64', 'unix', 'abc', '/Users/runner/work/r/r/a');
+    const folder = /^v2-dune-macOS-ARM64-(f[0-9a-f]{12})-unix-abc$/.exec(keys.key)?.[1];
+    expect(folder).toBeDefined();
+    expect(keys).toEqual({
+      key: `v2-dune-macOS-ARM64-${folder}-unix-abc`,
+      restoreKeys: [`v2-dune-macOS-ARM64-${folder}-unix-`, `v2-dune-macOS-ARM64-${folder}-`],
     });
+    const other = duneCacheKeys('v2', 'macOS', 'ARM64', 'unix', 'abc', '/Users/runner/work/r/r/b');
+    expect(other.key).not.toBe(keys.key);
+    for (const prefix of other.restoreKeys) expect(keys.key.startsWith(prefix)).toBe(false);
+    expect(duneCacheKeys('v2', 'macOS', 'ARM64', 'unix', 'abc', '/Users/runner/work/r/r/a')).toEqual(keys);
   });
 });

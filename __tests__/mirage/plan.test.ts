@@ -6,7 +6,9 @@ import {
   commandLine,
   configureCommand,
   duneCacheRoot,
+  inFolder,
   makeCommand,
+  pathPrefixMap,
   planDepend,
 } from '../../src/mirage/plan.js';
 
@@ -56,6 +58,26 @@ describe('environment', () => {
     expect(duneCacheRoot({}, '/home/runner')).toBe('/home/runner/.cache/mirage-deploy/dune');
     expect(duneCacheRoot({ DUNE_CACHE_ROOT: '' }, '/home/runner')).toBe('/home/runner/.cache/mirage-deploy/dune');
     expect(duneCacheRoot({ DUNE_CACHE_ROOT: '/mnt/dune' }, '/home/runner')).toBe('/mnt/dune');
+  });
+});
+
+describe('the unikernel folder mapped for the compilers', () => {
+  it.each<[string | undefined, string, string]>([
+    [undefined, '/home/runner/work/r/r/unikernel', '/unikernel=/home/runner/work/r/r/unikernel'],
+    ['', '/w/u', '/unikernel=/w/u'],
+    // the user's own pairs stay, and ours comes last: the rightmost matching pair wins
+    ['/src=/home/me/src', '/w/u', '/src=/home/me/src:/unikernel=/w/u'],
+    // `%`, `=` and `:` in a folder are escaped as the specification says
+    [undefined, '/w/a=b:c%d', '/unikernel=/w/a%+b%.c%#d'],
+  ])('after %j, %s is mapped as %s', (existing, dir, map) => {
+    expect(pathPrefixMap(existing, dir)).toBe(map);
+  });
+
+  it('two folders of the same source get environments that differ only in the folder mapped', () => {
+    const env = { PATH: '/usr/bin', BUILD_PATH_PREFIX_MAP: '/x=/y' };
+    expect(inFolder(env, '/a/hello')).toEqual({ PATH: '/usr/bin', BUILD_PATH_PREFIX_MAP: '/x=/y:/unikernel=/a/hello' });
+    expect(inFolder(env, '/tmp/copy/hello').BUILD_PATH_PREFIX_MAP).toBe('/x=/y:/unikernel=/tmp/copy/hello');
+    expect(env.BUILD_PATH_PREFIX_MAP).toBe('/x=/y');
   });
 });
 

@@ -174,7 +174,10 @@ export function duniverseCacheKeys(prefix: string, runnerOs: string, target: str
 
 /**
  * dune's cache is content-addressed, so an older one still saves most of the work: fall back to
- * the same target's newest, then any target's.
+ * the same target's newest, then any target's, always of the same folder. The folder is in the key
+ * because the C compiler records the folder it compiled in (`DW_AT_comp_dir` of a stub built with
+ * `-g`), which no environment variable maps and dune's cache does not key on: an entry of another
+ * folder would give an image naming that folder.
  */
 export function duneCacheKeys(
   prefix: string,
@@ -182,7 +185,8 @@ export function duneCacheKeys(
   runnerArch: string,
   target: string,
   lockDigest: string,
+  folder: string,
 ): CacheKeys {
-  const base = `${prefix}-dune-${runnerOs}-${runnerArch}`;
+  const base = `${prefix}-dune-${runnerOs}-${runnerArch}-f${shortHash(folder)}`;
   return { key: `${base}-${target}-${lockDigest}`, restoreKeys: [`${base}-${target}-`, `${base}-`] };
 }

@@ -6,9 +6,9 @@
 import * as core from '@actions/core';
 import { fileDigest } from '../hash.js';
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { lockFilesDigest } from '../cache/keys.js';
 import type { BuildConfig, Config, ReproducibleMode } from '../config.js';
 import type { RunContext } from '../context.js';
@@ -19,7 +19,7 @@ import type { BuiltImage, OpamSetup } from '../types.js';
 import { chooseImage, generatedNames, imageNames, publishedFileProblem, type DistEntry } from './image.js';
 import { rootLocation, withProblemMatcher } from './matcher.js';
 import { writeHandover } from './prebuilt.js';
-import { firstDifference, judge } from './reproducible.js';
+import { firstDifference, judge, leftOutOfCopy } from './reproducible.js';
 import { writeSbom } from '../sbom/index.js';
 import {
   buildCommand,
@@ -27,6 +27,7 @@ import {
   commandLine,
   configureCommand,
   duneCacheRoot,
+  inFolder,
   makeCommand,
   planDepend,
   type Command,
@@ -122,37 +123,40 @@ async function findImage(build: BuildConfig, dir: string) {
 }
 
 /**
- * Builds again in the same folder from a clean state (the first build's image moved aside, a fresh
- * `_build`, dune's cache off) and compares the images; the first build's image is put back.
+ * Builds again from a clean state in a copy of the unikernel's folder elsewhere (without `_build`
+ * or the image, dune's cache off) and compares the images; the first build is left as it is.
  */
 async function checkReproducible(
   mode: Exclude<ReproducibleMode, 'off'>,
   build: BuildConfig,
   ctx: RunContext,
   first: { readonly path: string; readonly sha256: string; readonly size: number },
-  rebuild: () => Promise<void>,
+  rebuild: (dir: string) => Promise<void>,
 ): Promise<boolean> {
   const dir = build.workingDirectory;
-  const aside = await mkdtemp(join(ctx.runnerTemp, 'mirage-deploy-first-build-'));
-  const kept = join(aside, basename(first.path));
+  const scratch = await mkdtemp(join(ctx.runnerTemp, 'mirage-deploy-rebuild-'));
+  const copy = join(scratch, basename(dir));
+  const slashed = (path: string) => relative(dir, path).split(sep).join('/');
   try {
-    // a copy, not a rename: RUNNER_TEMP may be on another file system than the workspace
-    await copyFile(first.path, kept);
-    await rm(first.path);
-    await rm(join(dir, '_build'), { recursive: true, force: true });
-    await rebuild();
-    const second = await findImage(build, dir);
-    const [a, b] = await Promise.all([readFile(kept), readFile(second.path)]);
+    const image = slashed(first.path);
+    await cp(dir, copy, {
+      recursive: true,
+      preserveTimestamps: true,
+      verbatimSymlinks: true,
+      filter: (src) => !leftOutOfCopy(slashed(src), image),
+    });
+    await rebuild(copy);
+    const second = await findImage(build, copy);
+    const [a, b] = await Promise.all([readFile(first.path), readFile(second.path)]);
     const offset = firstDifference(a, b);
     const verdict = judge(mode, relative(ctx.workspace, first.path), {
       first,
       second,
       ...defined({ offset }),
     });
-    await copyFile(kept, first.path);
     summaryRow('reproducible', verdict.row);
     if (verdict.problem === undefined) {
-      core.info(`reproducible: the second build's image has the same sha256 ${first.sha256}`);
+      core.info(`reproducible: the second build's image, in ${copy}, has the same sha256 ${first.sha256}`);
     } else if (mode === 'strict') {
       throw new Error(verdict.problem);
     } else {
@@ -160,7 +164,7 @@ async function checkReproducible(
     }
     return verdict.reproducible;
   } finally {
-    await rm(aside, { recursive: true, force: true });
+    await rm(scratch, { recursive: true, force: true });
   }
 }
 
@@ -194,7 +198,8 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
   try {
     await ensureSystemPackages(build.target, ctx, process.env);
     const cacheRoot = duneCacheRoot(process.env, homedir());
-    const env = buildEnvironment(setup.env, ctx.cores, cacheRoot);
+    const shared = buildEnvironment(setup.env, ctx.cores, cacheRoot);
+    const env = inFolder(shared, dir);
 
     const configure = configureCommand(build);
     await timedGroup(
@@ -300,13 +305,13 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       mode === 'off'
         ? undefined
         : await timedGroup(
-            `reproducible: ${commandLine(compile)} again from a clean state`,
+            `reproducible: ${commandLine(compile)} again in a copy of the folder, from a clean state`,
             () =>
-              checkReproducible(mode, build, ctx, found, () =>
+              checkReproducible(mode, build, ctx, found, (copy) =>
                 run(
                   compile,
-                  dir,
-                  { ...env, DUNE_CACHE: 'disabled' },
+                  copy,
+                  { ...inFolder(shared, copy), DUNE_CACHE: 'disabled' },
                   'the second build, from a clean state for the reproducibility check, failed (its output is above)',
                 ),
               ),

@@ -55,6 +55,30 @@ export function buildEnvironment(
   };
 }
 
+/** What the unikernel's folder is called in everything the compilers record (debug info, locations). */
+export const MAPPED_FOLDER = '/unikernel';
+
+/** BUILD_PATH_PREFIX_MAP's escaping of one path (its `%`, `=` and `:`). */
+function encodePrefixMapPath(path: string): string {
+  return path.replace(/%/g, '%#').replace(/=/g, '%+').replace(/:/g, '%.');
+}
+
+/**
+ * BUILD_PATH_PREFIX_MAP naming `dir` as MAPPED_FOLDER, after what the environment already maps
+ * (the rightmost matching pair wins). OCaml honours it in every path it records, including the
+ * assembler's compilation folder; dune 3 adds its own pair for its build root on top. The C
+ * compiler ignores it: see duneCacheKeys for what that leaves.
+ */
+export function pathPrefixMap(existing: string | undefined, dir: string): string {
+  const pair = `${encodePrefixMapPath(MAPPED_FOLDER)}=${encodePrefixMapPath(dir)}`;
+  return existing ? `${existing}:${pair}` : pair;
+}
+
+/** The build environment for a build in `dir`: `env` with `dir` mapped (pathPrefixMap). */
+export function inFolder(env: Readonly<Record<string, string>>, dir: string): Record<string, string> {
+  return { ...env, BUILD_PATH_PREFIX_MAP: pathPrefixMap(env.BUILD_PATH_PREFIX_MAP, dir) };
+}
+
 /** A file of the unikernel's folder, by name: a lock file, or one of what `make lock` reads. */
 export interface NamedFile {
   readonly name: string;
