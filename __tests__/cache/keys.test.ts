@@ -10,6 +10,7 @@ import {
   opamCacheKeys,
   periodOfKey,
   refreshPeriod,
+  otherPeriodOnly,
   stalePeriod,
   type OpamKeyInputs,
 } from '../../src/cache/keys.js';
@@ -108,6 +109,24 @@ describe('compilerKeyPart', () => {
   it('keeps any other compiler input as given', () => {
     expect(compilerKeyPart('5.4', undefined)).toBe('5.4');
     expect(compilerKeyPart('ocaml-variants.5.4.1+options', undefined)).toBe('ocaml-variants.5.4.1+options');
+  });
+});
+
+describe('otherPeriodOnly', () => {
+  const key = opamCacheKeys(BASE).key;
+
+  it.each<[string, string | undefined, boolean]>([
+    ['the same root of an earlier period', opamCacheKeys({ ...BASE, period: 't2026w48' }).key, true],
+    ['this very key', key, false],
+    [
+      'another dependency hash of an earlier period',
+      opamCacheKeys({ ...BASE, dependencies: 'ffff', period: 't2026w48' }).key,
+      false,
+    ],
+    ['another target of this period', opamCacheKeys({ ...BASE, target: 'hvt' }).key, false],
+    ['nothing restored', undefined, false],
+  ])('%s: %s', (_, matched, expected) => {
+    expect(otherPeriodOnly(key, matched)).toBe(expected);
   });
 });
 

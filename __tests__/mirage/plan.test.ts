@@ -94,6 +94,16 @@ describe('planDepend', () => {
     });
   });
 
+  it('reuses the stored lock on a partial hit when a refresh changed nothing it names', () => {
+    expect(planDepend('partial', stored, 'digest-a', makefile, true)).toEqual({
+      reuse: true,
+      files: [lock],
+      depextTarget: 'depext-lockfile',
+    });
+    expect(planDepend('partial', stored, 'digest-b', makefile, true)).toMatchObject({ reuse: false });
+    expect(planDepend('partial', undefined, 'digest-a', makefile, true)).toMatchObject({ reuse: false });
+  });
+
   it('has no depext target to run when mirage was configured with --no-depext', () => {
     expect(planDepend('exact', stored, 'digest-a', 'lock::\n')).toEqual({ reuse: true, files: [lock] });
   });

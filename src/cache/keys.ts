@@ -96,6 +96,13 @@ export function stalePeriod(hit: CacheHit, matchedKey: string | undefined, perio
   return restored === period ? undefined : restored;
 }
 
+/** Whether the entry restored is this key's but for the period: the same root, of another period. */
+export function otherPeriodOnly(key: string, matchedKey: string | undefined): boolean {
+  if (matchedKey === undefined) return false;
+  const rest = (k: string) => k.slice(0, k.lastIndexOf('-'));
+  return rest(key) === rest(matchedKey) && key !== matchedKey;
+}
+
 /**
  * The opam root's key. Restore keys drop the period first (the same root of an earlier period,
  * which the setup then refreshes), then the dependency hash, the target, the mirage constraint and

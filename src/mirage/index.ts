@@ -214,13 +214,15 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       config.setup.cache ? readStoredLock(setup.root) : undefined,
       inputs.digest,
       inputs.makefile,
+      setup.lockKept,
     );
     if (plan.reuse) {
       // Written after configure, so make sees them newer than the opam file they are locked from.
       for (const file of plan.files) writeFileSync(join(dir, 'mirage', file.name), file.content);
       core.info(
         `${plan.files.map((f) => `mirage/${f.name}`).join(', ')} restored with the opam root ` +
-          '(exact hit, the same Makefile and opam file): `make lock` skipped',
+          `(${setup.lockKept ? 'refreshed, no locked package changed' : 'exact hit'}, the same Makefile and opam file): ` +
+          '`make lock` skipped',
       );
     } else {
       core.info(`\`make lock\` and \`make install-switch\` run: ${plan.reason}`);

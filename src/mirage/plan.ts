@@ -105,18 +105,20 @@ const DEPEXT_TARGET = 'depext-lockfile';
 
 /**
  * Whether `make lock` and `make install-switch` can be skipped. Only on an exact hit of the opam
- * root: its repositories are in the very state the stored lock was made from, and its switch has
- * what that lock's install-switch installed. The Makefile and opam files must be the ones locked
- * (configure arguments are not in the key). System packages are in no cache, so the Makefile's
- * depext target still runs.
+ * root (its repositories are in the very state the stored lock was made from, and its switch has
+ * what that lock's install-switch installed), or when a refresh of the same root changed nothing
+ * the lock names (`lockKept`, from opam/plan.ts planRelock). The Makefile and opam files must be
+ * the ones locked (configure arguments are not in the key). System packages are in no cache, so
+ * the Makefile's depext target still runs.
  */
 export function planDepend(
   rootHit: CacheHit,
   stored: StoredLock | undefined,
   inputs: string,
   makefile: string,
+  lockKept = false,
 ): DependPlan {
-  if (rootHit !== 'exact') return { reuse: false, reason: `the opam root was a ${rootHit}` };
+  if (rootHit !== 'exact' && !lockKept) return { reuse: false, reason: `the opam root was a ${rootHit}` };
   if (stored === undefined || stored.files.length === 0) {
     return { reuse: false, reason: 'the cached opam root holds no lock file' };
   }

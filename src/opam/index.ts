@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { registerCacheSave, restoreCacheEntry, type CacheSpec } from '../cache/index.js';
 import type { Config } from '../config.js';
+import { deadline, LOW_SPEED_SECONDS, seconds as wholeSeconds } from '../deadlines.js';
 import type { RunContext } from '../context.js';
 import { findProgram, mustRun, processEnv, runCommand } from '../exec.js';
 import { timedGroup } from '../log.js';
@@ -23,12 +24,19 @@ import {
   linuxRelease,
   opamCacheKeys,
   refreshPeriod,
+  otherPeriodOnly,
   stalePeriod,
   type DependencyFile,
 } from '../cache/keys.js';
 import {
   SWITCH_NAME,
+  fetchVariables,
   installedVersions,
+  lockedStateQueries,
+  planRelock,
+  type LockedState,
+  type RelockPlan,
+  type LockedVersion,
   opamVariables,
   parseEnvSexp,
   parsePinList,
@@ -38,6 +46,8 @@ import {
   requirementsOpamFile,
 } from './plan.js';
 import { prepareSandbox } from './sandbox.js';
+import { readStoredLock } from '../mirage/caches.js';
+import { parseLockFile } from '../sbom/lock.js';
 
 /** Runs opam with the action's variables; queries are quiet but still named in the log. */
 class Opam {
@@ -102,6 +112,49 @@ async function systemCompilerVersion(): Promise<string> {
   return version;
 }
 
+/** The packages of the lock the restored root holds; none when it holds none or one not readable. */
+function storedLockVersions(root: string): LockedVersion[] {
+  try {
+    const files = readStoredLock(root)?.files ?? [];
+    return files.flatMap((f) => parseLockFile(f.content).packages.map(({ name, version }) => ({ name, version })));
+  } catch {
+    return [];
+  }
+}
+
+/** What the repositories say about the locked packages; undefined when opam cannot show one. */
+async function lockedState(opam: Opam, locked: readonly LockedVersion[]): Promise<LockedState | undefined> {
+  if (locked.length === 0) return undefined;
+  const queries = lockedStateQueries(locked);
+  try {
+    return { versions: await opam.query(queries.versions), files: await opam.query(queries.files) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Converges a refreshed root between two reads of what its repositories say about the stored
+ * lock's packages, and says whether the unikernel must be locked again.
+ */
+async function convergeCheckingLock(
+  opam: Opam,
+  root: string,
+  sameRoot: boolean,
+  convergeRoot: () => Promise<void>,
+): Promise<RelockPlan> {
+  const locked = storedLockVersions(root);
+  const before = await lockedState(opam, locked);
+  await convergeRoot();
+  const relock = planRelock(sameRoot, locked.length, before, await lockedState(opam, locked));
+  core.info(
+    relock.relock
+      ? `cache-refresh: the unikernel is locked again: ${relock.reason}`
+      : `cache-refresh: no locked package (of ${locked.length}) changed in the repositories: the lock, switch and duniverse stay`,
+  );
+  return relock;
+}
+
 function rootIsUsable(root: string): boolean {
   return existsSync(join(root, 'config')) && existsSync(join(root, SWITCH_NAME, '.opam-switch', 'switch-state'));
 }
@@ -164,12 +217,15 @@ export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSe
   await timedGroup('opam sandbox', () => prepareSandbox(setup, ctx));
 
   const root = opamRoot();
-  const variables = opamVariables(root, ctx.cores);
+  const curl = findProgram('curl', processEnv()) !== undefined;
+  const lowSpeed = wholeSeconds(deadline(LOW_SPEED_SECONDS * 1000));
+  const variables = { ...opamVariables(root, ctx.cores), ...fetchVariables(process.env, curl, lowSpeed) };
   for (const [name, value] of Object.entries(variables)) core.exportVariable(name, value);
   const opam = new Opam(binary.path, processEnv(variables));
 
   let hit: CacheHit = 'miss';
   let refresh = false;
+  let sameRoot = false;
   let spec: CacheSpec | undefined;
   if (setup.cache) {
     const systemVersion = setup.ocamlCompiler.kind === 'system' ? await systemCompilerVersion() : undefined;
@@ -193,6 +249,7 @@ export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSe
     const restored = await timedGroup('Restore the opam root', () => restoreCacheEntry(cacheSpec));
     hit = restored.hit;
     const restoredPeriod = stalePeriod(hit, restored.matchedKey, period);
+    sameRoot = otherPeriodOnly(keys.key, restored.matchedKey);
     if (restoredPeriod !== undefined) {
       refresh = true;
       core.info(
@@ -202,13 +259,15 @@ export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSe
     }
   }
 
-  await timedGroup('opam switch', async () => {
-    if (hit === 'exact' && rootIsUsable(root)) {
-      core.info(`opam root ${root}: exact cache hit, nothing to install`);
-    } else {
-      await converge(opam, config, ctx, root, hit, refresh);
-    }
-  });
+  const convergeRoot = () =>
+    timedGroup('opam switch', async () => {
+      if (hit === 'exact' && rootIsUsable(root)) {
+        core.info(`opam root ${root}: exact cache hit, nothing to install`);
+      } else {
+        await converge(opam, config, ctx, root, hit, refresh);
+      }
+    });
+  const relock = refresh ? await convergeCheckingLock(opam, root, sameRoot, convergeRoot) : await convergeRoot();
 
   const switchEnv = parseEnvSexp(await opam.query(['env', '--sexp']));
   for (const [name, value] of Object.entries(switchEnv)) if (name !== 'PATH') core.exportVariable(name, value);
@@ -234,5 +293,6 @@ export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSe
     'setup',
     `OCaml ${ocamlVersion}, opam ${binary.version}, mirage ${mirageVersion}; cache: ${hit}; ${seconds} s`,
   );
-  return { opamVersion: binary.version, ocamlVersion, mirageVersion, cacheHit: hit, root, env, seconds };
+  const lockKept = relock !== undefined && !relock.relock ? { lockKept: true as const } : {};
+  return { opamVersion: binary.version, ocamlVersion, mirageVersion, cacheHit: hit, ...lockKept, root, env, seconds };
 }
