@@ -5,11 +5,13 @@ import {
   buildEnvironment,
   commandLine,
   configureCommand,
+  curlConfig,
   duneCacheRoot,
   inFolder,
   makeCommand,
   pathPrefixMap,
   planDepend,
+  wantsCurlConfig,
 } from '../../src/mirage/plan.js';
 
 const build = (over: Partial<BuildConfig> = {}): BuildConfig => ({
@@ -78,6 +80,22 @@ describe('the unikernel folder mapped for the compilers', () => {
     expect(inFolder(env, '/a/hello')).toEqual({ PATH: '/usr/bin', BUILD_PATH_PREFIX_MAP: '/x=/y:/unikernel=/a/hello' });
     expect(inFolder(env, '/tmp/copy/hello').BUILD_PATH_PREFIX_MAP).toBe('/x=/y:/unikernel=/tmp/copy/hello');
     expect(env.BUILD_PATH_PREFIX_MAP).toBe('/x=/y');
+  });
+});
+
+describe("curl's limits for the build steps", () => {
+  it('connect, speed limit and speed time, shortened with the stall time', () => {
+    expect(curlConfig(60)).toBe('connect-timeout = 30\nspeed-limit = 1000\nspeed-time = 60\n');
+    expect(curlConfig(3)).toBe('connect-timeout = 3\nspeed-limit = 1000\nspeed-time = 3\n');
+  });
+
+  it.each<[Record<string, string>, boolean, boolean]>([
+    [{}, false, true],
+    [{ CURL_HOME: '/etc/mine' }, false, false],
+    [{}, true, false],
+    [{ CURL_HOME: '' }, false, true],
+  ])('CURL_HOME %j, a ~/.curlrc: %s → %s', (env, curlrc, wanted) => {
+    expect(wantsCurlConfig(env, curlrc)).toBe(wanted);
   });
 });
 

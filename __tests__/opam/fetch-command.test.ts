@@ -3,15 +3,17 @@
  * spaces, `%%` made `%`, `%{retry}%`, `%{out}%`, `%{url}%` and `%{opam-version}%` filled in, the
  * last line of stdout read as the HTTP code), with the real curl against loopback servers: a file
  * arrives, an HTTP error reaches opam as its code, and a server that stalls mid-transfer ends curl
- * with its timeout code instead of holding the download.
+ * with its timeout code instead of holding the download. Then the build's `.curlrc` (mirage/plan.ts
+ * curlConfig) bounding opam's default curl command, which `opam monorepo pull` uses.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { curlConfig } from '../../src/mirage/plan.js';
 import { fetchVariables } from '../../src/opam/plan.js';
 
 let base: string;
@@ -72,5 +74,22 @@ describe('OPAMFETCH with the real curl', () => {
   it('a server that stalls mid-transfer ends curl with its timeout (28), at the speed limit', async () => {
     const result = await fetch('/stall', join(base, 'stall'));
     expect(result.code).toBe(28);
+  }, 30_000);
+});
+
+describe("opam's default curl command (as `opam monorepo pull` runs it) with the build's CURL_HOME", () => {
+  it('a server that stalls mid-transfer ends curl with its timeout (28)', async () => {
+    const home = join(base, 'curl-home');
+    mkdirSync(home, { recursive: true });
+    writeFileSync(join(home, '.curlrc'), curlConfig(1));
+    // opamDownload.ml's curl_args for a single-word command: curl reads .curlrc before them
+    const args = ['--write-out', '%{http_code}\\n', '--retry', '0', '--retry-delay', '2', '-L'];
+    args.push('-o', join(base, 'stall-default'), '--', `${url}/stall`);
+    const code = await new Promise<number>((resolve) => {
+      execFile('curl', args, { env: { PATH: process.env.PATH ?? '', CURL_HOME: home } }, (error) =>
+        resolve(error ? Number(error.code) : 0),
+      );
+    });
+    expect(code).toBe(28);
   }, 30_000);
 });

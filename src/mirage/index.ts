@@ -6,7 +6,7 @@
 import * as core from '@actions/core';
 import { fileDigest } from '../hash.js';
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, relative, sep } from 'node:path';
 import { lockFilesDigest } from '../cache/keys.js';
@@ -26,17 +26,20 @@ import {
   buildEnvironment,
   commandLine,
   configureCommand,
+  curlConfig,
   duneCacheRoot,
   inFolder,
   makeCommand,
   planDepend,
   type Command,
+  wantsCurlConfig,
   type NamedFile,
 } from './plan.js';
 import { ensureSystemPackages, prepareForDepexts } from './system-packages.js';
 import { TARGETS, sideFilePaths } from './targets.js';
 import { readStoredLock, restoreBuildCaches, saveBuildCachesLater, storeLock } from './caches.js';
 import { defined } from '../defined.js';
+import { deadline, LOW_SPEED_SECONDS, seconds } from '../deadlines.js';
 
 function locate(program: string, env: Record<string, string>): string {
   const found = findProgram(program, env);
@@ -168,6 +171,15 @@ async function checkReproducible(
   }
 }
 
+/** CURL_HOME for the build steps, holding curlConfig (see there), unless the job configures curl itself. */
+async function limitCurl(runnerTemp: string, env: Readonly<Record<string, string>>): Promise<Record<string, string>> {
+  if (!wantsCurlConfig(env, existsSync(join(homedir(), '.curlrc')))) return {};
+  const home = join(runnerTemp, 'mirage-deploy-curl');
+  await mkdir(home, { recursive: true });
+  await writeFile(join(home, '.curlrc'), curlConfig(seconds(deadline(LOW_SPEED_SECONDS * 1000))));
+  return { CURL_HOME: home };
+}
+
 /** `opam switch export` of the build switch, into `dest`. */
 async function exportSwitch(env: Record<string, string>, dest: string): Promise<void> {
   const result = await runCommand(locate('opam', env), ['switch', 'export', dest], { env, silent: true });
@@ -199,7 +211,7 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
     await ensureSystemPackages(build.target, ctx, process.env);
     const cacheRoot = duneCacheRoot(process.env, homedir());
     const shared = buildEnvironment(setup.env, ctx.cores, cacheRoot);
-    const env = inFolder(shared, dir);
+    const env = { ...inFolder(shared, dir), ...(await limitCurl(ctx.runnerTemp, shared)) };
 
     const configure = configureCommand(build);
     await timedGroup(

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { BuildConfig } from '../config.js';
+import { CONNECT_SECONDS, LOW_SPEED_BYTES } from '../deadlines.js';
 import type { CacheHit } from '../types.js';
 
 export interface Command {
@@ -77,6 +78,23 @@ export function pathPrefixMap(existing: string | undefined, dir: string): string
 /** The build environment for a build in `dir`: `env` with `dir` mapped (pathPrefixMap). */
 export function inFolder(env: Readonly<Record<string, string>>, dir: string): Record<string, string> {
   return { ...env, BUILD_PATH_PREFIX_MAP: pathPrefixMap(env.BUILD_PATH_PREFIX_MAP, dir) };
+}
+
+/**
+ * curl's configuration file (`.curlrc`) for the build steps. `opam monorepo pull` downloads
+ * archives with opam's library and its default command, a plain `curl` that reads no OPAMFETCH
+ * (opam-monorepo never loads opam's settings) but does read `$CURL_HOME/.curlrc`: the same connect
+ * and speed limits as opam's own downloads (opam/plan.ts fetchVariables). Git sources go through
+ * `git`, which the GIT_HTTP_LOW_SPEED pair of the setup already bounds.
+ */
+export function curlConfig(lowSpeedSeconds: number): string {
+  const connect = Math.min(CONNECT_SECONDS, lowSpeedSeconds);
+  return `connect-timeout = ${connect}\nspeed-limit = ${LOW_SPEED_BYTES}\nspeed-time = ${lowSpeedSeconds}\n`;
+}
+
+/** Whether the build gets that file: not when the job has its own curl configuration, which it would hide. */
+export function wantsCurlConfig(env: Readonly<Record<string, string | undefined>>, homeHasCurlrc: boolean): boolean {
+  return !env.CURL_HOME && !homeHasCurlrc;
 }
 
 /** A file of the unikernel's folder, by name: a lock file, or one of what `make lock` reads. */
