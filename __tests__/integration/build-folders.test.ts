@@ -39,7 +39,7 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 /** The folder part of the dune cache key the run looked for. */
 const duneFolder = (log: string) => /^cache dune: looking for \S+-dune-\S+?-(f[0-9a-f]{12})-/m.exec(log)?.[1];
 
-describe('the build folder', () => {
+describe('the build folder', { timeout: 300_000 }, () => {
   let first: { sha256: string; duneFolder: string | undefined };
 
   it('job 1 builds one/: its image names no folder of the runner', async () => {
