@@ -4,7 +4,8 @@
  * same image, and the reproducibility check, which rebuilds in a copy of the folder elsewhere, passes.
  * The stand-in mirage compiles with `ocamlopt -g`, whose debug information names the folder it
  * compiled in, as the real toolchain's does (the first test shows it): the folder is mapped
- * (BUILD_PATH_PREFIX_MAP) or the images differ.
+ * (BUILD_PATH_PREFIX_MAP) or the images differ. What maps a real build's C stubs is shown with
+ * dune in __tests__/mirage/path-map.test.ts.
  */
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -53,6 +54,10 @@ describe('the build folder', { timeout: 300_000 }, () => {
     const text = image.toString('latin1');
     expect(text).toContain('/unikernel/_build/default');
     expect(text).not.toContain(join(fixture.base, 'workspace'));
+    // the C compiler's map, for a real build's stubs (the stand-in compiles no C)
+    expect(readFileSync(join(fixture.base, 'workspace', 'one', 'dune-workspace'), 'utf8')).toContain(
+      '(c_flags (:standard -ffile-prefix-map=%{env:MIRAGE_DEPLOY_UNIKERNEL=/nonexistent}=/unikernel))',
+    );
     expect(result.post?.exitCode).toBe(0);
   });
 

@@ -12,6 +12,7 @@ import {
   pathPrefixMap,
   planDepend,
   wantsCurlConfig,
+  withCFolderMap,
 } from '../../src/mirage/plan.js';
 
 const build = (over: Partial<BuildConfig> = {}): BuildConfig => ({
@@ -77,7 +78,11 @@ describe('the unikernel folder mapped for the compilers', () => {
 
   it('two folders of the same source get environments that differ only in the folder mapped', () => {
     const env = { PATH: '/usr/bin', BUILD_PATH_PREFIX_MAP: '/x=/y' };
-    expect(inFolder(env, '/a/hello')).toEqual({ PATH: '/usr/bin', BUILD_PATH_PREFIX_MAP: '/x=/y:/unikernel=/a/hello' });
+    expect(inFolder(env, '/a/hello')).toEqual({
+      PATH: '/usr/bin',
+      BUILD_PATH_PREFIX_MAP: '/x=/y:/unikernel=/a/hello',
+      MIRAGE_DEPLOY_UNIKERNEL: '/a/hello',
+    });
     expect(inFolder(env, '/tmp/copy/hello').BUILD_PATH_PREFIX_MAP).toBe('/x=/y:/unikernel=/tmp/copy/hello');
     expect(env.BUILD_PATH_PREFIX_MAP).toBe('/x=/y');
   });
@@ -96,6 +101,26 @@ describe("curl's limits for the build steps", () => {
     [{ CURL_HOME: '' }, false, true],
   ])('CURL_HOME %j, a ~/.curlrc: %s → %s', (env, curlrc, wanted) => {
     expect(wantsCurlConfig(env, curlrc)).toBe(wanted);
+  });
+});
+
+describe("the C compiler's folder map in dune-workspace", () => {
+  const generated = '(lang dune 3.0)\n(context (default))\n';
+
+  it('appends one env stanza whose c_flags map the folder named by the variable, never the folder itself', () => {
+    const mapped = withCFolderMap(generated) ?? '';
+    expect(mapped.startsWith(generated)).toBe(true);
+    expect(mapped).toContain(
+      '(env (_ (c_flags (:standard -ffile-prefix-map=%{env:MIRAGE_DEPLOY_UNIKERNEL=/nonexistent}=/unikernel))))\n',
+    );
+    expect(mapped.match(/\(env\b/g)).toHaveLength(1);
+    expect(withCFolderMap('(lang dune 3.0)')).toBe(`(lang dune 3.0)\n${mapped.slice(generated.length)}`);
+  });
+
+  it('is idempotent, and leaves a workspace with an env stanza of its own alone', () => {
+    const mapped = withCFolderMap(generated) ?? '';
+    expect(withCFolderMap(mapped)).toBe(mapped);
+    expect(withCFolderMap('(lang dune 3.0)\n(env (release (flags (:standard))))\n')).toBeUndefined();
   });
 });
 

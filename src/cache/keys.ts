@@ -182,9 +182,11 @@ export function duniverseCacheKeys(prefix: string, runnerOs: string, target: str
 /**
  * dune's cache is content-addressed, so an older one still saves most of the work: fall back to
  * the same target's newest, then any target's, always of the same folder. The folder is in the key
- * because the C compiler records the folder it compiled in (`DW_AT_comp_dir` of a stub built with
- * `-g`), which no environment variable maps and dune's cache does not key on: an entry of another
- * folder would give an image naming that folder.
+ * because a C compiler records the folder it compiled in (`DW_AT_comp_dir` of a stub built with
+ * `-g`), which no environment variable maps and dune's cache does not key on; the dune-workspace
+ * map (mirage/plan.ts withCFolderMap) misses stubs whose flags leave out `:standard`, and
+ * workspaces with an `env` stanza of their own: an entry of another folder would give an image
+ * naming that folder.
  */
 export function duneCacheKeys(
   prefix: string,

@@ -33,6 +33,7 @@ import {
   planDepend,
   type Command,
   wantsCurlConfig,
+  withCFolderMap,
   type NamedFile,
 } from './plan.js';
 import { ensureSystemPackages, prepareForDepexts } from './system-packages.js';
@@ -171,6 +172,18 @@ async function checkReproducible(
   }
 }
 
+/** The generated dune-workspace gains the C compiler's folder map (plan.ts withCFolderMap). */
+function mapCFolder(dir: string): void {
+  const path = join(dir, 'dune-workspace');
+  if (!existsSync(path)) return;
+  const mapped = withCFolderMap(readFileSync(path, 'utf8'));
+  if (mapped === undefined) {
+    core.info("dune-workspace has an env stanza of its own: C stubs are built with the folder's absolute path");
+  } else {
+    writeFileSync(path, mapped);
+  }
+}
+
 /** CURL_HOME for the build steps, holding curlConfig (see there), unless the job configures curl itself. */
 async function limitCurl(runnerTemp: string, env: Readonly<Record<string, string>>): Promise<Record<string, string>> {
   if (!wantsCurlConfig(env, existsSync(join(homedir(), '.curlrc')))) return {};
@@ -220,6 +233,7 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
       { timings, phase: 'configure' },
     );
 
+    mapCFolder(dir);
     const inputs = lockInputs(dir);
     const plan = planDepend(
       setup.cacheHit,

@@ -68,16 +68,37 @@ function encodePrefixMapPath(path: string): string {
  * BUILD_PATH_PREFIX_MAP naming `dir` as MAPPED_FOLDER, after what the environment already maps
  * (the rightmost matching pair wins). OCaml honours it in every path it records, including the
  * assembler's compilation folder; dune 3 adds its own pair for its build root on top. The C
- * compiler ignores it: see duneCacheKeys for what that leaves.
+ * compiler ignores it: see withCFolderMap.
  */
 export function pathPrefixMap(existing: string | undefined, dir: string): string {
   const pair = `${encodePrefixMapPath(MAPPED_FOLDER)}=${encodePrefixMapPath(dir)}`;
   return existing ? `${existing}:${pair}` : pair;
 }
 
-/** The build environment for a build in `dir`: `env` with `dir` mapped (pathPrefixMap). */
+/** The variable naming the unikernel's folder for the C compiler's map (withCFolderMap). */
+export const FOLDER_VARIABLE = 'MIRAGE_DEPLOY_UNIKERNEL';
+
+/** The build environment for a build in `dir`: `env` with `dir` mapped (pathPrefixMap, withCFolderMap). */
 export function inFolder(env: Readonly<Record<string, string>>, dir: string): Record<string, string> {
-  return { ...env, BUILD_PATH_PREFIX_MAP: pathPrefixMap(env.BUILD_PATH_PREFIX_MAP, dir) };
+  return { ...env, BUILD_PATH_PREFIX_MAP: pathPrefixMap(env.BUILD_PATH_PREFIX_MAP, dir), [FOLDER_VARIABLE]: dir };
+}
+
+const C_FOLDER_MAP =
+  '\n; mirage-deploy: C stubs name the unikernel folder as /unikernel, as OCaml does (BUILD_PATH_PREFIX_MAP)\n' +
+  `(env (_ (c_flags (:standard -ffile-prefix-map=%{env:${FOLDER_VARIABLE}=/nonexistent}=${MAPPED_FOLDER}))))\n`;
+
+/**
+ * The generated `dune-workspace` with the C compiler's folder mapped too: the C compiler ignores
+ * BUILD_PATH_PREFIX_MAP and dune passes it no flag from the environment, but a workspace `env`
+ * stanza's `c_flags` reach every stub built with `:standard` flags. The text names the folder only
+ * through FOLDER_VARIABLE, so it is the same in every folder (and in the reproducibility check's
+ * copy). The same text when it has this stanza already; undefined when it has an `env` stanza of
+ * its own (a second one is an error). dune's cache is kept per folder for what stays unmapped.
+ */
+export function withCFolderMap(workspace: string): string | undefined {
+  if (workspace.includes(C_FOLDER_MAP)) return workspace;
+  if (/\(env\b/.test(workspace)) return undefined;
+  return `${workspace.endsWith('\n') ? workspace : `${workspace}\n`}${C_FOLDER_MAP}`;
 }
 
 /**
