@@ -122,6 +122,13 @@ describe("the C compiler's folder map in dune-workspace", () => {
     expect(withCFolderMap(mapped)).toBe(mapped);
     expect(withCFolderMap('(lang dune 3.0)\n(env (release (flags (:standard))))\n')).toBeUndefined();
   });
+
+  it("maps a workspace whose context has its own env (mirage's unikraft contexts), which builds on it", () => {
+    const unikraft =
+      '(lang dune 3.0)\n(context default)\n\n(context\n (default\n  (name unikraft)\n  (toolchain unikraft)\n' +
+      '  (env\n   (_\n    (c_flags :standard -z unikraft-backend=qemu)))))\n';
+    expect(withCFolderMap(unikraft)).toContain(`${unikraft}\n; mirage-deploy:`);
+  });
 });
 
 describe('planDepend', () => {

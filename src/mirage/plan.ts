@@ -92,12 +92,13 @@ const C_FOLDER_MAP =
  * BUILD_PATH_PREFIX_MAP and dune passes it no flag from the environment, but a workspace `env`
  * stanza's `c_flags` reach every stub built with `:standard` flags. The text names the folder only
  * through FOLDER_VARIABLE, so it is the same in every folder (and in the reproducibility check's
- * copy). The same text when it has this stanza already; undefined when it has an `env` stanza of
- * its own (a second one is an error). dune's cache is kept per folder for what stays unmapped.
+ * copy). The same text when it has this stanza already; undefined when it has a workspace `env`
+ * stanza of its own (a second one is an error). A context's own `env` (mirage's unikraft contexts)
+ * builds on this one through `:standard`. dune's cache is kept per folder for what stays unmapped.
  */
 export function withCFolderMap(workspace: string): string | undefined {
   if (workspace.includes(C_FOLDER_MAP)) return workspace;
-  if (/\(env\b/.test(workspace)) return undefined;
+  if (/^\(env\b/m.test(workspace)) return undefined;
   return `${workspace.endsWith('\n') ? workspace : `${workspace}\n`}${C_FOLDER_MAP}`;
 }
 
