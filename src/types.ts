@@ -9,6 +9,11 @@ export interface OpamSetup {
   /** Version of the `mirage` package installed in the switch. */
   readonly mirageVersion: string;
   readonly cacheHit: CacheHit;
+  /**
+   * A refresh (a new `cache-refresh` period) changed nothing the root's stored lock names, so the
+   * lock, the switch and the duniverse stay as they were (opam/plan.ts planRelock).
+   */
+  readonly lockKept?: true;
   /** The opam root (OPAMROOT), which the opam cache saves. */
   readonly root: string;
   /**

@@ -16,7 +16,14 @@
  */
 import * as cache from '@actions/cache';
 import * as core from '@actions/core';
-import { CACHE_DEADLINE_MS, deadline, seconds, TIMED_OUT, withDeadline } from '../deadlines.js';
+import {
+  CACHE_ANSWER_DEADLINE_MS,
+  CACHE_DEADLINE_MS,
+  deadline,
+  seconds,
+  TIMED_OUT,
+  withDeadline,
+} from '../deadlines.js';
 import { rm } from 'node:fs/promises';
 import type { PostTask } from '../post-step.js';
 import { STATE, appendJsonState, readJsonState } from '../state.js';
@@ -83,12 +90,26 @@ export async function restoreCacheEntry(spec: CacheSpec): Promise<Restored> {
     return { hit: 'miss' };
   }
   core.info(`cache ${spec.name}: looking for ${spec.key}`);
-  const limit = deadline(CACHE_DEADLINE_MS);
-  const { value, failures } = await captureRestoreFailures(() =>
-    withDeadline(cache.restoreCache([...spec.paths], spec.key, [...spec.restoreKeys]), limit),
+  // A lookup first, with a deadline of seconds: a service that accepts and never answers costs
+  // that, not the long deadline a real download may need.
+  const answer = deadline(CACHE_ANSWER_DEADLINE_MS);
+  const lookup = await captureRestoreFailures(() =>
+    withDeadline(cache.restoreCache([...spec.paths], spec.key, [...spec.restoreKeys], { lookupOnly: true }), answer),
   );
+  if (lookup.value === TIMED_OUT) {
+    markUnavailable(`the cache service did not answer a lookup within ${seconds(answer)} s`);
+    summaryRow(`cache ${spec.name}`, 'not restored: the cache service did not answer');
+    return { hit: 'miss' };
+  }
+  const limit = deadline(CACHE_DEADLINE_MS);
+  const { value, failures } =
+    lookup.failures.length > 0 || lookup.value === undefined
+      ? lookup
+      : await captureRestoreFailures(() =>
+          withDeadline(cache.restoreCache([...spec.paths], spec.key, [...spec.restoreKeys]), limit),
+        );
   if (value === TIMED_OUT) {
-    markUnavailable(`the cache service did not answer within ${seconds(limit)} s`);
+    markUnavailable(`the cache service did not finish restoring within ${seconds(limit)} s`);
     return { hit: 'miss' };
   }
   if (failures.length > 0) {
@@ -131,6 +152,12 @@ async function cleanUp(entry: CacheToSave, cleanup: CleanupCommand): Promise<voi
 async function saveOne(entry: CacheToSave): Promise<void> {
   if (entry.cleanup) await cleanUp(entry, entry.cleanup);
   core.info(`cache ${entry.name}: saving ${entry.key}`);
+  // A lookup first, as for a restore: a service that stopped answering costs seconds.
+  const answer = deadline(CACHE_ANSWER_DEADLINE_MS);
+  const probe = withDeadline(cache.restoreCache([...entry.paths], entry.key, [], { lookupOnly: true }), answer);
+  if ((await captureRestoreFailures(() => probe)).value === TIMED_OUT) {
+    throw new Error(`the cache service did not answer a lookup within ${seconds(answer)} s`);
+  }
   // The client reports its own failures as one warning and returns -1; it never throws for the service.
   const limit = deadline(CACHE_DEADLINE_MS);
   const id = await withDeadline(cache.saveCache([...entry.paths], entry.key), limit);

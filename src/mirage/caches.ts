@@ -75,7 +75,7 @@ export async function restoreBuildCaches(
   const duneSpec = {
     name: 'dune',
     paths: [duneRoot],
-    ...duneCacheKeys(cachePrefix, ctx.runnerOs, ctx.runnerArch, target, lockDigest ?? 'unlocked'),
+    ...duneCacheKeys(cachePrefix, ctx.runnerOs, ctx.runnerArch, target, lockDigest ?? 'unlocked', dir),
   };
   const dune = { spec: duneSpec, hit: await restoreCache(duneSpec) };
   return {

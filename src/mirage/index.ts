@@ -6,9 +6,9 @@
 import * as core from '@actions/core';
 import { fileDigest } from '../hash.js';
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { lockFilesDigest } from '../cache/keys.js';
 import type { BuildConfig, Config, ReproducibleMode } from '../config.js';
 import type { RunContext } from '../context.js';
@@ -20,7 +20,7 @@ import type { BuiltImage, OpamSetup } from '../types.js';
 import { chooseImage, generatedNames, imageNames, publishedFileProblem, type DistEntry } from './image.js';
 import { rootLocation, withProblemMatcher } from './matcher.js';
 import { writeHandover } from './prebuilt.js';
-import { firstDifference, judge } from './reproducible.js';
+import { firstDifference, judge, leftOutOfCopy } from './reproducible.js';
 import { writeSbom } from '../sbom/index.js';
 import {
   BUILD_STEPS,
@@ -29,8 +29,12 @@ import {
   buildEnvironment,
   commandLine,
   configureCommand,
+  curlConfig,
   decideStep,
   duneCacheRoot,
+  inFolder,
+  wantsCurlConfig,
+  withCFolderMap,
   makeCommand,
   type BuildSnapshot,
   type BuildStepName,
@@ -48,6 +52,7 @@ import {
   type BuildCaches,
 } from './caches.js';
 import { defined } from '../defined.js';
+import { deadline, LOW_SPEED_SECONDS, seconds } from '../deadlines.js';
 
 function locate(program: string, env: Record<string, string>): string {
   const found = findProgram(program, env);
@@ -119,37 +124,42 @@ async function findImage(build: BuildConfig, dir: string) {
 }
 
 /**
- * Builds again in the same folder from a clean state (the first build's image moved aside, a fresh
- * `_build`, dune's cache off) and compares the images; the first build's image is put back.
+ * Builds again from a clean state in a copy of the unikernel's folder elsewhere (without `_build`
+ * or the image, dune's cache off) and compares the images; the first build is left as it is.
  */
 async function checkReproducible(
   mode: Exclude<ReproducibleMode, 'off'>,
   build: BuildConfig,
   ctx: RunContext,
   first: { readonly path: string; readonly sha256: string; readonly size: number },
-  rebuild: () => Promise<void>,
+  rebuild: (dir: string) => Promise<void>,
+  scratchRoot: string,
 ): Promise<boolean> {
   const dir = build.workingDirectory;
-  const aside = await mkdtemp(join(ctx.runnerTemp, 'mirage-deploy-first-build-'));
-  const kept = join(aside, basename(first.path));
+  // In the sandbox's scratch folder: the only place outside the workspace the build may write.
+  const scratch = await mkdtemp(join(scratchRoot, 'rebuild-'));
+  const copy = join(scratch, basename(dir));
+  const slashed = (path: string) => relative(dir, path).split(sep).join('/');
   try {
-    // a copy, not a rename: RUNNER_TEMP may be on another file system than the workspace
-    await copyFile(first.path, kept);
-    await rm(first.path);
-    await rm(join(dir, '_build'), { recursive: true, force: true });
-    await rebuild();
-    const second = await findImage(build, dir);
-    const [a, b] = await Promise.all([readFile(kept), readFile(second.path)]);
+    const image = slashed(first.path);
+    await cp(dir, copy, {
+      recursive: true,
+      preserveTimestamps: true,
+      verbatimSymlinks: true,
+      filter: (src) => !leftOutOfCopy(slashed(src), image),
+    });
+    await rebuild(copy);
+    const second = await findImage(build, copy);
+    const [a, b] = await Promise.all([readFile(first.path), readFile(second.path)]);
     const offset = firstDifference(a, b);
     const verdict = judge(mode, relative(ctx.workspace, first.path), {
       first,
       second,
       ...defined({ offset }),
     });
-    await copyFile(kept, first.path);
     summaryRow('reproducible', verdict.row);
     if (verdict.problem === undefined) {
-      core.info(`reproducible: the second build's image has the same sha256 ${first.sha256}`);
+      core.info(`reproducible: the second build's image, in ${copy}, has the same sha256 ${first.sha256}`);
     } else if (mode === 'strict') {
       throw new Error(verdict.problem);
     } else {
@@ -157,8 +167,29 @@ async function checkReproducible(
     }
     return verdict.reproducible;
   } finally {
-    await rm(aside, { recursive: true, force: true });
+    await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** The generated dune-workspace gains the C compiler's folder map (plan.ts withCFolderMap). */
+function mapCFolder(dir: string): void {
+  const path = join(dir, 'dune-workspace');
+  if (!existsSync(path)) return;
+  const mapped = withCFolderMap(readFileSync(path, 'utf8'));
+  if (mapped === undefined) {
+    core.info("dune-workspace has an env stanza of its own: C stubs are built with the folder's absolute path");
+  } else {
+    writeFileSync(path, mapped);
+  }
+}
+
+/** CURL_HOME for the build steps, holding curlConfig (see there), unless the job configures curl itself. */
+async function limitCurl(scratch: string, env: Readonly<Record<string, string>>): Promise<Record<string, string>> {
+  if (!wantsCurlConfig(env, existsSync(join(homedir(), '.curlrc')))) return {};
+  const home = join(scratch, 'curl');
+  await mkdir(home, { recursive: true });
+  await writeFile(join(home, '.curlrc'), curlConfig(seconds(deadline(LOW_SPEED_SECONDS * 1000))));
+  return { CURL_HOME: home };
 }
 
 /** Every file about to be published must be a plain file inside the unikernel's folder. */
@@ -184,6 +215,8 @@ interface BuildRun {
   readonly runner: BuildRunner;
   readonly dir: string;
   readonly env: Record<string, string>;
+  /** The environment before the folder's path map: the reproducibility copy maps its own folder. */
+  readonly shared: Record<string, string>;
   readonly cacheRoot: string;
   readonly timings: Record<string, number>;
   lockedThisRun: boolean;
@@ -199,12 +232,13 @@ async function runIn(b: BuildRun, command: Command, hint: string, options: Build
   const env = { ...b.env, ...options.env };
   const result = await b.runner.run(
     { program: locate(command.program, env), args: command.args },
-    { cwd: b.dir, env, ...(options.mapLogLine ? { mapLogLine: options.mapLogLine } : {}) },
+    { cwd: options.cwd ?? b.dir, env, ...(options.mapLogLine ? { mapLogLine: options.mapLogLine } : {}) },
   );
   if (result.exitCode !== 0) throw new CommandError(commandLine(command), result, hint);
 }
 
 interface BuildRunOptionsExtra {
+  readonly cwd?: string;
   readonly env?: Record<string, string>;
   readonly mapLogLine?: (line: string) => string;
 }
@@ -219,6 +253,7 @@ function readSnapshot(b: BuildRun): BuildSnapshot {
     lockedThisRun: b.lockedThisRun,
     duniverseRestored: b.caches?.duniverseRestored ?? false,
     reproducible: b.config.build.reproducible,
+    ...(b.setup.lockKept ? { lockKept: true } : {}),
   };
 }
 
@@ -248,12 +283,14 @@ const STEPS: Record<BuildStepName, BuildStep> = {
     label: '`mirage configure`',
     title: (b) => commandLine(configureCommand(b.config.build)),
     phase: 'configure',
-    run: (b) =>
-      runIn(
+    run: async (b) => {
+      await runIn(
         b,
         configureCommand(b.config.build),
         `fix ${b.config.build.configFile} or input \`configure-args\` (mirage's output is above)`,
-      ),
+      );
+      mapCFolder(b.dir);
+    },
   },
   lock: {
     label: '`make lock`',
@@ -324,15 +361,19 @@ const STEPS: Record<BuildStepName, BuildStep> = {
   },
   reproducibility: {
     label: 'the reproducibility check',
-    title: (b) => `reproducible: ${commandLine(buildCommand(b.config.build, b.ctx.cores))} again from a clean state`,
+    title: (b) =>
+      `reproducible: ${commandLine(buildCommand(b.config.build, b.ctx.cores))} again in a copy of the folder, from a clean state`,
     phase: 'reproducibility',
     run: async (b) => {
       const mode = b.config.build.reproducible;
       if (mode === 'off' || b.found === undefined) return;
       const hint = 'the second build, from a clean state for the reproducibility check, failed (its output is above)';
-      const rebuild = () =>
-        runIn(b, buildCommand(b.config.build, b.ctx.cores), hint, { env: { DUNE_CACHE: 'disabled' } });
-      b.reproducible = await checkReproducible(mode, b.config.build, b.ctx, b.found, rebuild);
+      const rebuild = (copy: string) =>
+        runIn(b, buildCommand(b.config.build, b.ctx.cores), hint, {
+          cwd: copy,
+          env: { ...inFolder(b.shared, copy), DUNE_CACHE: 'disabled' },
+        });
+      b.reproducible = await checkReproducible(mode, b.config.build, b.ctx, b.found, rebuild, b.runner.scratch);
     },
   },
 };
@@ -427,14 +468,17 @@ export async function buildUnikernel(
   summaryRow('target', config.build.target);
   try {
     const cacheRoot = duneCacheRoot(process.env, homedir());
-    const env = buildEnvironment(setup.env, ctx.cores, cacheRoot);
+    const shared = buildEnvironment(setup.env, ctx.cores, cacheRoot);
+    const dir = config.build.workingDirectory;
+    const env = { ...inFolder(shared, dir), ...(await limitCurl(runner.scratch, shared)) };
     const b: BuildRun = {
       config,
       ctx,
       setup,
       runner,
-      dir: config.build.workingDirectory,
+      dir,
       env,
+      shared,
       cacheRoot,
       timings,
       lockedThisRun: false,

@@ -10,6 +10,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { registerCacheSave, restoreCacheEntry, type CacheSpec } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
+import { deadline, LOW_SPEED_SECONDS, seconds as wholeSeconds } from '../deadlines.js';
 import { findProgram, runCommand } from '../exec.js';
 import type { BuildRunner } from '../sandbox/index.js';
 import { switchVariables } from '../sandbox/plan.js';
@@ -26,12 +27,19 @@ import {
   linuxRelease,
   opamCacheKeys,
   refreshPeriod,
+  otherPeriodOnly,
   stalePeriod,
   type DependencyFile,
 } from '../cache/keys.js';
 import {
   SWITCH_NAME,
+  fetchVariables,
   installedVersions,
+  lockedStateQueries,
+  planRelock,
+  type LockedState,
+  type RelockPlan,
+  type LockedVersion,
   opamVariables,
   parseEnvSexp,
   parsePinList,
@@ -41,6 +49,8 @@ import {
   requirementsOpamFile,
 } from './plan.js';
 import { prepareSandbox } from './sandbox.js';
+import { readStoredLock } from '../mirage/caches.js';
+import { parseLockFile } from '../sbom/lock.js';
 
 /**
  * Runs opam with the action's variables, through the build runner: opam's root is written by
@@ -119,6 +129,49 @@ async function systemCompilerVersion(runner: BuildRunner, cwd: string): Promise<
   return version;
 }
 
+/** The packages of the lock the restored root holds; none when it holds none or one not readable. */
+function storedLockVersions(root: string): LockedVersion[] {
+  try {
+    const files = readStoredLock(root)?.files ?? [];
+    return files.flatMap((f) => parseLockFile(f.content).packages.map(({ name, version }) => ({ name, version })));
+  } catch {
+    return [];
+  }
+}
+
+/** What the repositories say about the locked packages; undefined when opam cannot show one. */
+async function lockedState(opam: Opam, locked: readonly LockedVersion[]): Promise<LockedState | undefined> {
+  if (locked.length === 0) return undefined;
+  const queries = lockedStateQueries(locked);
+  try {
+    return { versions: await opam.query(queries.versions), files: await opam.query(queries.files) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Converges a refreshed root between two reads of what its repositories say about the stored
+ * lock's packages, and says whether the unikernel must be locked again.
+ */
+async function convergeCheckingLock(
+  opam: Opam,
+  root: string,
+  sameRoot: boolean,
+  convergeRoot: () => Promise<void>,
+): Promise<RelockPlan> {
+  const locked = storedLockVersions(root);
+  const before = await lockedState(opam, locked);
+  await convergeRoot();
+  const relock = planRelock(sameRoot, locked.length, before, await lockedState(opam, locked));
+  core.info(
+    relock.relock
+      ? `cache-refresh: the unikernel is locked again: ${relock.reason}`
+      : `cache-refresh: no locked package (of ${locked.length}) changed in the repositories: the lock, switch and duniverse stay`,
+  );
+  return relock;
+}
+
 function rootIsUsable(root: string): boolean {
   return existsSync(join(root, 'config')) && existsSync(join(root, SWITCH_NAME, '.opam-switch', 'switch-state'));
 }
@@ -177,6 +230,8 @@ async function converge(
 interface RootRestore {
   readonly hit: CacheHit;
   readonly refresh: boolean;
+  /** The root restored is this very root of an earlier period (only the period in its key differs). */
+  readonly sameRoot: boolean;
   readonly spec?: CacheSpec;
 }
 
@@ -189,7 +244,7 @@ async function restoreRoot(
   runner: BuildRunner,
 ): Promise<RootRestore> {
   const { setup } = config;
-  if (!setup.cache) return { hit: 'miss', refresh: false };
+  if (!setup.cache) return { hit: 'miss', refresh: false, sameRoot: false };
   const systemVersion =
     setup.ocamlCompiler.kind === 'system'
       ? await systemCompilerVersion(runner, config.build.workingDirectory)
@@ -218,7 +273,8 @@ async function restoreRoot(
         'updating the repositories, upgrading what changed and locking the unikernel again',
     );
   }
-  return { hit: restored.hit, refresh: restoredPeriod !== undefined, spec };
+  const sameRoot = otherPeriodOnly(keys.key, restored.matchedKey);
+  return { hit: restored.hit, refresh: restoredPeriod !== undefined, sameRoot, spec };
 }
 
 /**
@@ -241,19 +297,23 @@ export async function setupOpam(config: Config, ctx: RunContext, runner: BuildRu
   await timedGroup('opam sandbox', () => prepareSandbox(setup, ctx));
 
   const root = opamRoot();
-  const variables = opamVariables(root, ctx.cores);
+  const curl = findProgram('curl', process.env) !== undefined;
+  const lowSpeed = wholeSeconds(deadline(LOW_SPEED_SECONDS * 1000));
+  const variables = { ...opamVariables(root, ctx.cores), ...fetchVariables(process.env, curl, lowSpeed) };
   for (const [name, value] of Object.entries(variables)) exportForLaterSteps(name, value);
   const path = [dirname(binary.path), jobPath()].join(delimiter);
   const opam = new Opam(binary.path, { ...variables, PATH: path }, runner, config.build.workingDirectory);
 
-  const { hit, refresh, spec } = await restoreRoot(config, ctx, root, binary.version, runner);
-  await timedGroup('opam switch', async () => {
-    if (hit === 'exact' && rootIsUsable(root)) {
-      core.info(`opam root ${root}: exact cache hit, nothing to install`);
-    } else {
-      await converge(opam, config, runner.scratch, root, hit, refresh);
-    }
-  });
+  const { hit, refresh, sameRoot, spec } = await restoreRoot(config, ctx, root, binary.version, runner);
+  const convergeRoot = () =>
+    timedGroup('opam switch', async () => {
+      if (hit === 'exact' && rootIsUsable(root)) {
+        core.info(`opam root ${root}: exact cache hit, nothing to install`);
+      } else {
+        await converge(opam, config, runner.scratch, root, hit, refresh);
+      }
+    });
+  const relock = refresh ? await convergeCheckingLock(opam, root, sameRoot, convergeRoot) : await convergeRoot();
 
   const env = await exportSwitch(opam, root);
   const installed = installedVersions(readFileSync(join(root, SWITCH_NAME, '.opam-switch', 'switch-state'), 'utf8'));
@@ -274,6 +334,7 @@ export async function setupOpam(config: Config, ctx: RunContext, runner: BuildRu
     ocamlVersion,
     mirageVersion,
     cacheHit: hit,
+    ...(relock !== undefined && !relock.relock ? { lockKept: true as const } : {}),
     root,
     env,
     seconds,
