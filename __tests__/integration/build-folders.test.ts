@@ -69,7 +69,7 @@ describe('the build folder', { timeout: 300_000 }, () => {
     expect(sha256(readFileSync(join(fixture.base, 'workspace', 'two', 'dist', 'hello')))).toBe(first.sha256);
     expect(result.outputs.reproducible).toBe('true');
     expect(result.log).toMatch(
-      /reproducible: the second build's image, in \S*mirage-deploy-rebuild-\S+\/two, has the same sha256/,
+      /reproducible: the second build's image, in \S*mirage-deploy-build-\S+\/rebuild-\S+\/two, has the same sha256/,
     );
     expect(result.post?.exitCode).toBe(0);
     // dune's cache is kept per folder: the C compiler's folder is not mapped.
