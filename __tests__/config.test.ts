@@ -580,3 +580,24 @@ describe('deployment-records, host-reports, wait-for-host', () => {
     expect(problems(inputs).join('\n')).toMatch(why);
   });
 });
+
+describe('the build sandbox inputs', () => {
+  it('records which secret inputs the job holds, from the one list of secrets', () => {
+    expect(parse({}).sandbox.secretsHeld).toEqual([]);
+    expect(parse({ 'deploy-token': 'github_pat_x', 'github-token': 'ghs_y' }).sandbox.secretsHeld).toEqual([
+      'deploy-token',
+      'github-token',
+    ]);
+  });
+
+  it('reads allow-unsandboxed-build and build-ssh-agent, off by default', () => {
+    expect(parse({}).sandbox).toMatchObject({ allowUnsandboxed: false, sshAgent: false });
+    expect(parse({ 'allow-unsandboxed-build': 'true', 'build-ssh-agent': 'true' }).sandbox).toMatchObject({
+      allowUnsandboxed: true,
+      sshAgent: true,
+    });
+    expect(problems({ 'allow-unsandboxed-build': 'yes' })).toEqual([
+      expect.stringContaining('input `allow-unsandboxed-build`'),
+    ]);
+  });
+});

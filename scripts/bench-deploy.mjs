@@ -36,6 +36,7 @@ await build({
     contents: [
       "export { deployImage } from './src/deploy/index.ts';",
       "export { preflight } from './src/deploy/credentials/preflight.ts';",
+      "export { readSourceFacts } from './src/deploy/source.ts';",
       "export * from './__tests__/support/bare-repo.ts';",
       "export * from './__tests__/support/sshd.ts';",
       "export * from './__tests__/support/deploy-scenario.ts';",
@@ -86,12 +87,15 @@ async function scenario(earlier) {
         seed: sha,
         bytes: imageBytes,
       });
+      // As main: the preflight and the source facts come before the build, outside the deploy's time.
+      const cleared = await m.preflight(config.deploy);
+      const source = await m.readSourceFacts(ctx, config.build.workingDirectory);
       sshd.resetCounters();
       process.stdout.write = () => true;
       const started = process.hrtime.bigint();
       let outcome;
       try {
-        outcome = await m.deployImage(config, ctx, image, m.SETUP, await m.preflight(config.deploy));
+        outcome = await m.deployImage(config, ctx, image, m.SETUP, cleared, source);
       } finally {
         process.stdout.write = realWrite;
       }

@@ -4,10 +4,12 @@ import { parse as parseShellWords } from 'shell-quote';
 import { parse as parseYaml } from 'yaml';
 import type { RunContext } from './context.js';
 import { DEFAULT_TARGET, TARGET_NAMES, isTarget, type Target } from './mirage/targets.js';
-import { DEFAULT_COMPILER } from './opam/compiler.js';
+import { DEFAULT_COMPILER, type CompilerSpec } from './opam/compiler.js';
 import { COMMIT_SHA, OWNER_NAME, SCP_LIKE, SHA256_HEX, plainNameProblem } from './patterns.js';
 import { defined } from './defined.js';
 import { maskSecret } from './secrets.js';
+
+export type { CompilerSpec };
 
 export const COMPRESSIONS = ['bzip2', 'xz', 'gzip', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -20,14 +22,6 @@ export const DEFAULT_OPAM_REPOSITORY = {
   name: 'default',
   url: 'https://github.com/ocaml/opam-repository.git',
 } as const;
-
-/** How the switch's compiler was asked for. */
-export type CompilerSpec =
-  | { readonly kind: 'system' }
-  /** A version or prefix such as `5.4` or `5.4.1`, resolved against the repositories. */
-  | { readonly kind: 'version'; readonly version: string }
-  /** A full package such as `ocaml-base-compiler.5.4.1`. */
-  | { readonly kind: 'package'; readonly name: string; readonly version: string };
 
 export interface OpamRepository {
   readonly name: string;
@@ -145,12 +139,23 @@ export interface AlbatrossConfig {
   readonly clientSha256?: string;
 }
 
+/** How the build is kept from the job's secrets (src/sandbox/). */
+export interface SandboxConfig {
+  /** The secret inputs given to this job, by name (of SECRET_INPUTS). */
+  readonly secretsHeld: readonly string[];
+  /** `allow-unsandboxed-build`: build without the sandbox, where none can be made, even holding a secret. */
+  readonly allowUnsandboxed: boolean;
+  /** `build-ssh-agent`: the job's SSH agent (SSH_AUTH_SOCK) is passed into the sandbox. */
+  readonly sshAgent: boolean;
+}
+
 export interface Config {
   readonly build: BuildConfig;
   readonly setup: SetupConfig;
   readonly deploy: DeployConfig;
   /** Absent when `deploy-to` is `repository` only. */
   readonly albatross?: AlbatrossConfig;
+  readonly sandbox: SandboxConfig;
 }
 
 /** One bad input: which one, what was given, and how to fix it. */
@@ -168,8 +173,8 @@ export class ConfigError extends Error {
 
 export type InputReader = (name: string) => string;
 
-/** Inputs the log must never show. */
-const SECRET_INPUTS = ['deploy-key', 'deploy-token', 'github-token', 'albatross-ca-key'] as const;
+/** Inputs the log must never show, and that the build must not reach (a job holding one builds sandboxed). */
+export const SECRET_INPUTS = ['deploy-key', 'deploy-token', 'github-token', 'albatross-ca-key'] as const;
 
 const TRUE_VALUES = ['true', 'True', 'TRUE'];
 const FALSE_VALUES = ['false', 'False', 'FALSE'];
@@ -877,6 +882,11 @@ export function parseConfig(read: InputReader, ctx: RunContext): Config {
   const setup = parseSetup(r);
   const deploy = parseDeploy(r, ctx, build.target);
   const albatross = parseAlbatross(r, ctx, build.target);
+  const sandbox = {
+    secretsHeld: SECRET_INPUTS.filter((name) => read(name).trim() !== ''),
+    allowUnsandboxed: r.boolean('allow-unsandboxed-build', false),
+    sshAgent: r.boolean('build-ssh-agent', false),
+  };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { build, setup, deploy, ...defined({ albatross }) };
+  return { build, setup, deploy, sandbox, ...defined({ albatross }) };
 }

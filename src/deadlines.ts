@@ -15,6 +15,15 @@ export const TEST_DEADLINE_ENV = 'MIRAGE_DEPLOY_TEST_DEADLINE_MS';
 export const GIT_DEADLINE_MS = 15 * 60_000;
 /** One cache restore or save, download or upload included. */
 export const CACHE_DEADLINE_MS = 20 * 60_000;
+/**
+ * The cache service's answer to a lookup, connecting included: a service that answers at all does
+ * so in well under a second, so one that has not after this is taken as down for the run.
+ */
+export const CACHE_ANSWER_DEADLINE_MS = 15_000;
+/** The download of opam's release binary (about 10 MB; tens of seconds on a poor link). */
+export const OPAM_DOWNLOAD_DEADLINE_MS = 5 * 60_000;
+/** Connecting to a server for one of opam's downloads (curl's --connect-timeout). */
+export const CONNECT_SECONDS = 30;
 /** One request of a GitHub deployment record (`github-token`). */
 export const GITHUB_API_DEADLINE_MS = 20_000;
 /** `wait-for-host`: how often the record's statuses are asked for the host's report. */

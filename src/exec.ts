@@ -27,6 +27,11 @@ export interface CommandOptions {
   /** Rewrites each line the command prints before it reaches the log (the returned output is as printed). */
   readonly mapLogLine?: (line: string) => string;
   /**
+   * Echo both streams, in order, to this one stream: the build's output goes to stdout only, so
+   * that none of it can be read by the runner after the `::stop-commands::` that fences it ends.
+   */
+  readonly logStream?: NodeJS.WritableStream;
+  /**
    * Milliseconds after which the command and every process it started (its process group) are
    * killed; the result then has `timedOut`. For network commands, whose server may never answer.
    */
@@ -216,9 +221,9 @@ export async function runCommand(
 ): Promise<CommandResult> {
   const located = options.env ? (findProgram(program, options.env) ?? program) : program;
   if (options.deadlineMs !== undefined) return runWithDeadline(located, args, options, options.deadlineMs);
-  const map = options.mapLogLine;
-  const out = map ? lineMapper(process.stdout, map) : undefined;
-  const err = map ? lineMapper(process.stderr, map) : undefined;
+  const map = options.mapLogLine ?? (options.logStream ? (line: string) => line : undefined);
+  const out = map ? lineMapper(options.logStream ?? process.stdout, map) : undefined;
+  const err = map ? lineMapper(options.logStream ?? process.stderr, map) : undefined;
   const result = await exec
     .getExecOutput(located, [...args], {
       ...(out && err ? { outStream: out, errStream: err } : {}),

@@ -4,9 +4,14 @@ import { readContext, type RunContext } from './context.js';
 import { preflight } from './deploy/credentials/preflight.js';
 import { decideDeploy } from './deploy/plan.js';
 import { deployImage, rollback } from './deploy/index.js';
+import { readSourceFacts, type SourceFacts } from './deploy/source.js';
 import { buildUnikernel } from './mirage/index.js';
 import { DEFAULT_TARGET, checkTargetRunnable } from './mirage/targets.js';
-import { setupOpam } from './opam/index.js';
+import { opamRoot, setupOpam } from './opam/index.js';
+import { duneCacheRoot } from './mirage/plan.js';
+import { prepareBuildRunner, type BuildRunner } from './sandbox/index.js';
+import { pinTools, untrustedFolders } from './sandbox/tools.js';
+import { homedir } from 'node:os';
 import { sealEnvironment, sweepLeftovers } from './isolation.js';
 import { handleCancelSignals } from './cancel.js';
 import { STATE } from './state.js';
@@ -91,8 +96,11 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   const { rollbackTo } = config.deploy;
   const builds = rollbackTo === undefined && config.build.prebuilt === undefined;
   if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
-  // What the deploy needs of the secrets, checked now; undefined when this run does not deploy.
+  // What the deploy needs of the secrets, checked now; empty when this run does not deploy.
   const secrets = gate.deploy ? await preflights(config) : {};
+  // Where the build runs; a job holding a secret where no sandbox can be made stops here.
+  const paths = { opamRoot: opamRoot(), duneCacheRoot: duneCacheRoot(process.env, homedir()) };
+  const runner = await prepareBuildRunner(config, ctx, paths, builds);
 
   if (rollbackTo !== undefined) {
     if (!gate.deploy) {
@@ -110,7 +118,9 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     return;
   }
 
-  const { image, versions } = builds ? await build(config, ctx) : await takePrebuilt(config);
+  // Read before any build code runs: after that, git never runs in the checkout the build could change.
+  const source = gate.deploy ? await readSourceFacts(ctx, config.build.workingDirectory) : undefined;
+  const { image, versions } = runner ? await build(config, ctx, runner) : await takePrebuilt(config);
   core.setOutput('ocaml-version', versions.ocamlVersion);
   core.setOutput('opam-version', versions.opamVersion);
   core.setOutput('image', image.path);
@@ -122,7 +132,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   if (image.sbom === undefined) summaryRow('SBOM', 'none (no lock file)');
   else summaryRow('SBOM', { code: image.sbom.cyclonedx }, ` (${image.sbom.packages.length} packages)`);
 
-  if (!gate.deploy) {
+  if (!gate.deploy || source === undefined) {
     core.notice(`Not deploying: ${gate.reason}`);
     setDeployOutputs({ deployed: false, message: `not deployed: ${gate.reason}` });
     return;
@@ -132,7 +142,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     const killed = await sweepLeftovers();
     core.info(killed ? `killed ${killed} processes the build left running` : 'the build left no process running');
   }
-  await deployEverywhere(config, ctx, image, versions, secrets);
+  await deployEverywhere(config, ctx, image, versions, secrets, source);
 }
 
 interface Secrets {
@@ -162,20 +172,25 @@ async function deployEverywhere(
   image: BuiltImage,
   versions: BuildVersions,
   { cleared, albatross }: Secrets,
+  source: SourceFacts,
 ): Promise<void> {
   if (albatross) await runAlbatross(config, albatross.config, ctx, image, albatross.cleared);
   if (cleared && (config.albatross?.repository ?? true)) {
-    setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared)));
+    setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared, source)));
     return;
   }
   const what = config.deploy.dryRun ? 'dry run: nothing created on albatross' : 'deployed to albatross';
   setDeployOutputs({ deployed: false, message: `${what}; \`deploy-to\` names no repository` });
 }
 
-async function build(config: Config, ctx: RunContext): Promise<{ image: BuiltImage; versions: BuildVersions }> {
-  const setup = await setupOpam(config, ctx);
+async function build(
+  config: Config,
+  ctx: RunContext,
+  runner: BuildRunner,
+): Promise<{ image: BuiltImage; versions: BuildVersions }> {
+  const setup = await setupOpam(config, ctx, runner);
   core.setOutput('cache-hit', setup.cacheHit);
-  return { image: await buildUnikernel(config, ctx, setup), versions: setup };
+  return { image: await buildUnikernel(config, ctx, setup, runner), versions: setup };
 }
 
 /** `image-path`: what a build job left, checked; no opam, no build. */
@@ -205,6 +220,8 @@ export async function run(): Promise<void> {
     const config = parseConfig((name) => core.getInput(name), ctx);
     // From here on the inputs live only in `config`: no process this run starts can read them.
     sealEnvironment();
+    // Before any cache call or program run by name: git, ssh, tar, zstd only from folders no build writes.
+    pinTools(untrustedFolders());
     title = summaryTitle(config.build, ctx.workspace);
     core.startGroup('Inputs');
     core.info(describe(config, ctx));

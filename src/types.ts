@@ -9,6 +9,11 @@ export interface OpamSetup {
   /** Version of the `mirage` package installed in the switch. */
   readonly mirageVersion: string;
   readonly cacheHit: CacheHit;
+  /**
+   * A refresh (a new `cache-refresh` period) changed nothing the root's stored lock names, so the
+   * lock, the switch and the duniverse stay as they were (opam/plan.ts planRelock).
+   */
+  readonly lockKept?: true;
   /** The opam root (OPAMROOT), which the opam cache saves. */
   readonly root: string;
   /**
@@ -18,6 +23,8 @@ export interface OpamSetup {
   readonly env: Record<string, string>;
   /** Seconds spent, for the summary. */
   readonly seconds: number;
+  /** The verified opam binary: what the action runs itself, never an `opam` the build put on the switch's PATH. */
+  readonly opamPath: string;
 }
 
 /** What went into an image: its lock file, the build switch's export and the SBOM made of them. */

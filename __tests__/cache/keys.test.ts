@@ -10,6 +10,7 @@ import {
   opamCacheKeys,
   periodOfKey,
   refreshPeriod,
+  otherPeriodOnly,
   stalePeriod,
   type OpamKeyInputs,
 } from '../../src/cache/keys.js';
@@ -108,6 +109,24 @@ describe('compilerKeyPart', () => {
   it('keeps any other compiler input as given', () => {
     expect(compilerKeyPart('5.4', undefined)).toBe('5.4');
     expect(compilerKeyPart('ocaml-variants.5.4.1+options', undefined)).toBe('ocaml-variants.5.4.1+options');
+  });
+});
+
+describe('otherPeriodOnly', () => {
+  const key = opamCacheKeys(BASE).key;
+
+  it.each<[string, string | undefined, boolean]>([
+    ['the same root of an earlier period', opamCacheKeys({ ...BASE, period: 't2026w48' }).key, true],
+    ['this very key', key, false],
+    [
+      'another dependency hash of an earlier period',
+      opamCacheKeys({ ...BASE, dependencies: 'ffff', period: 't2026w48' }).key,
+      false,
+    ],
+    ['another target of this period', opamCacheKeys({ ...BASE, target: 'hvt' }).key, false],
+    ['nothing restored', undefined, false],
+  ])('%s: %s', (_, matched, expected) => {
+    expect(otherPeriodOnly(key, matched)).toBe(expected);
   });
 });
 
@@ -224,10 +243,17 @@ describe('build cache keys', () => {
     });
   });
 
-  it('restores the dune cache from the same target first, then any', () => {
-    expect(duneCacheKeys('v2', 'macOS', 'ARM64', 'unix', 'abc')).toEqual({
-      key: 'v2-dune-macOS-ARM64-unix-abc',
-      restoreKeys: ['v2-dune-macOS-ARM64-unix-', 'v2-dune-macOS-ARM64-'],
+  it('restores the dune cache from the same folder and target first, then the same folder, never another folder', () => {
+    const keys = duneCacheKeys('v2', 'macOS', 'ARM64', 'unix', 'abc', '/Users/runner/work/r/r/a');
+    const folder = /^v2-dune-macOS-ARM64-(f[0-9a-f]{12})-unix-abc$/.exec(keys.key)?.[1];
+    expect(folder).toBeDefined();
+    expect(keys).toEqual({
+      key: `v2-dune-macOS-ARM64-${folder}-unix-abc`,
+      restoreKeys: [`v2-dune-macOS-ARM64-${folder}-unix-`, `v2-dune-macOS-ARM64-${folder}-`],
     });
+    const other = duneCacheKeys('v2', 'macOS', 'ARM64', 'unix', 'abc', '/Users/runner/work/r/r/b');
+    expect(other.key).not.toBe(keys.key);
+    for (const prefix of other.restoreKeys) expect(keys.key.startsWith(prefix)).toBe(false);
+    expect(duneCacheKeys('v2', 'macOS', 'ARM64', 'unix', 'abc', '/Users/runner/work/r/r/a')).toEqual(keys);
   });
 });

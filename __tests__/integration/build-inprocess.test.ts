@@ -5,13 +5,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import type { RunContext } from '../../src/context.js';
 import { buildUnikernel } from '../../src/mirage/index.js';
+import { BuildRunner } from '../../src/sandbox/index.js';
 import { TARGETS, TARGET_NAMES, type Target } from '../../src/mirage/targets.js';
 import type { OpamSetup } from '../../src/types.js';
 import { testContext } from '../support/context.js';
@@ -48,6 +49,7 @@ beforeAll(async () => {
     root: opamRoot,
     env: { ...env, OPAMSWITCH: 'fixture', PATH: `${join(opamRoot, 'fixture', 'bin')}:${env.PATH ?? ''}` },
     seconds: 1,
+    opamPath: 'opam',
   };
 }, 300_000);
 
@@ -60,6 +62,24 @@ function context(workspace: string, target: Target): RunContext {
     workspace,
     runnerTemp: join(workspace, '..', 'temp'),
     runnerOs: target === 'macosx' ? 'macOS' : 'Linux',
+  });
+}
+
+/** The build runner without bubblewrap: what this test checks is the build, not the sandbox. */
+function runnerFor(ctx: RunContext): BuildRunner {
+  const scratch = join(ctx.runnerTemp, 'scratch');
+  mkdirSync(scratch, { recursive: true });
+  return new BuildRunner('none', scratch, {
+    workspace: ctx.workspace,
+    opamRoot: setup.root,
+    duneCacheRoot: join(root, 'dune'),
+    scratch,
+    home: root,
+    runnerTemp: ctx.runnerTemp,
+    toolCache: join(root, 'tool-cache'),
+    fileCommands: [],
+    readOnly: [],
+    varRunIsFolder: false,
   });
 }
 
@@ -80,7 +100,7 @@ describe('buildUnikernel', () => {
     const inputs: Record<string, string> = { target, 'working-directory': 'hello', cache: 'false' };
     const config = parseConfig((name) => inputs[name] ?? '', ctx);
 
-    const image = await buildUnikernel(config, ctx, setup);
+    const image = await buildUnikernel(config, ctx, setup, runnerFor(ctx));
 
     expect(image.path).toBe(join(dir, 'dist', `hello${TARGETS[target].extension}`));
     expect(image.name).toBe('hello');
@@ -114,6 +134,7 @@ describe('buildUnikernel with `-o`', () => {
       parseConfig((name) => inputs[name] ?? '', ctx),
       ctx,
       setup,
+      runnerFor(ctx),
     );
     expect(image.path).toBe(join(dir, 'dist', 'www.xen'));
     expect(image.name).toBe('www');

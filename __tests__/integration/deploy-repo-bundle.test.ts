@@ -3,13 +3,14 @@
  * build of example/hello, and the deploy over SSH to the real sshd; then a dry run and a
  * `rollback-to` (which builds nothing) from a `workflow_dispatch` run.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/deploy/manifest.js';
-import { createBareRepo, snapshotRepo } from '../support/bare-repo.js';
+import { createBareRepo, serverGitEnv, snapshotRepo } from '../support/bare-repo.js';
 import { bareGit, filesAt, history, showFile, sshDeployInputs } from '../support/deploy-scenario.js';
-import { useFixtureScope } from '../support/fixture-action.js';
+import { checkoutExample, useFixtureScope } from '../support/fixture-action.js';
 import { FIXTURES, type CustomEvent, type RunOptions, type RunResult } from '../support/harness.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { summaryValues } from '../support/summary-table.js';
@@ -130,4 +131,59 @@ describe('deploy through the bundle', () => {
     );
     expect(await snapshotRepo(repo)).toBe(before);
   }, 300_000);
+
+  it("orders by the history main read before the build, although the build removed the checkout's .git", async () => {
+    const ordered = await createBareRepo(join(fixture.base, 'ordered-deployment.git'));
+    const server = await startSshd({ repoPath: ordered });
+    try {
+      // c2 follows c1 but carries an older commit date (a rebase keeps dates): only the history
+      // says it is newer, and only a read before the build sees it.
+      const commits: Record<string, string> = {};
+      const history = (dir: string) => {
+        const git = (args: string[], date: string) =>
+          execFileSync('git', args, {
+            cwd: dir,
+            encoding: 'utf8',
+            env: serverGitEnv({
+              GIT_AUTHOR_NAME: 't',
+              GIT_AUTHOR_EMAIL: 't@example.invalid',
+              GIT_COMMITTER_NAME: 't',
+              GIT_COMMITTER_EMAIL: 't@example.invalid',
+              GIT_AUTHOR_DATE: date,
+              GIT_COMMITTER_DATE: date,
+            }),
+          });
+        git(['init', '--quiet', '--initial-branch=main'], '');
+        git(['add', '-A'], '');
+        git(['commit', '--quiet', '-m', 'c1'], '2026-02-02T00:00:00Z');
+        commits.c1 = git(['rev-parse', 'HEAD'], '').trim();
+        git(['commit', '--quiet', '--allow-empty', '-m', 'c2'], '2026-02-01T00:00:00Z');
+        commits.c2 = git(['rev-parse', 'HEAD'], '').trim();
+      };
+      // The same copy of example/hello and the same dates give the same commits in every checkout.
+      history(checkoutExample(join(fixture.base, 'ordered-shas')));
+      const c1 = commits.c1 ?? '';
+      const c2 = commits.c2 ?? '';
+      const deploy = (sha: string, inputs: Record<string, string>) =>
+        fixture.runExample({
+          workspace: 'ordered',
+          prepare: history,
+          inputs: { target: 'xen', cache: 'false', deploy: 'true', ...sshDeployInputs(server), ...inputs },
+          event: 'workflow_dispatch',
+          sha,
+        });
+      const first = await deploy(c1, {});
+      expect(first.main.exitCode, first.log).toBe(0);
+      expect(await showFile(ordered, 'main', 'xen/latest')).toBe(`${c1}\n`);
+      const second = await deploy(c2, { 'build-command': "sh -c 'rm -rf .git && make build'" });
+      expect(second.main.exitCode, second.log).toBe(0);
+      expect(commits.c2).toBe(c2);
+      expect(existsSync(join(fixture.base, 'ordered', 'hello', '.git'))).toBe(false);
+      expect(await showFile(ordered, 'main', 'xen/latest')).toBe(`${c2}\n`);
+      const manifest = parseManifest(await showFile(ordered, 'main', `xen/${c2}/manifest.json`));
+      expect(manifest?.source.commitTime).toBe('2026-02-01T00:00:00.000Z');
+    } finally {
+      await server.stop();
+    }
+  }, 600_000);
 });

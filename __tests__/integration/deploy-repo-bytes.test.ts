@@ -1,5 +1,5 @@
 // Flat cost: what the server sends (upload-pack, counted by the sshd's forced command) during one
-// deploy into a repository holding 0 earlier images, and into one holding 40.
+// deploy into a repository holding 1 earlier image, and into one holding 40.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createBareRepo } from '../support/bare-repo.js';
@@ -52,26 +52,26 @@ async function measure(earlier: number) {
 }
 
 /**
- * What an earlier image may add to a deploy's download: its folder's tree (five entries at most)
- * and its line in the `<target>/` listing, both needed to write the new tree. The issue's 1.3x
- * cannot hold at these sizes: the 0-image baseline is under 1 KiB, and the listing of 40 folders
- * alone is over 2 KiB with any git layout (see docs/benchmarks.md).
+ * What an earlier folder may add to a deploy's download: its one entry in the `<directory>/`
+ * listing (its name, 40 hex digits, and its tree's id). The deploy fetches the tip's commit alone,
+ * then by id the root tree, `<directory>/`'s tree and the folders it reads, as the host updater
+ * does; no tree of any other folder comes down.
  */
-const TREE_BYTES_PER_EARLIER_IMAGE = 256;
+const BYTES_PER_EARLIER_FOLDER = 64;
 
 describe('bytes from the server per deploy', () => {
-  it('stay flat from 0 to 40 earlier images: no earlier image, only their trees', async () => {
-    const none = await measure(0);
+  it('grow by one listing entry per earlier folder: no earlier image, no tree of a folder not read', async () => {
+    const one = await measure(1);
     const forty = await measure(40);
     console.log(
-      `upload-pack bytes: 0 earlier images ${none.bytes} (${none.uploadPacks} sessions), ` +
+      `upload-pack bytes: 1 earlier image ${one.bytes} (${one.uploadPacks} sessions), ` +
         `40: ${forty.bytes} (${forty.uploadPacks} sessions)`,
     );
     expect(forty.bytes).toBeLessThan(EARLIER_IMAGE_BYTES); // not a single earlier image came down
-    expect(forty.bytes).toBeLessThanOrEqual(1.3 * none.bytes + 40 * TREE_BYTES_PER_EARLIER_IMAGE);
-    // the tip, then the manifest of the build `latest` names: a fixed number of requests, never
-    // one per image (`latest` itself is recognised by its blob id, not downloaded)
-    expect(none.uploadPacks).toBe(1);
-    expect(forty.uploadPacks).toBe(2);
+    expect(forty.bytes).toBeLessThanOrEqual(one.bytes + 39 * BYTES_PER_EARLIER_FOLDER);
+    // the tip's commit, the root tree, `<directory>/`, the folder `latest` names, its manifest: a
+    // fixed number of requests, never one per image (`latest` is recognised by its blob id)
+    expect(one.uploadPacks).toBe(5);
+    expect(forty.uploadPacks).toBe(5);
   }, 240_000);
 });

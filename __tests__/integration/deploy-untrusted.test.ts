@@ -4,13 +4,17 @@
  * a job environment carrying git configuration, and transports that fail once.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, symlink, unlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { preflight } from '../../src/deploy/credentials/preflight.js';
+import { deployImage } from '../../src/deploy/index.js';
 import { parseManifest } from '../../src/deploy/manifest.js';
+import { readSourceFacts } from '../../src/deploy/source.js';
 import { createBareRepo, runProcess, serverGitEnv } from '../support/bare-repo.js';
 import {
   bareGit,
@@ -22,6 +26,7 @@ import {
   sshDeployInputs,
   checkedDeploy,
   checkedRollback,
+  checkFolderLikeAHost,
 } from '../support/deploy-scenario.js';
 import { useDeployScratch } from '../support/deploy-scratch.js';
 import { startGitHttp, type GitHttpServer } from '../support/git-http.js';
@@ -117,6 +122,35 @@ describe('over SSH', () => {
       expect(outcome.message).toMatch(new RegExp(`the commit time of ${unknown} is unknown`));
       expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${commits.c2}\n`);
     });
+
+    it('the history read before the build orders it, although the build then took the checkout away', async () => {
+      const src = path.join(scratch.workspace, 'src');
+      // c3 follows c2 but was committed a day before it (a rebase keeps the older date).
+      await writeFile(path.join(src, 'unikernel', 'config.ml'), '(* c3 *)\n');
+      await mustGit(src, ['add', '-A']);
+      const date = '2026-01-01T12:00:00Z';
+      await mustGit(src, ['commit', '--quiet', '-m', 'c3'], { GIT_COMMITTER_DATE: date, GIT_AUTHOR_DATE: date });
+      const c3 = (await mustGit(src, ['rev-parse', 'HEAD'])).trim();
+      const ctx = scratch.context({ sha: c3, eventName: 'workflow_dispatch' });
+      const config = deployConfig(ctx, {
+        target: 'xen',
+        'working-directory': 'src/unikernel',
+        ...sshDeployInputs(sshd),
+      });
+      const cleared = await preflight(config.deploy);
+      const facts = await readSourceFacts(ctx, config.build.workingDirectory);
+      // What a build may do to the checkout: git in it afterwards would find no history at all.
+      await rename(path.join(src, '.git'), path.join(scratch.base, 'hidden.git'));
+      try {
+        const outcome = await deployImage(config, ctx, await image(c3), SETUP, cleared, facts);
+        expect(outcome.deployed).toBe(true);
+      } finally {
+        await rename(path.join(scratch.base, 'hidden.git'), path.join(src, '.git'));
+      }
+      expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${c3}\n`);
+      const manifest = parseManifest(await showFile(repo, 'main', `xen/${c3}/manifest.json`));
+      expect(manifest?.source.commitTime).toBe('2026-01-01T12:00:00.000Z');
+    });
   });
 
   describe('a deployment repository edited by someone else', () => {
@@ -154,6 +188,50 @@ describe('over SSH', () => {
       const next = shaOf('after-pinned');
       await push(next, 210);
       expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${next}\n`);
+    });
+
+    it('a rollback refuses an image whose stored file, manifest and SHA256SUMS agree but which unpacks to other bytes than the manifest says', async () => {
+      const sha = shaOf('repacked');
+      await push(sha, 250);
+      await push(shaOf('after-repacked'), 260);
+      const original = parseManifest(await showFile(repo, 'main', `xen/${sha}/manifest.json`))?.images['hello.xen.bz2'];
+      const evil = Buffer.from('not the image that was built');
+      const digest = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+      await tamper(repo, 'repacked', async (work) => {
+        // Another valid bzip2 file, its compressed sha256 and size in the manifest, and a SHA256SUMS
+        // remade for the folder as it now is: only the manifest's unpacked sha256 still tells.
+        const folder = path.join(work, 'xen', sha);
+        const packed = execFileSync('bzip2', ['-9'], { input: evil });
+        await writeFile(path.join(folder, 'hello.xen.bz2'), packed);
+        const manifest = JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8'));
+        manifest.images['hello.xen.bz2'].compressedSha256 = digest(packed);
+        manifest.images['hello.xen.bz2'].compressedSize = packed.length;
+        await writeFile(path.join(folder, 'manifest.json'), JSON.stringify(manifest));
+        const lines = readdirSync(folder)
+          .filter((name) => name !== 'SHA256SUMS')
+          .sort()
+          .map((name) => `${digest(readFileSync(path.join(folder, name)))}  ${name}`);
+        await writeFile(
+          path.join(folder, 'SHA256SUMS'),
+          `${lines.join('\n')}\n# unpacked: ${digest(evil)}  hello.xen\n`,
+        );
+      });
+      const host = await checkFolderLikeAHost(repo, 'main', `xen/${sha}`, path.join(scratch.base, 'host-repacked'));
+      expect([host.stored.code, host.unpacked.code]).toEqual([0, 0]);
+      const ctx = scratch.context({ sha: shaOf('dispatch'), eventName: 'workflow_dispatch' });
+      const error = await checkedRollback(
+        deployConfig(ctx, { target: 'xen', 'rollback-to': sha, ...sshDeployInputs(sshd) }),
+        ctx,
+        sha,
+      ).then(
+        () => 'rolled back',
+        (e: unknown) => (e as Error).message,
+      );
+      expect(error).toBe(
+        `input \`rollback-to\`: xen/${sha}/hello.xen.bz2 unpacks to sha256 ${digest(evil)}, but its manifest says ` +
+          `${original?.sha256}; not moving \`latest\` to it`,
+      );
+      expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${shaOf('after-repacked')}\n`);
     });
 
     it('a rollback to a folder whose image is a symlink is refused; the linked file is never read', async () => {

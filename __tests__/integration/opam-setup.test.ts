@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_DEADLINE_ENV } from '../../src/deadlines.js';
 import { useCacheService } from '../support/cache-scope.js';
 import { PROJECT_ROOT, listTree, removeRun, runAction, type NodeName, type RunResult } from '../support/harness.js';
 import { makeOpamRepository, systemOcamlVersion } from '../support/opam-repo.js';
@@ -29,6 +30,7 @@ const cache = useCacheService();
 let server: http.Server;
 let downloadUrl: string;
 let downloads = 0;
+let stalled = 0;
 const runs: RunResult[] = [];
 
 /** The same paths every run, as on a hosted runner: the cache's version and tar paths depend on them. */
@@ -41,7 +43,12 @@ beforeAll(async () => {
   ocamlVersion = await systemOcamlVersion();
   const binary = readFileSync(SYSTEM_OPAM);
   server = http.createServer((req, res) => {
-    if (req.url === BINARY_PATH) {
+    if (req.url?.startsWith('/stall/')) {
+      // accepts, sends the headers and one byte, then nothing: a stalled mirror
+      stalled++;
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': binary.length });
+      res.write(binary.subarray(0, 1));
+    } else if (req.url === BINARY_PATH) {
       downloads++;
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': binary.length });
       res.end(binary);
@@ -65,6 +72,7 @@ async function run(
   inputs: Record<string, string> = {},
   node: NodeName = 'node20',
   keepRoot = false,
+  env: Record<string, string> = {},
 ): Promise<RunResult> {
   if (!keepRoot) rmSync(root(), { recursive: true, force: true });
   rmSync(workspace(), { recursive: true, force: true });
@@ -76,7 +84,7 @@ async function run(
   const result = await runAction({
     node,
     workspace: workspace(),
-    env: { ...cache.service.env, OPAMROOT: root() },
+    env: { ...cache.service.env, OPAMROOT: root(), ...env },
     inputs: {
       'ocaml-compiler': 'ocaml-system',
       'opam-version': OPAM_VERSION,
@@ -140,7 +148,8 @@ describe('opam setup with the cache', () => {
 
     expect(cold.post?.exitCode).toBe(0);
     // opam's repository cache stays in the entry: a warm run then never rebuilds it.
-    expect(cold.log).toMatch(/^\[command\]\S*\/opam clean --download-cache --logs$/m);
+    expect(cold.log).toMatch(/^cache opam: removed \S*\/log before saving$/m);
+    expect(cold.log).not.toMatch(/opam clean/);
     expect(opamEntries()).toHaveLength(1);
     expect(warnings(cold.log)).toEqual([]);
   });
@@ -255,6 +264,22 @@ describe('the opam download', () => {
     );
     expect(listTree(wrong.dirs.toolCache)).toEqual([]);
     expect(actionOpamCommands(wrong.log)).toEqual([]);
+  });
+
+  it('gives up on a download that stalls at its deadline, naming the input and the mirror input', async () => {
+    const result = await run(undefined, { 'opam-download-url': `${downloadUrl}/stall` }, 'node20', false, {
+      [TEST_DEADLINE_ENV]: '2000',
+    });
+    expect(result.main.exitCode).toBe(1);
+    expect(stalled).toBeGreaterThan(0);
+    expect(result.errors.join('\n')).toMatch(
+      new RegExp(
+        `input \`opam-version\`: the download of opam ${OPAM_VERSION} from ${downloadUrl}/stall${BINARY_PATH} ` +
+          'did not finish within 2 s; the server stalled .*`opam-download-url`',
+      ),
+    );
+    expect(listTree(result.dirs.toolCache)).toEqual([]);
+    expect(actionOpamCommands(result.log)).toEqual([]);
   });
 
   it('refuses a version it has no checksum for, naming the input to set', async () => {

@@ -121,7 +121,9 @@ describe('what was deployed', () => {
 
     expect(first.outputs.reproducible).toBe('true');
     const summary = summaryValues(first.summary);
-    expect(summary.reproducible).toBe('yes: a second build from a clean state gave the same sha256');
+    expect(summary.reproducible).toBe(
+      'yes: a second build in another folder, from a clean state, gave the same sha256',
+    );
     expect(summary.SBOM).toBe(`${first.outputs.sbom} (${packages.length} packages)`);
     expect(JSON.parse(first.outputs.diff ?? '')).toEqual({ first: true });
     expect(first.summary).toContain('**hello**: first deploy');
@@ -191,7 +193,7 @@ describe('what was deployed', () => {
     const strict = await run(BROKEN, 'root-2', { reproducible: 'strict', 'build-command': 'sh nondeterministic.sh' });
     expect(strict.main.exitCode).toBe(1);
     expect(strict.errors.join('\n')).toMatch(
-      /^input `reproducible`: hello\/dist\/hello\.xen is not reproducible: a second build in the same folder from a clean state .* first difference at byte offset \d+ .*; nothing was deployed/m,
+      /^input `reproducible`: hello\/dist\/hello\.xen is not reproducible: a second build in another folder from a clean state .* first difference at byte offset \d+ .*; nothing was deployed/m,
     );
     expect(summaryValues(strict.summary).reproducible).toMatch(
       /^no: first difference at byte offset \d+ \(sizes \d+ and \d+ bytes\)$/,

@@ -6,7 +6,8 @@
  *
  * Run 1 is cold; run 2 an exact hit that locks, installs and pulls nothing; run 3 the first of a new
  * `cache-refresh` period, after the repository gained versions (a partial hit that updates, upgrades
- * what changed and locks again); run 4 the same period again (exact).
+ * what changed and locks again); run 4 the same period again (exact); run 5 another new period in
+ * which no locked package changed (updated and upgraded, the lock kept).
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,8 @@ const SYSTEM_OCAML = execFileSync('ocamlc', ['-vnum'], { encoding: 'utf8' }).tri
 
 beforeAll(async () => {
   shimDir = join(fixture.base, 'shim');
-  opamLog = join(fixture.base, 'opam-calls.log');
+  // In the workspace: the build sandbox lets opam (and this shim) write nowhere else.
+  opamLog = join(fixture.base, 'workspace', '.opam-calls.log');
   mkdirSync(shimDir, { recursive: true });
   const realOpam = execFileSync('sh', ['-c', 'command -v opam'], { encoding: 'utf8' }).trim();
   writeFileSync(join(shimDir, 'opam'), `#!/bin/sh\nprintf '%s\\n' "$*" >> "$OPAM_CALLS_LOG"\nexec ${realOpam} "$@"\n`);
@@ -79,7 +81,7 @@ function publish(name: string, from: string, to: string): void {
   cpSync(join(packages, `${name}.${from}`), join(packages, `${name}.${to}`), { recursive: true });
 }
 
-describe('warm runs from the opam cache', () => {
+describe('warm runs from the opam cache', { timeout: 300_000 }, () => {
   let coldImage: string;
 
   it('run 1, cold: locks and installs; the saved root keeps opam’s repository cache, and the key names the system OCaml', async () => {
@@ -92,7 +94,10 @@ describe('warm runs from the opam cache', () => {
     coldImage = sha256(join(dir, 'dist', 'hello'));
 
     expect(result.post?.exitCode).toBe(0);
-    expect(commands(result.log)).toContainEqual(expect.stringMatching(/\/opam clean --download-cache --logs$/));
+    // What `opam clean --download-cache --logs` would remove, removed by the post step itself: it
+    // runs no opam on a root the build wrote.
+    expect(result.log).toMatch(/^cache opam: removed \S*\/download-cache before saving$/m);
+    expect(commands(result.post?.stdout ?? '').filter((c) => /\/opam /.test(c))).toEqual([]);
     const [entry] = opamEntries();
     expect(opamEntries()).toHaveLength(1);
     expect(entry?.key).toContain(`-ocamlsystem${SYSTEM_OCAML}-`);
@@ -132,6 +137,9 @@ describe('warm runs from the opam cache', () => {
     expect([...log.matchAll(/upgrade (\S+ \S+ to \S+)$/gm)].map((m) => m[1])).toEqual(['opam-monorepo 0.4.1 to 0.4.2']);
     expect([...log.matchAll(/ installed (\S+)$/gm)].map((m) => m[1])).toEqual(['opam-monorepo.0.4.2']);
     // A fresh lock: the unikernel's library at its new version, pulled into the duniverse.
+    expect(log).toContain(
+      'cache-refresh: the unikernel is locked again: the repositories have other versions of locked packages: duration.0.2.2',
+    );
     expect(makeTargets(result.log)).toEqual(['lock', 'install-switch', 'pull', 'build']);
     expect(readFileSync(join(dir, 'mirage', 'hello-unix.opam.locked'), 'utf8')).toMatch(/"duration" \{= "0\.2\.2"/);
     expect(readdirSync(join(dir, 'duniverse'))).toContain('duration');
@@ -139,17 +147,43 @@ describe('warm runs from the opam cache', () => {
     expect(opamEntries().map((e) => e.key)).toContainEqual(expect.stringMatching(/-tnext$/));
   });
 
+  let refreshedLock: string;
+  let refreshedImage: string;
+
   it('run 4, the same period again: an exact hit with the refreshed lock', async () => {
     const { result, dir, opam } = await run({ 'cache-refresh': 'fixed:next' });
     expect(result.main.exitCode, result.log).toBe(0);
     expect(result.outputs['cache-hit']).toBe('exact');
     expect(repositoryWork(opam)).toEqual([]);
     expect(makeTargets(result.log)).toEqual(['build']);
-    expect(readFileSync(join(dir, 'mirage', 'hello-unix.opam.locked'), 'utf8')).toMatch(/"duration" \{= "0\.2\.2"/);
+    refreshedLock = readFileSync(join(dir, 'mirage', 'hello-unix.opam.locked'), 'utf8');
+    expect(refreshedLock).toMatch(/"duration" \{= "0\.2\.2"/);
+    refreshedImage = sha256(join(dir, 'dist', 'hello'));
+  });
+
+  it('run 5, a new period in which only a package outside the lock changed: updated and upgraded, but not locked, installed or pulled again', async () => {
+    expect(refreshedLock).not.toContain('"mirage-xen"');
+    publish('mirage-xen', '9.0.1', '9.0.2');
+    const { result, dir, opam } = await run({ 'cache-refresh': 'fixed:later' });
+    expect(result.main.exitCode, result.log).toBe(0);
+    expect(result.outputs['cache-hit']).toBe('partial');
+    expect(opam).toContainEqual(expect.stringMatching(/^update\b/));
+    expect(opam).toContain('upgrade');
+    const log = plain(result.log);
+    expect(log).toMatch(/cache-refresh: no locked package \(of \d+\) changed in the repositories/);
+    expect(opam).not.toContainEqual(expect.stringMatching(/^monorepo lock /));
+    expect(makeTargets(result.log)).toEqual(['build']);
+    expect(log).toContain('`make pull` skipped');
+    expect(readFileSync(join(dir, 'mirage', 'hello-unix.opam.locked'), 'utf8')).toBe(refreshedLock);
+    expect(result.outputs['image-sha256']).toBe(refreshedImage);
+    // the locked packages are read twice: from the restored index before the update, and after it
+    expect(opam.filter((args) => /^(list --all --all-versions|show --raw) /.test(args))).toHaveLength(4);
+    expect(result.post?.exitCode).toBe(0);
+    expect(opamEntries().map((e) => e.key)).toContainEqual(expect.stringMatching(/-tlater$/));
   });
 });
 
-describe('mirage overlay repositories and a partial hit', () => {
+describe('mirage overlay repositories and a partial hit', { timeout: 300_000 }, () => {
   it('the overlay `make lock` adds and `make repo-rm` unselects stays known: the next partial hit neither removes nor fetches it anew', async () => {
     const overlay = (await makeOpamRepository(join(fixture.base, 'overlay'))).url;
     const inputs = { 'cache-prefix': 'overlay', 'configure-args': `--extra-repos=overlay:${overlay}` };

@@ -1,13 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../src/config.js';
 import {
+  BUILD_STEPS,
   buildCommand,
   buildEnvironment,
   commandLine,
   configureCommand,
+  decideStep,
+  curlConfig,
   duneCacheRoot,
+  inFolder,
   makeCommand,
+  pathPrefixMap,
   planDepend,
+  type BuildSnapshot,
+  wantsCurlConfig,
+  withCFolderMap,
 } from '../../src/mirage/plan.js';
 
 const build = (over: Partial<BuildConfig> = {}): BuildConfig => ({
@@ -65,6 +73,73 @@ describe('environment', () => {
   });
 });
 
+describe('the unikernel folder mapped for the compilers', () => {
+  it.each<[string | undefined, string, string]>([
+    [undefined, '/home/runner/work/r/r/unikernel', '/unikernel=/home/runner/work/r/r/unikernel'],
+    ['', '/w/u', '/unikernel=/w/u'],
+    // the user's own pairs stay, and ours comes last: the rightmost matching pair wins
+    ['/src=/home/me/src', '/w/u', '/src=/home/me/src:/unikernel=/w/u'],
+    // `%`, `=` and `:` in a folder are escaped as the specification says
+    [undefined, '/w/a=b:c%d', '/unikernel=/w/a%+b%.c%#d'],
+  ])('after %j, %s is mapped as %s', (existing, dir, map) => {
+    expect(pathPrefixMap(existing, dir)).toBe(map);
+  });
+
+  it('two folders of the same source get environments that differ only in the folder mapped', () => {
+    const env = { PATH: '/usr/bin', BUILD_PATH_PREFIX_MAP: '/x=/y' };
+    expect(inFolder(env, '/a/hello')).toEqual({
+      PATH: '/usr/bin',
+      BUILD_PATH_PREFIX_MAP: '/x=/y:/unikernel=/a/hello',
+      MIRAGE_DEPLOY_UNIKERNEL: '/a/hello',
+    });
+    expect(inFolder(env, '/tmp/copy/hello').BUILD_PATH_PREFIX_MAP).toBe('/x=/y:/unikernel=/tmp/copy/hello');
+    expect(env.BUILD_PATH_PREFIX_MAP).toBe('/x=/y');
+  });
+});
+
+describe("curl's limits for the build steps", () => {
+  it('connect, speed limit and speed time, shortened with the stall time', () => {
+    expect(curlConfig(60)).toBe('connect-timeout = 30\nspeed-limit = 1000\nspeed-time = 60\n');
+    expect(curlConfig(3)).toBe('connect-timeout = 3\nspeed-limit = 1000\nspeed-time = 3\n');
+  });
+
+  it.each<[Record<string, string>, boolean, boolean]>([
+    [{}, false, true],
+    [{ CURL_HOME: '/etc/mine' }, false, false],
+    [{}, true, false],
+    [{ CURL_HOME: '' }, false, true],
+  ])('CURL_HOME %j, a ~/.curlrc: %s → %s', (env, curlrc, wanted) => {
+    expect(wantsCurlConfig(env, curlrc)).toBe(wanted);
+  });
+});
+
+describe("the C compiler's folder map in dune-workspace", () => {
+  const generated = '(lang dune 3.0)\n(context (default))\n';
+
+  it('appends one env stanza whose c_flags map the folder named by the variable, never the folder itself', () => {
+    const mapped = withCFolderMap(generated) ?? '';
+    expect(mapped.startsWith(generated)).toBe(true);
+    expect(mapped).toContain(
+      '(env (_ (c_flags (:standard -ffile-prefix-map=%{env:MIRAGE_DEPLOY_UNIKERNEL=/nonexistent}=/unikernel))))\n',
+    );
+    expect(mapped.match(/\(env\b/g)).toHaveLength(1);
+    expect(withCFolderMap('(lang dune 3.0)')).toBe(`(lang dune 3.0)\n${mapped.slice(generated.length)}`);
+  });
+
+  it('is idempotent, and leaves a workspace with an env stanza of its own alone', () => {
+    const mapped = withCFolderMap(generated) ?? '';
+    expect(withCFolderMap(mapped)).toBe(mapped);
+    expect(withCFolderMap('(lang dune 3.0)\n(env (release (flags (:standard))))\n')).toBeUndefined();
+  });
+
+  it("maps a workspace whose context has its own env (mirage's unikraft contexts), which builds on it", () => {
+    const unikraft =
+      '(lang dune 3.0)\n(context default)\n\n(context\n (default\n  (name unikraft)\n  (toolchain unikraft)\n' +
+      '  (env\n   (_\n    (c_flags :standard -z unikraft-backend=qemu)))))\n';
+    expect(withCFolderMap(unikraft)).toContain(`${unikraft}\n; mirage-deploy:`);
+  });
+});
+
 describe('planDepend', () => {
   const lock = { name: 'hello-unix.opam.locked', content: 'depends: []' };
   const stored = { inputs: 'digest-a', files: [lock] };
@@ -76,6 +151,16 @@ describe('planDepend', () => {
       files: [lock],
       depextTarget: 'depext-lockfile',
     });
+  });
+
+  it('reuses the stored lock on a partial hit when a refresh changed nothing it names', () => {
+    expect(planDepend('partial', stored, 'digest-a', makefile, true)).toEqual({
+      reuse: true,
+      files: [lock],
+      depextTarget: 'depext-lockfile',
+    });
+    expect(planDepend('partial', stored, 'digest-b', makefile, true)).toMatchObject({ reuse: false });
+    expect(planDepend('partial', undefined, 'digest-a', makefile, true)).toMatchObject({ reuse: false });
   });
 
   it('has no depext target to run when mirage was configured with --no-depext', () => {
@@ -92,5 +177,34 @@ describe('planDepend', () => {
     const plan = planDepend(hit, lockStored, inputs, makefile);
     expect(plan.reuse).toBe(false);
     expect(plan.reuse ? '' : plan.reason).toMatch(reason);
+  });
+});
+
+describe('decideStep', () => {
+  const lock = { inputs: 'digest', files: [{ name: 'hello-unix.opam.locked', content: 'x' }] };
+  const base: BuildSnapshot = {
+    rootHit: 'exact',
+    storedLock: lock,
+    lockInputs: { digest: 'digest', makefile: 'depext-lockfile:\n\topam-monorepo depext' },
+    lockedThisRun: false,
+    duniverseRestored: false,
+    reproducible: 'off',
+  };
+  const run = (over: Partial<BuildSnapshot>) =>
+    Object.fromEntries(BUILD_STEPS.map((step) => [step, decideStep(step, { ...base, ...over }).run]));
+
+  it.each([
+    ['exact hit, same inputs: lock and switch reused, depext runs', {}, { lock: false, 'install-switch': false, depext: true }],
+    ['exact hit, no depext target', { lockInputs: { digest: 'digest', makefile: 'build:' } }, { lock: false, 'install-switch': false, depext: false }],
+    ['partial hit: lock and install-switch', { rootHit: 'partial' as const }, { lock: true, 'install-switch': true, depext: false }],
+    ['other Makefile', { lockInputs: { digest: 'other', makefile: '' } }, { lock: true, 'install-switch': true, depext: false }],
+    ['lock ran in this build: install-switch runs though the stored lock now matches', { lockedThisRun: true }, { lock: true, 'install-switch': true, depext: false }],
+  ])('%s', (_, over, expected) => {
+    expect(run(over)).toMatchObject({ configure: true, build: true, ...expected });
+  }); // prettier-ignore
+
+  it('pull is skipped when duniverse/ came from the cache; reproducibility only when asked', () => {
+    expect(run({ duniverseRestored: true })).toMatchObject({ pull: false, reproducibility: false });
+    expect(run({ reproducible: 'check' })).toMatchObject({ pull: true, reproducibility: true });
   });
 });

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   SWITCH_NAME,
+  fetchVariables,
   installedVersions,
+  lockedStateQueries,
+  planRelock,
   opamFormula,
   opamVariables,
   parseEnvSexp,
@@ -26,6 +29,59 @@ describe('opamVariables', () => {
       OPAMDOWNLOADJOBS: '4',
       OPAMCOLOR: 'always',
     });
+  });
+});
+
+describe('fetchVariables', () => {
+  const curl =
+    'curl --connect-timeout 30 --speed-limit 1000 --speed-time 60 --write-out %%{http_code}\\n ' +
+    '--retry %{retry}% --retry-delay 2 --user-agent opam/%{opam-version}% -L -o %{out}% -- %{url}%';
+
+  it.each<[string, Record<string, string>, boolean, number, Record<string, string>]>([
+    [
+      'curl present',
+      {},
+      true,
+      60,
+      { OPAMFETCH: curl, GIT_HTTP_LOW_SPEED_LIMIT: '1000', GIT_HTTP_LOW_SPEED_TIME: '60' },
+    ],
+    [
+      'no curl: opam keeps its own choice (wget)',
+      {},
+      false,
+      60,
+      { GIT_HTTP_LOW_SPEED_LIMIT: '1000', GIT_HTTP_LOW_SPEED_TIME: '60' },
+    ],
+    [
+      "the user's own settings stay",
+      { OPAMFETCH: 'wget', GIT_HTTP_LOW_SPEED_TIME: '600' },
+      true,
+      60,
+      { GIT_HTTP_LOW_SPEED_LIMIT: '1000' },
+    ],
+    [
+      'shortened by the test variable',
+      {},
+      true,
+      3,
+      {
+        OPAMFETCH: curl
+          .replace('--connect-timeout 30', '--connect-timeout 3')
+          .replace('--speed-time 60', '--speed-time 3'),
+        GIT_HTTP_LOW_SPEED_LIMIT: '1000',
+        GIT_HTTP_LOW_SPEED_TIME: '3',
+      },
+    ],
+  ])('%s', (_, env, curlFound, lowSpeed, expected) => {
+    expect(fetchVariables(env, curlFound, lowSpeed)).toEqual(expected);
+  });
+
+  it('no argument holds a space (opam splits OPAMFETCH on spaces), and the HTTP code is written last', () => {
+    const args = (fetchVariables({}, true, 60).OPAMFETCH ?? '').split(' ');
+    expect(args).not.toContain('');
+    expect(args[0]).toBe('curl');
+    expect(args.slice(-2)).toEqual(['--', '%{url}%']);
+    expect(args[args.indexOf('--write-out') + 1]).toBe('%%{http_code}\\n');
   });
 });
 
@@ -187,5 +243,58 @@ describe('installedVersions', () => {
 
   it('is empty for a switch with nothing installed', () => {
     expect(installedVersions('opam-version: "2.0"\n').size).toBe(0);
+  });
+});
+
+describe('a refresh: lock again?', () => {
+  const locked = [
+    { name: 'fmt', version: '0.9.0' },
+    { name: 'duration', version: '0.2.1' },
+    { name: 'fmt', version: '0.9.0' },
+  ];
+
+  it('reads every version of each locked package and the opam file of each locked version, in name order', () => {
+    expect(lockedStateQueries(locked)).toEqual({
+      versions: ['list', '--all', '--all-versions', '--short', '--columns=package', 'duration', 'fmt'],
+      files: ['show', '--raw', 'duration.0.2.1', 'fmt.0.9.0'],
+    });
+  });
+
+  const state = { versions: 'duration.0.2.1\nfmt.0.9.0\n', files: 'opam-version: "2.0"\nname: "duration"\n' };
+
+  it.each<[string, boolean, number, typeof state | undefined, typeof state | undefined, RegExp | undefined]>([
+    ['nothing locked changed', true, 2, state, state, undefined],
+    [
+      'a dependency has a new version',
+      true,
+      2,
+      state,
+      { ...state, versions: 'duration.0.2.1\nduration.0.2.2\nfmt.0.9.0\n' },
+      /other versions of locked packages: duration\.0\.2\.2$/,
+    ],
+    [
+      'a version was removed',
+      true,
+      2,
+      state,
+      { ...state, versions: 'fmt.0.9.0\n' },
+      /other versions of locked packages$/,
+    ],
+    [
+      "a locked version's opam file changed",
+      true,
+      2,
+      state,
+      { ...state, files: state.files + 'depends: ["lwt"]\n' },
+      /changed the opam file of a locked package/,
+    ],
+    ['another root of an earlier period', false, 2, state, state, /another target, configuration or dependency set/],
+    ['no stored lock', true, 0, undefined, undefined, /holds no lock file/],
+    ['opam could not show a package before', true, 2, undefined, state, /could not show every locked package/],
+    ['opam could not show a package after', true, 2, state, undefined, /could not show every locked package/],
+  ])('%s', (_, sameRoot, count, before, after, reason) => {
+    const plan = planRelock(sameRoot, count, before, after);
+    if (reason === undefined) expect(plan).toEqual({ relock: false });
+    else expect(plan.relock && plan.reason).toMatch(reason);
   });
 });

@@ -76,12 +76,24 @@ export function shQuote(s: string): string {
  * - `http.receivepack`: pushes over smart HTTP are allowed (authentication is the HTTP server's job);
  * - `uploadpack.allowFilter` / `allowReachableSHA1InWant`: partial and by-SHA fetches work as on GitHub;
  * - `gc.auto 0` / `receive.autogc false`: no background repacking, so `snapshotRepo` is deterministic.
- * No templates are copied (no sample hooks, no description file).
+ * No templates are copied (no sample hooks, no description file). `objectFormat: sha256` makes a SHA-256
+ * repository, as Gitea, Forgejo and GitLab can host.
  */
-export async function createBareRepo(dir: string, opts: { defaultBranch?: string } = {}): Promise<string> {
+export async function createBareRepo(
+  dir: string,
+  opts: { defaultBranch?: string; objectFormat?: 'sha1' | 'sha256' } = {},
+): Promise<string> {
   const abs = path.resolve(dir);
   await mkdir(abs, { recursive: true });
-  await git(['init', '--quiet', '--bare', '--template=', `--initial-branch=${opts.defaultBranch ?? 'main'}`, abs]);
+  await git([
+    'init',
+    '--quiet',
+    '--bare',
+    '--template=',
+    `--initial-branch=${opts.defaultBranch ?? 'main'}`,
+    `--object-format=${opts.objectFormat ?? 'sha1'}`,
+    abs,
+  ]);
   const settings: Array<[string, string]> = [
     ['receive.fsckObjects', 'true'],
     ['http.receivepack', 'true'],

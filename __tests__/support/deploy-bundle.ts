@@ -20,6 +20,7 @@ export async function bundleDeploy(outdir: string): Promise<string> {
       contents: [
         "export { deployImage, rollback } from './src/deploy/index.ts';",
         "export { preflight } from './src/deploy/credentials/preflight.ts';",
+        "export { readSourceFacts } from './src/deploy/source.ts';",
       ].join('\n'),
       resolveDir: PROJECT_ROOT,
       loader: 'ts',

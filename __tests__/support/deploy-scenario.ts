@@ -8,6 +8,7 @@ import { parseConfig, type Config } from '../../src/config.js';
 import type { EventPayload, RunContext } from '../../src/context.js';
 import { preflight } from '../../src/deploy/credentials/preflight.js';
 import { deployImage, rollback } from '../../src/deploy/index.js';
+import { readSourceFacts } from '../../src/deploy/source.js';
 import type { BuiltImage, DeployOutcome, OpamSetup } from '../../src/types.js';
 import { runProcess, serverGitEnv } from './bare-repo.js';
 import { testContext } from './context.js';
@@ -21,6 +22,7 @@ export const SETUP: OpamSetup = {
   root: '/nonexistent/opam-root',
   env: {},
   seconds: 0,
+  opamPath: 'opam',
 };
 
 /** A stable, distinct source sha for each label. */
@@ -127,14 +129,19 @@ export function deployConfig(ctx: RunContext, inputs: Record<string, string>): C
   return parseConfig((name) => all[name] ?? '', ctx);
 }
 
-/** The deploy as main runs it: the preflight first, then deployImage with what it cleared. */
+/**
+ * The deploy as main runs it: the preflight and the source facts first (before the build), then
+ * deployImage with both.
+ */
 export async function checkedDeploy(
   config: Config,
   ctx: RunContext,
   image: BuiltImage,
   setup: OpamSetup,
 ): Promise<DeployOutcome> {
-  return deployImage(config, ctx, image, setup, await preflight(config.deploy));
+  const cleared = await preflight(config.deploy);
+  const source = await readSourceFacts(ctx, config.build.workingDirectory);
+  return deployImage(config, ctx, image, setup, cleared, source);
 }
 
 /** `rollback-to` as main runs it: the preflight first, then rollback with what it cleared. */

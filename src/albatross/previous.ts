@@ -58,15 +58,20 @@ export async function readStoredImage(
   const author = { name: deploy.commitUserName, email: deploy.commitUserEmail };
   const { repo, tip } = await DeploymentRepository.open(access, workDir, author, deploy.repositoryBranch);
   if (tip === undefined) return undefined;
-  const listing = listTarget(await repo.listFiles(tip, deploy.directory), deploy.directory);
-  let wanted = sha ?? identifyLatest(listing);
-  if (wanted === undefined && listing.latestOid !== undefined) {
-    await repo.fetchBlobs([listing.latestOid]);
-    wanted = parseLatest(await repo.readText(listing.latestOid));
+  const entries = await repo.listDirectory(tip, deploy.directory);
+  const top = listTarget(entries, deploy.directory);
+  let wanted = sha ?? identifyLatest(top);
+  if (wanted === undefined && top.latestOid !== undefined) {
+    await repo.fetchBlobs([top.latestOid]);
+    wanted = parseLatest(await repo.readText(top.latestOid));
   }
-  const files = wanted === undefined ? undefined : listing.folders.get(wanted);
+  const tree = wanted === undefined ? undefined : top.trees?.get(wanted);
+  if (wanted === undefined || tree === undefined) return undefined;
+  // Only that folder's tree is fetched, as the writer does.
+  const listed = await repo.listFolders(deploy.directory, new Map([[wanted, tree]]));
+  const files = listTarget(listed, deploy.directory).folders.get(wanted);
   const manifestOid = files?.get(MANIFEST_FILE);
-  if (wanted === undefined || files === undefined || manifestOid === undefined) return undefined;
+  if (files === undefined || manifestOid === undefined) return undefined;
   await repo.fetchBlobs([manifestOid]);
   const manifest = parseManifest(await repo.readText(manifestOid));
   const picked = pickImage(Object.entries(manifest?.images ?? {}), imageName);

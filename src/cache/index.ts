@@ -9,15 +9,22 @@
  *   so that `…-5.4` does not match `…-5.4.1`.
  * - `paths` must be identical at restore and save (they are part of the entry's version): use
  *   absolute, stable paths.
- * - The post step saves only when the main step succeeded and the hit was not exact, running the
- *   optional cleanup command first (e.g. `opam clean`) so that the entry stays small.
+ * - The post step saves only when the main step succeeded and the hit was not exact, deleting the
+ *   optional cleanup's paths first (opam's download cache and logs) so that the entry stays small.
  * - A cache service that is absent or down never fails the job: the first problem gives one
  *   warning, later restores in the run skip quietly, and nothing is registered for saving.
  */
 import * as cache from '@actions/cache';
 import * as core from '@actions/core';
-import { CACHE_DEADLINE_MS, deadline, seconds, TIMED_OUT, withDeadline } from '../deadlines.js';
-import { processEnv, runCommand } from '../exec.js';
+import {
+  CACHE_ANSWER_DEADLINE_MS,
+  CACHE_DEADLINE_MS,
+  deadline,
+  seconds,
+  TIMED_OUT,
+  withDeadline,
+} from '../deadlines.js';
+import { rm } from 'node:fs/promises';
 import type { PostTask } from '../post-step.js';
 import { STATE, appendJsonState, readJsonState } from '../state.js';
 import { summaryRow, type SummaryPart } from '../summary.js';
@@ -83,12 +90,26 @@ export async function restoreCacheEntry(spec: CacheSpec): Promise<Restored> {
     return { hit: 'miss' };
   }
   core.info(`cache ${spec.name}: looking for ${spec.key}`);
-  const limit = deadline(CACHE_DEADLINE_MS);
-  const { value, failures } = await captureRestoreFailures(() =>
-    withDeadline(cache.restoreCache([...spec.paths], spec.key, [...spec.restoreKeys]), limit),
+  // A lookup first, with a deadline of seconds: a service that accepts and never answers costs
+  // that, not the long deadline a real download may need.
+  const answer = deadline(CACHE_ANSWER_DEADLINE_MS);
+  const lookup = await captureRestoreFailures(() =>
+    withDeadline(cache.restoreCache([...spec.paths], spec.key, [...spec.restoreKeys], { lookupOnly: true }), answer),
   );
+  if (lookup.value === TIMED_OUT) {
+    markUnavailable(`the cache service did not answer a lookup within ${seconds(answer)} s`);
+    summaryRow(`cache ${spec.name}`, 'not restored: the cache service did not answer');
+    return { hit: 'miss' };
+  }
+  const limit = deadline(CACHE_DEADLINE_MS);
+  const { value, failures } =
+    lookup.failures.length > 0 || lookup.value === undefined
+      ? lookup
+      : await captureRestoreFailures(() =>
+          withDeadline(cache.restoreCache([...spec.paths], spec.key, [...spec.restoreKeys]), limit),
+        );
   if (value === TIMED_OUT) {
-    markUnavailable(`the cache service did not answer within ${seconds(limit)} s`);
+    markUnavailable(`the cache service did not finish restoring within ${seconds(limit)} s`);
     return { hit: 'miss' };
   }
   if (failures.length > 0) {
@@ -116,21 +137,27 @@ export function registerCacheSave(spec: CacheSpec, hit: CacheHit, options: { cle
   appendJsonState(STATE.cachesToSave, entry);
 }
 
-async function cleanUp(name: string, cleanup: CleanupCommand): Promise<void> {
+async function cleanUp(entry: CacheToSave, cleanup: CleanupCommand): Promise<void> {
   // A cleanup only makes the entry smaller: whatever goes wrong with it, the cache is still saved.
-  try {
-    const result = await runCommand(cleanup.program, cleanup.args, { env: processEnv(cleanup.env ?? {}) });
-    if (result.exitCode !== 0) {
-      core.info(`cache ${name}: the cleanup before saving failed (exit code ${result.exitCode}); saving as it is`);
+  for (const path of cleanup.remove.filter((p) => entry.paths.some((root) => p.startsWith(`${root}/`)))) {
+    try {
+      await rm(path, { recursive: true, force: true });
+      core.info(`cache ${entry.name}: removed ${path} before saving`);
+    } catch (error) {
+      core.info(`cache ${entry.name}: could not remove ${path} before saving (${String(error)}); saving as it is`);
     }
-  } catch (error) {
-    core.info(`cache ${name}: the cleanup before saving could not run (${String(error)}); saving as it is`);
   }
 }
 
 async function saveOne(entry: CacheToSave): Promise<void> {
-  if (entry.cleanup) await cleanUp(entry.name, entry.cleanup);
+  if (entry.cleanup) await cleanUp(entry, entry.cleanup);
   core.info(`cache ${entry.name}: saving ${entry.key}`);
+  // A lookup first, as for a restore: a service that stopped answering costs seconds.
+  const answer = deadline(CACHE_ANSWER_DEADLINE_MS);
+  const probe = withDeadline(cache.restoreCache([...entry.paths], entry.key, [], { lookupOnly: true }), answer);
+  if ((await captureRestoreFailures(() => probe)).value === TIMED_OUT) {
+    throw new Error(`the cache service did not answer a lookup within ${seconds(answer)} s`);
+  }
   // The client reports its own failures as one warning and returns -1; it never throws for the service.
   const limit = deadline(CACHE_DEADLINE_MS);
   const id = await withDeadline(cache.saveCache([...entry.paths], entry.key), limit);

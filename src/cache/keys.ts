@@ -96,6 +96,13 @@ export function stalePeriod(hit: CacheHit, matchedKey: string | undefined, perio
   return restored === period ? undefined : restored;
 }
 
+/** Whether the entry restored is this key's but for the period: the same root, of another period. */
+export function otherPeriodOnly(key: string, matchedKey: string | undefined): boolean {
+  if (matchedKey === undefined) return false;
+  const rest = (k: string) => k.slice(0, k.lastIndexOf('-'));
+  return rest(key) === rest(matchedKey) && key !== matchedKey;
+}
+
 /**
  * The opam root's key. Restore keys drop the period first (the same root of an earlier period,
  * which the setup then refreshes), then the dependency hash, the target, the mirage constraint and
@@ -174,7 +181,12 @@ export function duniverseCacheKeys(prefix: string, runnerOs: string, target: str
 
 /**
  * dune's cache is content-addressed, so an older one still saves most of the work: fall back to
- * the same target's newest, then any target's.
+ * the same target's newest, then any target's, always of the same folder. The folder is in the key
+ * because a C compiler records the folder it compiled in (`DW_AT_comp_dir` of a stub built with
+ * `-g`), which no environment variable maps and dune's cache does not key on; the dune-workspace
+ * map (mirage/plan.ts withCFolderMap) misses stubs whose flags leave out `:standard`, and
+ * workspaces with an `env` stanza of their own: an entry of another folder would give an image
+ * naming that folder.
  */
 export function duneCacheKeys(
   prefix: string,
@@ -182,7 +194,8 @@ export function duneCacheKeys(
   runnerArch: string,
   target: string,
   lockDigest: string,
+  folder: string,
 ): CacheKeys {
-  const base = `${prefix}-dune-${runnerOs}-${runnerArch}`;
+  const base = `${prefix}-dune-${runnerOs}-${runnerArch}-f${shortHash(folder)}`;
   return { key: `${base}-${target}-${lockDigest}`, restoreKeys: [`${base}-${target}-`, `${base}-`] };
 }

@@ -1,12 +1,13 @@
 /** The cache's pure decisions: whether a restore hit, and which registered caches the post step saves. */
 import type { CacheHit } from '../types.js';
 
-/** A command run in the post step before saving, e.g. `opam clean` to keep the entry small. */
+/**
+ * What the post step deletes before saving, to keep the entry small (what `opam clean` would):
+ * deleted by the action itself, since no program from a folder the build wrote runs outside its sandbox.
+ */
 export interface CleanupCommand {
-  readonly program: string;
-  readonly args: readonly string[];
-  /** Variables added to the post step's environment for this command (e.g. OPAMROOT). */
-  readonly env?: Readonly<Record<string, string>>;
+  /** Paths inside the cache's own paths. */
+  readonly remove: readonly string[];
 }
 
 /** What main hands the post step for one cache (JSON in STATE.cachesToSave). */

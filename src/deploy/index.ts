@@ -24,27 +24,21 @@ import { DeploymentRecord } from './deployments.js';
 import { waitForHost } from './host-wait.js';
 import { fileDigest } from '../hash.js';
 import { imageFileName, isTarget } from '../mirage/targets.js';
-import { argsFileContent, argsFileName, deployFolder, isSourceSha, recordContent, sizeVerdict } from './plan.js';
-import { storedSideName } from './plan.js';
+import { argsFileContent, argsFileName, deployFolder, recordContent, sizeVerdict, storedSideName } from './plan.js';
 import { folderFiles, folderFilesProblem } from './plan.js';
 import type { ImageEntry } from './manifest.js';
-import { sourceCommitTime } from './source.js';
+import type { SourceFacts } from './source.js';
 import type { Cleared, GitAccess } from './credentials/plan.js';
-import { writeDeploy, writeRollback, type WriteResult, type WriteSettings } from './repository/index.js';
+import {
+  writeDeploy,
+  writeRollback,
+  type DeployFiles,
+  type WriteResult,
+  type WriteSettings,
+} from './repository/index.js';
 import { diffLines, diffMarkdown } from '../sbom/diff.js';
 import { sbomFileNames } from '../sbom/files.js';
 import { defined } from '../defined.js';
-
-function sourceSha(ctx: RunContext): string {
-  const sha = ctx.sha.toLowerCase();
-  if (!isSourceSha(sha)) {
-    throw new Error(
-      `GITHUB_SHA is \`${ctx.sha}\`, not a full commit sha, so there is no \`<directory>/<sha>\` folder to deploy to; ` +
-        'run the action from a workflow triggered by a commit',
-    );
-  }
-  return sha;
-}
 
 function settings(
   config: Config,
@@ -64,7 +58,6 @@ function settings(
     author: { name: deploy.commitUserName, email: deploy.commitUserEmail },
     sourceRepository: ctx.repository,
     runUrl: runUrl(ctx),
-    sourceDir: config.build.workingDirectory,
     workDir,
   };
 }
@@ -133,100 +126,146 @@ async function local(name: string, path: string): Promise<LocalFile & { readonly
   return { name, path, size: info.size, sha256 };
 }
 
+/** The image compressed under its deployed name into `stage`, refused when too large. */
+async function storedImage(config: Config, image: BuiltImage, name: string, stage: string) {
+  const { compression } = config.deploy;
+  const unpackedName = isTarget(image.target) ? imageFileName(image.target, name) : basename(image.path);
+  const stored = await compressImage(image.path, compression, stage, unpackedName);
+  core.info(`${stored.name}: ${image.size} bytes, ${stored.size} compressed (${compression})`);
+  summaryRow('compressed', formatSize(stored.size), ' as ', { code: stored.name });
+  const verdict = sizeVerdict(stored.size, compression);
+  if (verdict.level === 'fail') throw new Error(`input \`compression\`: ${verdict.message}`);
+  if (verdict.level === 'warn') core.warning(verdict.message);
+  return stored;
+}
+
+/** The image's other files in the folder: config file, side files, `.args`, SBOM files. */
+async function otherFiles(config: Config, image: BuiltImage, name: string, stage: string) {
+  const argsPath = join(stage, argsFileName(name));
+  await mkdir(stage, { recursive: true });
+  await writeFile(argsPath, argsFileContent(config.deploy.bootArgs));
+  const configFile = await local(basename(image.configFile), image.configFile);
+  // the SBOM's files under the deployed name, one set per image of the folder
+  const sbomNames = sbomFileNames(name);
+  const sbom = image.sbom;
+  const others = await Promise.all([
+    ...image.sideFiles.map((p) => local(storedSideName(basename(p), image.name, name), p)),
+    local(argsFileName(name), argsPath),
+    ...(sbom === undefined
+      ? []
+      : [
+          local(sbomNames.lockFile, sbom.lockFile),
+          local(sbomNames.switchExport, sbom.switchExport),
+          local(sbomNames.cyclonedx, sbom.cyclonedx),
+        ]),
+  ]);
+  return { configFile, extras: [configFile, ...others] };
+}
+
+interface Prepared {
+  readonly files: readonly LocalFile[];
+  readonly imageFile: string;
+  readonly entry: ImageEntry;
+}
+
+/** Everything the deploy stores, made locally: the files and this image's manifest entry. */
+async function prepare(
+  config: Config,
+  ctx: RunContext,
+  image: BuiltImage,
+  setup: BuildVersions,
+  stage: string,
+): Promise<Prepared> {
+  const { deploy } = config;
+  const name = deploy.imageName ?? image.name;
+  const stored = await storedImage(config, image, name, stage);
+  const { configFile, extras } = await otherFiles(config, image, name, stage);
+  const entry: ImageEntry = {
+    name,
+    builtName: image.name,
+    target: config.build.target,
+    sha256: image.sha256,
+    size: image.size,
+    compression: deploy.compression,
+    compressedSha256: stored.sha256,
+    compressedSize: stored.size,
+    bootArgs: deploy.bootArgs,
+    configFile: configFile.name,
+    files: Object.fromEntries(extras.map((f) => [f.name, f.sha256])),
+    ...(image.sbom === undefined ? {} : { sbom: { ...sbomFileNames(name), packages: image.sbom.packages.length } }),
+    run: { url: runUrl(ctx) },
+    versions: { ocaml: setup.ocamlVersion, opam: setup.opamVersion, mirage: setup.mirageVersion },
+    builtAt: new Date().toISOString(),
+  };
+  const files = [stored, ...extras].map((f) => ({ name: f.name, path: f.path, size: f.size }));
+  return { files, imageFile: stored.name, entry };
+}
+
+function sayUnknownTime(config: Config, source: SourceFacts): void {
+  if (source.commitTime !== undefined) return;
+  core.info(
+    `the commit time of ${source.sha} is unknown (no push event, and no git repository holding ` +
+      `${config.build.workingDirectory} has it): \`latest\` moves to this build only if it names none with a commit time`,
+  );
+}
+
+/** Writes the prepared files, with a GitHub deployment record around it when `github-token` is set. */
+async function write(
+  config: Config,
+  ctx: RunContext,
+  cleared: Cleared,
+  job: DeployFiles,
+  workDir: string,
+): Promise<{ result: WriteResult; access: GitAccess; record?: DeploymentRecord }> {
+  const { deploy } = config;
+  const path = deployFolder(deploy.directory, job.source.sha);
+  const access = await openGitAccess(cleared, ctx);
+  const record = await startRecord(config, ctx, job.source.sha, `${job.imageFile} into ${path}`);
+  try {
+    const result = await writeDeploy(access, settings(config, ctx, job.source.sha, workDir, record), job);
+    return { result, access, ...defined({ record }) };
+  } catch (error) {
+    await record?.status('failure');
+    throw error;
+  }
+}
+
+/**
+ * The deploy: the image and its files prepared locally, then written by the writer. `source` holds
+ * the facts main read before the build: nothing here runs git in the checkout.
+ */
 export async function deployImage(
   config: Config,
   ctx: RunContext,
   image: BuiltImage,
   setup: BuildVersions,
   cleared: Cleared,
+  source: SourceFacts,
 ): Promise<DeployOutcome> {
   const { deploy } = config;
-  const target = config.build.target;
-  const sha = sourceSha(ctx);
+  const sha = source.sha;
   const path = deployFolder(deploy.directory, sha);
-  const name = deploy.imageName ?? image.name;
   // Before the work folder, the compression and the clone: a clash would push a folder whose image is another file.
   const clash = folderFilesProblem(folderFiles({ image, deploy, fromArtifact: config.build.prebuilt !== undefined }));
   if (clash !== undefined) throw new Error(clash);
   return withWorkDir(ctx, async (workDir) => {
     const prepared = await timedGroup(`Deploy: prepare ${path}`, async () => {
-      const stage = join(workDir, 'stage');
-      const unpackedName = isTarget(image.target) ? imageFileName(image.target, name) : basename(image.path);
-      const stored = await compressImage(image.path, deploy.compression, stage, unpackedName);
-      core.info(`${stored.name}: ${image.size} bytes, ${stored.size} compressed (${deploy.compression})`);
-      summaryRow('compressed', formatSize(stored.size), ' as ', { code: stored.name });
-      const verdict = sizeVerdict(stored.size, deploy.compression);
-      if (verdict.level === 'fail') throw new Error(`input \`compression\`: ${verdict.message}`);
-      if (verdict.level === 'warn') core.warning(verdict.message);
-      const argsPath = join(stage, argsFileName(name));
-      await mkdir(stage, { recursive: true });
-      await writeFile(argsPath, argsFileContent(deploy.bootArgs));
-      const configFile = await local(basename(image.configFile), image.configFile);
-      // the SBOM's files under the deployed name, one set per image of the folder
-      const sbomNames = sbomFileNames(name);
-      const sbom = image.sbom;
-      const others = await Promise.all([
-        ...image.sideFiles.map((p) => local(storedSideName(basename(p), image.name, name), p)),
-        local(argsFileName(name), argsPath),
-        ...(sbom === undefined
-          ? []
-          : [
-              local(sbomNames.lockFile, sbom.lockFile),
-              local(sbomNames.switchExport, sbom.switchExport),
-              local(sbomNames.cyclonedx, sbom.cyclonedx),
-            ]),
-      ]);
-      const extras = [configFile, ...others];
-      const commitTime = await sourceCommitTime(ctx, sha, config.build.workingDirectory);
-      if (commitTime === undefined) {
-        core.info(
-          `the commit time of ${sha} is unknown (no push event, and no git repository holding ` +
-            `${config.build.workingDirectory} has it): \`latest\` moves to this build only if it names none with a commit time`,
-        );
-      }
-      const entry: ImageEntry = {
-        name,
-        builtName: image.name,
-        target,
-        sha256: image.sha256,
-        size: image.size,
-        compression: deploy.compression,
-        compressedSha256: stored.sha256,
-        compressedSize: stored.size,
-        bootArgs: deploy.bootArgs,
-        configFile: configFile.name,
-        files: Object.fromEntries(extras.map((f) => [f.name, f.sha256])),
-        ...(sbom === undefined ? {} : { sbom: { ...sbomNames, packages: sbom.packages.length } }),
-        run: { url: runUrl(ctx) },
-        versions: { ocaml: setup.ocamlVersion, opam: setup.opamVersion, mirage: setup.mirageVersion },
-        builtAt: new Date().toISOString(),
-      };
-      const files: LocalFile[] = [stored, ...extras].map((f) => ({ name: f.name, path: f.path, size: f.size }));
-      return {
-        files,
-        imageFile: stored.name,
-        entry,
-        source: { repository: ctx.repository, sha, ref: ctx.ref, ...(commitTime ? { commitTime } : {}) },
-      };
+      sayUnknownTime(config, source);
+      return prepare(config, ctx, image, setup, join(workDir, 'stage'));
     });
     return timedGroup(`Deploy: write ${path}`, async () => {
-      const access = await openGitAccess(cleared, ctx);
-      const record = await startRecord(config, ctx, sha, `${prepared.imageFile} into ${path}`);
-      let result: WriteResult;
-      try {
-        result = await writeDeploy(access, ctx, settings(config, ctx, sha, workDir, record), {
-          ...prepared,
-          keep: deploy.keep,
-          ...(image.sbom === undefined ? {} : { packages: image.sbom.packages }),
-        });
-      } catch (error) {
-        await record?.status('failure');
-        throw error;
-      }
+      const job: DeployFiles = {
+        ...prepared,
+        source: { repository: ctx.repository, sha, ref: ctx.ref, ...defined({ commitTime: source.commitTime }) },
+        facts: source,
+        keep: deploy.keep,
+        ...(image.sbom === undefined ? {} : { packages: image.sbom.packages }),
+      };
+      const { result, access, record } = await write(config, ctx, cleared, job, workDir);
       if (result.diff !== undefined) {
         core.info(diffLines(result.diff).join('\n'));
         core.setOutput('diff', JSON.stringify(result.diff));
-        summarySection(diffMarkdown(result.diff, name));
+        summarySection(diffMarkdown(result.diff, prepared.entry.name));
       }
       return finishRecord(config, record, result, outcome(result, access, path, 'deployed'), path);
     });
@@ -266,7 +305,8 @@ async function startRecord(
 
 /**
  * `success` once pushed; with `host-reports`, a push that moved `latest` is left `in_progress` for
- * the host, and with `wait-for-host` its report is waited for.
+ * the host, and with `wait-for-host` its report is waited for. Without a record (the API refused
+ * it) there is nothing to wait on: `wait-for-host` fails then.
  */
 async function finishRecord(
   config: Config,
@@ -275,9 +315,14 @@ async function finishRecord(
   done: DeployOutcome,
   path: string,
 ): Promise<DeployOutcome> {
-  if (record === undefined) return done;
   const { hostReports, waitForHost: seconds } = config.deploy;
-  if (!hostReports || result.status !== 'pushed' || result.latestMoved !== true) {
+  const moved = result.status === 'pushed' && result.latestMoved === true;
+  if (record === undefined) {
+    if (seconds === 0 || !moved) return done;
+    const message = `input \`wait-for-host\`: no GitHub deployment record for the host to report to (see the warning above)`;
+    return { ...done, host: { status: 'timeout', message } };
+  }
+  if (!hostReports || !moved) {
     await record.status('success', done.url);
     return done;
   }

@@ -6,24 +6,52 @@
  * is there even without a checkout); otherwise from `git log -1 --format=%cI <sha>` in the
  * repository holding the unikernel's folder (the checkout may be a subfolder of the workspace,
  * `actions/checkout` with `path:`). A build whose commit time is unknown is never ordered by its
- * build time (see decideLatest).
+ * build time (see decideLatest). Everything here is read once, before the build, by main.
  */
 import type { RunContext } from '../context.js';
 import { runCommand } from '../exec.js';
+import { defined } from '../defined.js';
+import { isSourceSha } from './plan.js';
 import type { Ancestry } from './repository/plan.js';
+
+/**
+ * The source facts the deploy orders builds by, read before the build: the commit time, and the
+ * commits the checkout shows before and after this one (empty when it holds no history).
+ */
+export interface SourceFacts {
+  readonly sha: string;
+  readonly commitTime?: string;
+  /** This commit and those it descends from, newest first. */
+  readonly ancestors: readonly string[];
+  /** Commits of the checkout's refs that descend from this one. */
+  readonly descendants: readonly string[];
+}
+
+/** GITHUB_SHA, lower case: the name of the deploy folder. */
+export function sourceSha(ctx: RunContext): string {
+  const sha = ctx.sha.toLowerCase();
+  if (!isSourceSha(sha)) {
+    throw new Error(
+      `GITHUB_SHA is \`${ctx.sha}\`, not a full commit sha, so there is no \`<directory>/<sha>\` folder to deploy to; ` +
+        'run the action from a workflow triggered by a commit',
+    );
+  }
+  return sha;
+}
+
+/** How our commit relates to the one `latest` names, as far as the facts read before the build show. */
+export function ancestryOf(facts: SourceFacts, latest: string): Ancestry {
+  if (latest === facts.sha) return 'unknown';
+  if (facts.ancestors.includes(latest)) return 'ours-newer';
+  if (facts.descendants.includes(latest)) return 'ours-older';
+  return 'unknown';
+}
 
 /** An ISO 8601 time with any offset, as UTC (`…Z`); undefined when it is not a time. */
 export function utcTime(text: string | undefined): string | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const ms = Date.parse(text.trim());
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
-}
-
-/** `git merge-base --is-ancestor` exit codes, both ways round, as an ordering. */
-export function ancestryFrom(latestIsAncestorOfOurs: number, oursIsAncestorOfLatest: number): Ancestry {
-  if (latestIsAncestorOfOurs === 0) return 'ours-newer';
-  if (oursIsAncestorOfLatest === 0) return 'ours-older';
-  return 'unknown';
 }
 
 /**
@@ -51,28 +79,40 @@ export async function sourceRepository(dir: string): Promise<string | undefined>
   return result.exitCode === 0 && top !== '' ? top : undefined;
 }
 
-export async function sourceCommitTime(ctx: RunContext, sha: string, dir: string): Promise<string | undefined> {
+async function commitTime(ctx: RunContext, sha: string, repo: string | undefined): Promise<string | undefined> {
   const headCommit = ctx.payload.head_commit;
   // The payload's head commit is the pushed sha on GitHub; a payload naming another commit is not trusted.
   if (ctx.eventName === 'push' && sha === ctx.sha && (headCommit?.id ?? sha) === sha) {
     const pushed = utcTime(headCommit?.timestamp);
     if (pushed !== undefined) return pushed;
   }
-  const repo = await sourceRepository(dir);
   if (repo === undefined) return undefined;
   const result = await sourceGit(repo, ['log', '-1', '--format=%cI', `${sha}^{commit}`, '--']);
   return result.exitCode === 0 ? utcTime(result.stdout) : undefined;
 }
 
-/** How our commit relates to the one `latest` names, when the source repository's history shows it. */
-export async function sourceAncestry(dir: string, ours: string, latest: string): Promise<Ancestry> {
-  if (ours === latest) return 'unknown';
+/**
+ * At most this many commits each way: a `latest` further back in a long history is then ordered by
+ * commit time, as one the checkout does not hold.
+ */
+export const MAX_RELATED_COMMITS = 100_000;
+
+/** Commits `git rev-list` prints, none when the query fails (a sha a shallow checkout lacks). */
+async function revList(repo: string, args: readonly string[]): Promise<string[]> {
+  const result = await sourceGit(repo, ['rev-list', `--max-count=${MAX_RELATED_COMMITS}`, ...args, '--']);
+  return result.exitCode === 0 ? result.stdout.split('\n').filter((line) => line !== '') : [];
+}
+
+/**
+ * Reads what orders this build among the deployed ones, once, before any build code runs: after
+ * that the checkout is the build's to change (a planted hook, a rewritten ref), so git never runs
+ * in it again. Refuses a GITHUB_SHA that is no commit sha, before anything is built.
+ */
+export async function readSourceFacts(ctx: RunContext, dir: string): Promise<SourceFacts> {
+  const sha = sourceSha(ctx);
   const repo = await sourceRepository(dir);
-  if (repo === undefined) return 'unknown';
-  const forward = await sourceGit(repo, ['merge-base', '--is-ancestor', latest, ours]);
-  if (forward.exitCode === 0) return 'ours-newer';
-  // 1 means "not an ancestor"; anything else (128: the commit is not in a shallow checkout) means unknown.
-  if (forward.exitCode !== 1) return 'unknown';
-  const backward = await sourceGit(repo, ['merge-base', '--is-ancestor', ours, latest]);
-  return ancestryFrom(forward.exitCode, backward.exitCode);
+  const time = await commitTime(ctx, sha, repo);
+  const ancestors = repo === undefined ? [] : await revList(repo, [sha]);
+  const descendants = repo === undefined ? [] : await revList(repo, ['--ancestry-path', '--all', `^${sha}`]);
+  return { sha, ...defined({ commitTime: time }), ancestors, descendants };
 }

@@ -5,9 +5,8 @@
  * in the opam root's entry (same key), kept in a file of the root.
  */
 import * as core from '@actions/core';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findProgram } from '../exec.js';
 import { registerCacheSave, restoreCache, type CacheSpec } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
@@ -38,7 +37,7 @@ export function storeLock(opamRoot: string, lock: StoredLock): void {
 }
 
 /** Large enough for a unikernel's dependencies, small enough to restore in seconds. */
-const DUNE_CACHE_LIMIT = '1GB';
+export const DUNE_CACHE_LIMIT = '1GB';
 
 interface Restored {
   readonly spec: CacheSpec;
@@ -76,7 +75,7 @@ export async function restoreBuildCaches(
   const duneSpec = {
     name: 'dune',
     paths: [duneRoot],
-    ...duneCacheKeys(cachePrefix, ctx.runnerOs, ctx.runnerArch, target, lockDigest ?? 'unlocked'),
+    ...duneCacheKeys(cachePrefix, ctx.runnerOs, ctx.runnerArch, target, lockDigest ?? 'unlocked', dir),
   };
   const dune = { spec: duneSpec, hit: await restoreCache(duneSpec) };
   return {
@@ -88,23 +87,16 @@ export async function restoreBuildCaches(
 
 /**
  * Registers for the post step the caches this build filled; a folder the build never made (dune's
- * cache, when the build command does not run dune) is skipped. dune's cache only grows, so it is
- * trimmed first.
+ * cache, when the build command does not run dune) is skipped. dune's cache was trimmed already,
+ * in the sandbox: nothing the build installed runs in the post step.
  */
-export function saveBuildCachesLater(caches: BuildCaches, env: Readonly<Record<string, string>>): void {
+export function saveBuildCachesLater(caches: BuildCaches): void {
   for (const restored of [caches.duniverse, caches.dune]) {
     if (restored === undefined) continue;
     const { spec, hit } = restored;
-    if (!spec.paths.every((p) => existsSync(p))) {
-      core.info(`cache ${spec.name}: ${spec.paths.join(', ')} does not exist: nothing to save`);
-    } else if (spec.name === 'dune' && findProgram('dune', env) !== undefined) {
-      registerCacheSave(spec, hit, {
-        cleanup: {
-          program: 'dune',
-          args: ['cache', 'trim', `--size=${DUNE_CACHE_LIMIT}`],
-          env: { PATH: env.PATH ?? '', DUNE_CACHE_ROOT: env.DUNE_CACHE_ROOT ?? '' },
-        },
-      });
+    // The sandbox makes dune's cache folder before the build: an empty one is a cache never filled.
+    if (!spec.paths.every((p) => existsSync(p) && readdirSync(p).length > 0)) {
+      core.info(`cache ${spec.name}: ${spec.paths.join(', ')} does not exist or is empty: nothing to save`);
     } else {
       registerCacheSave(spec, hit);
     }

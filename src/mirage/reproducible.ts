@@ -1,10 +1,20 @@
 /**
- * The reproducibility check's decisions: where two builds' images first differ, and what the
- * `reproducible` input makes of it. The second build runs in the same folder as the first, since
- * a MirageOS build compiles absolute paths into the image: two builds in different folders differ
- * for that reason alone (which is why robur's reproducible builds use a fixed build directory).
+ * The reproducibility check's decisions: what the second build copies, where two builds' images
+ * first differ, and what the `reproducible` input makes of it. The second build runs in a copy of
+ * the unikernel's folder elsewhere, so the check also catches an image that depends on its folder
+ * (a restored cache from another folder, a path the compilers' mapping misses: mirage/plan.ts
+ * pathPrefixMap).
  */
 import type { ReproducibleMode } from '../config.js';
+
+/**
+ * Whether the copy for the second build leaves out this path of the unikernel's folder (relative,
+ * with `/`): the first build's `_build` and its image, so that nothing of the first build is reused
+ * and a second build that makes no image cannot pass for one that makes the same.
+ */
+export function leftOutOfCopy(path: string, image: string): boolean {
+  return path === '_build' || path.startsWith('_build/') || path === image;
+}
 
 /** The offset of the first byte that differs; the shorter length when one is a prefix of the other. */
 export function firstDifference(a: Uint8Array, b: Uint8Array): number | undefined {
@@ -30,22 +40,25 @@ export interface Verdict {
 
 export function judge(mode: Exclude<ReproducibleMode, 'off'>, image: string, c: Comparison): Verdict {
   if (c.offset === undefined && c.first.sha256 === c.second.sha256) {
-    return { reproducible: true, row: `yes: a second build from a clean state gave the same sha256` };
+    return {
+      reproducible: true,
+      row: 'yes: a second build in another folder, from a clean state, gave the same sha256',
+    };
   }
   const where =
     c.offset === undefined
       ? 'the bytes are the same but the sha256 differ'
       : `first difference at byte offset ${c.offset} (sizes ${c.first.size} and ${c.second.size} bytes)`;
   const problem =
-    `${image} is not reproducible: a second build in the same folder from a clean state (fresh \`_build\`, ` +
-    `dune cache off) gave sha256 ${c.second.sha256}, the first ${c.first.sha256}; ${where}`;
+    `${image} is not reproducible: a second build in another folder from a clean state (a copy of the ` +
+    `unikernel's folder without \`_build\`, dune cache off) gave sha256 ${c.second.sha256}, the first ${c.first.sha256}; ${where}`;
   return {
     reproducible: false,
     row: `no: ${where}`,
     problem:
       mode === 'strict'
         ? `input \`reproducible\`: ${problem}; nothing was deployed. Find what the build writes that changes ` +
-          'between runs (a time, a random value, a path outside the folder), or set `reproducible: check` to deploy anyway'
+          'between runs or folders (a time, a random value, an absolute path), or set `reproducible: check` to deploy anyway'
         : problem,
   };
 }

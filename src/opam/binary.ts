@@ -1,10 +1,12 @@
 import * as core from '@actions/core';
+import { addPathForLaterSteps } from '../sandbox/tools.js';
 import * as io from '@actions/io';
 import * as tc from '@actions/tool-cache';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SetupConfig } from '../config.js';
 import type { RunContext } from '../context.js';
+import { deadline, OPAM_DOWNLOAD_DEADLINE_MS, seconds, TIMED_OUT, withDeadline } from '../deadlines.js';
 import { mustRun } from '../exec.js';
 import { fileDigest } from '../hash.js';
 import { OPAM_SHA512 } from './checksums.js';
@@ -92,20 +94,28 @@ async function toolCacheOpam(setup: SetupConfig, ctx: RunContext): Promise<strin
     await verify(join(dir, 'opam'), expected, dir);
   } else {
     core.info(`opam ${setup.opamVersion}: downloading ${url}`);
-    let downloaded: string;
+    let downloaded: string | typeof TIMED_OUT;
+    const limit = deadline(OPAM_DOWNLOAD_DEADLINE_MS);
     try {
-      downloaded = await tc.downloadTool(url);
+      downloaded = await withDeadline(tc.downloadTool(url), limit);
     } catch (error) {
       throw new Error(
         `input \`opam-version\`: cannot download opam ${setup.opamVersion} from ${url} ` +
           `(${error instanceof Error ? error.message : String(error)}); check the version and \`opam-download-url\``,
       );
     }
+    if (downloaded === TIMED_OUT) {
+      // The download is abandoned, not stopped: the step's entry ends the process when it is done.
+      throw new Error(
+        `input \`opam-version\`: the download of opam ${setup.opamVersion} from ${url} did not finish within ` +
+          `${seconds(limit)} s; the server stalled (retry the job, or set \`opam-download-url\` to a mirror)`,
+      );
+    }
     await verify(downloaded, expected, url);
     chmodSync(downloaded, 0o755);
     dir = await tc.cacheFile(downloaded, 'opam', 'opam', setup.opamVersion, platform.arch);
   }
-  core.addPath(dir);
+  addPathForLaterSteps(dir);
   return join(dir, 'opam');
 }
 

@@ -1,5 +1,3 @@
-import type { CompilerSpec } from '../config.js';
-
 /**
  * The default `ocaml-compiler` (action.yml, config.ts). 5.4.1 because the solo5 and xen targets
  * need an `ocaml-solo5` release built for exactly this compiler, and 5.4.1 is the newest OCaml
@@ -7,6 +5,14 @@ import type { CompilerSpec } from '../config.js';
  * qubes then build with the default, and so do unix and unikraft.
  */
 export const DEFAULT_COMPILER = '5.4.1';
+
+/** How the switch's compiler was asked for (input `ocaml-compiler`, parsed in config.ts). */
+export type CompilerSpec =
+  | { readonly kind: 'system' }
+  /** A version or prefix such as `5.4` or `5.4.1`, resolved against the repositories. */
+  | { readonly kind: 'version'; readonly version: string }
+  /** A full package such as `ocaml-base-compiler.5.4.1`. */
+  | { readonly kind: 'package'; readonly name: string; readonly version: string };
 
 /** Compilers each ocaml-solo5 line is built for (MirageOS 4.11 notes). */
 export const SOLO5_COMPILERS = ['4.14.2', '5.2.1', '5.3.0', '5.4.0', '5.4.1', '5.5.0'] as const;

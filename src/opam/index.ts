@@ -6,11 +6,15 @@
 import * as core from '@actions/core';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { registerCacheSave, restoreCacheEntry, type CacheSpec } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
-import { findProgram, mustRun, processEnv, runCommand } from '../exec.js';
+import { deadline, LOW_SPEED_SECONDS, seconds as wholeSeconds } from '../deadlines.js';
+import { findProgram, runCommand } from '../exec.js';
+import type { BuildRunner } from '../sandbox/index.js';
+import { switchVariables } from '../sandbox/plan.js';
+import { addPathForLaterSteps, exportForLaterSteps, jobPath } from '../sandbox/tools.js';
 import { timedGroup } from '../log.js';
 import { summaryRow } from '../summary.js';
 import type { CacheHit, OpamSetup } from '../types.js';
@@ -23,12 +27,19 @@ import {
   linuxRelease,
   opamCacheKeys,
   refreshPeriod,
+  otherPeriodOnly,
   stalePeriod,
   type DependencyFile,
 } from '../cache/keys.js';
 import {
   SWITCH_NAME,
+  fetchVariables,
   installedVersions,
+  lockedStateQueries,
+  planRelock,
+  type LockedState,
+  type RelockPlan,
+  type LockedVersion,
   opamVariables,
   parseEnvSexp,
   parsePinList,
@@ -38,26 +49,35 @@ import {
   requirementsOpamFile,
 } from './plan.js';
 import { prepareSandbox } from './sandbox.js';
+import { readStoredLock } from '../mirage/caches.js';
+import { parseLockFile } from '../sbom/lock.js';
 
-/** Runs opam with the action's variables; queries are quiet but still named in the log. */
+/**
+ * Runs opam with the action's variables, through the build runner: opam's root is written by
+ * what the build installs, and its configuration can hold commands, so opam never runs outside it.
+ * Queries are quiet but still named in the log.
+ */
 class Opam {
   constructor(
     readonly path: string,
     readonly env: Record<string, string>,
+    private readonly runner: BuildRunner,
+    private readonly cwd: string,
   ) {}
 
   run(args: readonly string[]): Promise<unknown> {
-    return mustRun(this.path, args, { env: this.env });
+    return this.runner.mustRun({ program: this.path, args }, { cwd: this.cwd, env: this.env });
   }
 
   /** Output to parse: without the colours that OPAMCOLOR=always puts in for the log. */
   async query(args: readonly string[]): Promise<string> {
     core.info(`(query) opam ${args.join(' ')}`);
-    return (await mustRun(this.path, args, { env: { ...this.env, OPAMCOLOR: 'never' }, silent: true })).stdout;
+    const env = { ...this.env, OPAMCOLOR: 'never' };
+    return (await this.runner.mustRun({ program: this.path, args }, { cwd: this.cwd, env, silent: true })).stdout;
   }
 }
 
-function opamRoot(): string {
+export function opamRoot(): string {
   return process.env.OPAMROOT || join(homedir(), '.opam');
 }
 
@@ -87,10 +107,17 @@ function dependencyFiles(config: Config): DependencyFile[] {
   return files;
 }
 
-/** The runner's OCaml, which `ocaml-system` is: its version goes into the cache key. */
-async function systemCompilerVersion(): Promise<string> {
-  const ocamlc = findProgram('ocamlc', processEnv());
-  const result = ocamlc === undefined ? undefined : await runCommand(ocamlc, ['-vnum'], { silent: true });
+/**
+ * The runner's OCaml, which `ocaml-system` is: its version goes into the cache key. Found on the
+ * job's PATH, as the build will find it, and run in the sandbox like the build.
+ */
+async function systemCompilerVersion(runner: BuildRunner, cwd: string): Promise<string> {
+  const env = { PATH: jobPath() };
+  const ocamlc = findProgram('ocamlc', env);
+  const result =
+    ocamlc === undefined
+      ? undefined
+      : await runner.run({ program: ocamlc, args: ['-vnum'] }, { cwd, env, silent: true });
   const version = result?.exitCode === 0 ? result.stdout.trim() : '';
   if (!/^\d+\.\d+\S*$/.test(version)) {
     throw new Error(
@@ -102,6 +129,49 @@ async function systemCompilerVersion(): Promise<string> {
   return version;
 }
 
+/** The packages of the lock the restored root holds; none when it holds none or one not readable. */
+function storedLockVersions(root: string): LockedVersion[] {
+  try {
+    const files = readStoredLock(root)?.files ?? [];
+    return files.flatMap((f) => parseLockFile(f.content).packages.map(({ name, version }) => ({ name, version })));
+  } catch {
+    return [];
+  }
+}
+
+/** What the repositories say about the locked packages; undefined when opam cannot show one. */
+async function lockedState(opam: Opam, locked: readonly LockedVersion[]): Promise<LockedState | undefined> {
+  if (locked.length === 0) return undefined;
+  const queries = lockedStateQueries(locked);
+  try {
+    return { versions: await opam.query(queries.versions), files: await opam.query(queries.files) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Converges a refreshed root between two reads of what its repositories say about the stored
+ * lock's packages, and says whether the unikernel must be locked again.
+ */
+async function convergeCheckingLock(
+  opam: Opam,
+  root: string,
+  sameRoot: boolean,
+  convergeRoot: () => Promise<void>,
+): Promise<RelockPlan> {
+  const locked = storedLockVersions(root);
+  const before = await lockedState(opam, locked);
+  await convergeRoot();
+  const relock = planRelock(sameRoot, locked.length, before, await lockedState(opam, locked));
+  core.info(
+    relock.relock
+      ? `cache-refresh: the unikernel is locked again: ${relock.reason}`
+      : `cache-refresh: no locked package (of ${locked.length}) changed in the repositories: the lock, switch and duniverse stay`,
+  );
+  return relock;
+}
+
 function rootIsUsable(root: string): boolean {
   return existsSync(join(root, 'config')) && existsSync(join(root, SWITCH_NAME, '.opam-switch', 'switch-state'));
 }
@@ -109,7 +179,7 @@ function rootIsUsable(root: string): boolean {
 async function converge(
   opam: Opam,
   config: Config,
-  ctx: RunContext,
+  scratch: string,
   root: string,
   hit: CacheHit,
   refresh: boolean,
@@ -150,89 +220,124 @@ async function converge(
   // The root is the last period's: what the new repository state changes is upgraded, nothing else.
   if (refresh) await opam.run(['upgrade']);
 
-  const requirements = join(ctx.runnerTemp, 'mirage-deploy-opam');
+  const requirements = join(scratch, 'mirage-deploy-opam');
   mkdirSync(requirements, { recursive: true });
   writeFileSync(join(requirements, 'mirage-deploy-setup.opam'), requirementsOpamFile(setup.mirageVersion));
   core.info(`installing what is missing of: mirage {${setup.mirageVersion}}, opam-monorepo`);
   await opam.run(['install', requirements, '--deps-only']);
 }
 
-export async function setupOpam(config: Config, ctx: RunContext): Promise<OpamSetup> {
+interface RootRestore {
+  readonly hit: CacheHit;
+  readonly refresh: boolean;
+  /** The root restored is this very root of an earlier period (only the period in its key differs). */
+  readonly sameRoot: boolean;
+  readonly spec?: CacheSpec;
+}
+
+/** The opam root from the cache, and whether it is of an earlier refresh period. */
+async function restoreRoot(
+  config: Config,
+  ctx: RunContext,
+  root: string,
+  opamVersion: string,
+  runner: BuildRunner,
+): Promise<RootRestore> {
+  const { setup } = config;
+  if (!setup.cache) return { hit: 'miss', refresh: false, sameRoot: false };
+  const systemVersion =
+    setup.ocamlCompiler.kind === 'system'
+      ? await systemCompilerVersion(runner, config.build.workingDirectory)
+      : undefined;
+  const period = refreshPeriod(setup.cacheRefresh, new Date());
+  const keys = opamCacheKeys({
+    prefix: setup.cachePrefix,
+    os: ctx.runnerOs,
+    osRelease: await osRelease(ctx),
+    arch: ctx.runnerArch,
+    opamVersion,
+    compiler: compilerKeyPart(setup.ocamlCompilerInput, systemVersion),
+    repositories: setup.opamRepositories,
+    pins: setup.opamPins,
+    mirageVersion: setup.mirageVersion,
+    target: config.build.target,
+    dependencies: dependencyHash(dependencyFiles(config)),
+    period,
+  });
+  const spec: CacheSpec = { name: 'opam', paths: [root], key: keys.key, restoreKeys: keys.restoreKeys };
+  const restored = await timedGroup('Restore the opam root', () => restoreCacheEntry(spec));
+  const restoredPeriod = stalePeriod(restored.hit, restored.matchedKey, period);
+  if (restoredPeriod !== undefined) {
+    core.info(
+      `cache-refresh: the restored root is of period ${restoredPeriod}, this run's is ${period}: ` +
+        'updating the repositories, upgrading what changed and locking the unikernel again',
+    );
+  }
+  const sameRoot = otherPeriodOnly(keys.key, restored.matchedKey);
+  return { hit: restored.hit, refresh: restoredPeriod !== undefined, sameRoot, spec };
+}
+
+/**
+ * The switch's environment for every later build command, and for the job's later steps: only
+ * the variables `opam env` is known to set (its output comes from a root the build writes).
+ */
+async function exportSwitch(opam: Opam, root: string): Promise<Record<string, string>> {
+  const switchEnv = parseEnvSexp(await opam.query(['env', '--sexp']));
+  const trusted = switchVariables(switchEnv);
+  for (const [name, value] of Object.entries(trusted)) exportForLaterSteps(name, value);
+  addPathForLaterSteps(join(root, SWITCH_NAME, 'bin'));
+  return { ...opam.env, ...trusted, PATH: switchEnv.PATH ?? opam.env.PATH ?? '' };
+}
+
+export async function setupOpam(config: Config, ctx: RunContext, runner: BuildRunner): Promise<OpamSetup> {
   const started = Date.now();
   const { setup } = config;
   const binary = await timedGroup('Install opam', () => installOpam(setup, ctx));
+  runner.bindReadOnly(dirname(binary.path));
   await timedGroup('opam sandbox', () => prepareSandbox(setup, ctx));
 
   const root = opamRoot();
-  const variables = opamVariables(root, ctx.cores);
-  for (const [name, value] of Object.entries(variables)) core.exportVariable(name, value);
-  const opam = new Opam(binary.path, processEnv(variables));
+  const curl = findProgram('curl', process.env) !== undefined;
+  const lowSpeed = wholeSeconds(deadline(LOW_SPEED_SECONDS * 1000));
+  const variables = { ...opamVariables(root, ctx.cores), ...fetchVariables(process.env, curl, lowSpeed) };
+  for (const [name, value] of Object.entries(variables)) exportForLaterSteps(name, value);
+  const path = [dirname(binary.path), jobPath()].join(delimiter);
+  const opam = new Opam(binary.path, { ...variables, PATH: path }, runner, config.build.workingDirectory);
 
-  let hit: CacheHit = 'miss';
-  let refresh = false;
-  let spec: CacheSpec | undefined;
-  if (setup.cache) {
-    const systemVersion = setup.ocamlCompiler.kind === 'system' ? await systemCompilerVersion() : undefined;
-    const period = refreshPeriod(setup.cacheRefresh, new Date());
-    const keys = opamCacheKeys({
-      prefix: setup.cachePrefix,
-      os: ctx.runnerOs,
-      osRelease: await osRelease(ctx),
-      arch: ctx.runnerArch,
-      opamVersion: binary.version,
-      compiler: compilerKeyPart(setup.ocamlCompilerInput, systemVersion),
-      repositories: setup.opamRepositories,
-      pins: setup.opamPins,
-      mirageVersion: setup.mirageVersion,
-      target: config.build.target,
-      dependencies: dependencyHash(dependencyFiles(config)),
-      period,
+  const { hit, refresh, sameRoot, spec } = await restoreRoot(config, ctx, root, binary.version, runner);
+  const convergeRoot = () =>
+    timedGroup('opam switch', async () => {
+      if (hit === 'exact' && rootIsUsable(root)) {
+        core.info(`opam root ${root}: exact cache hit, nothing to install`);
+      } else {
+        await converge(opam, config, runner.scratch, root, hit, refresh);
+      }
     });
-    spec = { name: 'opam', paths: [root], key: keys.key, restoreKeys: keys.restoreKeys };
-    const cacheSpec = spec;
-    const restored = await timedGroup('Restore the opam root', () => restoreCacheEntry(cacheSpec));
-    hit = restored.hit;
-    const restoredPeriod = stalePeriod(hit, restored.matchedKey, period);
-    if (restoredPeriod !== undefined) {
-      refresh = true;
-      core.info(
-        `cache-refresh: the restored root is of period ${restoredPeriod}, this run's is ${period}: ` +
-          'updating the repositories, upgrading what changed and locking the unikernel again',
-      );
-    }
-  }
+  const relock = refresh ? await convergeCheckingLock(opam, root, sameRoot, convergeRoot) : await convergeRoot();
 
-  await timedGroup('opam switch', async () => {
-    if (hit === 'exact' && rootIsUsable(root)) {
-      core.info(`opam root ${root}: exact cache hit, nothing to install`);
-    } else {
-      await converge(opam, config, ctx, root, hit, refresh);
-    }
-  });
-
-  const switchEnv = parseEnvSexp(await opam.query(['env', '--sexp']));
-  for (const [name, value] of Object.entries(switchEnv)) if (name !== 'PATH') core.exportVariable(name, value);
-  core.addPath(join(root, SWITCH_NAME, 'bin'));
-  const env = { ...processEnv(variables), ...switchEnv };
+  const env = await exportSwitch(opam, root);
   const installed = installedVersions(readFileSync(join(root, SWITCH_NAME, '.opam-switch', 'switch-state'), 'utf8'));
   const ocamlVersion = installed.get('ocaml') ?? '';
   const mirageVersion = installed.get('mirage') ?? '';
-
+  // What `opam clean --download-cache --logs` removes; the repository cache stays: rebuilding it
+  // is the first opam command of a warm run otherwise, for a few MB in the entry.
   if (spec !== undefined) {
-    registerCacheSave(spec, hit, {
-      cleanup: {
-        program: binary.path,
-        // The repository cache stays: rebuilding it is the first opam command of a warm run
-        // otherwise (seconds to tens of seconds with opam-repository), for a few MB in the entry.
-        args: ['clean', '--download-cache', '--logs'],
-        env: { OPAMROOT: root },
-      },
-    });
+    registerCacheSave(spec, hit, { cleanup: { remove: [join(root, 'download-cache'), join(root, 'log')] } });
   }
   const seconds = Math.round((Date.now() - started) / 100) / 10;
   summaryRow(
     'setup',
     `OCaml ${ocamlVersion}, opam ${binary.version}, mirage ${mirageVersion}; cache: ${hit}; ${seconds} s`,
   );
-  return { opamVersion: binary.version, ocamlVersion, mirageVersion, cacheHit: hit, root, env, seconds };
+  return {
+    opamVersion: binary.version,
+    ocamlVersion,
+    mirageVersion,
+    cacheHit: hit,
+    ...(relock !== undefined && !relock.relock ? { lockKept: true as const } : {}),
+    root,
+    env,
+    seconds,
+    opamPath: binary.path,
+  };
 }

@@ -1,5 +1,6 @@
 /** Pure decisions of the opam setup: what to run and how to read what opam prints. */
 import type { OpamPin, OpamRepository } from '../config.js';
+import { CONNECT_SECONDS, LOW_SPEED_BYTES } from '../deadlines.js';
 
 export const SWITCH_NAME = 'mirage';
 
@@ -18,6 +19,30 @@ export function opamVariables(root: string, cores: number): Record<string, strin
     OPAMDOWNLOADJOBS: String(cores),
     OPAMCOLOR: 'always',
   };
+}
+
+/**
+ * Progress deadlines for opam's downloads, unless the environment sets its own: OPAMFETCH is opam
+ * 2.1's own curl command (opamDownload.ml: the HTTP code written last, which opam reads, and no
+ * argument holding a space, since opam splits it on spaces) with curl's connect and speed limits;
+ * the GIT_HTTP_LOW_SPEED pair stops a stalled git source (opam and `opam monorepo pull` run the
+ * git command). `lowSpeedSeconds` is LOW_SPEED_SECONDS, shortened by the test variable.
+ */
+export function fetchVariables(
+  env: Readonly<Record<string, string | undefined>>,
+  curlFound: boolean,
+  lowSpeedSeconds: number,
+): Record<string, string> {
+  const limits = ['--connect-timeout', String(Math.min(CONNECT_SECONDS, lowSpeedSeconds))];
+  limits.push('--speed-limit', String(LOW_SPEED_BYTES), '--speed-time', String(lowSpeedSeconds));
+  const fetch = ['curl', ...limits, '--write-out', '%%{http_code}\\n', '--retry', '%{retry}%', '--retry-delay', '2'];
+  fetch.push('--user-agent', 'opam/%{opam-version}%', '-L', '-o', '%{out}%', '--', '%{url}%');
+  const wanted: Record<string, string> = {
+    ...(curlFound ? { OPAMFETCH: fetch.join(' ') } : {}),
+    GIT_HTTP_LOW_SPEED_LIMIT: String(LOW_SPEED_BYTES),
+    GIT_HTTP_LOW_SPEED_TIME: String(lowSpeedSeconds),
+  };
+  return Object.fromEntries(Object.entries(wanted).filter(([name]) => !env[name]));
 }
 
 /** `opam env --sexp`: `(("NAME" "value") …)`, strings with OCaml escapes. */
@@ -146,4 +171,63 @@ export function requirementsOpamFile(mirageVersion: string): string {
     `depends: [ "mirage" {${opamFormula(mirageVersion)}} "opam-monorepo" ]`,
     '',
   ].join('\n');
+}
+
+/** A locked package, as the lock file names it. */
+export interface LockedVersion {
+  readonly name: string;
+  readonly version: string;
+}
+
+/**
+ * What the repositories say about the locked packages, read once before and once after a
+ * refresh's `opam update`: every version of each (a new one could be locked) and the opam file of
+ * each locked version (a changed one could change what it depends on). The lock holds every
+ * package of the unikernel's closure, so a transitive dependency is one of them.
+ */
+export interface LockedState {
+  readonly versions: string;
+  readonly files: string;
+}
+
+/** The two queries that make a LockedState; both read opam's index, neither rebuilds it. */
+export function lockedStateQueries(locked: readonly LockedVersion[]): { versions: string[]; files: string[] } {
+  const names = [...new Set(locked.map((p) => p.name))].sort();
+  const versions = [...new Set(locked.map((p) => `${p.name}.${p.version}`))].sort();
+  return {
+    versions: ['list', '--all', '--all-versions', '--short', '--columns=package', ...names],
+    files: ['show', '--raw', ...versions],
+  };
+}
+
+export type RelockPlan = { readonly relock: true; readonly reason: string } | { readonly relock: false };
+
+/**
+ * Whether a refreshed root must lock the unikernel again. Not when it was restored from this very
+ * root of the last period, with a lock, and the repositories' update changed nothing the lock
+ * names: locking again would give the same lock, so the lock, the switch and the duniverse stay.
+ * A state that could not be read (a package opam does not know) locks again.
+ */
+export function planRelock(
+  sameRoot: boolean,
+  locked: number,
+  before: LockedState | undefined,
+  after: LockedState | undefined,
+): RelockPlan {
+  if (!sameRoot)
+    return { relock: true, reason: 'the root restored is of another target, configuration or dependency set' };
+  if (locked === 0) return { relock: true, reason: 'the root restored holds no lock file' };
+  if (before === undefined || after === undefined) {
+    return { relock: true, reason: 'opam could not show every locked package' };
+  }
+  if (before.versions !== after.versions) {
+    const old = new Set(before.versions.split('\n'));
+    const added = after.versions.split('\n').filter((v) => v !== '' && !old.has(v));
+    const named = added.length > 0 ? `: ${added.join(', ')}` : '';
+    return { relock: true, reason: `the repositories have other versions of locked packages${named}` };
+  }
+  if (before.files !== after.files) {
+    return { relock: true, reason: 'the repositories changed the opam file of a locked package' };
+  }
+  return { relock: false };
 }

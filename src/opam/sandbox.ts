@@ -148,7 +148,7 @@ async function probe(bwrap: string, runnerTemp: string): Promise<{ ok: boolean; 
   }
 }
 
-function apparmorRestricts(): boolean {
+export function apparmorRestricts(): boolean {
   try {
     return readFileSync('/proc/sys/kernel/apparmor_restrict_unprivileged_userns', 'utf8').trim() === '1';
   } catch {
@@ -156,7 +156,7 @@ function apparmorRestricts(): boolean {
   }
 }
 
-async function installProfile(privilege: Privilege, bwrap: string, runnerTemp: string): Promise<void> {
+export async function installProfile(privilege: Privilege, bwrap: string, runnerTemp: string): Promise<void> {
   const staged = join(runnerTemp, 'mirage-deploy-bwrap.apparmor');
   writeFileSync(staged, bwrapProfile(bwrap));
   const asRoot = (program: string, args: string[]) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareWithLatest, type ImageRecord } from '../../../src/deploy/repository/changes.js';
+import { readLatestImage, type ImageRecord } from '../../../src/deploy/repository/changes.js';
+import { diffWithLatest } from '../../../src/deploy/repository/plan.js';
 import type { ImageEntry, Manifest } from '../../../src/deploy/manifest.js';
 import type { DeploymentRepository } from '../../../src/deploy/repository/git.js';
 
@@ -40,7 +41,19 @@ const now = [
   { name: 'lwt', version: '5.9.2' },
 ];
 
-describe('compareWithLatest', () => {
+/** What the writer does: read the image `latest` names, then the plan's pure diff. */
+async function compareWithLatest(
+  repo: DeploymentRepository,
+  latestSha: string | undefined,
+  latestFolder: ReadonlyMap<string, string> | undefined,
+  latest: Manifest | undefined,
+  image: ImageRecord,
+  packages: ReadonlyArray<{ name: string; version: string }>,
+) {
+  return diffWithLatest(await readLatestImage(repo, latestSha, latestFolder, latest, image.name), image, packages);
+}
+
+describe('readLatestImage, then diffWithLatest', () => {
   it("compares with the image of the same name in latest's folder, reading only its lock file by blob id", async () => {
     const { repo, fetched } = blobs({ 'lock-oid': LOCK });
     const diff = await compareWithLatest(repo, SHA, folder, latestWith({}), current, now);

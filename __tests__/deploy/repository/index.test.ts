@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ImageEntry } from '../../../src/deploy/manifest.js';
 import type { GitAccess } from '../../../src/deploy/credentials/plan.js';
-import { testContext } from '../../support/context.js';
 
 const BRANCH = 'main';
 const porcelain = (flag: string, summary: string) => `To x\n${flag}\tc:refs/heads/${BRANCH}\t${summary}\nDone\n`;
@@ -52,7 +51,17 @@ vi.mock('../../../src/deploy/repository/git.js', () => {
       return oid;
     },
     fetchTip: async () => fake.tips.shift(),
-    listFiles: async () => fake.tree,
+    // `<directory>/`'s own entries: its blobs, and one tree per folder of the fake tree
+    listDirectory: async (_commit: string, directory: string) => {
+      const own = fake.tree.filter((e) => !e.path.slice(directory.length + 1).includes('/'));
+      const folders = new Set(fake.tree.map((e) => e.path.split('/').slice(0, 2).join('/')));
+      const trees = [...folders]
+        .filter((p) => fake.tree.some((e) => e.path.startsWith(`${p}/`)))
+        .map((p) => ({ mode: '040000', type: 'tree', oid: `tree:${p}`, path: p }));
+      return [...own, ...trees];
+    },
+    listFolders: async (_directory: string, trees: Map<string, string>) =>
+      fake.tree.filter((e) => [...trees.values()].some((oid) => e.path.startsWith(`${oid.slice(5)}/`))),
     fetchBlobs: async () => undefined,
     readText: async (oid: string) => fake.blobs.get(oid) ?? '',
     commit: async (parent: string | undefined) => {
@@ -85,7 +94,6 @@ const settings = (workDir: string) => ({
   author: { name: 'a', email: 'a@example.invalid' },
   sourceRepository: 'o/r',
   runUrl: '',
-  sourceDir: workDir,
   workDir,
 });
 
@@ -110,11 +118,12 @@ describe('writeDeploy', () => {
       size: 10,
       versions: { ocaml: '5.4.1', opam: '2.4.1', mirage: '4.11.1' },
     } as unknown as ImageEntry;
-    const result = await writeDeploy(access, testContext({ workspace: dir, runnerTemp: dir }), settings(dir), {
+    const result = await writeDeploy(access, settings(dir), {
       files: [],
       imageFile: 'hello.xen',
       entry,
       source: { repository: 'o/r', sha: SHA, ref: 'refs/heads/main', commitTime: '2026-01-01T00:00:00Z' },
+      facts: { sha: SHA, ancestors: [], descendants: [] },
       keep: 0,
     });
     expect(fake.parents).toEqual(['T1', 'T2']);
@@ -154,11 +163,12 @@ describe('writeDeploy', () => {
     fake.tips = ['T1'];
     const entry = { compressedSha256: '', sha256: '', compression: 'none', files: {} } as unknown as ImageEntry;
     await expect(
-      writeDeploy(access, testContext({ workspace: dir, runnerTemp: dir }), settings(dir), {
+      writeDeploy(access, settings(dir), {
         files: [],
         imageFile: 'other.xen',
         entry,
         source: { repository: 'o/r', sha: SHA, ref: 'refs/heads/main' },
+        facts: { sha: SHA, ancestors: [], descendants: [] },
         keep: 0,
       }),
     ).rejects.toThrow(new RegExp(`symbolic links at xen/${SHA}/config.ml`));

@@ -16,6 +16,8 @@ import {
   parseLsTree,
   planDeploy,
   planRollback,
+  folderNames,
+  foldersToRead,
   type TargetState,
 } from '../../../src/deploy/repository/plan.js';
 import {
@@ -101,6 +103,43 @@ describe('listing', () => {
   });
 });
 
+describe('a listing read tree by tree', () => {
+  /** `xen/`'s own entries as the writer reads them first: latest, one tree per folder, a stray file. */
+  const directory = (folders: string[], latest?: string) =>
+    parseLsTree(
+      [
+        ...folders.map((s, i) => `040000 tree ${oid(700 + i)}\txen/${s}`),
+        ...(latest ? [`100644 blob ${latest}\txen/latest`] : []),
+        `040000 tree ${oid(800)}\txen/not-a-sha`,
+        '',
+      ].join('\0'),
+    );
+
+  it('knows every folder by its tree, and the files of those read only', () => {
+    const top = listTarget(directory([sha('a'), sha('b')], blobOid(`${sha('b')}\n`, 40)), 'xen');
+    expect([...(top.trees ?? new Map())]).toEqual([
+      [sha('a'), oid(700)],
+      [sha('b'), oid(701)],
+    ]);
+    expect(top.folders.size).toBe(0);
+    expect(identifyLatest(top)).toBe(sha('b'));
+    const files = parseLsTree(lsTree([sha('a'), sha('b')])).filter((e) => e.path.startsWith(`xen/${sha('b')}/`));
+    const read = listTarget([...directory([sha('a'), sha('b')]), ...files], 'xen');
+    expect([...read.folders.keys()]).toEqual([sha('b')]);
+    expect(folderNames(read)).toEqual([sha('a'), sha('b')]);
+  });
+
+  it("reads its own folder and latest's, or every folder for keep; never one that is not there", () => {
+    const top = listTarget(directory([sha('a'), sha('b'), sha('c')]), 'xen');
+    expect([...foldersToRead(top, sha('a'), sha('b'), 0)]).toEqual([
+      [sha('a'), oid(700)],
+      [sha('b'), oid(701)],
+    ]);
+    expect([...foldersToRead(top, sha('d'), undefined, 0)]).toEqual([]);
+    expect([...foldersToRead(top, sha('d'), sha('b'), 1).keys()]).toEqual([sha('a'), sha('b'), sha('c')]);
+  });
+});
+
 describe('identifyLatest', () => {
   it('computes git blob ids, SHA-1 and SHA-256 repositories alike', () => {
     expect(blobOid('hello\n', 40)).toBe('ce013625030ba8dba906f756967f9e9ca394464a');
@@ -116,6 +155,16 @@ describe('identifyLatest', () => {
     expect(identifyLatest(crlf)).toBeUndefined();
     expect(identifyLatest(listTarget(parseLsTree(lsTree(folders)), 'xen'))).toBeUndefined();
   });
+});
+
+/** A rollback of `xen` to `target`, as the writer asks it. */
+const rollbackTo = (target: string) => ({
+  directory: 'xen',
+  sha: target,
+  latestOid: oid(7),
+  sourceRepository: 'o/r',
+  runUrl: '',
+  display: 'o/deployment',
 });
 
 describe('planDeploy', () => {
@@ -178,6 +227,34 @@ describe('planDeploy', () => {
     );
   });
 
+  it('writes latest.deployment beside latest only in a commit that moves latest', () => {
+    const record = { ...request(sha('b'), '2026-01-02T00:00:00Z'), recordOid: oid(300) };
+    const moves = planDeploy(record, state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')));
+    if (moves.kind !== 'commit') throw new Error(moves.kind);
+    expect(moves.changes.slice(-2)).toEqual([
+      { path: 'xen/latest', oid: oid(200) },
+      { path: 'xen/latest.deployment', oid: oid(300) },
+    ]);
+    const older = { ...request(sha('b'), '2025-01-01T00:00:00Z'), recordOid: oid(300) };
+    const stays = planDeploy(older, state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')));
+    if (stays.kind !== 'commit') throw new Error(stays.kind);
+    expect(stays.latest.move).toBe(false);
+    expect(stays.changes.map((c) => c.path)).not.toContain('xen/latest.deployment');
+  });
+
+  it('a rollback writes its record beside latest', () => {
+    const listing = listTarget(parseLsTree(lsTree([sha('a'), sha('b')])), 'xen');
+    const plan = planRollback({ ...rollbackTo(sha('a')), recordOid: oid(301) }, { listing, latestSha: sha('b') });
+    expect(plan).toMatchObject({
+      kind: 'commit',
+      changes: [
+        { path: 'xen/latest', oid: oid(7) },
+        { path: 'xen/latest.deployment', oid: oid(301) },
+      ],
+      latestMoved: true,
+    });
+  });
+
   /** A state whose folder `sha('a')` holds exactly these blobs (name → oid), its manifest read as `manifest()`. */
   const holding = (blobs: Record<string, string>, mode = '100644'): TargetState => {
     const records = Object.entries(blobs).map(
@@ -238,7 +315,7 @@ describe('planDeploy', () => {
         ancestry: 'unknown',
       }).kind,
     ).toBe('commit');
-    expect(() => planRollback('xen', sha('a'), { listing: linked.listing }, oid(7))).toThrow(/symbolic links/);
+    expect(() => planRollback(rollbackTo(sha('a')), { listing: linked.listing })).toThrow(/symbolic links/);
   });
 
   it('a manifest claiming a commit time in the future neither pins latest nor steers keep', () => {
@@ -411,11 +488,32 @@ describe('planDeploy', () => {
 describe('planRollback', () => {
   const listing = listTarget(parseLsTree(lsTree([sha('a'), sha('b')], oid(500))), 'xen');
   it.each([
-    ['a deployed sha', sha('a'), sha('b'), { kind: 'commit', changes: [{ path: 'xen/latest', oid: oid(7) }] }],
+    [
+      'a deployed sha',
+      sha('a'),
+      sha('b'),
+      {
+        kind: 'commit',
+        changes: [{ path: 'xen/latest', oid: oid(7) }],
+        notes: [`\`latest\` named ${sha('b')} before`],
+        listing: [`write xen/latest (${sha('a')})`],
+        message: `rolling back xen to ${sha('a')}\n\no/r@${sha('a')}\n\`latest\` named ${sha('b')} before\n`,
+      },
+    ],
     ['the sha latest already names', sha('b'), sha('b'), { kind: 'unchanged' }],
-    ['a sha never deployed', sha('c'), sha('b'), { kind: 'missing', deployed: [sha('a'), sha('b')] }],
+    [
+      'a sha never deployed',
+      sha('c'),
+      sha('b'),
+      {
+        kind: 'missing',
+        message:
+          `input \`rollback-to\`: ${sha('c')} is not deployed for target xen in o/deployment: there is no ` +
+          `xen/${sha('c')}/ on its branch; deployed there: ${sha('a')}, ${sha('b')}`,
+      },
+    ],
   ])('%s', (_name, target, latest, expected) => {
-    expect(planRollback('xen', target, { listing, latestSha: latest }, oid(7))).toMatchObject(expected);
+    expect(planRollback(rollbackTo(target), { listing, latestSha: latest })).toMatchObject(expected);
   });
 });
 

@@ -84,51 +84,50 @@ function fromOwnerName(inputs: EndpointInputs, owner: string, name: string): End
   };
 }
 
-function fromUrl(inputs: EndpointInputs, given: string): Endpoint {
+/** Where a full URL points: its transport, host, port and path, refused when git cannot push there. */
+function parseRepositoryUrl(given: string): { transport: Transport; host: string; port?: number; path: string } {
   const shown = redactUrl(given);
   const scp = SCP_LIKE.exec(given);
-  let transport: Transport;
-  let host: string;
-  let port: number | undefined;
-  let path: string;
-  if (scp?.[2] && scp[3]) {
-    transport = 'ssh';
-    host = scp[2];
-    path = scp[3];
-  } else {
-    let url: URL;
-    try {
-      url = new URL(given);
-    } catch {
-      return refuse(
-        'deploy-repository',
-        `\`${shown}\` is not a URL git can use; write \`owner/name\`, \`git@host:path.git\`, \`ssh://git@host:port/path.git\` or \`https://host/path.git\``,
-      );
-    }
-    if (url.protocol === 'ssh:') transport = 'ssh';
-    else if (url.protocol === 'https:' || url.protocol === 'http:') transport = 'https';
-    else {
-      return refuse(
-        'deploy-repository',
-        `\`${url.protocol}//\` URLs cannot be pushed to with a deploy key or token; use \`ssh://\`, \`git@host:path.git\` or \`https://\``,
-      );
-    }
-    if (transport === 'https' && (url.username !== '' || url.password !== '')) {
-      refuse(
-        'deploy-repository',
-        'holds a user name or password; a URL is printed in logs and kept in `.git/config`, so pass the token through `deploy-token` and give the URL without it',
-      );
-    }
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-      refuse(
-        'deploy-repository',
-        `\`${shown}\` is plain HTTP; the token would cross the network in clear text. Use https://`,
-      );
-    }
-    host = url.hostname;
-    port = url.port === '' ? undefined : Number(url.port);
-    path = url.pathname;
+  if (scp?.[2] && scp[3]) return { transport: 'ssh', host: scp[2], path: scp[3] };
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    return refuse(
+      'deploy-repository',
+      `\`${shown}\` is not a URL git can use; write \`owner/name\`, \`git@host:path.git\`, \`ssh://git@host:port/path.git\` or \`https://host/path.git\``,
+    );
   }
+  const transport = url.protocol === 'ssh:' ? 'ssh' : ['https:', 'http:'].includes(url.protocol) ? 'https' : undefined;
+  if (transport === undefined) {
+    return refuse(
+      'deploy-repository',
+      `\`${url.protocol}//\` URLs cannot be pushed to with a deploy key or token; use \`ssh://\`, \`git@host:path.git\` or \`https://\``,
+    );
+  }
+  if (transport === 'https' && (url.username !== '' || url.password !== '')) {
+    refuse(
+      'deploy-repository',
+      'holds a user name or password; a URL is printed in logs and kept in `.git/config`, so pass the token through `deploy-token` and give the URL without it',
+    );
+  }
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    refuse(
+      'deploy-repository',
+      `\`${shown}\` is plain HTTP; the token would cross the network in clear text. Use https://`,
+    );
+  }
+  return {
+    transport,
+    host: url.hostname,
+    ...defined({ port: url.port === '' ? undefined : Number(url.port) }),
+    path: url.pathname,
+  };
+}
+
+function fromUrl(inputs: EndpointInputs, given: string): Endpoint {
+  const shown = redactUrl(given);
+  const { transport, host, port, path } = parseRepositoryUrl(given);
   const input = credentialInput(inputs);
   if (transport === 'https' && input === 'deploy-key') {
     refuse(

@@ -1,20 +1,14 @@
 /**
- * What changed since `latest`, read from the deployment repository: the manifest of the folder
- * `latest` names (already read for the plan) and the lock file of the same image there, fetched by
- * blob id like the manifest. No earlier image is ever downloaded.
+ * What changed since `latest`, read from the deployment repository for the plan (`diffWithLatest`):
+ * the manifest of the folder `latest` names (already read) and the lock file of the same image
+ * there, fetched by blob id like the manifest. No earlier image is ever downloaded.
  */
 import * as core from '@actions/core';
-import {
-  deployDiff,
-  lockedVersions,
-  type DeployDiff,
-  type DeployedState,
-  type PackageVersion,
-} from '../../sbom/diff.js';
+import { lockedVersions, type DeployedState } from '../../sbom/diff.js';
 import { parseLockFile } from '../../sbom/lock.js';
 import type { ImageEntry, Manifest } from '../manifest.js';
 import type { DeploymentRepository } from './git.js';
-import { defined } from '../../defined.js';
+import type { LatestImage } from './plan.js';
 
 /** What the diff reads of one image's manifest entry. */
 export type ImageRecord = Pick<ImageEntry, 'name' | 'size' | 'versions' | 'sbom'>;
@@ -40,26 +34,20 @@ async function deployedState(
 }
 
 /**
- * The diff between the image of the same deployed name in the folder `latestSha` names and this
- * one. `latest` is that folder's manifest (undefined when unreadable) and `folder` its files' blob
- * ids. A folder whose manifest has no image of that name makes this the image's first deploy.
+ * Reads the image of the same deployed name in the folder `latestSha` names, for the plan's diff.
+ * `latest` is that folder's manifest (undefined when unreadable) and `folder` its files' blob ids.
+ * A folder whose manifest has no image of that name makes this the image's first deploy.
  */
-export async function compareWithLatest(
+export async function readLatestImage(
   repo: DeploymentRepository,
   latestSha: string | undefined,
   folder: ReadonlyMap<string, string> | undefined,
   latest: Manifest | undefined,
-  current: ImageRecord,
-  packages: readonly PackageVersion[] | undefined,
-): Promise<DeployDiff> {
-  const previous = latest && Object.values(latest.images).find((entry) => entry.name === current.name);
+  name: string,
+): Promise<LatestImage> {
+  const previous = latest && Object.values(latest.images).find((entry) => entry.name === name);
   const against = latest !== undefined && previous === undefined ? undefined : latestSha;
-  const before =
-    against === undefined || previous === undefined ? undefined : await deployedState(repo, folder, previous);
-  return deployDiff(against, before, {
-    size: current.size,
-    ocaml: current.versions.ocaml,
-    mirage: current.versions.mirage,
-    ...defined({ packages }),
-  });
+  if (against === undefined) return {};
+  if (previous === undefined) return { against };
+  return { against, before: await deployedState(repo, folder, previous) };
 }

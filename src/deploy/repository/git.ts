@@ -1,11 +1,13 @@
 /**
  * Git plumbing on a throw-away bare repository that mirrors only the tip of the deployment branch:
- * its commit and trees (`--depth 1 --filter=blob:none`) and the few blobs a deploy reads. New
- * commits are built with `hash-object`, `update-index --index-info`, `write-tree` and
- * `commit-tree`, never in a work tree, so no earlier image is ever downloaded.
+ * its commit (`--depth 1 --filter=tree:0`), then by id only the trees and blobs a deploy reads, as
+ * the host updater does: the root tree, the path to `<directory>/`, its listing, the folders it
+ * reads. New commits are built with `hash-object` and `mktree` along the changed paths only, then
+ * `commit-tree`, never in a work tree or an index of the whole tree, so no earlier image, nor the
+ * tree of a folder the deploy does not touch, is ever downloaded.
  */
 import * as core from '@actions/core';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deadline, GIT_DEADLINE_MS, LOW_SPEED_BYTES, LOW_SPEED_SECONDS, seconds } from '../../deadlines.js';
@@ -91,7 +93,10 @@ function gitCommand(args: readonly string[]): string {
   return args[i] ?? '';
 }
 
-const ZERO_OID = '0000000000000000000000000000000000000000';
+/** The object format a remote advertises (`object-format=` in git's packet trace), by default SHA-1. */
+export function advertisedObjectFormat(trace: string): 'sha1' | 'sha256' {
+  return /\bobject-format=sha256\b/.test(trace) ? 'sha256' : 'sha1';
+}
 
 export class DeploymentRepository {
   /** Blobs fetched so far: asking git whether it has one would fetch it lazily, one by one. */
@@ -129,7 +134,7 @@ export class DeploymentRepository {
       '--quiet',
       '--no-tags',
       '--depth=1',
-      '--filter=blob:none',
+      '--filter=tree:0',
       '--template=',
       ...(branch === undefined ? [] : ['--branch', branch]),
       '--',
@@ -141,18 +146,46 @@ export class DeploymentRepository {
       await repo.reportIgnoredFilter(cloned.stderr, 0);
       const name = branch ?? (await repo.mustGit(['symbolic-ref', '--short', 'HEAD'])).trim();
       const tip = await repo.resolve(`refs/heads/${name}`);
-      return { repo, branch: name, ...defined({ tip }) };
+      if (tip !== undefined) return { repo, branch: name, tip };
+      // An empty repository: git 2.39's clone makes a SHA-1 mirror whatever the server's format.
+      await repo.initMirror();
+      return { repo, branch: name };
     }
     if (branch === undefined || !/Remote branch \S+ not found in upstream/i.test(cloned.stderr)) {
       throw repo.failure(args.slice(2), cloned, true);
     }
-    await repo.mustGit(['init', '--quiet', '--bare', '--template=', gitDir], { bare: false });
-    await repo.mustGit(['remote', 'add', 'origin', access.url]);
+    await repo.initMirror();
+    return { repo, branch };
+  }
+
+  /**
+   * The remote's object format (SHA-1 or SHA-256), from its capability advertisement: a branch
+   * that does not exist yet gives the mirror nothing to learn it from.
+   */
+  private async remoteObjectFormat(): Promise<'sha1' | 'sha256'> {
+    const args = ['ls-remote', '--', this.access.url, 'HEAD'];
+    const result = await this.git(args, { bare: false, network: true, trace: true });
+    if (result.exitCode !== 0) {
+      const stderr = result.stderr
+        .split('\n')
+        .filter((line) => !/ packet: /.test(line))
+        .join('\n');
+      throw this.failure(args, { ...result, stderr }, true);
+    }
+    return advertisedObjectFormat(result.stderr);
+  }
+
+  /** An empty mirror in the remote's object format, for a branch the first commit starts. */
+  private async initMirror(): Promise<void> {
+    const format = await this.remoteObjectFormat();
+    await rm(this.gitDir, { recursive: true, force: true });
+    const init = ['init', '--quiet', '--bare', '--template=', `--object-format=${format}`, this.gitDir];
+    await this.mustGit(init, { bare: false });
+    await this.mustGit(['remote', 'add', 'origin', this.access.url]);
     // A promisor remote, as clone --filter makes it: the objects a blob-less fetch leaves out are
     // known to be on the server, so that pushes and tree writes do not ask for them.
-    await repo.mustGit(['config', 'remote.origin.promisor', 'true']);
-    await repo.mustGit(['config', 'remote.origin.partialclonefilter', 'blob:none']);
-    return { repo, branch };
+    await this.mustGit(['config', 'remote.origin.promisor', 'true']);
+    await this.mustGit(['config', 'remote.origin.partialclonefilter', 'tree:0']);
   }
 
   /** Bytes of the packs git stored: what the server sent, since nothing is repacked here. */
@@ -177,10 +210,12 @@ export class DeploymentRepository {
 
   private async git(
     args: readonly string[],
-    options: { input?: string; index?: boolean; bare?: boolean; network?: boolean } = {},
+    options: { input?: string; index?: boolean; bare?: boolean; network?: boolean; trace?: boolean } = {},
   ): Promise<CommandResult> {
     const env = { ...this.env };
     if (options.bare ?? true) env.GIT_DIR = this.gitDir;
+    // The pkt-lines only (capabilities, refs): never a credential, which travels in headers or ssh.
+    if (options.trace) env.GIT_TRACE_PACKET = '1';
     if (options.index) env.GIT_INDEX_FILE = this.indexFile;
     // Every command gets the deadline: a local one can still fetch a missing blob lazily.
     const run = () =>
@@ -237,7 +272,7 @@ export class DeploymentRepository {
     );
   }
 
-  /** Fetches the tip of `branch` (commit and trees, no blobs); undefined when the branch does not exist. */
+  /** Fetches the tip of `branch` (its commit only); undefined when the branch does not exist. */
   async fetchTip(branch: string): Promise<string | undefined> {
     const tracking = `refs/remotes/origin/${branch}`;
     const args = [
@@ -246,7 +281,7 @@ export class DeploymentRepository {
       '--no-tags',
       '--no-write-fetch-head',
       '--depth=1',
-      '--filter=blob:none',
+      '--filter=tree:0',
       'origin',
       `+refs/heads/${branch}:${tracking}`,
     ];
@@ -260,15 +295,61 @@ export class DeploymentRepository {
     return this.resolve(tracking);
   }
 
-  /** Every file under `prefix/` at `commit`, from the local trees (no blob is read). */
-  async listFiles(commit: string, prefix: string): Promise<TreeEntry[]> {
-    return parseLsTree(await this.mustGit(['ls-tree', '-r', '-z', '--full-tree', commit, '--', `${prefix}/`]));
+  /**
+   * The root tree's id, read from the commit: `rev-parse <commit>^{tree}` would check that the tree
+   * is here, and git would fetch it lazily with every tree below it.
+   */
+  private async treeOf(commit: string): Promise<string> {
+    const text = await this.mustGit(['cat-file', 'commit', commit]);
+    const tree = /^tree ([0-9a-f]+)$/m.exec(text)?.[1];
+    if (tree === undefined) throw new RepositoryError(`commit ${commit} of the deployment repository names no tree`);
+    return tree;
+  }
+
+  /** The entries of one tree, fetched if need be, with `prefix` before each name. */
+  private async readTree(oid: string, prefix: string): Promise<TreeEntry[]> {
+    await this.fetchObjects([oid]);
+    const entries = parseLsTree(await this.mustGit(['ls-tree', '-z', oid]));
+    return entries.map((e) => ({ ...e, path: `${prefix}${e.path}` }));
+  }
+
+  /**
+   * The entries of `<directory>/` at `commit` (its `latest` and one tree per deploy folder), each
+   * tree on the way fetched alone by id; none when the folder does not exist.
+   */
+  async listDirectory(commit: string, directory: string): Promise<TreeEntry[]> {
+    let tree = await this.treeOf(commit);
+    const parts = directory.split('/').filter((p) => p !== '');
+    for (const [i, part] of parts.entries()) {
+      const entry = (await this.readTree(tree, '')).find((e) => e.path === part);
+      if (entry === undefined || entry.type !== 'tree') return [];
+      tree = entry.oid;
+      if (i === parts.length - 1) return this.readTree(tree, `${directory}/`);
+    }
+    return [];
+  }
+
+  /** The files of the given deploy folders (name → tree id), their trees fetched in one request. */
+  async listFolders(directory: string, trees: ReadonlyMap<string, string>): Promise<TreeEntry[]> {
+    await this.fetchObjects(trees.values(), 'tree:0');
+    const listed = await Promise.all([...trees].map(([name, oid]) => this.readTree(oid, `${directory}/${name}/`)));
+    return listed.flat();
   }
 
   /** Downloads the given blobs in one request. */
   async fetchBlobs(oids: Iterable<string>): Promise<void> {
+    await this.fetchObjects(oids, 'blob:none');
+  }
+
+  /**
+   * Downloads objects by id in one request; a tree comes alone (`tree:0`), without what it names.
+   * Objects fetched before are not asked for again: asking git whether it has one would fetch it
+   * lazily, one by one.
+   */
+  private async fetchObjects(oids: Iterable<string>, filter = 'tree:0'): Promise<void> {
     const missing = [...new Set(oids)].filter((oid) => !this.fetched.has(oid));
-    if (missing.length === 0) return;
+    // A server that ignored the filter sent the whole tip: asking again would send it again.
+    if (missing.length === 0 || this.filterIgnoredSaid) return;
     await this.mustGit(
       [
         '-c',
@@ -278,7 +359,7 @@ export class DeploymentRepository {
         '--no-tags',
         '--no-write-fetch-head',
         '--recurse-submodules=no',
-        '--filter=blob:none',
+        `--filter=${filter}`,
         'origin',
         ...missing,
       ],
@@ -310,14 +391,41 @@ export class DeploymentRepository {
   }
 
   /**
-   * Writes the tree of `parent` (or an empty one) with `changes` applied, and a commit of it.
-   * `--missing-ok`: the unchanged blobs are the server's and were never downloaded.
+   * The tree `tree` (absent: an empty one) with `changes` applied (paths relative to it); undefined
+   * when nothing is left in it. Only the trees along the changed paths are read: the deploy read
+   * them already, so git has them; an unchanged folder's tree stays an id that may be missing here.
    */
+  private async changeTree(tree: string | undefined, changes: readonly IndexChange[]): Promise<string | undefined> {
+    const entries = new Map<string, string>();
+    for (const e of tree === undefined ? [] : await this.readTree(tree, '')) {
+      entries.set(e.path, `${e.mode} ${e.type} ${e.oid}`);
+    }
+    const below = new Map<string, IndexChange[]>();
+    for (const change of changes) {
+      const slash = change.path.indexOf('/');
+      if (slash < 0) {
+        if (change.oid === undefined) entries.delete(change.path);
+        else entries.set(change.path, `100644 blob ${change.oid}`);
+        continue;
+      }
+      const name = change.path.slice(0, slash);
+      below.set(name, [...(below.get(name) ?? []), { ...change, path: change.path.slice(slash + 1) }]);
+    }
+    for (const [name, inner] of below) {
+      const [mode, type, oid] = entries.get(name)?.split(' ') ?? [];
+      const sub = await this.changeTree(mode === '040000' && type === 'tree' ? oid : undefined, inner);
+      if (sub === undefined) entries.delete(name);
+      else entries.set(name, `040000 tree ${sub}`);
+    }
+    if (entries.size === 0) return undefined;
+    const input = [...entries].map(([name, entry]) => `${entry}\t${name}\0`).join('');
+    return (await this.mustGit(['mktree', '-z', '--missing'], { input })).trim();
+  }
+
+  /** A commit of the tree of `parent` (or an empty one) with `changes` applied. */
   async commit(parent: string | undefined, changes: readonly IndexChange[], message: string): Promise<string> {
-    await this.mustGit(parent === undefined ? ['read-tree', '--empty'] : ['read-tree', parent], { index: true });
-    const lines = changes.map((c) => (c.oid === undefined ? `0 ${ZERO_OID}\t${c.path}` : `100644 ${c.oid}\t${c.path}`));
-    await this.mustGit(['update-index', '--index-info'], { index: true, input: `${lines.join('\n')}\n` });
-    const tree = (await this.mustGit(['write-tree', '--missing-ok'], { index: true })).trim();
+    const base = parent === undefined ? undefined : await this.treeOf(parent);
+    const tree = (await this.changeTree(base, changes)) ?? (await this.mustGit(['mktree'], { input: '' })).trim();
     const args = ['commit-tree', tree, ...(parent === undefined ? [] : ['-p', parent]), '-F', '-'];
     return (await this.mustGit(args, { input: message })).trim();
   }

@@ -1,36 +1,38 @@
 /**
- * One commit on the deployment branch, made safe for a matrix of jobs pushing at once: fetch the
- * tip, plan against it, commit, push; when the branch moved, do it all again on the new tip
+ * One commit on the deployment branch, made safe for a matrix of jobs pushing at once. Each
+ * attempt reads what it needs at the tip (`readSnapshot`), asks one pure plan (`planWrite`), then
+ * acts (blobs, commit, push); when the branch moved, it does it all again on the new tip
  * (re-planning rather than rebasing, since jobs of one target all write `latest`).
  */
 import * as core from '@actions/core';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunContext } from '../../context.js';
 import { fileDigest } from '../../hash.js';
 import { decompressImage } from '../compress.js';
-import { deployFolder, latestContent, latestPath, MANIFEST_FILE, parseLatest, recordPath } from '../plan.js';
+import { deployFolder, latestContent, latestPath, MANIFEST_FILE, parseLatest } from '../plan.js';
 import { parseManifest, type ImageEntry, type Manifest, type ManifestSource } from '../manifest.js';
 import {
-  commitMessage,
-  describeChanges,
+  classifyPush,
+  foldersToRead,
   identifyLatest,
   listTarget,
   manifestsToRead,
-  planDeploy,
-  planRollback,
-  refuseSymlinks,
-  type IndexChange,
-  type TargetListing,
-  classifyPush,
   MAX_PUSH_ATTEMPTS,
+  planRollback,
+  planWrite,
+  refuseSymlinks,
   retryDelay,
+  type DeploySnapshot,
+  type IndexChange,
+  type RollbackRequest,
+  type TargetListing,
+  type WriteRequest,
 } from './plan.js';
 import { DeploymentRepository, RepositoryError, type Author } from './git.js';
-import { sourceAncestry } from '../source.js';
+import { ancestryOf, type SourceFacts } from '../source.js';
 import type { GitAccess } from '../credentials/plan.js';
-import { compareWithLatest } from './changes.js';
-import { diffLines, type DeployDiff, type PackageVersion } from '../../sbom/diff.js';
+import { readLatestImage } from './changes.js';
+import type { DeployDiff, PackageVersion } from '../../sbom/diff.js';
 import { defined } from '../../defined.js';
 
 export interface WriteSettings {
@@ -45,8 +47,6 @@ export interface WriteSettings {
   readonly subject?: string;
   readonly sourceRepository: string;
   readonly runUrl: string;
-  /** The unikernel's folder: the git repository holding it tells how two source commits relate. */
-  readonly sourceDir: string;
   /** Private, empty folder for the local repository; the caller removes it. */
   readonly workDir: string;
   /** `<directory>/latest.deployment`, written in the commit that moves `latest`; absent: left as it is. */
@@ -60,6 +60,8 @@ export interface DeployFiles {
   readonly imageFile: string;
   readonly entry: ImageEntry;
   readonly source: ManifestSource;
+  /** What the source checkout showed before the build: orders this build against `latest`'s. */
+  readonly facts: SourceFacts;
   readonly keep: number;
   /** The image's locked packages, compared with those of the image `latest` names. */
   readonly packages?: readonly PackageVersion[];
@@ -79,6 +81,7 @@ export interface WriteResult {
   readonly latestMoved?: boolean;
 }
 
+/** What one attempt decided and prepared: nothing to do, or a commit ready to make. */
 type Step =
   | { readonly kind: 'unchanged'; readonly reason: string }
   | {
@@ -87,21 +90,28 @@ type Step =
       readonly message: string;
       readonly notes: readonly string[];
       readonly listing: readonly string[];
+      readonly diff?: DeployDiff;
       readonly latestMoved: boolean;
     };
 
-interface Snapshot {
+/** `<directory>/` at the tip: its listing and the sha `latest` names. */
+interface TargetSnapshot {
   readonly tip?: string;
   readonly listing: TargetListing;
   readonly latestSha?: string;
 }
 
+interface Opened {
+  readonly repo: DeploymentRepository;
+  readonly branch: string;
+  readonly tip?: string;
+}
+
 const short = (oid: string) => oid.slice(0, 12);
 
-async function snapshot(repo: DeploymentRepository, tip: string | undefined, target: string): Promise<Snapshot> {
-  if (tip === undefined) return { listing: { folders: new Map() } };
-  const listing = listTarget(await repo.listFiles(tip, target), target);
-  if (listing.latestOid === undefined) return { tip, listing };
+/** The sha `latest` names: from its blob id when it names a folder, or else from its text. */
+async function readLatest(repo: DeploymentRepository, listing: TargetListing, target: string) {
+  if (listing.latestOid === undefined) return undefined;
   let latestSha = identifyLatest(listing);
   if (latestSha === undefined) {
     await repo.fetchBlobs([listing.latestOid]);
@@ -109,7 +119,25 @@ async function snapshot(repo: DeploymentRepository, tip: string | undefined, tar
   }
   if (latestSha === undefined)
     core.warning(`\`${latestPath(target)}\` does not hold a commit sha; it will be replaced`);
-  return latestSha === undefined ? { tip, listing } : { tip, listing, latestSha };
+  return latestSha;
+}
+
+/**
+ * `<directory>/` at the tip: its entries, the sha `latest` names, and the files of the folders
+ * `toRead` picks (name → tree id), fetched by id; no other folder's tree is downloaded.
+ */
+async function readTarget(
+  repo: DeploymentRepository,
+  tip: string | undefined,
+  target: string,
+  toRead: (listing: TargetListing, latestSha: string | undefined) => ReadonlyMap<string, string>,
+): Promise<TargetSnapshot> {
+  if (tip === undefined) return { listing: { folders: new Map() } };
+  const entries = await repo.listDirectory(tip, target);
+  const top = listTarget(entries, target);
+  const latestSha = await readLatest(repo, top, target);
+  const files = await repo.listFolders(target, toRead(top, latestSha));
+  return { tip, listing: listTarget([...entries, ...files], target), ...defined({ latestSha }) };
 }
 
 async function readManifests(
@@ -162,74 +190,90 @@ async function completeHashes(
   return { ...manifest, images };
 }
 
-/** Fetch, plan, commit, push; again on the new tip while the branch keeps moving, within bounds. */
+/**
+ * The push of one attempt's commit: its result, or the reason to try again on a new tip. Throws
+ * when the server refused for good or could not be reached.
+ */
+async function pushCommit(
+  repo: DeploymentRepository,
+  branch: string,
+  commit: string,
+): Promise<{ readonly pushed: true; readonly said?: string } | { readonly pushed: false; readonly reason: string }> {
+  const result = await repo.push(commit, branch);
+  const verdict = classifyPush(result, branch);
+  if (verdict === undefined) {
+    // The connection can fail after the server took the push: the branch says whether it did.
+    if (await landed(repo, branch, commit)) {
+      return {
+        pushed: true,
+        said: `\`git push\` reported a failure, but \`${branch}\` of ${repo.display} is at ${short(commit)}: it landed`,
+      };
+    }
+    const stderr = result.stderr.trim();
+    throw new RepositoryError(
+      result.timedOut
+        ? repo.timedOut('git push')
+        : (repo.explain(stderr) ?? `\`git push\` to ${repo.display} failed (exit code ${result.exitCode}):\n${stderr}`),
+    );
+  }
+  if (verdict.kind === 'refused') {
+    throw new RepositoryError(
+      `${repo.display} refused the push to \`${branch}\`: ${verdict.reason}` +
+        (verdict.hint ? `\n${verdict.hint}` : ''),
+    );
+  }
+  return verdict.kind === 'pushed' ? { pushed: true } : { pushed: false, reason: verdict.reason };
+}
+
+/** Commits one attempt's step on `tip`, and pushes it unless this is a dry run. */
+async function act(
+  repo: DeploymentRepository,
+  branch: string,
+  tip: string | undefined,
+  step: Extract<Step, { kind: 'commit' }>,
+  dryRun: boolean,
+): Promise<Omit<WriteResult, 'attempts'> | { readonly retry: string }> {
+  const commit = await repo.commit(tip, step.changes, step.message);
+  const done = { branch, commit, notes: step.notes, latestMoved: step.latestMoved, ...defined({ diff: step.diff }) };
+  if (dryRun) {
+    core.info(
+      `dry run: commit ${short(commit)} would be pushed to \`${branch}\`; it would:\n${step.listing.join('\n')}`,
+    );
+    return { ...done, status: 'dry-run', notes: [...step.notes, ...step.listing] };
+  }
+  const pushed = await pushCommit(repo, branch, commit);
+  if (!pushed.pushed) return { retry: pushed.reason };
+  core.info(pushed.said ?? `pushed ${short(commit)} to \`${branch}\` of ${repo.display}`);
+  return { ...done, status: 'pushed' };
+}
+
+/** Read, plan, act on the tip; again on the new tip while the branch keeps moving, within bounds. */
 async function commitWithRetry(
-  opened: { repo: DeploymentRepository; branch: string; tip?: string },
-  settings: WriteSettings,
-  plan: (snap: Snapshot) => Promise<Step>,
+  opened: Opened,
+  dryRun: boolean,
+  attempt: (tip: string | undefined, n: number) => Promise<Step>,
 ): Promise<WriteResult> {
   const { repo, branch } = opened;
   let lastReason = '';
-  for (let attempt = 1; attempt <= MAX_PUSH_ATTEMPTS; attempt++) {
-    const tip = attempt === 1 ? opened.tip : await repo.fetchTip(branch);
+  for (let n = 1; n <= MAX_PUSH_ATTEMPTS; n++) {
+    const tip = n === 1 ? opened.tip : await repo.fetchTip(branch);
     core.info(
       tip === undefined
         ? `branch \`${branch}\` of ${repo.display} has no commits yet: this deploy makes the first`
         : `tip of \`${branch}\`: ${short(tip)} (commit and trees only)`,
     );
-    const step = await plan(await snapshot(repo, tip, settings.directory));
+    const step = await attempt(tip, n);
     if (step.kind === 'unchanged') {
       core.info(`nothing to commit: ${step.reason}`);
-      return { status: 'unchanged', branch, ...(tip ? { commit: tip } : {}), notes: [step.reason], attempts: attempt };
+      return { status: 'unchanged', branch, ...defined({ commit: tip }), notes: [step.reason], attempts: n };
     }
-    const commit = await repo.commit(tip, step.changes, step.message);
-    if (settings.dryRun) {
-      const notes = [...step.notes, ...step.listing];
+    const done = await act(repo, branch, tip, step, dryRun);
+    if (!('retry' in done)) return { ...done, attempts: n };
+    lastReason = done.retry;
+    if (n < MAX_PUSH_ATTEMPTS) {
+      const delay = retryDelay(n + 1, Math.random);
       core.info(
-        `dry run: commit ${short(commit)} would be pushed to \`${branch}\`; it would:\n${step.listing.join('\n')}`,
-      );
-      return { status: 'dry-run', branch, commit, notes, attempts: attempt, latestMoved: step.latestMoved };
-    }
-    const result = await repo.push(commit, branch);
-    const verdict = classifyPush(result, branch);
-    if (verdict === undefined) {
-      // The connection can fail after the server took the push: the branch says whether it did.
-      if (await landed(repo, branch, commit)) {
-        core.info(
-          `\`git push\` reported a failure, but \`${branch}\` of ${repo.display} is at ${short(commit)}: it landed`,
-        );
-        return {
-          status: 'pushed',
-          branch,
-          commit,
-          notes: step.notes,
-          attempts: attempt,
-          latestMoved: step.latestMoved,
-        };
-      }
-      const stderr = result.stderr.trim();
-      throw new RepositoryError(
-        result.timedOut
-          ? repo.timedOut('git push')
-          : (repo.explain(stderr) ??
-              `\`git push\` to ${repo.display} failed (exit code ${result.exitCode}):\n${stderr}`),
-      );
-    }
-    if (verdict.kind === 'pushed') {
-      core.info(`pushed ${short(commit)} to \`${branch}\` of ${repo.display}`);
-      return { status: 'pushed', branch, commit, notes: step.notes, attempts: attempt, latestMoved: step.latestMoved };
-    }
-    if (verdict.kind === 'refused') {
-      throw new RepositoryError(
-        `${repo.display} refused the push to \`${branch}\`: ${verdict.reason}` +
-          (verdict.hint ? `\n${verdict.hint}` : ''),
-      );
-    }
-    lastReason = verdict.reason;
-    if (attempt < MAX_PUSH_ATTEMPTS) {
-      const delay = retryDelay(attempt + 1, Math.random);
-      core.info(
-        `push rejected (${verdict.reason}): another job pushed first; redoing the commit on the new tip in ${delay} ms`,
+        `push rejected (${lastReason}): another job pushed first; redoing the commit on the new tip in ${delay} ms`,
       );
       await sleep(delay);
     }
@@ -241,107 +285,93 @@ async function commitWithRetry(
   );
 }
 
-/** The change writing `settings.record` beside `latest`, or none. */
-async function recordChange(repo: DeploymentRepository, settings: WriteSettings): Promise<IndexChange[]> {
-  if (settings.record === undefined) return [];
-  return [{ path: recordPath(settings.directory), oid: await repo.writeText(settings.record) }];
+/**
+ * Everything a deploy attempt's plan needs, read at `tip`: the listing, the sha `latest` names,
+ * the manifests (this folder's completed from its blobs), how the two builds relate, and the image
+ * `latest` names for the diff.
+ */
+async function readSnapshot(
+  repo: DeploymentRepository,
+  tip: string | undefined,
+  settings: WriteSettings,
+  job: DeployFiles,
+  dest: string,
+): Promise<DeploySnapshot> {
+  const { directory, sha } = settings;
+  const { listing, latestSha } = await readTarget(repo, tip, directory, (top, latest) =>
+    foldersToRead(top, sha, latest, job.keep),
+  );
+  const manifests = await readManifests(repo, manifestsToRead(listing, sha, latestSha, job.keep));
+  // Before reading any of the folder's blobs, as the plan would refuse after.
+  refuseSymlinks(listing, directory, deployFolder(directory, sha));
+  const own = listing.folders.get(sha);
+  if (own !== undefined) manifests.set(sha, await completeHashes(repo, manifests.get(sha), own, dest));
+  const latestFolder = latestSha === undefined ? undefined : listing.folders.get(latestSha);
+  const latestManifest = latestSha === undefined ? undefined : manifests.get(latestSha);
+  return {
+    ...defined({ tip, latestSha }),
+    listing,
+    manifests,
+    ancestry: latestSha === undefined ? 'unknown' : ancestryOf(job.facts, latestSha),
+    previous: await readLatestImage(repo, latestSha, latestFolder, latestManifest, job.entry.name),
+  };
+}
+
+/** Stores the plan's generated files, checking that git gives them the ids the plan wrote. */
+async function storeGenerated(
+  repo: DeploymentRepository,
+  generated: ReadonlyArray<{ readonly path: string; readonly oid: string; readonly text: string }>,
+): Promise<void> {
+  for (const file of generated) {
+    const oid = await repo.writeText(file.text);
+    if (oid !== file.oid) throw new Error(`blob id of ${file.path}: git says ${oid}, the plan ${file.oid}`);
+  }
+}
+
+/** The writer's request for every attempt: the local files stored as blobs, and the words. */
+async function writeRequest(
+  repo: DeploymentRepository,
+  settings: WriteSettings,
+  job: DeployFiles,
+): Promise<WriteRequest> {
+  const fileOids = await repo.writeFiles(job.files.map((f) => f.path));
+  const latestOid = await repo.writeText(latestContent(settings.sha));
+  const recordOid = settings.record === undefined ? undefined : await repo.writeText(settings.record);
+  return {
+    ...defined({ recordOid }),
+    directory: settings.directory,
+    sha: settings.sha,
+    imageFile: job.imageFile,
+    entry: job.entry,
+    source: job.source,
+    files: job.files.map((f, i) => ({ name: f.name, oid: fileOids[i] ?? '' })),
+    latestOid,
+    keep: job.keep,
+    oidLength: latestOid.length,
+    ...defined({ subject: settings.subject, packages: job.packages }),
+    sourceRepository: settings.sourceRepository,
+    runUrl: settings.runUrl,
+    sizes: new Map(job.files.map((f, i) => [fileOids[i] ?? '', f.size])),
+  };
 }
 
 /**
  * Writes this image into `<directory>/<sha>/` (beside the folder's other images) with the folder's
  * manifest and SHA256SUMS, and, unless a newer build is there, `<directory>/latest`.
  */
-export async function writeDeploy(access: GitAccess, ctx: RunContext, settings: WriteSettings, job: DeployFiles) {
-  const { directory, sha } = settings;
+export async function writeDeploy(access: GitAccess, settings: WriteSettings, job: DeployFiles): Promise<WriteResult> {
   const opened = await DeploymentRepository.open(access, settings.workDir, settings.author, settings.branch);
   const { repo } = opened;
-  const fileOids = await repo.writeFiles(job.files.map((f) => f.path));
-  const latestOid = await repo.writeText(latestContent(sha));
-  const record = await recordChange(repo, settings);
-  const files = job.files.map((f, i) => ({ name: f.name, oid: fileOids[i] ?? '' }));
-  const sizes = new Map<string, number>(job.files.map((f, i) => [fileOids[i] ?? '', f.size]));
-  const ancestries = new Map<string, Awaited<ReturnType<typeof sourceAncestry>>>();
-  let legacy = 0;
-  let diff: DeployDiff | undefined;
-
-  const result = await commitWithRetry(opened, settings, async (snap) => {
-    const oids = manifestsToRead(snap.listing, sha, snap.latestSha, job.keep);
-    const manifests = await readManifests(repo, oids);
-    // Before reading any of the folder's blobs, as planDeploy would refuse after.
-    refuseSymlinks(snap.listing, directory, deployFolder(directory, sha));
-    const own = snap.listing.folders.get(sha);
-    if (own !== undefined) {
-      const dest = join(settings.workDir, `legacy-${++legacy}`);
-      manifests.set(sha, await completeHashes(repo, manifests.get(sha), own, dest));
-    }
-    let ancestry = snap.latestSha === undefined ? undefined : ancestries.get(snap.latestSha);
-    if (snap.latestSha !== undefined && ancestry === undefined) {
-      ancestry = await sourceAncestry(settings.sourceDir, sha, snap.latestSha);
-      ancestries.set(snap.latestSha, ancestry);
-    }
-    const plan = planDeploy(
-      {
-        directory,
-        sha,
-        imageFile: job.imageFile,
-        entry: job.entry,
-        source: job.source,
-        files,
-        latestOid,
-        keep: job.keep,
-        oidLength: latestOid.length,
-      },
-      {
-        listing: snap.listing,
-        ...defined({ latestSha: snap.latestSha }),
-        manifests,
-        ancestry: ancestry ?? 'unknown',
-      },
-    );
+  const request = await writeRequest(repo, settings, job);
+  return commitWithRetry(opened, settings.dryRun, async (tip, n) => {
+    const snapshot = await readSnapshot(repo, tip, settings, job, join(settings.workDir, `legacy-${n}`));
+    const plan = planWrite(request, snapshot);
     if (plan.kind === 'unchanged') return plan;
     if (plan.kind === 'conflict') throw new RepositoryError(plan.message);
-    for (const generated of plan.generated) {
-      const oid = await repo.writeText(generated.text);
-      if (oid !== generated.oid)
-        throw new Error(`blob id of ${generated.path}: git says ${oid}, the plan ${generated.oid}`);
-      sizes.set(oid, Buffer.byteLength(generated.text));
-    }
-    const notes: string[] = [];
-    if (plan.others.length > 0) notes.push(`kept the folder's other images: ${plan.others.join(', ')}`);
-    if (!plan.latest.move && plan.latest.reason) {
-      notes.push(`${plan.latest.reason}: the image is stored, \`latest\` is left as it is`);
-      core.notice(notes[notes.length - 1] ?? '');
-    }
-    if (plan.pruned.length > 0)
-      notes.push(`keep ${job.keep}: removed ${plan.pruned.map((s) => deployFolder(directory, s)).join(', ')}`);
-    diff = await compareWithLatest(
-      repo,
-      snap.latestSha,
-      snap.latestSha === undefined ? undefined : snap.listing.folders.get(snap.latestSha),
-      snap.latestSha === undefined ? undefined : manifests.get(snap.latestSha),
-      job.entry,
-      job.packages,
-    );
-    return {
-      kind: 'commit',
-      changes: plan.latest.move ? [...plan.changes, ...record] : plan.changes,
-      latestMoved: plan.latest.move,
-      message: commitMessage({
-        subject: settings.subject ?? `adding ${sha} for ${directory}`,
-        repository: settings.sourceRepository,
-        sha,
-        runUrl: settings.runUrl,
-        notes: [`image: ${job.imageFile}`, ...notes, '', ...diffLines(diff)],
-      }),
-      notes,
-      listing: describeChanges(
-        plan.changes,
-        sizes,
-        plan.latest.move ? { path: latestPath(directory), sha } : undefined,
-      ),
-    };
+    await storeGenerated(repo, plan.generated);
+    if (plan.notice !== undefined) core.notice(plan.notice);
+    return plan;
   });
-  return result.status === 'unchanged' || diff === undefined ? result : { ...result, diff };
 }
 
 /** Checks every image of the folder against its manifest: its compressed and its unpacked sha256. */
@@ -398,52 +428,36 @@ async function verifyDeployed(
 }
 
 /** Moves `<directory>/latest` back to an existing `<directory>/<sha>/` whose images all verify. */
-export async function writeRollback(access: GitAccess, settings: WriteSettings) {
-  const { directory: target, sha } = settings;
+export async function writeRollback(access: GitAccess, settings: WriteSettings): Promise<WriteResult> {
+  const { directory, sha } = settings;
   const opened = await DeploymentRepository.open(access, settings.workDir, settings.author, settings.branch);
   const { repo } = opened;
-  const latestOid = await repo.writeText(latestContent(sha));
-  const record = await recordChange(repo, settings);
+  const request: RollbackRequest = {
+    directory,
+    sha,
+    latestOid: await repo.writeText(latestContent(sha)),
+    ...defined({
+      subject: settings.subject,
+      recordOid: settings.record === undefined ? undefined : await repo.writeText(settings.record),
+    }),
+    sourceRepository: settings.sourceRepository,
+    runUrl: settings.runUrl,
+    display: repo.display,
+  };
   const verified = new Set<string>();
-  return commitWithRetry(opened, settings, async (snap) => {
-    const plan = planRollback(target, sha, snap, latestOid);
-    if (plan.kind === 'missing') {
-      const listed = plan.deployed.slice(0, 10).join(', ');
-      throw new RepositoryError(
-        `input \`rollback-to\`: ${sha} is not deployed for target ${target} in ${repo.display}: there is no ` +
-          `${deployFolder(target, sha)}/ on its branch` +
-          (listed
-            ? `; deployed there: ${listed}${plan.deployed.length > 10 ? ', …' : ''}`
-            : '; nothing is deployed for that target'),
-      );
-    }
-    if (plan.kind === 'unchanged') return plan;
-    const folderKey = [...(snap.listing.folders.get(sha) ?? new Map<string, string>()).values()].sort().join(',');
-    if (snap.tip !== undefined && !verified.has(folderKey)) {
-      await verifyDeployed(
-        repo,
-        snap.tip,
-        snap.listing,
-        target,
-        sha,
-        join(settings.workDir, `verify-${verified.size}`),
-      );
+  return commitWithRetry(opened, settings.dryRun, async (tip) => {
+    const snap = await readTarget(repo, tip, directory, (top) => foldersToRead(top, sha, undefined, 0));
+    const plan = planRollback(request, snap);
+    if (plan.kind === 'missing') throw new RepositoryError(plan.message);
+    if (plan.kind === 'unchanged' || snap.tip === undefined) return plan;
+    // The folder's images, checked once per content before `latest` names it (a moved tip may hold other blobs).
+    const files = snap.listing.folders.get(sha) ?? new Map<string, string>();
+    const folderKey = [...files.values()].sort().join(',');
+    if (!verified.has(folderKey)) {
+      const dest = join(settings.workDir, `verify-${verified.size}`);
+      await verifyDeployed(repo, snap.tip, snap.listing, directory, sha, dest);
       verified.add(folderKey);
     }
-    const notes = snap.latestSha ? [`\`latest\` named ${snap.latestSha} before`] : [];
-    return {
-      kind: 'commit',
-      changes: [...plan.changes, ...record],
-      latestMoved: true,
-      message: commitMessage({
-        subject: settings.subject ?? `rolling back ${target} to ${sha}`,
-        repository: settings.sourceRepository,
-        sha,
-        runUrl: settings.runUrl,
-        notes,
-      }),
-      notes,
-      listing: [`write ${latestPath(target)} (${sha})`, ...record.map((c) => `write ${c.path}`)],
-    };
+    return plan;
   });
 }

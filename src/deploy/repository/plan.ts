@@ -15,6 +15,7 @@ import {
   LATEST_FILE,
   latestContent,
   latestPath,
+  recordPath,
   MANIFEST_FILE,
   SUMS_FILE,
   type ChecksumImage,
@@ -29,6 +30,7 @@ import {
   type ManifestSource,
 } from '../manifest.js';
 import { defined } from '../../defined.js';
+import { deployDiff, diffLines, type DeployDiff, type DeployedState, type PackageVersion } from '../../sbom/diff.js';
 
 /** How one build of the source compares with another, as far as the evidence goes. */
 export interface BuildOrder {
@@ -122,10 +124,16 @@ export function parseLsTree(output: string): TreeEntry[] {
   return entries;
 }
 
-/** `<directory>/` at one commit: the `latest` blob and each deploy folder's files (name → blob). */
+/**
+ * `<directory>/` at one commit: the `latest` blob, every deploy folder's tree, and the files
+ * (name → blob) of the folders read.
+ */
 export interface TargetListing {
   readonly latestOid?: string;
+  /** The files of each deploy folder read (not every folder is: see `trees`). */
   readonly folders: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** Every deploy folder of `<directory>/`, read or not: its name (the sha) → its tree id. */
+  readonly trees?: ReadonlyMap<string, string>;
   /**
    * Paths of symbolic links (mode 120000) where `latest` or a deploy folder's files would be: never
    * read as files. Checking out such a folder would make the link, and hashing it would read the
@@ -149,14 +157,25 @@ export function refuseSymlinks(listing: TargetListing, directory: string, folder
   );
 }
 
+/** Every deploy folder of the listing, read or not. */
+export function folderNames(listing: TargetListing): string[] {
+  return [...new Set([...(listing.trees?.keys() ?? []), ...listing.folders.keys()])];
+}
+
+/**
+ * The listing from `<directory>/`'s own entries (`latest`, the folders' trees) and the files of the
+ * folders read (`<directory>/<sha>/<name>`).
+ */
 export function listTarget(entries: readonly TreeEntry[], target: string): TargetListing {
   let latestOid: string | undefined;
   const folders = new Map<string, Map<string, string>>();
+  const trees = new Map<string, string>();
   const symlinks: string[] = [];
   const prefix = `${target}/`;
   for (const entry of entries) {
     if (!entry.path.startsWith(prefix)) continue;
     const rest = entry.path.slice(prefix.length);
+    if (entry.type === 'tree' && isSourceSha(rest)) trees.set(rest, entry.oid);
     const slash = rest.indexOf('/');
     const sha = rest.slice(0, slash);
     const isLatest = rest === LATEST_FILE;
@@ -178,8 +197,24 @@ export function listTarget(entries: readonly TreeEntry[], target: string): Targe
   return {
     ...defined({ latestOid }),
     folders,
+    ...(trees.size === 0 ? {} : { trees }),
     ...(symlinks.length === 0 ? {} : { symlinks }),
   };
+}
+
+/**
+ * The deploy folders a deploy reads the files of: its own (a re-run, or another image of it), the
+ * one `latest` names (is it newer? what changed?), and, for `keep`, every one (their commit times).
+ */
+export function foldersToRead(
+  listing: TargetListing,
+  ownSha: string,
+  latestSha: string | undefined,
+  keep: number,
+): Map<string, string> {
+  const trees = listing.trees ?? new Map<string, string>();
+  const wanted = keep > 0 ? [...trees.keys()] : [ownSha, ...(latestSha ? [latestSha] : [])];
+  return new Map(wanted.flatMap((sha) => (trees.has(sha) ? [[sha, trees.get(sha) ?? '']] : [])));
 }
 
 /** The id git gives a blob with this content, in a repository whose ids have `oidLength` hex digits. */
@@ -196,7 +231,7 @@ export function blobOid(content: string, oidLength: number): string {
 export function identifyLatest(listing: TargetListing): string | undefined {
   const oid = listing.latestOid;
   if (oid === undefined) return undefined;
-  return [...listing.folders.keys()].find((sha) => blobOid(latestContent(sha), oid.length) === oid);
+  return folderNames(listing).find((sha) => blobOid(latestContent(sha), oid.length) === oid);
 }
 
 /** The manifests a plan needs: this sha's (a re-run?), `latest`'s (newer?), and all for `keep`. */
@@ -237,6 +272,8 @@ export interface DeployRequest {
   readonly files: readonly NewFile[];
   /** The blob holding `<sha>\n`. */
   readonly latestOid: string;
+  /** The blob of `<directory>/latest.deployment` for this move's record, written only when `latest` moves. */
+  readonly recordOid?: string;
   readonly keep: number;
   /** Hex digits of the repository's object ids (40, or 64 for a SHA-256 repository). */
   readonly oidLength: number;
@@ -349,34 +386,63 @@ function folderFiles(manifest: Manifest): { manifestText: string; sumsText: stri
   return { manifestText, sumsText: checksumList(hashes, images) };
 }
 
-export function planDeploy(request: DeployRequest, state: TargetState): Plan {
-  const { directory, sha } = request;
-  const folder = deployFolder(directory, sha);
-  refuseSymlinks(state.listing, directory, folder);
-  const existing = state.listing.folders.get(sha) ?? new Map<string, string>();
-  const prior = state.manifests.get(sha);
-  const priorEntry = prior?.images[request.imageFile];
-  if (
+/** Whether the folder already holds exactly this image and the folder's own files. */
+function alreadyThere(request: DeployRequest, state: TargetState): boolean {
+  const existing = state.listing.folders.get(request.sha) ?? new Map<string, string>();
+  const priorEntry = state.manifests.get(request.sha)?.images[request.imageFile];
+  return (
     priorEntry !== undefined &&
     sameEntry(priorEntry, request.entry) &&
     request.files.every((f) => existing.get(f.name) === f.oid) &&
     FOLDER_FILES.every((name) => existing.has(name))
-  ) {
-    return { kind: 'unchanged', reason: `${folder} already holds this image (${request.imageFile})` };
-  }
-  const others = otherImages(request, prior, existing);
-  if ('message' in others) return { kind: 'conflict', message: others.message };
+  );
+}
 
+/** The folder's manifest once this image is in, beside the images kept. */
+function nextManifest(request: DeployRequest, prior: Manifest | undefined, kept: Record<string, ImageEntry>): Manifest {
   // An earlier image of this sha may have known the commit time; one in the future is not carried on.
   const priorTime = manifestTime(prior);
-  const manifest: Manifest = {
+  return {
     schema: MANIFEST_SCHEMA,
     source: {
       ...request.source,
       ...(priorTime !== undefined && !request.source.commitTime ? { commitTime: priorTime } : {}),
     },
-    images: { ...others.kept, [request.imageFile]: request.entry },
+    images: { ...kept, [request.imageFile]: request.entry },
   };
+}
+
+/** Where `latest` points after this deploy, and which folders `keep` removes. */
+function latestAndPrune(request: DeployRequest, state: TargetState, manifest: Manifest) {
+  const { sha } = request;
+  const ours: BuildOrder = { sha, time: manifestTime(manifest) };
+  const current: BuildOrder | undefined =
+    state.latestSha === undefined
+      ? undefined
+      : { sha: state.latestSha, time: manifestTime(state.manifests.get(state.latestSha)) };
+  const latest = decideLatest(ours, current, state.ancestry);
+  const folders: BuildOrder[] = [...state.listing.folders.keys()]
+    .filter((s) => s !== sha)
+    .map((s) => ({ sha: s, time: manifestTime(state.manifests.get(s)) }));
+  folders.push(ours);
+  const namedByLatest = latest.move ? sha : state.latestSha;
+  const pruned = chooseToPrune(folders, request.keep, [sha, ...(namedByLatest ? [namedByLatest] : [])]);
+  return { latest, pruned };
+}
+
+export function planDeploy(request: DeployRequest, state: TargetState): Plan {
+  const { directory, sha } = request;
+  const folder = deployFolder(directory, sha);
+  refuseSymlinks(state.listing, directory, folder);
+  if (alreadyThere(request, state)) {
+    return { kind: 'unchanged', reason: `${folder} already holds this image (${request.imageFile})` };
+  }
+  const existing = state.listing.folders.get(sha) ?? new Map<string, string>();
+  const prior = state.manifests.get(sha);
+  const others = otherImages(request, prior, existing);
+  if ('message' in others) return { kind: 'conflict', message: others.message };
+
+  const manifest = nextManifest(request, prior, others.kept);
   const { manifestText, sumsText } = folderFiles(manifest);
   const generated: GeneratedFile[] = [
     { path: `${folder}/${MANIFEST_FILE}`, oid: blobOid(manifestText, request.oidLength), text: manifestText },
@@ -386,14 +452,7 @@ export function planDeploy(request: DeployRequest, state: TargetState): Plan {
     ...FOLDER_FILES,
     ...Object.entries(manifest.images).flatMap(([file, entry]) => ownedFiles(file, entry)),
   ]);
-
-  const ours: BuildOrder = { sha, time: manifestTime(manifest) };
-  const current: BuildOrder | undefined =
-    state.latestSha === undefined
-      ? undefined
-      : { sha: state.latestSha, time: manifestTime(state.manifests.get(state.latestSha)) };
-  const latest = decideLatest(ours, current, state.ancestry);
-
+  const { latest, pruned } = latestAndPrune(request, state, manifest);
   const changes: IndexChange[] = [
     ...removals(
       directory,
@@ -403,33 +462,186 @@ export function planDeploy(request: DeployRequest, state: TargetState): Plan {
     ...request.files.map((f) => ({ path: `${folder}/${f.name}`, oid: f.oid })),
     ...generated.map(({ path, oid }) => ({ path, oid })),
   ];
-  if (latest.move) changes.push({ path: latestPath(directory), oid: request.latestOid });
-
-  const folders: BuildOrder[] = [...state.listing.folders.keys()]
-    .filter((s) => s !== sha)
-    .map((s) => ({ sha: s, time: manifestTime(state.manifests.get(s)) }));
-  folders.push(ours);
-  const namedByLatest = latest.move ? sha : state.latestSha;
-  const pruned = chooseToPrune(folders, request.keep, [sha, ...(namedByLatest ? [namedByLatest] : [])]);
+  if (latest.move) changes.push({ path: latestPath(directory), oid: request.latestOid }, ...recordChange(request));
   for (const gone of pruned) changes.push(...removals(directory, gone, state.listing.folders.get(gone)?.keys() ?? []));
   return { kind: 'commit', changes, generated, latest, pruned, others: Object.keys(others.kept).sort() };
 }
 
-export type RollbackPlan =
-  | { readonly kind: 'missing'; readonly deployed: readonly string[] }
-  | { readonly kind: 'unchanged'; readonly reason: string }
-  | { readonly kind: 'commit'; readonly changes: readonly IndexChange[] };
+/**
+ * The image of the same deployed name in the folder `latest` names, as read for what changed:
+ * `against` is that folder's sha (absent for a first deploy of the name), `before` what its
+ * manifest entry and lock file say (absent when its manifest is unreadable).
+ */
+export interface LatestImage {
+  readonly against?: string;
+  readonly before?: DeployedState;
+}
 
+/** What changed since the image `latest` names, for the log, the summary and the `diff` output. */
+export function diffWithLatest(
+  latest: LatestImage,
+  current: Pick<ImageEntry, 'size' | 'versions'>,
+  packages: readonly PackageVersion[] | undefined,
+): DeployDiff {
+  return deployDiff(latest.against, latest.before, {
+    size: current.size,
+    ocaml: current.versions.ocaml,
+    mirage: current.versions.mirage,
+    ...defined({ packages }),
+  });
+}
+
+/** Everything one attempt of the writer read from the deployment repository at the tip. */
+export interface DeploySnapshot extends TargetState {
+  /** The tip read; absent when the branch has no commit yet. */
+  readonly tip?: string;
+  readonly previous: LatestImage;
+}
+
+/** What the writer asks of one attempt: the folder's request, and what the commit and log say. */
+export interface WriteRequest extends DeployRequest {
+  /** `commit-message`; a default when absent. */
+  readonly subject?: string;
+  readonly sourceRepository: string;
+  readonly runUrl: string;
+  /** Sizes of this image's files by blob id, for the dry-run listing. */
+  readonly sizes: ReadonlyMap<string, number>;
+  /** The image's locked packages, compared with those of the image `latest` names. */
+  readonly packages?: readonly PackageVersion[];
+}
+
+/** Every decision of one attempt: what to write, keep, move, remove, and the words for each. */
+export type WritePlan =
+  | { readonly kind: 'unchanged'; readonly reason: string }
+  | { readonly kind: 'conflict'; readonly message: string }
+  | {
+      readonly kind: 'commit';
+      readonly changes: readonly IndexChange[];
+      readonly generated: readonly GeneratedFile[];
+      readonly message: string;
+      /** For the log and the summary; `notice` is also one of them. */
+      readonly notes: readonly string[];
+      /** Why `latest` stays, said as a notice. */
+      readonly notice?: string;
+      /** The dry-run list of paths. */
+      readonly listing: readonly string[];
+      readonly diff: DeployDiff;
+      readonly latestMoved: boolean;
+    };
+
+function deployNotes(request: WriteRequest, plan: Extract<Plan, { kind: 'commit' }>) {
+  const notes: string[] = [];
+  if (plan.others.length > 0) notes.push(`kept the folder's other images: ${plan.others.join(', ')}`);
+  const notice =
+    !plan.latest.move && plan.latest.reason
+      ? `${plan.latest.reason}: the image is stored, \`latest\` is left as it is`
+      : undefined;
+  if (notice !== undefined) notes.push(notice);
+  if (plan.pruned.length > 0) {
+    const removed = plan.pruned.map((s) => deployFolder(request.directory, s)).join(', ');
+    notes.push(`keep ${request.keep}: removed ${removed}`);
+  }
+  return { notes, notice };
+}
+
+/** The one plan of a deploy attempt, from what was read at the tip. */
+export function planWrite(request: WriteRequest, snapshot: DeploySnapshot): WritePlan {
+  const plan = planDeploy(request, snapshot);
+  if (plan.kind !== 'commit') return plan;
+  const { directory, sha } = request;
+  const { notes, notice } = deployNotes(request, plan);
+  const diff = diffWithLatest(snapshot.previous, request.entry, request.packages);
+  const sizes = new Map(request.sizes);
+  for (const g of plan.generated) sizes.set(g.oid, Buffer.byteLength(g.text));
+  return {
+    kind: 'commit',
+    changes: plan.changes,
+    generated: plan.generated,
+    message: commitMessage({
+      subject: request.subject ?? `adding ${sha} for ${directory}`,
+      repository: request.sourceRepository,
+      sha,
+      runUrl: request.runUrl,
+      notes: [`image: ${request.imageFile}`, ...notes, '', ...diffLines(diff)],
+    }),
+    notes,
+    ...defined({ notice }),
+    listing: describeChanges(plan.changes, sizes, plan.latest.move ? { path: latestPath(directory), sha } : undefined),
+    diff,
+    latestMoved: plan.latest.move,
+  };
+}
+
+export interface RollbackRequest {
+  readonly directory: string;
+  /** The sha `latest` moves back to (`rollback-to`). */
+  readonly sha: string;
+  /** The blob holding `<sha>\n`. */
+  readonly latestOid: string;
+  /** The blob of `<directory>/latest.deployment` for this rollback's record. */
+  readonly recordOid?: string;
+  /** `commit-message`; a default when absent. */
+  readonly subject?: string;
+  readonly sourceRepository: string;
+  readonly runUrl: string;
+  /** The deployment repository, as messages name it. */
+  readonly display: string;
+}
+
+export type RollbackPlan =
+  | { readonly kind: 'missing'; readonly message: string }
+  | { readonly kind: 'unchanged'; readonly reason: string }
+  | {
+      readonly kind: 'commit';
+      readonly changes: readonly IndexChange[];
+      readonly message: string;
+      readonly notes: readonly string[];
+      readonly listing: readonly string[];
+      readonly latestMoved: true;
+    };
+
+/** `<directory>/latest.deployment` beside `latest`, when this move has a deployment record. */
+function recordChange(request: { readonly directory: string; readonly recordOid?: string }): IndexChange[] {
+  return request.recordOid === undefined ? [] : [{ path: recordPath(request.directory), oid: request.recordOid }];
+}
+
+/** Every decision of a rollback attempt; the images of the folder are verified before it commits. */
 export function planRollback(
-  target: string,
-  sha: string,
+  request: RollbackRequest,
   state: Pick<TargetState, 'listing' | 'latestSha'>,
-  latestOid: string,
 ): RollbackPlan {
-  refuseSymlinks(state.listing, target, deployFolder(target, sha));
-  if (!state.listing.folders.has(sha)) return { kind: 'missing', deployed: [...state.listing.folders.keys()] };
-  if (state.latestSha === sha) return { kind: 'unchanged', reason: `\`${latestPath(target)}\` already names ${sha}` };
-  return { kind: 'commit', changes: [{ path: latestPath(target), oid: latestOid }] };
+  const { directory, sha } = request;
+  refuseSymlinks(state.listing, directory, deployFolder(directory, sha));
+  if (!state.listing.folders.has(sha)) {
+    const deployed = folderNames(state.listing);
+    const listed = deployed.slice(0, 10).join(', ');
+    return {
+      kind: 'missing',
+      message:
+        `input \`rollback-to\`: ${sha} is not deployed for target ${directory} in ${request.display}: there is no ` +
+        `${deployFolder(directory, sha)}/ on its branch` +
+        (listed
+          ? `; deployed there: ${listed}${deployed.length > 10 ? ', …' : ''}`
+          : '; nothing is deployed for that target'),
+    };
+  }
+  if (state.latestSha === sha)
+    return { kind: 'unchanged', reason: `\`${latestPath(directory)}\` already names ${sha}` };
+  const notes = state.latestSha ? [`\`latest\` named ${state.latestSha} before`] : [];
+  return {
+    kind: 'commit',
+    changes: [{ path: latestPath(directory), oid: request.latestOid }, ...recordChange(request)],
+    message: commitMessage({
+      subject: request.subject ?? `rolling back ${directory} to ${sha}`,
+      repository: request.sourceRepository,
+      sha,
+      runUrl: request.runUrl,
+      notes,
+    }),
+    notes,
+    listing: [`write ${latestPath(directory)} (${sha})`, ...recordChange(request).map((c) => `write ${c.path}`)],
+    latestMoved: true,
+  };
 }
 
 export interface MessageParts {
