@@ -550,6 +550,37 @@ describe('names and inputs that used to be accepted with a bad effect (issue 26)
   );
 });
 
+describe('deployment-records, host-reports, wait-for-host', () => {
+  const token = { 'github-token': 'ghs_x', deploy: 'true' };
+
+  it('records on, no host reports and no waiting by default', () => {
+    expect(parse({}).deploy).toMatchObject({ deploymentRecords: true, hostReports: false, waitForHost: 0 });
+    expect(parse({ ...token, 'deployment-records': 'false' }).deploy.deploymentRecords).toBe(false);
+  });
+
+  it('wait-for-host implies host-reports', () => {
+    expect(parse({ ...token, 'wait-for-host': '240' }).deploy).toMatchObject({ hostReports: true, waitForHost: 240 });
+    expect(parse({ ...token, 'host-reports': 'true' }).deploy).toMatchObject({ hostReports: true, waitForHost: 0 });
+  });
+
+  it.each([
+    [{ deploy: 'true', 'wait-for-host': '240' }, /^input `wait-for-host`: needs `github-token`/],
+    [{ deploy: 'true', 'host-reports': 'true' }, /^input `host-reports`: needs `github-token`/],
+    [{ 'github-token': 'ghs_x', 'wait-for-host': '240' }, /^input `wait-for-host`: needs `deploy: true`/],
+    [
+      { ...token, 'deployment-records': 'false', 'wait-for-host': '60' },
+      /^input `wait-for-host`: needs `deployment-records: true`/,
+    ],
+    [
+      { ...token, 'deployment-records': 'false', 'host-reports': 'true' },
+      /^input `host-reports`: needs `deployment-records: true`/,
+    ],
+    [{ ...token, 'wait-for-host': '4 minutes' }, /^input `wait-for-host`: `4 minutes` is not a number of seconds/],
+  ])('refuses %j', (inputs, why) => {
+    expect(problems(inputs).join('\n')).toMatch(why);
+  });
+});
+
 describe('the build sandbox inputs', () => {
   it('records which secret inputs the job holds, from the one list of secrets', () => {
     expect(parse({}).sandbox.secretsHeld).toEqual([]);

@@ -99,6 +99,15 @@ export interface DeployConfig {
   readonly githubToken?: string;
   /** `environment` of those records; by default the deploy folder. */
   readonly environment: string;
+  /**
+   * `deployment-records` (with `github-token`): a record per move of `latest`, named in
+   * `<directory>/latest.deployment` for the host to report to.
+   */
+  readonly deploymentRecords: boolean;
+  /** `host-reports`: the record is left `in_progress` for the host's updater to finish. */
+  readonly hostReports: boolean;
+  /** `wait-for-host`: seconds to wait for the host's `success` or `failure` (0: not waiting). */
+  readonly waitForHost: number;
 }
 
 /** Where `deploy-to` sends the image. */
@@ -654,7 +663,11 @@ function parseBootArgs(r: Reader): string[] {
 }
 
 /** `github-token` and `environment`: what the GitHub deployment records need, checked before any work. */
-function parseRecords(r: Reader, directory: string): Pick<DeployConfig, 'githubToken' | 'environment'> {
+function parseRecords(
+  r: Reader,
+  directory: string,
+  enabled: boolean,
+): Pick<DeployConfig, 'githubToken' | 'environment' | 'deploymentRecords' | 'hostReports' | 'waitForHost'> {
   const githubToken = r.optional('github-token');
   if (githubToken !== undefined && !/^[\x21-\x7e]{1,255}$/.test(githubToken)) {
     r.fail(
@@ -674,7 +687,31 @@ function parseRecords(r: Reader, directory: string): Pick<DeployConfig, 'githubT
         : 'holds a line break or another control character; give one line, such as `production`, or leave it empty for the deploy folder',
     );
   }
-  return { ...defined({ githubToken }), environment: given ?? directory };
+  return { ...defined({ githubToken }), environment: given ?? directory, ...parseHostReports(r, githubToken, enabled) };
+}
+
+/** `deployment-records`, `host-reports` and `wait-for-host`: the host reports to a record only if one is made. */
+function parseHostReports(
+  r: Reader,
+  githubToken: string | undefined,
+  enabled: boolean,
+): Pick<DeployConfig, 'deploymentRecords' | 'hostReports' | 'waitForHost'> {
+  const deploymentRecords = r.boolean('deployment-records', true);
+  const waitForHost = wholeNumber(r, 'wait-for-host', 'a number of seconds') ?? 0;
+  const hostReports = r.boolean('host-reports', false) || waitForHost > 0;
+  const input = waitForHost > 0 ? 'wait-for-host' : 'host-reports';
+  if (hostReports && githubToken === undefined) {
+    r.fail(
+      input,
+      'needs `github-token` (with `deployments: write`): the host reports to the deployment record it makes',
+    );
+  } else if (hostReports && !deploymentRecords) {
+    r.fail(input, 'needs `deployment-records: true`: the host reports to the record named in `latest.deployment`');
+  }
+  if (waitForHost > 0 && !enabled) {
+    r.fail('wait-for-host', 'needs `deploy: true`: only a deploy gives the host something to run');
+  }
+  return { deploymentRecords, hostReports, waitForHost };
 }
 
 function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
@@ -710,7 +747,7 @@ function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
     dryRun: r.boolean('dry-run', false),
     directory,
     bootArgs: parseBootArgs(r),
-    ...parseRecords(r, directory),
+    ...parseRecords(r, directory, enabled),
   };
 }
 

@@ -26,6 +26,8 @@ export const OPAM_DOWNLOAD_DEADLINE_MS = 5 * 60_000;
 export const CONNECT_SECONDS = 30;
 /** One request of a GitHub deployment record (`github-token`). */
 export const GITHUB_API_DEADLINE_MS = 20_000;
+/** `wait-for-host`: how often the record's statuses are asked for the host's report. */
+export const HOST_POLL_INTERVAL_MS = 10_000;
 /**
  * Waiting for apt's and dpkg's locks (unattended-upgrades on a fresh VM, another job of the same
  * machine): apt-get update and install are retried, and dpkg's lock waited for, until this much

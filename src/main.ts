@@ -70,6 +70,14 @@ function setDeployOutputs(outcome: DeployOutcome): void {
   core.setOutput('deploy-path', outcome.path ?? '');
   core.setOutput('deploy-url', outcome.url ?? '');
   summaryRow('deploy', outcome.url ? { text: outcome.message, href: outcome.url } : outcome.message);
+  const host = outcome.host;
+  if (host === undefined) return;
+  core.setOutput('host-status', host.status);
+  core.setOutput('host-running', String(host.status === 'success'));
+  summaryRow('host', host.message);
+  // A workflow run goes red when the new kernel did not come up on the host.
+  if (host.status !== 'success') throw new Error(host.message);
+  core.info(host.message);
 }
 
 /** The deploy's own time (compressing, fetching the tip, pushing), which the build's times leave out. */

@@ -67,4 +67,12 @@ export interface DeployOutcome {
   readonly url?: string;
   /** One line for the log and the summary: what happened and why. */
   readonly message: string;
+  /** With `wait-for-host`: what the host reported. */
+  readonly host?: HostReport;
+}
+
+/** `wait-for-host`: the host's `success` or `failure` on the deployment record, or none in time. */
+export interface HostReport {
+  readonly status: 'success' | 'failure' | 'timeout';
+  readonly message: string;
 }

@@ -133,6 +133,9 @@ const deployConfig = (over: Partial<DeployConfig> = {}): DeployConfig => ({
   directory: 'xen',
   bootArgs: [],
   environment: 'xen',
+  deploymentRecords: true,
+  hostReports: false,
+  waitForHost: 0,
   ...over,
 });
 

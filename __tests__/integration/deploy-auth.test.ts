@@ -122,6 +122,9 @@ function deployConfig(over: Partial<DeployConfig>): DeployConfig {
     directory: 'xen',
     bootArgs: [],
     environment: 'xen',
+    deploymentRecords: true,
+    hostReports: false,
+    waitForHost: 0,
     ...over,
   };
 }

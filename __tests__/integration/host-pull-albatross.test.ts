@@ -4,13 +4,14 @@
  * real solo5-spt: the first image created, a new deploy replacing it, a boot-arguments-only change
  * recreating it, and a crashing image replaced by the previous one.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareRepo, runProcess } from '../support/bare-repo.js';
 import { findAlbatross, startLocalAlbatross, type LocalAlbatross } from '../support/albatross-local.js';
 import { shaOf } from '../support/deploy-scenario.js';
 import { useDeployScratch } from '../support/deploy-scratch.js';
+import { startGithubApi } from '../support/github-api.js';
 import { current, runPull, seedDeploy, sha256 } from '../support/host-pull.js';
 
 const install = findAlbatross();
@@ -45,7 +46,7 @@ describe.skipIf(typeof install === 'string')('--albatross web against a local al
       images: [{ file: 'web.spt', bytes: await image(file), ...(args === undefined ? {} : { args }) }],
     });
 
-  const pull = () =>
+  const pull = (extra: string[] = []) =>
     runPull(
       [
         '--repository',
@@ -60,6 +61,7 @@ describe.skipIf(typeof install === 'string')('--albatross web against a local al
         daemon.socket,
         '--albatross-arg',
         '--mem=32',
+        ...extra,
       ],
       { home: scratch.base, env: { PATH: `${daemon.bin}:${process.env.PATH ?? ''}` } },
     );
@@ -130,5 +132,41 @@ describe.skipIf(typeof install === 'string')('--albatross web against a local al
     const again = await pull();
     expect(again.code, again.output).toBe(1);
     expect(again.stderr).toContain('failed before and is not tried again');
+  }, 90_000);
+
+  it("reporting to GitHub: the failure is posted, the console's last lines in the host log", async () => {
+    const api = await startGithubApi();
+    try {
+      const sha = shaOf('albatross crash reported');
+      const deployment = api.addDeployment('mirage/www', sha);
+      await seedDeploy(repo, scratch.base, {
+        directory: 'spt',
+        sha,
+        images: [{ file: 'web.spt', bytes: await image('test_exception.spt'), args: '--reported=1' }],
+        record: `repository=mirage/www\nid=${deployment.id}\nenvironment=spt\nsha=${sha}\n`,
+      });
+      const token = path.join(scratch.base, 'github-token');
+      await writeFile(token, 'github_pat_albatross\n', { mode: 0o600 });
+      const r = await pull([
+        '--github-token-file',
+        token,
+        '--github-repository',
+        'mirage/www',
+        '--github-api-url',
+        api.url,
+      ]);
+      expect(r.code, r.output).toBe(1);
+      expect(r.stderr).toContain("the last lines of web's console:");
+      expect(r.stderr).toContain('test_exception');
+      expect(deployment.statuses.map((s) => s.state)).toEqual(['in_progress', 'failure']);
+      const description = String(deployment.statuses[1]?.description);
+      expect(description).toMatch(
+        /^web is not running after albatross-client create \(its console's last lines are in the host log\)/,
+      );
+      expect(description.length).toBeLessThanOrEqual(140);
+      expect(current(state)).toBe(`images/${THREE}`);
+    } finally {
+      await api.stop();
+    }
   }, 90_000);
 });

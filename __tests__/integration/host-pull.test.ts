@@ -79,6 +79,8 @@ describe('the script itself', () => {
       '[--max-file-size BYTES]',
       '--albatross NAME [--albatross-socket PATH] [--albatross-arg ARG]...',
       '[--dry-run]',
+      '[--github-token-file FILE --github-repository OWNER/NAME [--github-api-url URL]',
+      '[--environment-url URL] [--log-url URL]]',
       'gh attestation verify "$MIRAGE_IMAGE" --repo OWNER/NAME',
     ]) {
       expect(help.stdout).toContain(option);

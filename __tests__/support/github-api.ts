@@ -1,13 +1,17 @@
 /**
- * A loopback stand-in for the two REST endpoints of GitHub deployments, recording every request:
- *   POST /repos/{owner}/{repo}/deployments                      -> 201 {id, ...}
+ * A loopback stand-in for the REST endpoints of GitHub deployments, recording every request:
+ *   POST /repos/{owner}/{repo}/deployments                      -> 201 {id, sha, ...}
+ *   GET  /repos/{owner}/{repo}/deployments/{id}                 -> 200 {id, sha, ...}
  *   POST /repos/{owner}/{repo}/deployments/{id}/statuses        -> 201 {id, state, ...}
+ *   GET  /repos/{owner}/{repo}/deployments/{id}/statuses        -> 200 [newest first]
  * answering as the API does when:
  *   - the token lacks `deployments: write` (any token listed in `readOnlyTokens`): 403
  *     "Resource not accessible by integration";
  *   - `auto_merge` is not false or `required_contexts` is not `[]`: 409 "Conflict: Commit status
  *     checks failed for main." (what the API answers while other checks of the commit run);
- *   - an unknown deployment id: 404.
+ *   - an unknown deployment id, or one of another repository: 404;
+ *   - a GET without a token: answered (a public repository), unless `private`: then 404, as the
+ *     API hides a private repository.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,10 +23,23 @@ export interface RecordedRequest {
   readonly body: Record<string, unknown>;
 }
 
+export interface Deployment {
+  readonly id: number;
+  readonly repository: string;
+  readonly sha: string;
+  readonly environment: string;
+  /** Every status posted to it, oldest first. */
+  readonly statuses: Record<string, unknown>[];
+}
+
 export interface GithubApi {
   /** Base URL, as GITHUB_API_URL. */
   readonly url: string;
   readonly requests: RecordedRequest[];
+  /** Every deployment by id: the ones the action created and the ones `addDeployment` made. */
+  readonly deployments: Map<number, Deployment>;
+  /** A deployment of `repository` ("owner/name") for `sha`, as if an action had created it. */
+  addDeployment(repository: string, sha: string, environment?: string): Deployment;
   stop(): Promise<void>;
 }
 
@@ -38,11 +55,19 @@ export async function startGithubApi(
     readOnlyTokens?: readonly string[];
     /** A deployment status of this state is recorded and never answered (an API that stalls). */
     stallState?: string;
+    /** A GET without a token is answered 404, as for a private repository. */
+    private?: boolean;
   } = {},
 ): Promise<GithubApi> {
   const requests: RecordedRequest[] = [];
-  const deployments = new Set<number>();
+  const deployments = new Map<number, Deployment>();
   let next = 1000;
+  const addDeployment = (repository: string, sha: string, environment = 'production'): Deployment => {
+    const deployment = { id: next++, repository, sha, environment, statuses: [] };
+    deployments.set(deployment.id, deployment);
+    return deployment;
+  };
+  const shown = (d: Deployment) => ({ id: d.id, sha: d.sha, ref: d.sha, environment: d.environment });
   const server: Server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
@@ -54,6 +79,14 @@ export async function startGithubApi(
         res.end(JSON.stringify(data));
       };
       const token = authorization.replace(/^(token|bearer) /i, '');
+      const one = /^\/repos\/([^/]+\/[^/]+)\/deployments\/(\d+)(\/statuses)?$/.exec(path);
+      const found = one && deployments.get(Number(one[2]));
+      const mine = found && found.repository === one[1] ? found : undefined;
+      if (req.method === 'GET' && one && (token !== '' || !opts.private)) {
+        if (!mine) return send(404, { message: 'Not Found' });
+        const newestFirst = [...mine.statuses].reverse();
+        return send(200, one[3] ? newestFirst : shown(mine));
+      }
       if (token === '') return send(401, { message: 'Requires authentication' });
       if (opts.readOnlyTokens?.includes(token)) {
         return send(403, {
@@ -61,20 +94,21 @@ export async function startGithubApi(
           documentation_url: 'https://docs.github.com/rest/deployments/deployments#create-a-deployment',
         });
       }
-      if (req.method === 'POST' && /^\/repos\/[^/]+\/[^/]+\/deployments$/.test(path)) {
+      const create = /^\/repos\/([^/]+\/[^/]+)\/deployments$/.exec(path);
+      if (req.method === 'POST' && create) {
         const contexts = body.required_contexts;
         if (body.auto_merge !== false || !Array.isArray(contexts) || contexts.length !== 0) {
           return send(409, { message: 'Conflict: Commit status checks failed for main.' });
         }
-        const id = next++;
-        deployments.add(id);
-        return send(201, { id, sha: body.ref, ref: body.ref, environment: body.environment });
+        const made = addDeployment(create[1] ?? '', String(body.ref), String(body.environment));
+        return send(201, shown(made));
       }
-      const status = /^\/repos\/[^/]+\/[^/]+\/deployments\/(\d+)\/statuses$/.exec(path);
-      if (req.method === 'POST' && status) {
-        if (!deployments.has(Number(status[1]))) return send(404, { message: 'Not Found' });
+      if (req.method === 'POST' && one?.[3]) {
+        if (!mine) return send(404, { message: 'Not Found' });
         if (body.state === opts.stallState) return;
-        return send(201, { id: next++, state: body.state });
+        const status = { ...body, id: next++ };
+        mine.statuses.push(status);
+        return send(201, status);
       }
       return send(404, { message: 'Not Found' });
     })();
@@ -84,6 +118,8 @@ export async function startGithubApi(
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    deployments,
+    addDeployment,
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -36,6 +36,8 @@ export interface SeedDeploy {
   readonly latest?: boolean;
   /** Replace a stored file's bytes AFTER SHA256SUMS is written: what a corrupted upload looks like. */
   readonly corrupt?: string;
+  /** `<directory>/latest.deployment`, written beside `latest` in the same commit. */
+  readonly record?: string;
 }
 
 export const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
@@ -117,6 +119,10 @@ export async function seedDeploy(repo: string, scratch: string, seed: SeedDeploy
     if (seed.latest ?? true) {
       await writeFile(path.join(work, seed.directory, 'latest'), `${seed.sha}\n`);
       paths.push(`${seed.directory}/latest`);
+    }
+    if (seed.record !== undefined) {
+      await writeFile(path.join(work, seed.directory, 'latest.deployment'), seed.record);
+      paths.push(`${seed.directory}/latest.deployment`);
     }
     // a folder deployed again replaces its files: drop the old entries first
     await git(repo, work, [

@@ -44,12 +44,17 @@ export interface StatusRequest {
   readonly description: string;
 }
 
-export function statusRequest(state: DeploymentState, logUrl: string, environmentUrl?: string): StatusRequest {
-  const description =
+export function statusRequest(
+  state: DeploymentState,
+  logUrl: string,
+  environmentUrl?: string,
+  description?: string,
+): StatusRequest {
+  const fallback =
     state === 'in_progress' ? 'pushing the image' : state === 'success' ? 'image deployed' : 'deploy failed';
   return {
     state,
-    description,
+    description: (description ?? fallback).slice(0, 140),
     ...(logUrl ? { log_url: logUrl } : {}),
     ...(environmentUrl ? { environment_url: environmentUrl } : {}),
   };
@@ -81,7 +86,7 @@ export class DeploymentRecord {
     private readonly octokit: Octokit,
     private readonly owner: string,
     private readonly repo: string,
-    private readonly id: number,
+    readonly id: number,
     private readonly logUrl: string,
   ) {}
 
@@ -121,13 +126,25 @@ export class DeploymentRecord {
     return record;
   }
 
-  async status(state: DeploymentState, environmentUrl?: string): Promise<void> {
+  /** The record's statuses, newest first (what the host reported); throws when the API fails. */
+  async statuses(): Promise<ReadonlyArray<{ readonly state: string; readonly description?: string | null }>> {
+    const listed = await this.octokit.rest.repos.listDeploymentStatuses({
+      owner: this.owner,
+      repo: this.repo,
+      deployment_id: this.id,
+      per_page: 100,
+      request: { signal: deadlineSignal(deadline(GITHUB_API_DEADLINE_MS)) },
+    });
+    return listed.data;
+  }
+
+  async status(state: DeploymentState, environmentUrl?: string, description?: string): Promise<void> {
     try {
       await this.octokit.rest.repos.createDeploymentStatus({
         owner: this.owner,
         repo: this.repo,
         deployment_id: this.id,
-        ...statusRequest(state, this.logUrl, environmentUrl),
+        ...statusRequest(state, this.logUrl, environmentUrl, description),
         request: { signal: deadlineSignal(deadline(GITHUB_API_DEADLINE_MS)) },
       });
     } catch (error) {

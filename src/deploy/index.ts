@@ -21,9 +21,10 @@ import type { BuiltImage, DeployOutcome } from '../types.js';
 import { openGitAccess } from './credentials/access.js';
 import { compressImage } from './compress.js';
 import { DeploymentRecord } from './deployments.js';
+import { waitForHost } from './host-wait.js';
 import { fileDigest } from '../hash.js';
 import { imageFileName, isTarget } from '../mirage/targets.js';
-import { argsFileContent, argsFileName, deployFolder, sizeVerdict, storedSideName } from './plan.js';
+import { argsFileContent, argsFileName, deployFolder, recordContent, sizeVerdict, storedSideName } from './plan.js';
 import { folderFiles, folderFilesProblem } from './plan.js';
 import type { ImageEntry } from './manifest.js';
 import type { SourceFacts } from './source.js';
@@ -39,9 +40,17 @@ import { diffLines, diffMarkdown } from '../sbom/diff.js';
 import { sbomFileNames } from '../sbom/files.js';
 import { defined } from '../defined.js';
 
-function settings(config: Config, ctx: RunContext, sha: string, workDir: string): WriteSettings {
+function settings(
+  config: Config,
+  ctx: RunContext,
+  sha: string,
+  workDir: string,
+  record?: DeploymentRecord,
+): WriteSettings {
   const { deploy } = config;
+  const environment = deploy.environment;
   return {
+    ...(record ? { record: recordContent({ repository: ctx.repository, id: record.id, environment, sha }) } : {}),
     directory: deploy.directory,
     sha,
     ...defined({ branch: deploy.repositoryBranch, subject: deploy.commitMessage }),
@@ -211,19 +220,9 @@ async function write(
   const { deploy } = config;
   const path = deployFolder(deploy.directory, job.source.sha);
   const access = await openGitAccess(cleared, ctx);
-  const record =
-    deploy.githubToken === undefined || deploy.dryRun
-      ? undefined
-      : await DeploymentRecord.start(
-          deploy.githubToken,
-          ctx,
-          job.source.sha,
-          deploy.environment,
-          `${job.imageFile} into ${path}`,
-          runUrl(ctx),
-        );
+  const record = await startRecord(config, ctx, job.source.sha, `${job.imageFile} into ${path}`);
   try {
-    const result = await writeDeploy(access, settings(config, ctx, job.source.sha, workDir), job);
+    const result = await writeDeploy(access, settings(config, ctx, job.source.sha, workDir, record), job);
     return { result, access, ...defined({ record }) };
   } catch (error) {
     await record?.status('failure');
@@ -268,9 +267,7 @@ export async function deployImage(
         core.setOutput('diff', JSON.stringify(result.diff));
         summarySection(diffMarkdown(result.diff, prepared.entry.name));
       }
-      const done = outcome(result, access, path, 'deployed');
-      await record?.status('success', done.url);
-      return done;
+      return finishRecord(config, record, result, outcome(result, access, path, 'deployed'), path);
     });
   });
 }
@@ -281,10 +278,57 @@ export async function rollback(config: Config, ctx: RunContext, sha: string, cle
   return withWorkDir(ctx, (workDir) =>
     timedGroup(`Deploy: roll \`${directory}/latest\` back to ${sha}`, async () => {
       const access = await openGitAccess(cleared, ctx);
-      const result = await writeRollback(access, settings(config, ctx, sha, workDir));
-      return outcome(result, access, path, 'rolled latest back to');
+      const record = await startRecord(config, ctx, sha, `rolling ${directory}/latest back to ${sha}`);
+      let result: WriteResult;
+      try {
+        result = await writeRollback(access, settings(config, ctx, sha, workDir, record));
+      } catch (error) {
+        await record?.status('failure');
+        throw error;
+      }
+      return finishRecord(config, record, result, outcome(result, access, path, 'rolled latest back to'), path);
     }),
   );
+}
+
+/** The GitHub deployment record of this move of `latest`, made before the commit that names it. */
+async function startRecord(
+  config: Config,
+  ctx: RunContext,
+  sha: string,
+  what: string,
+): Promise<DeploymentRecord | undefined> {
+  const { deploy } = config;
+  if (deploy.githubToken === undefined || !deploy.deploymentRecords || deploy.dryRun) return undefined;
+  return DeploymentRecord.start(deploy.githubToken, ctx, sha, deploy.environment, what, runUrl(ctx));
+}
+
+/**
+ * `success` once pushed; with `host-reports`, a push that moved `latest` is left `in_progress` for
+ * the host, and with `wait-for-host` its report is waited for. Without a record (the API refused
+ * it) there is nothing to wait on: `wait-for-host` fails then.
+ */
+async function finishRecord(
+  config: Config,
+  record: DeploymentRecord | undefined,
+  result: WriteResult,
+  done: DeployOutcome,
+  path: string,
+): Promise<DeployOutcome> {
+  const { hostReports, waitForHost: seconds } = config.deploy;
+  const moved = result.status === 'pushed' && result.latestMoved === true;
+  if (record === undefined) {
+    if (seconds === 0 || !moved) return done;
+    const message = `input \`wait-for-host\`: no GitHub deployment record for the host to report to (see the warning above)`;
+    return { ...done, host: { status: 'timeout', message } };
+  }
+  if (!hostReports || !moved) {
+    await record.status('success', done.url);
+    return done;
+  }
+  await record.status('in_progress', done.url, 'pushed; waiting for the host');
+  if (seconds === 0) return done;
+  return { ...done, host: await waitForHost(() => record.statuses(), seconds, path) };
 }
 
 export const removeWorkDirs = removeTempFolders(WORK_FOLDERS, 'remove deploy work folders');

@@ -54,6 +54,23 @@ export function latestContent(sha: string): string {
   return `${sha}\n`;
 }
 
+/** Beside `latest`: the GitHub deployment record of the move that wrote it, for the host to report to. */
+export const RECORD_FILE = 'latest.deployment';
+
+export function recordPath(directory: string): string {
+  return `${directory}/${RECORD_FILE}`;
+}
+
+/** `key=value` lines the host reads with sed (never sources): the record's repository, id, environment, commit. */
+export function recordContent(record: {
+  readonly repository: string;
+  readonly id: number;
+  readonly environment: string;
+  readonly sha: string;
+}): string {
+  return `repository=${record.repository}\nid=${record.id}\nenvironment=${record.environment}\nsha=${record.sha}\n`;
+}
+
 /** The sha a `latest` file names, or undefined when it holds something else. */
 export function parseLatest(text: string): string | undefined {
   const sha = text.trim().toLowerCase();

@@ -227,6 +227,34 @@ describe('planDeploy', () => {
     );
   });
 
+  it('writes latest.deployment beside latest only in a commit that moves latest', () => {
+    const record = { ...request(sha('b'), '2026-01-02T00:00:00Z'), recordOid: oid(300) };
+    const moves = planDeploy(record, state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')));
+    if (moves.kind !== 'commit') throw new Error(moves.kind);
+    expect(moves.changes.slice(-2)).toEqual([
+      { path: 'xen/latest', oid: oid(200) },
+      { path: 'xen/latest.deployment', oid: oid(300) },
+    ]);
+    const older = { ...request(sha('b'), '2025-01-01T00:00:00Z'), recordOid: oid(300) };
+    const stays = planDeploy(older, state({ [sha('a')]: '2026-01-01T00:00:00Z' }, sha('a')));
+    if (stays.kind !== 'commit') throw new Error(stays.kind);
+    expect(stays.latest.move).toBe(false);
+    expect(stays.changes.map((c) => c.path)).not.toContain('xen/latest.deployment');
+  });
+
+  it('a rollback writes its record beside latest', () => {
+    const listing = listTarget(parseLsTree(lsTree([sha('a'), sha('b')])), 'xen');
+    const plan = planRollback({ ...rollbackTo(sha('a')), recordOid: oid(301) }, { listing, latestSha: sha('b') });
+    expect(plan).toMatchObject({
+      kind: 'commit',
+      changes: [
+        { path: 'xen/latest', oid: oid(7) },
+        { path: 'xen/latest.deployment', oid: oid(301) },
+      ],
+      latestMoved: true,
+    });
+  });
+
   /** A state whose folder `sha('a')` holds exactly these blobs (name → oid), its manifest read as `manifest()`. */
   const holding = (blobs: Record<string, string>, mode = '100644'): TargetState => {
     const records = Object.entries(blobs).map(

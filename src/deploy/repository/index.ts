@@ -49,6 +49,8 @@ export interface WriteSettings {
   readonly runUrl: string;
   /** Private, empty folder for the local repository; the caller removes it. */
   readonly workDir: string;
+  /** `<directory>/latest.deployment`, written in the commit that moves `latest`; absent: left as it is. */
+  readonly record?: string;
 }
 
 export interface DeployFiles {
@@ -75,6 +77,8 @@ export interface WriteResult {
   readonly attempts: number;
   /** What changed since the image `latest` named, when a commit was made (pushed or dry run). */
   readonly diff?: DeployDiff;
+  /** Whether the commit moved `latest` (and wrote `settings.record` beside it). */
+  readonly latestMoved?: boolean;
 }
 
 /** What one attempt decided and prepared: nothing to do, or a commit ready to make. */
@@ -87,6 +91,7 @@ type Step =
       readonly notes: readonly string[];
       readonly listing: readonly string[];
       readonly diff?: DeployDiff;
+      readonly latestMoved: boolean;
     };
 
 /** `<directory>/` at the tip: its listing and the sha `latest` names. */
@@ -229,7 +234,7 @@ async function act(
   dryRun: boolean,
 ): Promise<Omit<WriteResult, 'attempts'> | { readonly retry: string }> {
   const commit = await repo.commit(tip, step.changes, step.message);
-  const done = { branch, commit, notes: step.notes, ...defined({ diff: step.diff }) };
+  const done = { branch, commit, notes: step.notes, latestMoved: step.latestMoved, ...defined({ diff: step.diff }) };
   if (dryRun) {
     core.info(
       `dry run: commit ${short(commit)} would be pushed to \`${branch}\`; it would:\n${step.listing.join('\n')}`,
@@ -331,7 +336,9 @@ async function writeRequest(
 ): Promise<WriteRequest> {
   const fileOids = await repo.writeFiles(job.files.map((f) => f.path));
   const latestOid = await repo.writeText(latestContent(settings.sha));
+  const recordOid = settings.record === undefined ? undefined : await repo.writeText(settings.record);
   return {
+    ...defined({ recordOid }),
     directory: settings.directory,
     sha: settings.sha,
     imageFile: job.imageFile,
@@ -429,7 +436,10 @@ export async function writeRollback(access: GitAccess, settings: WriteSettings):
     directory,
     sha,
     latestOid: await repo.writeText(latestContent(sha)),
-    ...defined({ subject: settings.subject }),
+    ...defined({
+      subject: settings.subject,
+      recordOid: settings.record === undefined ? undefined : await repo.writeText(settings.record),
+    }),
     sourceRepository: settings.sourceRepository,
     runUrl: settings.runUrl,
     display: repo.display,

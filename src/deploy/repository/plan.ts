@@ -15,6 +15,7 @@ import {
   LATEST_FILE,
   latestContent,
   latestPath,
+  recordPath,
   MANIFEST_FILE,
   SUMS_FILE,
   type ChecksumImage,
@@ -271,6 +272,8 @@ export interface DeployRequest {
   readonly files: readonly NewFile[];
   /** The blob holding `<sha>\n`. */
   readonly latestOid: string;
+  /** The blob of `<directory>/latest.deployment` for this move's record, written only when `latest` moves. */
+  readonly recordOid?: string;
   readonly keep: number;
   /** Hex digits of the repository's object ids (40, or 64 for a SHA-256 repository). */
   readonly oidLength: number;
@@ -459,7 +462,7 @@ export function planDeploy(request: DeployRequest, state: TargetState): Plan {
     ...request.files.map((f) => ({ path: `${folder}/${f.name}`, oid: f.oid })),
     ...generated.map(({ path, oid }) => ({ path, oid })),
   ];
-  if (latest.move) changes.push({ path: latestPath(directory), oid: request.latestOid });
+  if (latest.move) changes.push({ path: latestPath(directory), oid: request.latestOid }, ...recordChange(request));
   for (const gone of pruned) changes.push(...removals(directory, gone, state.listing.folders.get(gone)?.keys() ?? []));
   return { kind: 'commit', changes, generated, latest, pruned, others: Object.keys(others.kept).sort() };
 }
@@ -523,6 +526,7 @@ export type WritePlan =
       /** The dry-run list of paths. */
       readonly listing: readonly string[];
       readonly diff: DeployDiff;
+      readonly latestMoved: boolean;
     };
 
 function deployNotes(request: WriteRequest, plan: Extract<Plan, { kind: 'commit' }>) {
@@ -564,6 +568,7 @@ export function planWrite(request: WriteRequest, snapshot: DeploySnapshot): Writ
     ...defined({ notice }),
     listing: describeChanges(plan.changes, sizes, plan.latest.move ? { path: latestPath(directory), sha } : undefined),
     diff,
+    latestMoved: plan.latest.move,
   };
 }
 
@@ -573,6 +578,8 @@ export interface RollbackRequest {
   readonly sha: string;
   /** The blob holding `<sha>\n`. */
   readonly latestOid: string;
+  /** The blob of `<directory>/latest.deployment` for this rollback's record. */
+  readonly recordOid?: string;
   /** `commit-message`; a default when absent. */
   readonly subject?: string;
   readonly sourceRepository: string;
@@ -590,7 +597,13 @@ export type RollbackPlan =
       readonly message: string;
       readonly notes: readonly string[];
       readonly listing: readonly string[];
+      readonly latestMoved: true;
     };
+
+/** `<directory>/latest.deployment` beside `latest`, when this move has a deployment record. */
+function recordChange(request: { readonly directory: string; readonly recordOid?: string }): IndexChange[] {
+  return request.recordOid === undefined ? [] : [{ path: recordPath(request.directory), oid: request.recordOid }];
+}
 
 /** Every decision of a rollback attempt; the images of the folder are verified before it commits. */
 export function planRollback(
@@ -617,7 +630,7 @@ export function planRollback(
   const notes = state.latestSha ? [`\`latest\` named ${state.latestSha} before`] : [];
   return {
     kind: 'commit',
-    changes: [{ path: latestPath(directory), oid: request.latestOid }],
+    changes: [{ path: latestPath(directory), oid: request.latestOid }, ...recordChange(request)],
     message: commitMessage({
       subject: request.subject ?? `rolling back ${directory} to ${sha}`,
       repository: request.sourceRepository,
@@ -626,7 +639,8 @@ export function planRollback(
       notes,
     }),
     notes,
-    listing: [`write ${latestPath(directory)} (${sha})`],
+    listing: [`write ${latestPath(directory)} (${sha})`, ...recordChange(request).map((c) => `write ${c.path}`)],
+    latestMoved: true,
   };
 }
 
