@@ -14,7 +14,10 @@ import { formatSeconds } from './log.js';
 import { summaryRow, summaryTitle, writeSummary } from './summary.js';
 import { loadPrebuilt, type BuildVersions } from './mirage/prebuilt.js';
 import { writeSbom } from './sbom/index.js';
+import { checkAttestation } from './attestation/index.js';
+import { submitDependencies } from './dependency-graph/index.js';
 import { dirname } from 'node:path';
+import { defined } from './defined.js';
 import type { BuiltImage, DeployOutcome } from './types.js';
 
 function describe(config: Config, ctx: RunContext): string {
@@ -114,7 +117,9 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     const killed = await sweepLeftovers();
     core.info(killed ? `killed ${killed} processes the build left running` : 'the build left no process running');
   }
-  setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared)));
+  const outcome = await timedDeploy(() => deployImage(config, ctx, image, versions, cleared));
+  setDeployOutputs(outcome);
+  if (outcome.deployed && !config.deploy.dryRun) await submitDependencies(config, ctx, image, ctx.sha.toLowerCase());
 }
 
 async function build(config: Config, ctx: RunContext): Promise<{ image: BuiltImage; versions: BuildVersions }> {
@@ -136,7 +141,9 @@ async function takePrebuilt(config: Config): Promise<{ image: BuiltImage; versio
     const sources = taken.sbomSources;
     const sbom =
       sources && (await writeSbom(taken.image, taken.versions.opamVersion, sources, dirname(sources.lockFile)));
-    return { image: sbom === undefined ? taken.image : { ...taken.image, sbom }, versions: taken.versions };
+    const bundle = config.build.attestationBundle;
+    const attestation = bundle === undefined ? undefined : await checkAttestation(bundle, taken.image.sha256);
+    return { image: { ...taken.image, ...defined({ sbom, attestation }) }, versions: taken.versions };
   } finally {
     core.endGroup();
   }

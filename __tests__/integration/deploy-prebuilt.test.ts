@@ -83,7 +83,9 @@ describe('image-path: deploy what a build job left', () => {
       [
         'build.json',
         'config.ml',
+        'hello-xen.opam',
         'hello-xen.opam.locked',
+        'hello.buildinfo.json',
         'hello.cdx.json',
         'hello.switch-export',
         'hello.xl',

@@ -31,6 +31,7 @@ import type { Cleared, GitAccess } from './credentials/plan.js';
 import { writeDeploy, writeRollback, type WriteResult, type WriteSettings } from './repository/index.js';
 import { diffLines, diffMarkdown } from '../sbom/diff.js';
 import { sbomFileNames } from '../sbom/files.js';
+import { recordFiles } from '../buildinfo/files.js';
 import { defined } from '../defined.js';
 
 function sourceSha(ctx: RunContext): string {
@@ -165,6 +166,7 @@ export async function deployImage(
               local(sbomNames.switchExport, sbom.switchExport),
               local(sbomNames.cyclonedx, sbom.cyclonedx),
             ]),
+        ...recordFiles(image, name).map((f) => local(f.name, f.path)),
       ]);
       const extras = [configFile, ...others];
       const commitTime = await sourceCommitTime(ctx, sha, config.build.workingDirectory);

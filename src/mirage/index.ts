@@ -21,6 +21,7 @@ import { rootLocation, withProblemMatcher } from './matcher.js';
 import { writeHandover } from './prebuilt.js';
 import { firstDifference, judge } from './reproducible.js';
 import { writeSbom } from '../sbom/index.js';
+import { opamRunner, writeBuildInfo } from '../buildinfo/index.js';
 import {
   buildCommand,
   buildEnvironment,
@@ -335,7 +336,12 @@ export async function buildUnikernel(config: Config, ctx: RunContext, setup: Opa
     if (sbomSources !== undefined) await rm(sbomSources.switchExport, { force: true });
     const sbom =
       handover.sbomSources && (await writeSbom(built, setup.opamVersion, handover.sbomSources, handover.dir));
-    const image: BuiltImage = sbom === undefined ? built : { ...built, sbom };
+    const buildInfo = await writeBuildInfo(
+      { image: built, config, ctx, versions: setup, env, locks: lockFiles(dir) },
+      handover.dir,
+      opamRunner(env, setup.root),
+    );
+    const image: BuiltImage = { ...built, ...defined({ sbom, buildInfo }) };
     core.info(`for a later deploy job (\`image-path\`): ${relative(dir, handover.dir)}/`);
 
     core.info(`image: ${image.path} (${image.size} bytes, sha256 ${image.sha256})`);
