@@ -440,7 +440,8 @@ function parseBuild(r: Reader, ctx: RunContext, needsSources: boolean): BuildCon
 /** `attestation-bundle`: the two-job pattern's deploy job only, where the build's attestation exists. */
 function parseAttestationBundle(r: Reader, ctx: RunContext, prebuilt: BuildConfig['prebuilt']): string | undefined {
   const given = r.optional('attestation-bundle');
-  if (given === undefined) return undefined;
+  // as `image-path`: a manual run given `rollback-to` deploys no image, so it has no bundle to check
+  if (given === undefined || r.optional('rollback-to') !== undefined) return undefined;
   if (prebuilt === undefined) {
     return r.fail(
       'attestation-bundle',
