@@ -134,6 +134,18 @@ describe('buildInfoText and buildInfoProblem', () => {
     expect(buildInfoProblem(text, text.length, SHA)).toMatch(message);
   });
 
+  it('replaces a credential in a repository or pin URL', () => {
+    const doc = JSON.parse(
+      info({
+        opamSwitch: 'pinned: ["secret.1"]\nurl { src: "git+https://ghp_token123@github.com/o/secret.git#abc" }\n',
+        repositories: [{ name: 'private', url: 'https://user:pass@opam.example.org/repo', sha256: 'f'.repeat(64) }],
+      }),
+    );
+    expect(doc.opamSwitch).toContain('git+https://***@github.com/o/secret.git#abc');
+    expect(doc.repositories[0].url).toBe('https://***@opam.example.org/repo');
+    expect(JSON.stringify(doc)).not.toMatch(/ghp_token123|user:pass/);
+  });
+
   it('refuses what is not JSON, and anything over the size cap unread', () => {
     expect(buildInfoProblem('{', 1, SHA)).toMatch(/not JSON/);
     expect(buildInfoProblem('[]', 2, SHA)).toMatch(/not a JSON object/);

@@ -6,6 +6,7 @@
  * Pure: the document made from gathered facts, and the check a deploy job makes of one from an
  * artifact.
  */
+import { redactUrl } from '../config.js';
 import { SHA256_HEX } from '../patterns.js';
 
 export const BUILDINFO_SCHEMA = 1;
@@ -99,7 +100,10 @@ export interface BuildInfo {
   readonly inputs: BuildInputs;
 }
 
-/** The document, serialised deterministically (its fields in this order, lists as gathered). */
+/**
+ * The document, serialised deterministically (its fields in this order, lists as gathered). A
+ * credential in a URL (a private repository's or pin's `https://token@…`) is replaced by `***`.
+ */
 export function buildInfoText(info: Omit<BuildInfo, 'schema'>): string {
   const doc: BuildInfo = {
     schema: BUILDINFO_SCHEMA,
@@ -107,9 +111,9 @@ export function buildInfoText(info: Omit<BuildInfo, 'schema'>): string {
     action: info.action,
     environment: info.environment,
     systemPackages: [...info.systemPackages].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-    opamSwitch: info.opamSwitch,
+    opamSwitch: redactUrl(info.opamSwitch),
     ...(info.opamSwitchNotFrozen === undefined ? {} : { opamSwitchNotFrozen: info.opamSwitchNotFrozen }),
-    repositories: info.repositories,
+    repositories: info.repositories.map((r) => ({ ...r, url: redactUrl(r.url) })),
     inputs: info.inputs,
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
