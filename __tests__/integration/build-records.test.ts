@@ -17,6 +17,7 @@ import { commands, useFixtureScope } from '../support/fixture-action.js';
 import { startGithubApi, type GithubApi } from '../support/github-api.js';
 import { PROJECT_ROOT, type RunOptions, type RunResult } from '../support/harness.js';
 import { sigstoreBundle } from '../support/sigstore.js';
+import { summaryValues } from '../support/summary-table.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
 const ONE_JOB = '3123456789abcdef0123456789abcdef01234567';
@@ -100,6 +101,7 @@ describe('hello.buildinfo.json', () => {
     expect(sums).toContain(`${digest}  hello.buildinfo.json\n`);
     const manifest = parseManifest(await showFile(repo, 'main', `${folder}/manifest.json`));
     expect(manifest?.images['hello.xen.bz2']?.files['hello.buildinfo.json']).toBe(digest);
+    expect(summaryValues(oneJob.summary)['build record']).toBe('hello.buildinfo.json');
     const host = await checkFolderLikeAHost(repo, 'main', folder, join(fixture.base, 'host-1'));
     expect(host.stored.code, host.stored.output).toBe(0);
 
@@ -207,6 +209,7 @@ describe('attestation-bundle (two-job pattern)', () => {
     expect(deployed.main.exitCode, deployed.log).toBe(0);
     const folder = `xen/${TWO_JOB}`;
     expect(await showFile(repo, 'main', `${folder}/hello.sigstore.json`)).toBe(bundle);
+    expect(summaryValues(deployed.summary).attestation).toBe('the Sigstore bundle attests this image');
     // published as the build wrote it
     expect(await showFile(repo, 'main', `${folder}/hello.buildinfo.json`)).toBe(leftInfo);
     const sums = await showFile(repo, 'main', `${folder}/SHA256SUMS`);
@@ -284,6 +287,7 @@ describe('dependency-graph: true', () => {
       const direct = new RegExp(`"${name}"`).test(rootDepends);
       expect(resolved[name ?? '']?.relationship, name).toBe(direct ? 'direct' : 'indirect');
     }
+    expect(summaryValues(run.summary)['dependency graph']).toBe(`${locked.length} packages submitted`);
     expect(Object.values(resolved).some((p) => p.relationship === 'direct')).toBe(true);
     expect(Object.values(resolved).some((p) => p.relationship === 'indirect')).toBe(true);
   }, 300_000);
@@ -298,5 +302,6 @@ describe('dependency-graph: true', () => {
     expect(run.log).toMatch(
       /::warning::input `dependency-graph`: submitting the dependency snapshot failed \(403: Resource not accessible by integration.*contents: write/,
     );
+    expect(summaryValues(run.summary)['dependency graph']).toBe('not submitted (403)');
   }, 300_000);
 });

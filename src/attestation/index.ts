@@ -4,6 +4,7 @@
  */
 import * as core from '@actions/core';
 import { lstat, readFile } from 'node:fs/promises';
+import { summaryRow } from '../summary.js';
 import { ATTESTATION_MAX_BYTES, attestationProblem } from './plan.js';
 
 /** The bundle's path once it is known to attest the image of `imageSha256`; throws naming the input. */
@@ -16,5 +17,6 @@ export async function checkAttestation(path: string, imageSha256: string): Promi
   const problem = attestationProblem(text, info.size, imageSha256);
   if (problem !== undefined) throw refuse(`cannot be published: ${problem}`);
   core.info(`attestation bundle ${path}: attests the image's sha256 ${imageSha256}`);
+  summaryRow('attestation', 'the Sigstore bundle attests this image');
   return path;
 }

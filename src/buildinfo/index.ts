@@ -16,6 +16,7 @@ import type { RunContext } from '../context.js';
 import { CommandError, findProgram, runCommand } from '../exec.js';
 import { systemVariables } from '../opam/system-variables.js';
 import { allPackages, neededPackages, readSystemFacts } from '../mirage/system-packages.js';
+import { summaryRow } from '../summary.js';
 import type { BuiltImage } from '../types.js';
 import {
   buildInfoFileName,
@@ -209,8 +210,10 @@ export async function writeBuildInfo(
     await writeFile(path, await gather(req, opam));
   } catch (error) {
     core.warning(`no ${basename(path)}: ${(error as Error).message}`);
+    summaryRow('build record', 'none (see the warning)');
     return undefined;
   }
   core.info(`build record: ${path}`);
+  summaryRow('build record', { code: basename(path) });
   return path;
 }

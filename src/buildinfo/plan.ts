@@ -131,8 +131,8 @@ export function parseDpkgVersions(output: string): SystemPackage[] {
 
 /** opam's reason for refusing `--freeze`: its `[ERROR]` line, colours removed, else its last line. */
 export function freezeRefusal(stderr: string): string {
-  // eslint-disable-next-line no-control-regex
   const lines = stderr
+    // eslint-disable-next-line no-control-regex
     .replace(/\x1b\[[0-9;]*m/g, '')
     .split('\n')
     .map((l) => l.trim())

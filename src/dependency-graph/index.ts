@@ -13,6 +13,7 @@ import { runUrl, type RunContext } from '../context.js';
 import { deadlineSignal } from '../cancel.js';
 import { deadline, GITHUB_API_DEADLINE_MS } from '../deadlines.js';
 import { parseLockFile, type LockFile } from '../sbom/lock.js';
+import { summaryRow } from '../summary.js';
 import type { BuiltImage } from '../types.js';
 import { dependencySnapshot, dependsNames, submissionWarning } from './plan.js';
 
@@ -71,6 +72,7 @@ export async function submitDependencies(
       'POST /repos/{owner}/{repo}/dependency-graph/snapshots',
       { owner, repo, ...snapshot, request: { signal: deadlineSignal(deadline(GITHUB_API_DEADLINE_MS)) } },
     );
+    summaryRow('dependency graph', `${lock.packages.length} packages submitted`);
     core.info(
       `dependency graph: ${lock.packages.length} packages of ${snapshot.job.correlator} submitted ` +
         `(snapshot ${String((answer.data as { id?: unknown }).id ?? '?')})`,
@@ -78,5 +80,6 @@ export async function submitDependencies(
   } catch (error) {
     const { status, message } = failure(error);
     core.warning(submissionWarning(status, message));
+    summaryRow('dependency graph', `not submitted (${status ?? 'no answer'})`);
   }
 }
