@@ -156,7 +156,7 @@ export interface BuildInfoRequest {
   readonly config: Config;
   readonly ctx: RunContext;
   readonly versions: { readonly ocamlVersion: string; readonly mirageVersion: string };
-  /** The environment the build ran with. */
+  /** The environment the build ran with: its PATH finds the C compiler whose package is recorded. */
   readonly env: Record<string, string>;
   readonly locks: readonly { readonly name: string; readonly content: string }[];
 }
@@ -169,7 +169,10 @@ async function gather(req: BuildInfoRequest, opam: OpamAccess): Promise<string> 
     distribution: vars['os-distribution'] ?? 'unknown',
     version: vars['os-version'] ?? 'unknown',
     architecture: vars.arch ?? 'unknown',
-    variables: recordedVariables(req.env),
+    // The job's own variables, not those the action adds for the build (dune's cache root and jobs,
+    // from the runner's HOME and cores): a rebuild by the action sets those again, and recording
+    // them would make a re-run's record, and so its folder, differ for nothing.
+    variables: recordedVariables(process.env),
   };
   const needed = req.ctx.runnerOs === 'Linux' ? allPackages(neededPackages(build.target, req.locks, vars)) : [];
   const exported = await exportSwitch(opam);
