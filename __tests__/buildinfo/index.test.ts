@@ -31,6 +31,10 @@ function writeRepo(dir: string): void {
   writeFileSync(join(dir, 'repo'), 'opam-version: "2.0"\n');
   writeFileSync(join(dir, 'packages', 'a', 'opam'), 'a\n');
   writeFileSync(join(dir, 'packages', 'a-b', 'opam'), 'a-b\n');
+  // a path longer than a tar header holds: GNU tar writes it as a long-name entry
+  const deep = join(dir, 'packages', 'x'.repeat(60), `${'x'.repeat(60)}.1.0`, 'files');
+  mkdirSync(deep, { recursive: true });
+  writeFileSync(join(deep, 'fix.patch'), 'patch\n');
 }
 
 /** The same digest, by shell tools: `find | LC_ALL=C sort`, each file's sha256. */

@@ -7,8 +7,8 @@
 import * as core from '@actions/core';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import { basename, join, relative } from 'node:path';
 import packageJson from '../../package.json' with { type: 'json' };
 import type { Config } from '../config.js';
@@ -18,6 +18,7 @@ import { systemVariables } from '../opam/system-variables.js';
 import { allPackages, neededPackages, readSystemFacts } from '../mirage/system-packages.js';
 import { summaryRow } from '../summary.js';
 import type { BuiltImage } from '../types.js';
+import { tarEntries } from './tar.js';
 import {
   buildInfoFileName,
   buildInfoText,
@@ -77,46 +78,59 @@ async function systemPackages(
   return parseDpkgVersions(query.stdout);
 }
 
+interface ListedFile {
+  readonly path: string;
+  readonly line: string;
+}
+
+const fileLine = (path: string, content: Buffer): ListedFile => ({
+  path,
+  line: `F ${path} ${createHash('sha256').update(content).digest('hex')}`,
+});
+const linkLine = (path: string, target: string): ListedFile => ({ path, line: `L ${path} ${target}` });
+
 /**
- * sha256 over the listing of a folder's files, sorted by path byte by byte (as `LC_ALL=C sort`
- * sorts): a line `F <path> <sha256>` per file, `L <path> <target>` per link.
+ * sha256 over the listing of a repository's files, sorted by path byte by byte (as `LC_ALL=C
+ * sort` sorts): a line `F <path> <sha256>` per file, `L <path> <target>` per link. The same for
+ * a folder and for an archive of it.
  */
+function listingDigest(files: ListedFile[]): string {
+  const sorted = files
+    .map((f) => ({ key: Buffer.from(f.path), line: f.line }))
+    .sort((a, b) => Buffer.compare(a.key, b.key));
+  return createHash('sha256')
+    .update(`${sorted.map((f) => f.line).join('\n')}\n`)
+    .digest('hex');
+}
+
 function folderDigest(dir: string): string {
-  const entries: Array<{ path: Buffer; line: string }> = [];
+  const files: ListedFile[] = [];
   const walk = (at: string): void => {
     for (const name of readdirSync(at)) {
       const full = join(at, name);
       const info = lstatSync(full);
-      const rel = relative(dir, full);
       if (info.isDirectory()) walk(full);
-      else if (info.isSymbolicLink()) entries.push({ path: Buffer.from(rel), line: `L ${rel} ${readlinkSync(full)}` });
-      else {
-        const digest = createHash('sha256').update(readFileSync(full)).digest('hex');
-        entries.push({ path: Buffer.from(rel), line: `F ${rel} ${digest}` });
-      }
+      else if (info.isSymbolicLink()) files.push(linkLine(relative(dir, full), readlinkSync(full)));
+      else files.push(fileLine(relative(dir, full), readFileSync(full)));
     }
   };
   walk(dir);
-  entries.sort((a, b) => Buffer.compare(a.path, b.path));
-  return createHash('sha256')
-    .update(`${entries.map((e) => e.line).join('\n')}\n`)
-    .digest('hex');
+  return listingDigest(files);
 }
 
 /**
- * The content digest of opam's compressed copy (`repo/<name>.tar.gz`, opam 2.1 and later): the
- * archive's own bytes hold times, so its files are hashed as a folder's would be.
+ * opam's compressed copy (`repo/<name>.tar.gz`, opam 2.1 and later), hashed entry by entry in
+ * memory: the archive's own bytes hold times, and writing it out costs more than hashing it.
  */
 async function tarballDigest(tarball: string, name: string): Promise<string> {
-  const into = await mkdtemp(join(tmpdir(), 'mirage-deploy-repo-'));
-  try {
-    const untar = await runCommand('tar', ['-xzf', tarball, '-C', into], { silent: true });
-    if (untar.exitCode !== 0) throw new CommandError(`tar -xzf ${tarball}`, untar);
-    const top = readdirSync(into);
-    return folderDigest(top.length === 1 && top[0] === name ? join(into, name) : into);
-  } finally {
-    await rm(into, { recursive: true, force: true });
-  }
+  const entries = tarEntries(gunzipSync(await readFile(tarball)));
+  const top = `${name}/`;
+  const strip = entries.length > 0 && entries.every((e) => e.path.startsWith(top));
+  const files = entries.map((e) => {
+    const path = (strip ? e.path.slice(top.length) : e.path).replace(/^\.\//, '');
+    return e.kind === 'file' ? fileLine(path, e.content) : linkLine(path, e.target);
+  });
+  return listingDigest(files);
 }
 
 /** A repository's state in the opam root: its git commit, else the sha256 of its copy. */
