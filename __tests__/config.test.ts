@@ -408,6 +408,47 @@ describe('image-path', () => {
   });
 });
 
+describe('attestation-bundle', () => {
+  it('takes a file relative to the workspace with image-path', () => {
+    mkdirSync(join(workspace, 'artifact'), { recursive: true });
+    writeFileSync(join(workspace, 'artifact', 'attestation.json'), '{}');
+    const config = parse({ 'image-path': 'artifact', 'attestation-bundle': 'artifact/attestation.json' });
+    expect(config.build.attestationBundle).toBe(join(workspace, 'artifact', 'attestation.json'));
+    expect(parse({}).build.attestationBundle).toBeUndefined();
+  });
+
+  it('is refused in a job that builds, naming the two-job pattern, and when the file is not there', () => {
+    writeFileSync(join(workspace, 'bundle.json'), '{}');
+    expect(problems({ 'attestation-bundle': 'bundle.json' })).toEqual([
+      expect.stringMatching(/^input `attestation-bundle`: works only in the two-job pattern, with `image-path`/),
+    ]);
+    mkdirSync(join(workspace, 'artifact'), { recursive: true });
+    expect(problems({ 'image-path': 'artifact', 'attestation-bundle': 'artifact/none.json' })).toEqual([
+      expect.stringMatching(/^input `attestation-bundle`: `artifact\/none.json` does not exist/),
+    ]);
+  });
+
+  it('gives way to rollback-to with image-path, so that one deploy job serves both', () => {
+    const config = parse({
+      'image-path': 'missing',
+      'attestation-bundle': 'missing.json',
+      'rollback-to': 'a'.repeat(40),
+    });
+    expect(config.build.attestationBundle).toBeUndefined();
+  });
+});
+
+describe('dependency-graph', () => {
+  it('is off by default, and needs github-token when true', () => {
+    expect(parse({}).deploy.dependencyGraph).toBe(false);
+    expect(parse({ 'dependency-graph': 'true', 'github-token': 'ghs_x' }).deploy.dependencyGraph).toBe(true);
+    expect(problems({ 'dependency-graph': 'true' })).toEqual([
+      expect.stringMatching(/^input `dependency-graph`: is `true`, but `github-token` is empty: .*`contents: write`/),
+    ]);
+    expect(problems({ 'dependency-graph': 'yes' })[0]).toMatch(/^input `dependency-graph`: `yes` is not a boolean/);
+  });
+});
+
 describe('defaults', () => {
   it("are the same in config.ts as in action.yml: empty inputs parse like the runner's defaults", () => {
     const actionYml = parseYaml(readFileSync(join(PROJECT_ROOT, 'action.yml'), 'utf8')) as {

@@ -47,6 +47,8 @@ export interface BuildConfig {
   readonly reproducible: ReproducibleMode;
   /** `image-path`: deploy what a build job left instead of building (absolute). */
   readonly prebuilt?: { readonly path: string; readonly isFolder: boolean };
+  /** `attestation-bundle` (absolute), only with `prebuilt`. */
+  readonly attestationBundle?: string;
 }
 
 /** How often the opam root is refreshed: a new period in the key updates the repositories. */
@@ -108,6 +110,8 @@ export interface DeployConfig {
   readonly hostReports: boolean;
   /** `wait-for-host`: seconds to wait for the host's `success` or `failure` (0: not waiting). */
   readonly waitForHost: number;
+  /** `dependency-graph`: submit the deployed image's locked packages to GitHub's dependency graph. */
+  readonly dependencyGraph?: boolean;
 }
 
 /** Where `deploy-to` sends the image. */
@@ -474,8 +478,30 @@ function parseBuild(r: Reader, ctx: RunContext, needsSources: boolean): BuildCon
     configureArgs: r.words('configure-args'),
     buildCommand: r.words('build-command', true),
     reproducible,
-    ...defined({ imageName, prebuilt }),
+    ...defined({ imageName, prebuilt, attestationBundle: parseAttestationBundle(r, ctx, prebuilt) }),
   };
+}
+
+/** `attestation-bundle`: the two-job pattern's deploy job only, where the build's attestation exists. */
+function parseAttestationBundle(r: Reader, ctx: RunContext, prebuilt: BuildConfig['prebuilt']): string | undefined {
+  const given = r.optional('attestation-bundle');
+  // as `image-path`: a manual run given `rollback-to` deploys no image, so it has no bundle to check
+  if (given === undefined || r.optional('rollback-to') !== undefined) return undefined;
+  if (prebuilt === undefined) {
+    return r.fail(
+      'attestation-bundle',
+      'works only in the two-job pattern, with `image-path`: the attestation is made after the build step, so ' +
+        "give it to the deploy job that takes the build job's `dist/` (copy the bundle into `dist/` before the upload)",
+    );
+  }
+  const path = isAbsolute(given) ? given : resolve(ctx.workspace, given);
+  if (!existsSync(path)) {
+    return r.fail(
+      'attestation-bundle',
+      `\`${given}\` does not exist (looked in ${path}); give the bundle path inside the downloaded \`dist/\``,
+    );
+  }
+  return path;
 }
 
 function parsePrebuilt(r: Reader, ctx: RunContext): BuildConfig['prebuilt'] {
@@ -667,7 +693,10 @@ function parseRecords(
   r: Reader,
   directory: string,
   enabled: boolean,
-): Pick<DeployConfig, 'githubToken' | 'environment' | 'deploymentRecords' | 'hostReports' | 'waitForHost'> {
+): Pick<
+  DeployConfig,
+  'githubToken' | 'environment' | 'deploymentRecords' | 'hostReports' | 'waitForHost' | 'dependencyGraph'
+> {
   const githubToken = r.optional('github-token');
   if (githubToken !== undefined && !/^[\x21-\x7e]{1,255}$/.test(githubToken)) {
     r.fail(
@@ -687,7 +716,20 @@ function parseRecords(
         : 'holds a line break or another control character; give one line, such as `production`, or leave it empty for the deploy folder',
     );
   }
-  return { ...defined({ githubToken }), environment: given ?? directory, ...parseHostReports(r, githubToken, enabled) };
+  const dependencyGraph = r.boolean('dependency-graph', false);
+  if (dependencyGraph && githubToken === undefined) {
+    r.fail(
+      'dependency-graph',
+      'is `true`, but `github-token` is empty: the dependency submission API needs a token with `contents: write`; ' +
+        'give `github-token: ${{ github.token }}` with that permission, or set `dependency-graph: false`',
+    );
+  }
+  return {
+    ...defined({ githubToken }),
+    environment: given ?? directory,
+    dependencyGraph,
+    ...parseHostReports(r, githubToken, enabled),
+  };
 }
 
 /** `deployment-records`, `host-reports` and `wait-for-host`: the host reports to a record only if one is made. */

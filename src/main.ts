@@ -19,7 +19,10 @@ import { formatSeconds } from './log.js';
 import { summaryRow, summaryTitle, writeSummary } from './summary.js';
 import { loadPrebuilt, type BuildVersions } from './mirage/prebuilt.js';
 import { writeSbom } from './sbom/index.js';
+import { checkAttestation } from './attestation/index.js';
+import { submitDependencies } from './dependency-graph/index.js';
 import { dirname } from 'node:path';
+import { defined } from './defined.js';
 import type { BuiltImage, DeployOutcome } from './types.js';
 import { preflightAlbatross, type AlbatrossCleared } from './albatross/preflight.js';
 import type { Cleared } from './deploy/credentials/plan.js';
@@ -176,7 +179,9 @@ async function deployEverywhere(
 ): Promise<void> {
   if (albatross) await runAlbatross(config, albatross.config, ctx, image, albatross.cleared);
   if (cleared && (config.albatross?.repository ?? true)) {
-    setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared, source)));
+    const outcome = await timedDeploy(() => deployImage(config, ctx, image, versions, cleared, source));
+    setDeployOutputs(outcome);
+    if (outcome.deployed && !config.deploy.dryRun) await submitDependencies(config, ctx, image, source.sha);
     return;
   }
   const what = config.deploy.dryRun ? 'dry run: nothing created on albatross' : 'deployed to albatross';
@@ -206,7 +211,9 @@ async function takePrebuilt(config: Config): Promise<{ image: BuiltImage; versio
     const sources = taken.sbomSources;
     const sbom =
       sources && (await writeSbom(taken.image, taken.versions.opamVersion, sources, dirname(sources.lockFile)));
-    return { image: sbom === undefined ? taken.image : { ...taken.image, sbom }, versions: taken.versions };
+    const bundle = config.build.attestationBundle;
+    const attestation = bundle === undefined ? undefined : await checkAttestation(bundle, taken.image.sha256);
+    return { image: { ...taken.image, ...defined({ sbom, attestation }) }, versions: taken.versions };
   } finally {
     core.endGroup();
   }

@@ -56,6 +56,10 @@ export interface BuiltImage {
   readonly sbom?: ImageSbom;
   /** The reproducibility check's verdict, when input `reproducible` asked for one. */
   readonly reproducible?: boolean;
+  /** Absolute path of `<image>.buildinfo.json` (src/buildinfo/), when the build could write it. */
+  readonly buildInfo?: string;
+  /** Absolute path of the Sigstore bundle attesting the image (`attestation-bundle`), checked. */
+  readonly attestation?: string;
 }
 
 /** The result of the deploy phase (src/deploy/). */

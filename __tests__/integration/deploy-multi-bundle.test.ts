@@ -63,8 +63,18 @@ async function job(site: Site, extra: Record<string, string> = {}, change?: stri
   });
 }
 
-// each image's own: boot arguments, image, side files, then its SBOM files
-const FILES = ['args', 'xen.bz2', 'xl', 'xl.in', '_libvirt.xml', 'opam.locked', 'switch-export', 'cdx.json'];
+// each image's own: boot arguments, image, side files, then its SBOM files and build record
+const FILES = [
+  'args',
+  'xen.bz2',
+  'xl',
+  'xl.in',
+  '_libvirt.xml',
+  'opam.locked',
+  'switch-export',
+  'cdx.json',
+  'buildinfo.json',
+];
 const sideOf = (site: Site) => FILES.map((f) => (f.startsWith('_') ? `${site}${f}` : `${site}.${f}`));
 
 describe('two Xen sites of one commit through the bundle', () => {

@@ -83,7 +83,9 @@ describe('image-path: deploy what a build job left', () => {
       [
         'build.json',
         'config.ml',
+        'hello-xen.opam',
         'hello-xen.opam.locked',
+        'hello.buildinfo.json',
         'hello.cdx.json',
         'hello.switch-export',
         'hello.xl',
@@ -134,7 +136,7 @@ describe('image-path: deploy what a build job left', () => {
       packages: expect.any(Number),
     });
     expect(Object.keys(entry(direct).files ?? {})).toEqual(
-      expect.arrayContaining(['hello.opam.locked', 'hello.switch-export', 'hello.cdx.json']),
+      expect.arrayContaining(['hello.opam.locked', 'hello.switch-export', 'hello.cdx.json', 'hello.buildinfo.json']),
     );
   }, 300_000);
 

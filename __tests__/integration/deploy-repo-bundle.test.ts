@@ -73,6 +73,7 @@ describe('deploy through the bundle', () => {
         'SHA256SUMS',
         'config.ml',
         'hello.args',
+        'hello.buildinfo.json',
         'hello.cdx.json',
         'hello.opam.locked',
         'hello.switch-export',

@@ -4,6 +4,9 @@
  *   GET  /repos/{owner}/{repo}/deployments/{id}                 -> 200 {id, sha, ...}
  *   POST /repos/{owner}/{repo}/deployments/{id}/statuses        -> 201 {id, state, ...}
  *   GET  /repos/{owner}/{repo}/deployments/{id}/statuses        -> 200 [newest first]
+ *   POST /repos/{owner}/{repo}/dependency-graph/snapshots       -> 201 {id, created_at, result, message}
+ *     (422 when the snapshot lacks what the API requires: version, sha, a `refs/` ref, job.correlator
+ *     and job.id, detector name/version/url, scanned)
  * answering as the API does when:
  *   - the token lacks `deployments: write` (any token listed in `readOnlyTokens`): 403
  *     "Resource not accessible by integration";
@@ -48,6 +51,19 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
   return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+}
+
+/** What the dependency submission API refuses in a snapshot, as far as these tests need it. */
+function snapshotProblem(body: Record<string, unknown>): string | undefined {
+  const job = body.job as Record<string, unknown> | undefined;
+  const detector = body.detector as Record<string, unknown> | undefined;
+  if (body.version !== 0) return '`version` must be 0';
+  if (typeof body.sha !== 'string' || !/^[0-9a-f]{40}$/.test(body.sha)) return '`sha` is not a commit sha';
+  if (typeof body.ref !== 'string' || !body.ref.startsWith('refs/')) return '`ref` does not match ^refs/';
+  if (typeof job?.correlator !== 'string' || typeof job.id !== 'string') return '`job` needs correlator and id';
+  if (!['name', 'version', 'url'].every((k) => typeof detector?.[k] === 'string')) return '`detector` is incomplete';
+  if (typeof body.scanned !== 'string') return '`scanned` is missing';
+  return undefined;
 }
 
 export async function startGithubApi(
@@ -102,6 +118,11 @@ export async function startGithubApi(
         }
         const made = addDeployment(create[1] ?? '', String(body.ref), String(body.environment));
         return send(201, shown(made));
+      }
+      if (req.method === 'POST' && /^\/repos\/[^/]+\/[^/]+\/dependency-graph\/snapshots$/.test(path)) {
+        const problem = snapshotProblem(body);
+        if (problem !== undefined) return send(422, { message: `Invalid request.\n\n${problem}` });
+        return send(201, { id: next++, created_at: new Date().toISOString(), result: 'SUCCESS', message: 'ok' });
       }
       if (req.method === 'POST' && one?.[3]) {
         if (!mine) return send(404, { message: 'Not Found' });

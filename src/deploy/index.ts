@@ -38,6 +38,7 @@ import {
 } from './repository/index.js';
 import { diffLines, diffMarkdown } from '../sbom/diff.js';
 import { sbomFileNames } from '../sbom/files.js';
+import { recordFiles } from '../buildinfo/files.js';
 import { defined } from '../defined.js';
 
 function settings(
@@ -158,6 +159,7 @@ async function otherFiles(config: Config, image: BuiltImage, name: string, stage
           local(sbomNames.switchExport, sbom.switchExport),
           local(sbomNames.cyclonedx, sbom.cyclonedx),
         ]),
+    ...recordFiles(image, name).map((f) => local(f.name, f.path)),
   ]);
   return { configFile, extras: [configFile, ...others] };
 }

@@ -17,6 +17,8 @@ import { basename } from 'node:path';
 import { imageFileName, isTarget } from '../mirage/targets.js';
 import { COMMIT_SHA, plainNameProblem } from '../patterns.js';
 import { sbomFileNames } from '../sbom/files.js';
+import { buildInfoFileName } from '../buildinfo/plan.js';
+import { attestationFileName } from '../attestation/plan.js';
 import type { BuiltImage } from '../types.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -111,7 +113,10 @@ export interface FolderFile {
 
 /** What of the image and the inputs decides the names of the deploy's files. */
 export interface FolderFilesRequest {
-  readonly image: Pick<BuiltImage, 'target' | 'name' | 'path' | 'configFile' | 'sideFiles' | 'sbom'>;
+  readonly image: Pick<
+    BuiltImage,
+    'target' | 'name' | 'path' | 'configFile' | 'sideFiles' | 'sbom' | 'buildInfo' | 'attestation'
+  >;
   readonly deploy: Pick<DeployConfig, 'imageName' | 'compression'>;
   /** The image came from `image-path` (its names from the artifact's build.json), not from this job's build. */
   readonly fromArtifact: boolean;
@@ -133,6 +138,12 @@ export function folderFiles({ image, deploy, fromArtifact }: FolderFilesRequest)
     { name: storedImageName(unpacked, deploy.compression), what: 'the image', input: nameInput },
     { name: argsFileName(name), what: 'the boot arguments (`.args`)', input: nameInput },
     ...sbom.map((file) => ({ name: file, what: `the SBOM file \`${file}\``, input: nameInput })),
+    ...(image.buildInfo === undefined
+      ? []
+      : [{ name: buildInfoFileName(name), what: 'the build record (`.buildinfo.json`)', input: nameInput }]),
+    ...(image.attestation === undefined
+      ? []
+      : [{ name: attestationFileName(name), what: 'the attestation bundle (`.sigstore.json`)', input: nameInput }]),
     ...image.sideFiles.map((path) => ({
       name: storedSideName(basename(path), image.name, name),
       what: `the side file \`${basename(path)}\``,

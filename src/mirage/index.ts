@@ -22,6 +22,7 @@ import { rootLocation, withProblemMatcher } from './matcher.js';
 import { writeHandover } from './prebuilt.js';
 import { firstDifference, judge, leftOutOfCopy } from './reproducible.js';
 import { writeSbom } from '../sbom/index.js';
+import { writeBuildInfo, type OpamAccess } from '../buildinfo/index.js';
 import {
   BUILD_STEPS,
   DEPEXT_TARGET,
@@ -442,8 +443,21 @@ async function handOver(b: BuildRun, found: FoundImage): Promise<BuiltImage> {
   if (sbomSources !== undefined) await rm(sbomSources.switchExport, { force: true });
   const sbom =
     handover.sbomSources && (await writeSbom(built, b.setup.opamVersion, handover.sbomSources, handover.dir));
+  const req = { image: built, config: b.config, ctx: b.ctx, versions: b.setup, env: b.env, locks: lockFiles(b.dir) };
+  const buildInfo = await writeBuildInfo(req, handover.dir, sandboxedOpam(b));
   core.info(`for a later deploy job (\`image-path\`): ${relative(b.dir, handover.dir)}/`);
-  return sbom === undefined ? built : { ...built, sbom };
+  return { ...built, ...defined({ sbom, buildInfo }) };
+}
+
+/** opam for the build record, through the build runner like every other opam command of the build. */
+function sandboxedOpam(b: BuildRun): OpamAccess {
+  return {
+    root: b.setup.root,
+    async runOpam(args) {
+      const command = { program: b.setup.opamPath, args };
+      return (await b.runner.mustRun(command, { cwd: b.dir, env: b.env, silent: true })).stdout;
+    },
+  };
 }
 
 function reportImage(image: BuiltImage, b: BuildRun): void {

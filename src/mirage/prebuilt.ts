@@ -13,6 +13,7 @@ import { sbomFileNames } from '../sbom/files.js';
 import type { BuiltImage, OpamSetup } from '../types.js';
 import { isTarget, type Target } from './targets.js';
 import { SHA256_HEX, plainNameProblem } from '../patterns.js';
+import { checkedBuildInfo } from '../buildinfo/take.js';
 
 /** The folder in `dist/` the build leaves for a later deploy. */
 export const HANDOVER_DIR = 'mirage-deploy';
@@ -108,6 +109,11 @@ export async function writeHandover(
   await mkdir(dir);
   for (const file of [image.configFile, ...image.sideFiles, ...lockFiles]) {
     await copyFile(file, join(dir, basename(file)));
+  }
+  // each lock's root opam file (`X.opam` beside `X.opam.locked`): what the unikernel depends on directly
+  for (const lock of lockFiles) {
+    const root = lock.replace(/\.locked$/, '');
+    if ((await lstat(root).catch(() => undefined))?.isFile()) await copyFile(root, join(dir, basename(root)));
   }
   const switchExport = sbomFileNames(image.name).switchExport;
   if (sbomSources !== undefined) await copyFile(sbomSources.switchExport, join(dir, switchExport));
@@ -227,5 +233,11 @@ export async function loadPrebuilt(imagePath: string, isFolder: boolean, target:
     timings: {},
   };
   const sbomSources = sbom && { lockFile: at(sbom.lockFile), switchExport: at(sbom.switchExport) };
-  return { image, versions: record.versions, lockFiles: record.lockFiles.map(at), ...defined({ sbomSources }) };
+  const buildInfo = await checkedBuildInfo(join(dist, HANDOVER_DIR), record.name, sha256);
+  return {
+    image: { ...image, ...defined({ buildInfo }) },
+    versions: record.versions,
+    lockFiles: record.lockFiles.map(at),
+    ...defined({ sbomSources }),
+  };
 }

@@ -89,7 +89,7 @@ async function installFacts(env: NodeJS.ProcessEnv): Promise<InstallFacts> {
 }
 
 /** What opam reads to set its system variables: uname, os-release, lsb_release. */
-async function readSystemFacts(): Promise<SystemFacts> {
+export async function readSystemFacts(): Promise<SystemFacts> {
   const release = ['/etc/os-release', '/usr/lib/os-release'].find((f) => existsSync(f));
   const lsb = async (args: string[]) => {
     const result = await runCommand('lsb_release', args, { silent: true });
