@@ -5,9 +5,10 @@
  * deploys and warns; a build-only job without secrets builds, with a notice.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { pathWithout } from '../support/path-without.js';
 import { createBareRepo } from '../support/bare-repo.js';
 import { sshDeployInputs } from '../support/deploy-scenario.js';
 import { useFixtureScope } from '../support/fixture-action.js';
@@ -22,17 +23,7 @@ let noBwrapPath: string;
 beforeAll(async () => {
   repo = await createBareRepo(join(fixture.base, 'srv', 'deployment.git'));
   sshd = await startSshd({ repoPath: repo });
-  const bin = join(fixture.base, 'no-bwrap-bin');
-  mkdirSync(bin);
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/') && existsSync(d))) {
-    for (const name of readdirSync(dir)) {
-      const target = join(dir, name);
-      if (name === 'bwrap' || existsSync(join(bin, name)) || !statSync(target, { throwIfNoEntry: false })?.isFile())
-        continue;
-      symlinkSync(target, join(bin, name));
-    }
-  }
-  noBwrapPath = bin;
+  noBwrapPath = pathWithout(join(fixture.base, 'no-bwrap-bin'), ['bwrap']);
 }, 120_000);
 
 afterAll(async () => {

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { pathWithout } from '../support/path-without.js';
 import { createBareRepo } from '../support/bare-repo.js';
 import { bareGit, shaOf } from '../support/deploy-scenario.js';
 import { useFixtureScope } from '../support/fixture-action.js';
@@ -41,7 +42,11 @@ const fixture = useFixtureScope('sweep-load-');
 let repo: string;
 let http: GitHttpServer;
 
+/** PATH without bubblewrap, for the bundle. */
+let noBwrap: string;
+
 beforeAll(async () => {
+  noBwrap = pathWithout(join(fixture.base, 'no-bwrap-bin'), ['bwrap']);
   repo = await createBareRepo(join(fixture.base, 'srv', 'deployment.git'));
   http = await startGitHttp({ repoPath: repo, token: TOKEN });
 }, 120_000);
@@ -69,7 +74,12 @@ it(`${JOBS} builds leaving processes behind, run at once, all kill them and depl
           workspace: `job-${i}`,
           opamRoot: `opam-root-${i}`,
           prepare: (dir) => writeFileSync(join(dir, 'leave.sh'), LEAVER, { mode: 0o755 }),
+          // The sweep is the second layer, for a build without the sandbox (whose PID namespace
+          // leaves nothing behind): a runner without bubblewrap, and the opt-out.
+          env: { PATH: noBwrap },
           inputs: {
+            'allow-unsandboxed-build': 'true',
+            'opam-disable-sandboxing': 'true',
             target: 'unix',
             cache: 'false',
             deploy: 'true',
