@@ -63,7 +63,7 @@ afterAll(async () => {
 async function run(
   configEdit?: (text: string) => string,
   inputs: Record<string, string> = {},
-  node: NodeName = 'node20',
+  node: NodeName = 'tests',
   keepRoot = false,
 ): Promise<RunResult> {
   if (!keepRoot) rmSync(root(), { recursive: true, force: true });
@@ -220,7 +220,7 @@ describe('an opam root already on the runner (self-hosted), without the cache', 
     const moved = (await makeOpamRepository(join(base, 'repo-moved'))).url;
     const first = await run(undefined, { cache: 'false', 'opam-repositories': `fixture: ${repoUrl}\nextra: ${extra}` });
     expect(first.main.exitCode, first.log).toBe(0);
-    const second = await run(undefined, { cache: 'false', 'opam-repositories': `fixture: ${moved}` }, 'node20', true);
+    const second = await run(undefined, { cache: 'false', 'opam-repositories': `fixture: ${moved}` }, 'tests', true);
     expect(second.main.exitCode, second.log).toBe(0);
     const repositoryCommands = [...second.log.matchAll(/^\[command\]\S*\/opam (repository \S+ \S+)/gm)].map(
       (m) => m[1],
