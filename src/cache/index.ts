@@ -18,6 +18,7 @@ import * as cache from '@actions/cache';
 import * as core from '@actions/core';
 import { CACHE_DEADLINE_MS, deadline, seconds, TIMED_OUT, withDeadline } from '../deadlines.js';
 import { processEnv, runCommand } from '../exec.js';
+import { timedGroup } from '../log.js';
 import type { PostTask } from '../post-step.js';
 import { STATE, appendJsonState, readJsonState } from '../state.js';
 import { summaryRow, type SummaryPart } from '../summary.js';
@@ -62,12 +63,15 @@ export interface Restored {
   readonly matchedKey?: string;
 }
 
-/** Restores the newest entry matching the key or a restore key into `paths`. */
+/**
+ * Restores the newest entry matching the key or a restore key into `paths`, in a log group of its
+ * own, so that the cache client's lines (download, size, tar) stay inside it.
+ */
 export async function restoreCache(spec: CacheSpec): Promise<CacheHit> {
-  return (await restoreCacheEntry(spec)).hit;
+  return (await timedGroup(`Restore the ${spec.name} cache`, () => restoreCacheEntry(spec))).hit;
 }
 
-/** restoreCache, also saying which entry came back. */
+/** restoreCache without a group of its own, for a caller that restores inside its own group. */
 export async function restoreCacheEntry(spec: CacheSpec): Promise<Restored> {
   if (unavailable !== undefined) {
     core.info(`cache ${spec.name}: not restored: ${unavailable}`);

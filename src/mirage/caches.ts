@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findProgram } from '../exec.js';
 import { registerCacheSave, restoreCache, type CacheSpec } from '../cache/index.js';
+import { summaryRow } from '../summary.js';
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
 import type { CacheHit } from '../types.js';
@@ -97,6 +98,9 @@ export function saveBuildCachesLater(caches: BuildCaches, env: Readonly<Record<s
     const { spec, hit } = restored;
     if (!spec.paths.every((p) => existsSync(p))) {
       core.info(`cache ${spec.name}: ${spec.paths.join(', ')} does not exist: nothing to save`);
+      const why =
+        spec.name === 'dune' ? 'no dune cache (dune did not run, or ran without its cache)' : 'no such folder';
+      summaryRow(`cache ${spec.name}`, `nothing to save: the build made ${why}`);
     } else if (spec.name === 'dune' && findProgram('dune', env) !== undefined) {
       registerCacheSave(spec, hit, {
         cleanup: {
