@@ -169,20 +169,15 @@ function summaryText(html: string): string {
     .join('\n');
 }
 
-async function job(title: string, sha: string, before: string): Promise<RunResult> {
-  // Each job starts from a fresh checkout of its commit, without the files the previous build generated.
+/** A fresh checkout of `sha` in the workspace, without the files the previous build generated. */
+function checkout(sha: string): void {
   rmSync(workspace, { recursive: true, force: true });
   mkdirSync(join(workspace, 'hello'), { recursive: true });
-  execFileSync('git', [
-    '--git-dir',
-    join(source, '.git'),
-    '--work-tree',
-    join(workspace, 'hello'),
-    'checkout',
-    sha,
-    '--',
-    '.',
-  ]);
+  gitIn(source, '--work-tree', join(workspace, 'hello'), 'checkout', sha, '--', '.');
+}
+
+async function job(title: string, sha: string, before: string): Promise<RunResult> {
+  checkout(sha);
   console.log(
     `\n=== ${title}; the event: a push of ${sha.slice(0, 7)} (${gitIn(source, 'log', '-1', '--format=%s', sha)}) to main`,
   );
