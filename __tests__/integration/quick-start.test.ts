@@ -76,7 +76,8 @@ describe('README quick start, on a fresh clone', () => {
     expect(host.stdout).toMatch(
       new RegExp(`^mirage-deploy-pull: swapped in xen/${secondSha}[0-9a-f]{33} .*, replacing [0-9a-f]{40}$`, 'm'),
     );
-    expect(host.stdout).toContain('[INFO] [application] hello, updated');
+    // The stand-in image logs to stderr, as the real hello does.
+    expect(`${host.stdout}${host.stderr}`).toContain('[INFO] [application] hello, updated');
     expect(`${host.stdout}${host.stderr}`).not.toContain('EBADENGINE');
     const again = await runProcess('sh', ['-c', command], { cwd: clone, env, timeoutMs: 60_000 });
     expect(again.stdout).toMatch(new RegExp(`^mirage-deploy-pull: up to date: xen/${secondSha}`, 'm'));
