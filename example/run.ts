@@ -197,7 +197,7 @@ async function job(title: string, sha: string, before: string): Promise<RunResul
       'ocaml-compiler': 'ocaml-system',
       'opam-version': 'system',
       'opam-repositories': `fixture: ${opamRepo.url}`,
-      'mirage-version': '4.11.1',
+      'mirage-version': '4.11.1+stand-in',
       deploy: 'true',
       'deploy-repository': git.url,
       'deploy-token': token,

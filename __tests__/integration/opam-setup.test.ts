@@ -83,7 +83,7 @@ async function run(
       'opam-download-url': downloadUrl,
       'opam-sha256': OPAM_SHA256,
       'opam-repositories': `fixture: ${repoUrl}`,
-      'mirage-version': '4.11.1',
+      'mirage-version': '4.11.1+stand-in',
       ...inputs,
     },
     timeoutMs: 600_000,

@@ -66,6 +66,12 @@ describe('README quick start, on a fresh clone', () => {
     const [first, second] = folders.stdout.split('\n').filter((f) => /^xen\/[0-9a-f]{40}$/.test(f));
     expect([first, second].map((f) => f?.slice(4, 11)).sort()).toEqual([...pushes].sort());
     expect(run.stdout).toMatch(/^ {2}mirage-deploy-pull: updated: xen\/[0-9a-f]{40} \(hello\.xen\) runs$/m);
+    // The stand-ins say so where their values appear: versions, and the run link of the manifest.
+    expect(run.stdout).toMatch(/^ {2}setup +OCaml \S+, opam \S+, mirage 4\.11\.1\+stand-in; /m);
+    const manifest = await runProcess('git', ['--git-dir', repo, 'show', `HEAD:${second}/manifest.json`]);
+    expect(manifest.stdout).toContain('"mirage": "4.11.1+stand-in"');
+    expect(manifest.stdout).toMatch(/"url": "https:\/\/example\.localhost\/\S+\/actions\/runs\/\d+"/);
+    expect(manifest.stdout).not.toContain('https://github.com/');
 
     // The printed command is README's template with the clone's path.
     const command = lines.at(-1) ?? '';
