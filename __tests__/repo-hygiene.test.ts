@@ -280,4 +280,14 @@ describe('package.json engines', () => {
     expect(locked.length).toBeGreaterThan(100);
     expect(locked.filter(([, range]) => !semver.satisfies(oldest, range))).toEqual([]);
   });
+
+  // npm 11 warns about every install script that package.json's `allowScripts` does not decide.
+  it('decides in allowScripts every locked package with an install script', () => {
+    const allow = (JSON.parse(read('package.json')) as { allowScripts?: Record<string, boolean> }).allowScripts ?? {};
+    const scripted = Object.entries(
+      lock.packages as Record<string, { hasInstallScript?: boolean; optional?: boolean }>,
+    ).flatMap(([path, entry]) => (entry.hasInstallScript ? [path.replace(/^.*node_modules\//, '')] : []));
+    expect(scripted.length).toBeGreaterThan(0);
+    expect(scripted.filter((name) => !(name in allow))).toEqual([]);
+  });
 });

@@ -5,13 +5,19 @@
  * cache service backed by Azurite, and a git smart-HTTP server holding the deployment repository
  * behind a token.
  *
+ * The two runs deploy two commits of a git repository made from example/hello: the example as it
+ * is, then a real change to its unikernel. Between them, the host updater pulls the first deploy
+ * and starts it; at the end the script prints the updater command that pulls the second one. The
+ * deployment repository and the host's state folder live under `.tmp/quickstart/`, which no run
+ * deletes, so that the printed command still works after the script ends.
+ *
  * For each run it prints the action's log as a runner's page shows it (each log group one
  * collapsed heading with its time; notices and warnings as they come), then the job summary, and
  * at the end the deployment repository's tree. Run it with `bash example/run.sh [target]` (which
  * installs what is missing first and says what is a stand-in).
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAzurite } from '../__tests__/support/azurite.js';
 import { createBareRepo } from '../__tests__/support/bare-repo.js';
@@ -32,11 +38,14 @@ const target = process.argv[2] ?? 'xen';
 const work = join(PROJECT_ROOT, '.tmp/example');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
+/** What outlives the script: the deployment repository and the host's state, for the printed command. */
+const kept = join(PROJECT_ROOT, '.tmp/quickstart');
+const hostState = join(kept, `host-${target}`);
 
 const opamRepo = await makeOpamRepository(join(work, 'opam-repository'));
 const azurite = await startAzurite();
 const cache = await startCacheService({ azurite });
-const deployRepo = await createBareRepo(join(work, 'mirage-www-deployment.git'));
+const deployRepo = await createBareRepo(join(kept, 'deployment.git'));
 const token = `example-${Date.now().toString(36)}`;
 const git = await startGitHttp({ repoPath: deployRepo, token });
 
@@ -44,36 +53,103 @@ const workspace = join(work, 'workspace');
 const toolCache = join(work, 'tool-cache');
 // One HOME for both runs, as on a hosted runner: the opam root lives under it and cached paths must match.
 const home = join(work, 'home');
+const source = join(work, 'source');
 
-/** The commit of the fixture's push event: a made-up sha, as is the run link in the manifest. */
-const SHA = (JSON.parse(readFileSync(join(FIXTURES, 'events/push-default-branch.json'), 'utf8')) as { after: string })
-  .after;
+const gitIn = (dir: string, ...args: string[]) =>
+  execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, ...GIT_IDENTITY } }).trim();
+const GIT_IDENTITY = {
+  GIT_AUTHOR_NAME: 'Quick Start',
+  GIT_AUTHOR_EMAIL: 'quickstart@example.invalid',
+  GIT_COMMITTER_NAME: 'Quick Start',
+  GIT_COMMITTER_EMAIL: 'quickstart@example.invalid',
+};
+
+/** The example's source history: example/hello as it is, then a change the image shows. */
+function makeCommits(): { first: string; second: string } {
+  cpSync(join(PROJECT_ROOT, 'example/hello'), source, { recursive: true });
+  gitIn(source, 'init', '--quiet', '--initial-branch=main');
+  gitIn(source, 'add', '.');
+  gitIn(source, 'commit', '--quiet', '-m', 'hello');
+  const first = gitIn(source, 'rev-parse', 'HEAD');
+  const unikernel = join(source, 'unikernel.ml');
+  writeFileSync(unikernel, readFileSync(unikernel, 'utf8').replace('f "hello"', 'f "hello, updated"'));
+  gitIn(source, 'commit', '--quiet', '-am', 'hello: say that the update arrived');
+  return { first, second: gitIn(source, 'rev-parse', 'HEAD') };
+}
+
+/**
+ * Where the run "happened": a reserved name, so that the links the event and the manifest hold
+ * (the run link is made from GITHUB_SERVER_URL) cannot be taken for a real run. Not `.invalid`:
+ * @actions/cache takes any server but github.com, *.ghe.com and *.localhost for a GitHub
+ * Enterprise Server, which has no cache service v2.
+ */
+const SERVER = 'https://example.localhost';
+
+/** The push event of `sha`, from the fixture's, its links on SERVER. */
+function pushEvent(sha: string, before: string) {
+  const fixture = readFileSync(join(FIXTURES, 'events/push-default-branch.json'), 'utf8');
+  const { after, before: fixtureBefore } = JSON.parse(fixture) as { after: string; before: string };
+  const payload = JSON.parse(
+    fixture.replaceAll(after, sha).replaceAll(fixtureBefore, before).replaceAll('https://github.com', SERVER),
+  ) as Record<string, unknown>;
+  return { name: 'push', payload, ref: 'refs/heads/main', sha };
+}
+/**
+ * The host updater, as a host would run it from cron, following the deployment repository on disk.
+ * The restart command runs the image in the foreground: the hello unikernel logs four lines and
+ * exits (at once with the stand-ins), so its output shows in the updater's and nothing is left
+ * running; a long-running unikernel needs a supervisor or a pid file instead (host/README.md).
+ */
+function hostCommand(): string {
+  return [
+    'host/mirage-deploy-pull',
+    `--repository ${deployRepo}`,
+    `--directory ${target}`,
+    `--state ${hostState}`,
+    `--restart '"$MIRAGE_IMAGE" $MIRAGE_ARGS'`,
+  ].join(' ');
+}
 
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
 
 /**
  * Prints a step's stdout the way the runner's log page shows it folded: a group is one `▸` heading
  * with its time, workflow commands that only carry data (outputs, state, masks) are hidden, and
- * annotations are shown by their level. Lines outside any group are shown as they are.
+ * annotations are shown by their level. Lines outside any group are shown as they are, except the
+ * `<group>: N s` line the action writes after a timed group: its time goes on the heading instead.
  */
-function runnerView(): (step: 'main' | 'post', line: string) => void {
+function runnerView(): { line: (line: string) => void; end: () => void } {
   let group: { name: string; started: number } | undefined;
-  return (_step, line) => {
-    const command = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(line);
+  let closed: { name: string; seconds: string } | undefined;
+  const heading = (name: string, time: string) => console.log(`  ▸ ${name.padEnd(70)} ${time.padStart(6)}`);
+  const flush = () => {
+    if (closed) heading(closed.name, closed.seconds);
+    closed = undefined;
+  };
+  const line = (text: string) => {
+    const time = closed && text.startsWith(`${closed.name}: `) ? text.slice(closed.name.length + 2) : '';
+    if (closed && /^\d+\.\d s$/.test(time)) {
+      heading(closed.name, time.replace(' ', ''));
+      closed = undefined;
+      return;
+    }
+    flush();
+    const command = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(text);
     if (command === null) {
-      if (group === undefined && line.trim() !== '') console.log(`  ${line}`);
+      if (group === undefined && text.trim() !== '') console.log(`  ${text}`);
       return;
     }
     const [, name = '', value = ''] = command;
     if (name === 'group') {
       group = { name: decodeCommandValue(value), started: Date.now() };
     } else if (name === 'endgroup' && group) {
-      console.log(`  ▸ ${group.name.padEnd(70)} ${seconds(group.started).padStart(6)}`);
+      closed = { name: group.name, seconds: seconds(group.started) };
       group = undefined;
     } else if (['notice', 'warning', 'error'].includes(name)) {
       console.log(`  ${name[0]?.toUpperCase()}${name.slice(1)}: ${decodeCommandValue(value)}`);
     }
   };
+  return { line, end: flush };
 }
 
 /** The job summary as text: headings, then each table's rows in two aligned columns. */
@@ -93,42 +169,49 @@ function summaryText(html: string): string {
     .join('\n');
 }
 
-async function job(title: string): Promise<RunResult> {
-  // Each job starts from a fresh checkout, without the files the previous build generated.
+/** A fresh checkout of `sha` in the workspace, without the files the previous build generated. */
+function checkout(sha: string): void {
   rmSync(workspace, { recursive: true, force: true });
-  cpSync(join(PROJECT_ROOT, 'example/hello'), join(workspace, 'hello'), { recursive: true });
+  mkdirSync(join(workspace, 'hello'), { recursive: true });
+  gitIn(source, '--work-tree', join(workspace, 'hello'), 'checkout', sha, '--', '.');
+}
+
+async function job(title: string, sha: string, before: string): Promise<RunResult> {
+  checkout(sha);
   console.log(
-    `\n=== ${title}; the event: a push of ${SHA.slice(0, 7)} to main (__fixtures__/events/push-default-branch.json)`,
+    `\n=== ${title}; the event: a push of ${sha.slice(0, 7)} (${gitIn(source, 'log', '-1', '--format=%s', sha)}) to main`,
   );
   console.log(`▶ Run mirage/mirage-deploy@v1 (target: ${target})`);
   const started = Date.now();
   const view = runnerView();
   let postStarted: number | undefined;
   const result = await runAction({
-    event: 'push-default-branch',
+    event: pushEvent(sha, before),
     workspace,
     toolCache,
     home,
-    env: cache.env,
+    env: { ...cache.env, GITHUB_SERVER_URL: SERVER },
     inputs: {
       target,
       'working-directory': 'hello',
       'ocaml-compiler': 'ocaml-system',
       'opam-version': 'system',
       'opam-repositories': `fixture: ${opamRepo.url}`,
-      'mirage-version': '4.11.1',
+      'mirage-version': '4.11.1+stand-in',
       deploy: 'true',
       'deploy-repository': git.url,
       'deploy-token': token,
     },
     onLine: (step, line) => {
       if (step === 'post' && postStarted === undefined) {
+        view.end();
         postStarted = Date.now();
         console.log(`✓ main step ${seconds(started)}\n▶ Post Run mirage/mirage-deploy@v1`);
       }
-      view(step, line);
+      view.line(line);
     },
   });
+  view.end();
   console.log(`✓ post step ${postStarted === undefined ? '' : seconds(postStarted)}; the job took ${seconds(started)}`);
   if (result.main.exitCode !== 0 || result.post?.exitCode !== 0) {
     console.log(
@@ -143,10 +226,14 @@ async function job(title: string): Promise<RunResult> {
   return result;
 }
 
-try {
-  const cold = await job('cold run: nothing cached');
-  const warm = await job('warm run: a fresh runner, restored from the cache');
-  console.log(`\n=== the deployment repository (${git.url}) now holds:`);
+function runHost(command: string): void {
+  console.log(`$ ${command}`);
+  const output = execFileSync('sh', ['-c', `${command} 2>&1`], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  console.log(output.replace(/^/gm, '  ').trimEnd());
+}
+
+function printTree(): void {
+  console.log(`\n=== the deployment repository ${deployRepo} (served during the runs at ${git.url}) now holds:`);
   console.log(
     execFileSync('git', ['--git-dir', deployRepo, 'ls-tree', '-r', '-l', 'HEAD'], { encoding: 'utf8' })
       .split('\n')
@@ -158,8 +245,23 @@ try {
       })
       .join('\n'),
   );
+}
+
+try {
+  const { first, second } = makeCommits();
+  const cold = await job('cold run: nothing cached', first, '0'.repeat(40));
+  const command = hostCommand();
+  console.log(`\n=== the host pulls the first deploy and starts it (state folder ${hostState}):`);
+  runHost(command);
+  const warm = await job('warm run: a fresh runner, restored from the cache', second, first);
+  printTree();
   removeRun(cold);
   removeRun(warm);
+  console.log(
+    `\n=== ${deployRepo} and ${hostState} stay (the next run adds to them). ` +
+      'Pull the second deploy into the host and start it:',
+  );
+  console.log(command);
 } finally {
   await git.stop();
   await cache.stop();

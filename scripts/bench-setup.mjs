@@ -95,7 +95,7 @@ async function once(repositories, prefix, period) {
       'ocaml-compiler': 'ocaml-system',
       'opam-version': 'system',
       'opam-repositories': repositories,
-      'mirage-version': '4.11.1',
+      'mirage-version': '4.11.1+stand-in',
       'cache-prefix': prefix,
       'cache-refresh': `fixed:${period}`,
     },

@@ -1,5 +1,5 @@
 // Bundles the two entry points the runner executes into dist/ as ESM for Node 20+ (the action
-// runs on node24; the tests also run it on Node 20). Deterministic, so that CI can diff it.
+// runs on node24, as do the tests). Deterministic, so that CI can diff it.
 import { build } from 'esbuild';
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';

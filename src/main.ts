@@ -21,7 +21,7 @@ import { loadPrebuilt, type BuildVersions } from './mirage/prebuilt.js';
 import { writeSbom } from './sbom/index.js';
 import { checkAttestation } from './attestation/index.js';
 import { submitDependencies } from './dependency-graph/index.js';
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { defined } from './defined.js';
 import type { BuiltImage, DeployOutcome } from './types.js';
 import { preflightAlbatross, type AlbatrossCleared } from './albatross/preflight.js';
@@ -133,7 +133,12 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   core.setOutput('packages', image.sbom === undefined ? '' : String(image.sbom.packages.length));
   if (image.reproducible !== undefined) core.setOutput('reproducible', String(image.reproducible));
   if (image.sbom === undefined) summaryRow('SBOM', 'none (no lock file)');
-  else summaryRow('SBOM', { code: image.sbom.cyclonedx }, ` (${image.sbom.packages.length} packages)`);
+  else
+    summaryRow(
+      'SBOM',
+      { code: relative(ctx.workspace, image.sbom.cyclonedx) },
+      ` (${image.sbom.packages.length} packages)`,
+    );
 
   if (!gate.deploy || source === undefined) {
     core.notice(`Not deploying: ${gate.reason}`);
@@ -220,6 +225,7 @@ async function takePrebuilt(config: Config): Promise<{ image: BuiltImage; versio
 }
 
 export async function run(): Promise<void> {
+  const started = Date.now();
   let title = `mirage-deploy: ${core.getInput('target') || DEFAULT_TARGET}`;
   handleCancelSignals();
   try {
@@ -239,6 +245,7 @@ export async function run(): Promise<void> {
     reportFailure(error);
   } finally {
     core.saveState(STATE.summaryTitle, title);
+    summaryRow('total time', `${formatSeconds((Date.now() - started) / 1000)} (the main step)`);
     await writeSummary(title, ['what', 'this run']);
   }
 }

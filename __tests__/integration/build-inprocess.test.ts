@@ -44,7 +44,7 @@ beforeAll(async () => {
   setup = {
     opamVersion: '2.1.2',
     ocamlVersion: '4.13.1',
-    mirageVersion: '4.11.1',
+    mirageVersion: '4.11.1+stand-in',
     cacheHit: 'miss',
     root: opamRoot,
     env: { ...env, OPAMSWITCH: 'fixture', PATH: `${join(opamRoot, 'fixture', 'bin')}:${env.PATH ?? ''}` },

@@ -270,7 +270,7 @@ describe('the problem matcher around a failed build, through the bundle', () => 
           'ocaml-compiler': 'ocaml-system',
           'opam-version': 'system',
           'opam-repositories': `fixture: ${repo.url}`,
-          'mirage-version': '4.11.1',
+          'mirage-version': '4.11.1+stand-in',
           cache: 'false',
         },
         timeoutMs: 300_000,

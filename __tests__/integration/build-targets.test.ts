@@ -137,5 +137,36 @@ describe('dune cache', () => {
       ]),
     );
     expect(sha256(join(duneRoot, 'files/v4/hello'))).toBe(first.result.outputs['image-sha256']);
+    // The cache client's own lines (download, size, tar) stay inside the restore's group.
+    expect(groupOf(second.result.log, 'Cache restored successfully')).toEqual([
+      'Restore the opam root',
+      'Restore the duniverse cache',
+      'Restore the dune cache',
+    ]);
+  });
+
+  it('says in the summary why it saves nothing when the build made no dune cache', async () => {
+    const duneRoot = join(fixture.base, 'no-dune-cache');
+    const { result } = await build('no-dune', { target: 'unix' }, { DUNE_CACHE_ROOT: duneRoot });
+    expect(result.main.exitCode, result.log).toBe(0);
+    expect(summaryTableRows(result.summary)).toContainEqual([
+      'cache dune',
+      'nothing to save: the build made no dune cache (dune did not run, or ran without its cache)',
+    ]);
+    const values = summaryValues(result.summary);
+    expect(values.SBOM).toMatch(/^hello\/dist\/mirage-deploy\/hello\.cdx\.json \(\d+ packages\)$/);
+    expect(values['total time']).toMatch(/^\d+\.\d s \(the main step\)$/);
   });
 });
+
+/** The log groups that hold a line equal to `text`, in order. */
+function groupOf(log: string, text: string): string[] {
+  let group = '';
+  const found: string[] = [];
+  for (const line of log.split('\n')) {
+    if (line.startsWith('::group::')) group = line.slice('::group::'.length);
+    else if (line === '::endgroup::') group = '';
+    else if (line === text) found.push(group);
+  }
+  return found;
+}

@@ -100,7 +100,7 @@ describe('image-path: deploy what a build job left', () => {
       image: 'hello.xen',
       sha256: built.outputs['image-sha256'],
       size: Number(built.outputs['image-size']),
-      versions: { mirageVersion: '4.11.1', ocamlVersion: built.outputs['ocaml-version'] },
+      versions: { mirageVersion: '4.11.1+stand-in', ocamlVersion: built.outputs['ocaml-version'] },
       lockFile: 'hello-xen.opam.locked',
       switchExport: 'hello.switch-export',
     });

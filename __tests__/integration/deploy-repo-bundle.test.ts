@@ -91,7 +91,7 @@ describe('deploy through the bundle', () => {
       size: Number(result.outputs['image-size']),
     });
     expect(manifest?.source).toMatchObject({ repository: 'mirage/mirage-www', sha: FIRST, ref: 'refs/heads/main' });
-    expect(manifest?.images['hello.xen.bz2']?.versions.mirage).toBe('4.11.1');
+    expect(manifest?.images['hello.xen.bz2']?.versions.mirage).toBe('4.11.1+stand-in');
     expect(result.log).toContain(`::group::Deploy: write xen/${FIRST}`);
     const summary = summaryValues(result.summary);
     expect(summary.deploy).toMatch(new RegExp(`^deployed xen/${FIRST} in .*\\(${tip.slice(0, 12)}\\)$`));

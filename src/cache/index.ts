@@ -25,6 +25,7 @@ import {
   withDeadline,
 } from '../deadlines.js';
 import { rm } from 'node:fs/promises';
+import { timedGroup } from '../log.js';
 import type { PostTask } from '../post-step.js';
 import { STATE, appendJsonState, readJsonState } from '../state.js';
 import { summaryRow, type SummaryPart } from '../summary.js';
@@ -69,12 +70,15 @@ export interface Restored {
   readonly matchedKey?: string;
 }
 
-/** Restores the newest entry matching the key or a restore key into `paths`. */
+/**
+ * Restores the newest entry matching the key or a restore key into `paths`, in a log group of its
+ * own, so that the cache client's lines (download, size, tar) stay inside it.
+ */
 export async function restoreCache(spec: CacheSpec): Promise<CacheHit> {
-  return (await restoreCacheEntry(spec)).hit;
+  return (await timedGroup(`Restore the ${spec.name} cache`, () => restoreCacheEntry(spec))).hit;
 }
 
-/** restoreCache, also saying which entry came back. */
+/** restoreCache without a group of its own, for a caller that restores inside its own group. */
 export async function restoreCacheEntry(spec: CacheSpec): Promise<Restored> {
   if (unavailable !== undefined) {
     core.info(`cache ${spec.name}: not restored: ${unavailable}`);

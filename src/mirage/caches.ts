@@ -8,6 +8,7 @@ import * as core from '@actions/core';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerCacheSave, restoreCache, type CacheSpec } from '../cache/index.js';
+import { summaryRow } from '../summary.js';
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
 import type { CacheHit } from '../types.js';
@@ -97,6 +98,9 @@ export function saveBuildCachesLater(caches: BuildCaches): void {
     // The sandbox makes dune's cache folder before the build: an empty one is a cache never filled.
     if (!spec.paths.every((p) => existsSync(p) && readdirSync(p).length > 0)) {
       core.info(`cache ${spec.name}: ${spec.paths.join(', ')} does not exist or is empty: nothing to save`);
+      const why =
+        spec.name === 'dune' ? 'no dune cache (dune did not run, or ran without its cache)' : 'no such folder';
+      summaryRow(`cache ${spec.name}`, `nothing to save: the build made ${why}`);
     } else {
       registerCacheSave(spec, hit);
     }
