@@ -81,6 +81,14 @@ export interface MountFacts {
   readonly sshAuthSock?: string;
 }
 
+/** What one command gets beyond the build's sandbox (bwrapArgs). */
+export interface CommandIsolation {
+  /** A network namespace of its own: loopback alone, which bubblewrap brings up. */
+  readonly loopbackOnly?: boolean;
+  /** Host devices bound into its fresh /dev. */
+  readonly devices?: readonly string[];
+}
+
 type Mount = { readonly kind: 'hide' | 'ro' | 'rw'; readonly path: string };
 
 /** `path` is `dir` or inside it. */
@@ -118,9 +126,10 @@ function mountArgs(m: Mount): string[] {
  * bubblewrap's arguments up to the command: `/` read-only, fresh /dev, /proc, /tmp and /run, new
  * PID, IPC and user namespaces (as root too: no host privilege, and opam's own bwrap still works
  * nested, which `--cap-drop ALL` breaks), its own session, gone with the action. bubblewrap always
- * sets no-new-privileges, so sudo cannot raise it.
+ * sets no-new-privileges, so sudo cannot raise it. `only` narrows one command further: no network
+ * but loopback, and the host devices it needs (the boot test's `/dev/kvm`).
  */
-export function bwrapArgs(f: MountFacts, cwd: string): string[] {
+export function bwrapArgs(f: MountFacts, cwd: string, only: CommandIsolation = {}): string[] {
   const writable = [f.workspace, f.opamRoot, f.duneCacheRoot, f.scratch];
   const covered = f.fileCommands.filter((file) => writable.some((dir) => isInside(file, dir)));
   return [
@@ -133,7 +142,9 @@ export function bwrapArgs(f: MountFacts, cwd: string): string[] {
     ...orderedMounts(f).flatMap(mountArgs),
     ...covered.flatMap((file) => ['--ro-bind', '/dev/null', file]),
     ...(f.sshAuthSock === undefined ? [] : ['--bind', f.sshAuthSock, f.sshAuthSock]),
+    ...(only.devices ?? []).flatMap((device) => ['--dev-bind', device, device]),
     '--unshare-user', '--unshare-pid', '--unshare-ipc',
+    ...(only.loopbackOnly ? ['--unshare-net'] : []),
     '--new-session', '--die-with-parent',
     '--chdir', cwd,
     '--',
