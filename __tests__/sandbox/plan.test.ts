@@ -117,6 +117,15 @@ describe('bwrapArgs', () => {
     expect(args.slice(-3)).toEqual(['--chdir', '/w', '--']);
   });
 
+  it('one command may get no network but loopback and host devices (the boot test), before the command', () => {
+    const args = bwrapArgs(hosted, '/w', { loopbackOnly: true, devices: ['/dev/kvm'] });
+    expect(args).toContain('--unshare-net');
+    const bind = args.indexOf('--dev-bind');
+    expect(args.slice(bind, bind + 3)).toEqual(['--dev-bind', '/dev/kvm', '/dev/kvm']);
+    expect(bind).toBeGreaterThan(args.indexOf('--dev'));
+    expect(args.slice(-3)).toEqual(['--chdir', '/w', '--']);
+  });
+
   it('a folder hidden inside a writable one is hidden after it is bound', () => {
     const inside = { ...hosted, runnerTemp: '/home/runner/work/app/app/tmp', scratch: '/home/runner/work/app/app/tmp/s' };
     const order = mounts(bwrapArgs(inside, '/')).map((m) => `${m[0]} ${m[1]}`);
