@@ -5,7 +5,7 @@
  * test images, and hvt too where /dev/kvm is usable; xen cannot run on a Linux runner.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findAlbatross } from '../support/albatross.js';
@@ -93,14 +93,17 @@ describe('boot test through the bundle', () => {
   }, 300_000);
 
   it('an image still running at the timeout passes, had no network but loopback, is stopped, and is pushed', async () => {
-    // The image tries the deploy server on the host's loopback: in its own network namespace it cannot reach it.
+    // The image tries the deploy server on the host's loopback (in its own network namespace it cannot
+    // reach it) and to change its own folder (read-only to it: only its scratch folder is writable).
     const script =
       `if bash -c 'exec 3<>/dev/tcp/127.0.0.1/${sshd.port}' 2>/dev/null; then echo reached the host; exit 1; fi\n` +
-      'echo "listening on loopback only"\nexec sleep 987654\n';
+      `if : > ${join(fixture.base, 'keeps-running', 'hello', 'dist', 'hello.args')} 2>/dev/null; then echo wrote the workspace; exit 1; fi\n` +
+      ': > written-here\necho "listening on loopback only"\nexec sleep 987654\n';
     const result = await unixJob('keeps-running', script, { 'boot-test-timeout': '3' });
     expect(result.main.exitCode, result.log).toBe(0);
     expect(result.outputs['boot-test']).toBe('passed');
     expect(result.log).toContain('listening on loopback only');
+    expect(existsSync(join(result.dirs.workspace, 'hello', 'dist', 'hello.args'))).toBe(false);
     expect(summaryValues(result.summary)['boot test']).toBe('passed: still running after 3 s, then stopped');
     expect(result.outputs.deployed).toBe('true');
     expect(await showFile(repo, 'main', 'unix/latest')).toBe(`${SHA}\n`);

@@ -92,7 +92,10 @@ export function bootTestDeployOnly(config: Config): BootTestStatus {
   return notRun(plan.status, plan.why);
 }
 
-/** Runs the image until it ends or the timeout, in a scratch folder of its own, with no network but loopback. */
+/**
+ * Runs the image until it ends or the timeout, in a scratch folder of its own, the only place it may
+ * write (the image and its side files, checked before, stay as they are), with no network but loopback.
+ */
 async function boot(config: Config, runner: BuildRunner, plan: BootRun, path: string) {
   const cwd = await mkdtemp(join(runner.scratch, 'boot-test-'));
   try {
@@ -102,7 +105,7 @@ async function boot(config: Config, runner: BuildRunner, plan: BootRun, path: st
         cwd,
         env: { PATH: path },
         deadlineMs: config.bootTest.timeoutSeconds * 1000,
-        isolation: { loopbackOnly: true, devices: plan.devices },
+        isolation: { loopbackOnly: true, devices: plan.devices, scratchOnly: true },
       },
     );
     return { exitCode: result.exitCode, output: result.stdout + result.stderr, timedOut: result.timedOut ?? false };

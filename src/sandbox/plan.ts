@@ -87,6 +87,8 @@ export interface CommandIsolation {
   readonly loopbackOnly?: boolean;
   /** Host devices bound into its fresh /dev. */
   readonly devices?: readonly string[];
+  /** The workspace, the opam root and dune's cache read-only: it writes only in the scratch folder. */
+  readonly scratchOnly?: boolean;
 }
 
 type Mount = { readonly kind: 'hide' | 'ro' | 'rw'; readonly path: string };
@@ -140,6 +142,7 @@ export function bwrapArgs(f: MountFacts, cwd: string, only: CommandIsolation = {
     '--tmpfs', '/run',
     ...(f.varRunIsFolder ? ['--tmpfs', '/var/run'] : []),
     ...orderedMounts(f).flatMap(mountArgs),
+    ...(only.scratchOnly ? scratchOnlyArgs(f) : []),
     ...covered.flatMap((file) => ['--ro-bind', '/dev/null', file]),
     ...(f.sshAuthSock === undefined ? [] : ['--bind', f.sshAuthSock, f.sshAuthSock]),
     ...(only.devices ?? []).flatMap((device) => ['--dev-bind', device, device]),
@@ -149,6 +152,14 @@ export function bwrapArgs(f: MountFacts, cwd: string, only: CommandIsolation = {
     '--chdir', cwd,
     '--',
   ]; // prettier-ignore
+}
+
+/**
+ * The build's writable folders made read-only where they are mounted, not below: what is mounted
+ * inside them (the scratch folder, a hidden RUNNER_TEMP) stays as it is.
+ */
+function scratchOnlyArgs(f: MountFacts): string[] {
+  return [f.workspace, f.opamRoot, f.duneCacheRoot].flatMap((path) => ['--remount-ro', path]);
 }
 
 /** The local folder a `file://` URL or an absolute path names, for the read-only binds. */
