@@ -97,8 +97,8 @@ describe('boot test through the bundle', () => {
     // reach it) and to change its own folder (read-only to it: only its scratch folder is writable).
     const script =
       `if bash -c 'exec 3<>/dev/tcp/127.0.0.1/${sshd.port}' 2>/dev/null; then echo reached the host; exit 1; fi\n` +
-      `if : > ${join(fixture.base, 'keeps-running', 'hello', 'dist', 'hello.args')} 2>/dev/null; then echo wrote the workspace; exit 1; fi\n` +
-      ': > written-here\necho "listening on loopback only"\nexec sleep 987654\n';
+      `if touch ${join(fixture.base, 'keeps-running', 'hello', 'dist', 'hello.args')} 2>/dev/null; then echo wrote the workspace; exit 1; fi\n` +
+      'touch written-here\necho "listening on loopback only"\nexec sleep 987654\n';
     const result = await unixJob('keeps-running', script, { 'boot-test-timeout': '3' });
     expect(result.main.exitCode, result.log).toBe(0);
     expect(result.outputs['boot-test']).toBe('passed');
