@@ -114,7 +114,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   // Read before any build code runs: after that, git never runs in the checkout the build could change.
   const source = gate.deploy ? await readSourceFacts(ctx, config.build.workingDirectory) : undefined;
   const { image, versions } = runner ? await build(config, ctx, runner) : await takePrebuilt(config);
-  if (!runner) bootTestDeployOnly(config);
+  if (!runner) await bootTestDeployOnly(config, ctx, image);
   core.setOutput('ocaml-version', versions.ocamlVersion);
   core.setOutput('opam-version', versions.opamVersion);
   core.setOutput('image', image.path);

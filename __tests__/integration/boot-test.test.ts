@@ -5,7 +5,7 @@
  * test images, and hvt too where /dev/kvm is usable; xen cannot run on a Linux runner.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findAlbatross } from '../support/albatross.js';
@@ -182,3 +182,58 @@ describe('a target that cannot run here', () => {
     expect(await snapshotRepo(repo)).toBe(before);
   }, 300_000);
 });
+
+describe.runIf(solo5 !== undefined)(
+  'a deploy-only job (`image-path`): off by default, asked for, in a sandbox of its own',
+  () => {
+    /** A build job (its boot test off) leaving solo5's `image` as dist/hello.spt, kept as an artifact. */
+    async function artifactOf(name: string, image: string): Promise<string> {
+      const built = await solo5Job(`${name}-build`, 'spt', image, { 'boot-test': 'off' });
+      expect(built.main.exitCode, built.log).toBe(0);
+      const artifact = join(fixture.base, `${name}-artifact`);
+      cpSync(join(built.dirs.workspace, 'hello', 'dist'), artifact, { recursive: true });
+      return artifact;
+    }
+
+    function deployJob(name: string, artifact: string, inputs: Record<string, string>): Promise<RunResult> {
+      const workspace = join(fixture.base, `${name}-deploy`);
+      rmSync(workspace, { recursive: true, force: true });
+      mkdirSync(workspace, { recursive: true });
+      cpSync(artifact, join(workspace, 'dist'), { recursive: true });
+      return fixture.run({
+        workspace,
+        inputs: { target: 'spt', 'image-path': 'dist', deploy: 'true', ...sshDeployInputs(sshd), ...inputs },
+        timeoutMs: 120_000,
+      });
+    }
+
+    it('test_exception is not pushed, test_hello is; without `boot-test-tender` or by default nothing runs', async () => {
+      const tender = { 'boot-test': 'auto', 'boot-test-tender': join(solo5?.bin ?? '', 'solo5-spt') };
+      const bad = await artifactOf('exception', 'test_exception.spt');
+      const before = await snapshotRepo(repo);
+      const refused = await deployJob('exception', bad, tender);
+      expect(refused.main.exitCode, refused.log).toBe(1);
+      expect(refused.outputs['boot-test']).toBe('failed');
+      expect(refused.errors.join('\n')).toMatch(/boot test: hello\.spt failed to boot: it exited with code \d+/);
+      expect(await snapshotRepo(repo)).toBe(before);
+
+      const byDefault = await deployJob('default', bad, { deploy: 'false' });
+      expect(byDefault.main.exitCode, byDefault.log).toBe(0);
+      expect(byDefault.outputs['boot-test']).toBe('skipped');
+      expect(byDefault.log).not.toContain('Solo5 standalone');
+      const noTender = await deployJob('no-tender', bad, { 'boot-test': 'auto', deploy: 'false' });
+      expect(noTender.outputs['boot-test']).toBe('skipped');
+      expect(notices(noTender.log)).toContain(
+        'boot test skipped: a deploy-only job (`image-path`) runs spt only under input `boot-test-tender`',
+      );
+
+      const good = await artifactOf('hello', 'test_hello.spt');
+      const deployed = await deployJob('hello', good, tender);
+      expect(deployed.main.exitCode, deployed.log).toBe(0);
+      expect(deployed.outputs['boot-test']).toBe('passed');
+      expect(deployed.log).toContain('**** Solo5 standalone test_hello ****');
+      expect(deployed.outputs.deployed).toBe('true');
+      expect(await showFile(repo, 'main', 'spt/latest')).toBe(`${SHA}\n`);
+    }, 300_000);
+  },
+);

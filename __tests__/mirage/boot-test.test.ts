@@ -6,6 +6,7 @@ import {
   manifestDevices,
   planBootTest,
   planDeployOnly,
+  noSandbox,
   type BootTestConfig,
   type BootTestFacts,
 } from '../../src/mirage/boot-test.js';
@@ -98,16 +99,24 @@ describe('planBootTest', () => {
     expect(planBootTest(config(), facts({ sandboxed: false }))).toEqual({
       run: false,
       status: 'skipped',
-      why: 'there is no build sandbox (bubblewrap) to run the image in without network',
+      why: 'there is no sandbox (bubblewrap) to run the image in without network',
     });
   });
 });
 
 describe('planDeployOnly', () => {
-  it('off by default; asked for, skipped under auto and failed under required', () => {
-    expect(planDeployOnly('off')).toMatchObject({ status: 'skipped' });
-    expect(planDeployOnly('auto')).toMatchObject({ status: 'skipped', why: expect.stringContaining('`image-path`') });
-    expect(planDeployOnly('required')).toMatchObject({ status: 'failed' });
+  it('off by default; spt and hvt only under boot-test-tender; otherwise it runs in a sandbox of its own', () => {
+    expect(planDeployOnly(config({ mode: 'off' }), 'spt')).toMatchObject({ status: 'skipped' });
+    const noTender = 'a deploy-only job (`image-path`) runs hvt only under input `boot-test-tender`';
+    expect(planDeployOnly(config(), 'hvt')).toEqual({ run: false, status: 'skipped', why: noTender });
+    expect(planDeployOnly(config({ mode: 'required' }), 'spt')).toMatchObject({ status: 'failed' });
+    expect(planDeployOnly(config({ tender: '/t/solo5-spt' }), 'spt')).toBeUndefined();
+    expect(planDeployOnly(config(), 'unix')).toBeUndefined();
+  });
+
+  it('without a sandbox: skipped under auto, failed under required', () => {
+    expect(noSandbox('auto')).toMatchObject({ status: 'skipped' });
+    expect(noSandbox('required')).toMatchObject({ status: 'failed' });
   });
 });
 

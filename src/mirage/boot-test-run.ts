@@ -10,7 +10,9 @@ import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config.js';
 import { findProgram } from '../exec.js';
 import { fileDigest } from '../hash.js';
-import type { BuildRunner } from '../sandbox/index.js';
+import type { RunContext } from '../context.js';
+import { timedGroup } from '../log.js';
+import { prepareTestRunner, type BuildRunner } from '../sandbox/index.js';
 import { summaryRow } from '../summary.js';
 import {
   consoleEnds,
@@ -19,6 +21,7 @@ import {
   manifestDevices,
   planBootTest,
   planDeployOnly,
+  noSandbox,
   type BootRun,
   type BootTestFacts,
   type BootTestStatus,
@@ -82,14 +85,20 @@ function notRun(status: 'skipped' | 'failed', why: string): BootTestStatus {
   return status;
 }
 
-/** The boot test of a deploy-only job (`image-path`): skipped, or failed under `required` (planDeployOnly). */
-export function bootTestDeployOnly(config: Config): BootTestStatus {
-  const plan = planDeployOnly(config.bootTest.mode);
+/** The boot test of a deploy-only job (`image-path`), in a sandbox of its own (planDeployOnly). */
+export async function bootTestDeployOnly(config: Config, ctx: RunContext, image: TestedImage): Promise<BootTestStatus> {
   if (config.bootTest.mode === 'off') {
     core.setOutput('boot-test', 'skipped');
     return 'skipped';
   }
-  return notRun(plan.status, plan.why);
+  const early = planDeployOnly(config.bootTest, config.build.target);
+  if (early !== undefined) return notRun(early.status, early.why);
+  const runner = await prepareTestRunner(config, ctx);
+  if (runner === undefined) {
+    const none = noSandbox(config.bootTest.mode);
+    return notRun(none.status, none.why);
+  }
+  return await timedGroup(`boot test: ${image.path}`, () => bootTest(config, runner, image, process.env.PATH ?? ''));
 }
 
 /**

@@ -58,7 +58,7 @@ function howToRun(
   c: BootTestConfig,
   f: BootTestFacts,
 ): { why: string } | (Omit<BootRun, 'run' | 'program' | 'args'> & { command: string[] }) {
-  if (!f.sandboxed) return { why: 'there is no build sandbox (bubblewrap) to run the image in without network' };
+  if (!f.sandboxed) return { why: NO_SANDBOX };
   const args = [...c.args];
   const tender = (name: string) =>
     f.tender === undefined ? `\`${name}\` is not on the build's PATH and input \`boot-test-tender\` is not set` : '';
@@ -99,16 +99,23 @@ export function planBootTest(c: BootTestConfig, f: BootTestFacts): BootTestPlan 
 }
 
 /**
- * A deploy-only job (`image-path`) makes no build sandbox, so it has none to run the image in: the
- * boot test belongs to the job that builds (where `auto` runs it).
+ * A deploy-only job (`image-path`), off by default, has no switch to find a tender in: spt and hvt
+ * need `boot-test-tender`. Undefined: it makes a sandbox for the boot test (else `noSandbox`) and
+ * runs it (planBootTest).
  */
-export function planDeployOnly(mode: BootTestMode): BootNotRun {
-  if (mode === 'off')
+export function planDeployOnly(c: BootTestConfig, target: Target): BootNotRun | undefined {
+  if (c.mode === 'off')
     return { run: false, status: 'skipped', why: 'input `boot-test` is off (the default with `image-path`)' };
-  return cannotRun(
-    mode,
-    'a deploy-only job (`image-path`) has no build sandbox to run the image in; test it in the job that builds',
-  );
+  if ((target === 'spt' || target === 'hvt') && c.tender === undefined) {
+    return cannotRun(c.mode, `a deploy-only job (\`image-path\`) runs ${target} only under input \`boot-test-tender\``);
+  }
+  return undefined;
+}
+
+const NO_SANDBOX = 'there is no sandbox (bubblewrap) to run the image in without network';
+
+export function noSandbox(mode: BootTestMode): BootNotRun {
+  return cannotRun(mode, NO_SANDBOX);
 }
 
 function cannotRun(mode: BootTestMode, why: string): BootNotRun {

@@ -194,6 +194,17 @@ function report(decision: SandboxDecision): void {
 }
 
 /**
+ * A sandbox for the boot test of a job that builds nothing (`image-path`): the build's, with its
+ * writable folders in a fresh folder of RUNNER_TEMP; undefined where bubblewrap cannot make it.
+ */
+export async function prepareTestRunner(config: Config, ctx: RunContext): Promise<BuildRunner | undefined> {
+  const base = mkdtempSync(join(ctx.runnerTemp, 'mirage-deploy-boot-'));
+  const mounts = mountFacts(config, ctx, { opamRoot: join(base, 'opam'), duneCacheRoot: join(base, 'dune') });
+  const probed = await probe(ctx, mounts);
+  return probed.ok ? new BuildRunner('bubblewrap', mounts.scratch, mounts, probed.bwrap) : undefined;
+}
+
+/**
  * Decides, before anything is built, where the build runs, and refuses a job that holds a secret
  * where no sandbox can be made. Returns undefined for a job that builds nothing.
  */
