@@ -642,3 +642,53 @@ describe('the build sandbox inputs', () => {
     ]);
   });
 });
+
+describe('boot-test', () => {
+  it('is auto with boot-args and 10 s by default, off by default in a deploy-only job', () => {
+    expect(parse({ 'boot-args': '--hello=hi' }).bootTest).toEqual({
+      mode: 'auto',
+      args: ['--hello=hi'],
+      timeoutSeconds: 10,
+    });
+    mkdirSync(join(workspace, 'boot-artifact'), { recursive: true });
+    expect(parse({ 'image-path': 'boot-artifact' }).bootTest.mode).toBe('off');
+    expect(parse({ 'image-path': 'boot-artifact', 'boot-test': 'required' }).bootTest.mode).toBe('required');
+  });
+
+  it('takes its own arguments, timeout, expected text and tender (relative to the workspace)', () => {
+    writeFileSync(join(workspace, 'solo5-spt'), '');
+    const config = parse({
+      'boot-args': '--a=1',
+      'boot-test-args': '--b=2 --c=3',
+      'boot-test-timeout': '30',
+      'boot-test-expect': 'ready on \\S+',
+      'boot-test-tender': 'solo5-spt',
+    });
+    expect(config.bootTest).toEqual({
+      mode: 'auto',
+      args: ['--b=2', '--c=3'],
+      timeoutSeconds: 30,
+      expect: 'ready on \\S+',
+      tender: join(workspace, 'solo5-spt'),
+    });
+  });
+
+  it('refuses a bad mode, timeout, regular expression or tender, naming each', () => {
+    expect(
+      problems({
+        'boot-test': 'yes',
+        'boot-test-timeout': '0',
+        'boot-test-expect': 'ready (',
+        'boot-test-tender': 'no-such-tender',
+      }),
+    ).toEqual([
+      'input `boot-test`: `yes` is not a boot test mode; use one of: auto, off, required',
+      'input `boot-test-timeout`: `0` is not a number of seconds from 1 to 3600; the default is 10',
+      expect.stringMatching(/^input `boot-test-expect`: `ready \(` is not a regular expression \(.*\); escape it$/),
+      'input `boot-test-tender`: `no-such-tender` is not a file; give the path of solo5-spt or solo5-hvt (as `opam install solo5` installs it)',
+    ]);
+    expect(problems({ 'boot-test-timeout': '10s' })).toEqual([
+      'input `boot-test-timeout`: `10s` is not a number of seconds from 1 to 3600; the default is 10',
+    ]);
+  });
+});

@@ -4,6 +4,7 @@ import { parse as parseShellWords } from 'shell-quote';
 import { parse as parseYaml } from 'yaml';
 import type { RunContext } from './context.js';
 import { DEFAULT_TARGET, TARGET_NAMES, isTarget, type Target } from './mirage/targets.js';
+import { BOOT_TEST_MODES, BOOT_TEST_TIMEOUT_SECONDS, type BootTestConfig } from './mirage/boot-test.js';
 import { DEFAULT_COMPILER, type CompilerSpec } from './opam/compiler.js';
 import { COMMIT_SHA, OWNER_NAME, SCP_LIKE, SHA256_HEX, plainNameProblem } from './patterns.js';
 import { defined } from './defined.js';
@@ -160,6 +161,7 @@ export interface Config {
   /** Absent when `deploy-to` is `repository` only. */
   readonly albatross?: AlbatrossConfig;
   readonly sandbox: SandboxConfig;
+  readonly bootTest: BootTestConfig;
 }
 
 /** One bad input: which one, what was given, and how to fix it. */
@@ -929,6 +931,35 @@ export function parseConfig(read: InputReader, ctx: RunContext): Config {
     allowUnsandboxed: r.boolean('allow-unsandboxed-build', false),
     sshAgent: r.boolean('build-ssh-agent', false),
   };
+  const bootTest = parseBootTest(r, ctx, build.prebuilt !== undefined, deploy.bootArgs);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { build, setup, deploy, sandbox, ...defined({ albatross }) };
+  return { build, setup, deploy, sandbox, bootTest, ...defined({ albatross }) };
+}
+
+/** The `boot-test*` inputs; a deploy-only job (`image-path`) tests nothing unless asked. */
+function parseBootTest(r: Reader, ctx: RunContext, deployOnly: boolean, bootArgs: readonly string[]): BootTestConfig {
+  const mode = r.choice('boot-test', BOOT_TEST_MODES, deployOnly ? 'off' : 'auto', 'a boot test mode');
+  const timeoutText = r.raw('boot-test-timeout') || String(BOOT_TEST_TIMEOUT_SECONDS);
+  const timeoutSeconds = /^\d{1,4}$/.test(timeoutText) ? Number(timeoutText) : 0;
+  if (timeoutSeconds < 1 || timeoutSeconds > 3600) {
+    r.fail('boot-test-timeout', `\`${timeoutText}\` is not a number of seconds from 1 to 3600; the default is 10`);
+  }
+  const expect = r.optional('boot-test-expect');
+  if (expect !== undefined) {
+    try {
+      new RegExp(expect, 'm');
+    } catch (error) {
+      r.fail('boot-test-expect', `\`${expect}\` is not a regular expression (${(error as Error).message}); escape it`);
+    }
+  }
+  const given = r.optional('boot-test-tender');
+  const tender = given === undefined ? undefined : resolve(ctx.workspace, given);
+  if (tender !== undefined && !(existsSync(tender) && statSync(tender).isFile())) {
+    r.fail(
+      'boot-test-tender',
+      `\`${given}\` is not a file; give the path of solo5-spt or solo5-hvt (as \`opam install solo5\` installs it)`,
+    );
+  }
+  const args = r.raw('boot-test-args') === '' ? bootArgs : r.words('boot-test-args');
+  return { mode, args, timeoutSeconds, ...defined({ expect, tender }) };
 }

@@ -179,11 +179,11 @@ function runWithDeadline(
     process.once('exit', stopWithUs);
     child.stdout.on('data', (chunk: Buffer) => {
       out.push(chunk);
-      if (!options.silent) process.stdout.write(chunk);
+      if (!options.silent) (options.logStream ?? process.stdout).write(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => {
       err.push(chunk);
-      if (!options.silent) process.stderr.write(chunk);
+      if (!options.silent) (options.logStream ?? process.stderr).write(chunk);
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input);

@@ -6,6 +6,7 @@ import { decideDeploy } from './deploy/plan.js';
 import { deployImage, rollback } from './deploy/index.js';
 import { readSourceFacts, type SourceFacts } from './deploy/source.js';
 import { buildUnikernel } from './mirage/index.js';
+import { bootTestDeployOnly } from './mirage/boot-test-run.js';
 import { DEFAULT_TARGET, checkTargetRunnable } from './mirage/targets.js';
 import { opamRoot, setupOpam } from './opam/index.js';
 import { duneCacheRoot } from './mirage/plan.js';
@@ -124,6 +125,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   // Read before any build code runs: after that, git never runs in the checkout the build could change.
   const source = gate.deploy ? await readSourceFacts(ctx, config.build.workingDirectory) : undefined;
   const { image, versions } = runner ? await build(config, ctx, runner) : await takePrebuilt(config);
+  if (!runner) await bootTestDeployOnly(config, ctx, image);
   core.setOutput('ocaml-version', versions.ocamlVersion);
   core.setOutput('opam-version', versions.opamVersion);
   core.setOutput('image', image.path);

@@ -76,7 +76,9 @@ describe.each(LINUX_TARGETS)('target %s through the bundle', (target: Target) =>
     expect(values.target).toBe(target);
     expect(values.image).toBe(`hello/dist/${image}`);
     expect(values.sha256).toBe(sha256(path));
-    expect(values.time).toMatch(/^setup \d+\.\d s, configure \d+\.\d s, depend \d+\.\d s, build \d+\.\d s$/);
+    expect(values.time).toMatch(
+      /^setup \d+\.\d s, configure \d+\.\d s, depend \d+\.\d s, build \d+\.\d s, boot test \d+\.\d s$/,
+    );
     expect(result.post?.exitCode).toBe(0);
     expect(entries(`v1-duniverse-Linux-${target}-`)).toHaveLength(1);
   });

@@ -207,4 +207,12 @@ describe('decideStep', () => {
     expect(run({ duniverseRestored: true })).toMatchObject({ pull: false, reproducibility: false });
     expect(run({ reproducible: 'check' })).toMatchObject({ pull: true, reproducibility: true });
   });
+
+  it('the boot test runs unless input `boot-test` is off (or not given)', () => {
+    expect(run({ bootTest: 'auto' })).toMatchObject({ 'boot-test': true });
+    expect(run({ bootTest: 'required' })).toMatchObject({ 'boot-test': true });
+    expect(run({ bootTest: 'off' })).toMatchObject({ 'boot-test': false });
+    expect(run({})).toMatchObject({ 'boot-test': false });
+    expect(BUILD_STEPS.indexOf('boot-test')).toBe(BUILD_STEPS.indexOf('build') + 1);
+  });
 });

@@ -117,6 +117,25 @@ describe('bwrapArgs', () => {
     expect(args.slice(-3)).toEqual(['--chdir', '/w', '--']);
   });
 
+  it('one command may get no network but loopback and host devices (the boot test), before the command', () => {
+    const args = bwrapArgs(hosted, '/w', { loopbackOnly: true, devices: ['/dev/kvm'] });
+    expect(args).toContain('--unshare-net');
+    const bind = args.indexOf('--dev-bind');
+    expect(args.slice(bind, bind + 3)).toEqual(['--dev-bind', '/dev/kvm', '/dev/kvm']);
+    expect(bind).toBeGreaterThan(args.indexOf('--dev'));
+    expect(args.slice(-3)).toEqual(['--chdir', '/w', '--']);
+    expect(args).not.toContain('--remount-ro');
+  });
+
+  it('one command may write only in the scratch folder: the other writable folders remounted read-only after they are bound', () => {
+    const args = bwrapArgs(hosted, '/w', { scratchOnly: true });
+    const remounted = args.flatMap((a, i) => (a === '--remount-ro' ? [args[i + 1]] : []));
+    expect(remounted).toEqual([hosted.workspace, hosted.opamRoot, hosted.duneCacheRoot]);
+    const lastBind = args.lastIndexOf('--bind');
+    expect(args.indexOf('--remount-ro')).toBeGreaterThan(lastBind);
+    expect(args.slice(lastBind, lastBind + 2)).toEqual(['--bind', hosted.scratch]);
+  });
+
   it('a folder hidden inside a writable one is hidden after it is bound', () => {
     const inside = { ...hosted, runnerTemp: '/home/runner/work/app/app/tmp', scratch: '/home/runner/work/app/app/tmp/s' };
     const order = mounts(bwrapArgs(inside, '/')).map((m) => `${m[0]} ${m[1]}`);

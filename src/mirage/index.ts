@@ -43,6 +43,7 @@ import {
   type NamedFile,
 } from './plan.js';
 import { ensureSystemPackages } from './system-packages.js';
+import { bootTest } from './boot-test-run.js';
 import { TARGETS, sideFilePaths } from './targets.js';
 import {
   DUNE_CACHE_LIMIT,
@@ -254,6 +255,7 @@ function readSnapshot(b: BuildRun): BuildSnapshot {
     lockedThisRun: b.lockedThisRun,
     duniverseRestored: b.caches?.duniverseRestored ?? false,
     reproducible: b.config.build.reproducible,
+    bootTest: b.config.bootTest.mode,
     ...(b.setup.lockKept ? { lockKept: true } : {}),
   };
 }
@@ -358,6 +360,18 @@ const STEPS: Record<BuildStepName, BuildStep> = {
       const hint = 'the build failed; the compiler messages are above and annotated on the commit';
       await withProblemMatcher(b.ctx.runnerTemp, () => runIn(b, compile, hint, { mapLogLine }));
       b.found = await findImage(b.config.build, b.dir);
+    },
+  },
+  // Before the reproducibility check: an image that does not boot needs no second build.
+  'boot-test': {
+    label: 'the boot test',
+    title: (b) => `boot test: ${b.found ? relative(b.ctx.workspace, b.found.path) : 'the image'}`,
+    phase: 'boot test',
+    run: async (b) => {
+      if (b.found !== undefined) await bootTest(b.config, b.runner, b.found, b.env.PATH ?? '');
+    },
+    skip: async () => {
+      core.setOutput('boot-test', 'skipped');
     },
   },
   reproducibility: {

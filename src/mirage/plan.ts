@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { BuildConfig, ReproducibleMode } from '../config.js';
 import { CONNECT_SECONDS, LOW_SPEED_BYTES } from '../deadlines.js';
 import type { CacheHit } from '../types.js';
+import type { BootTestMode } from './boot-test.js';
 
 export interface Command {
   readonly program: string;
@@ -192,6 +193,7 @@ export const BUILD_STEPS = [
   'depext',
   'pull',
   'build',
+  'boot-test',
   'reproducibility',
 ] as const;
 export type BuildStepName = (typeof BUILD_STEPS)[number];
@@ -209,6 +211,8 @@ export interface BuildSnapshot {
   readonly reproducible: ReproducibleMode;
   /** A new cache-refresh period changed nothing the stored lock names (opam/plan.ts planRelock). */
   readonly lockKept?: boolean;
+  /** Input `boot-test`; absent: off. */
+  readonly bootTest?: BootTestMode;
 }
 
 export interface StepDecision {
@@ -256,6 +260,10 @@ export function decideStep(step: BuildStepName, s: BuildSnapshot): StepDecision 
       return s.duniverseRestored
         ? { run: false, why: 'duniverse/ restored from the cache for this lock file' }
         : { run: true, why: 'duniverse/ is not cached for this lock file' };
+    case 'boot-test':
+      return s.bootTest === undefined || s.bootTest === 'off'
+        ? { run: false, why: 'input `boot-test` is off' }
+        : { run: true, why: `input \`boot-test: ${s.bootTest}\`` };
     case 'reproducibility':
       return s.reproducible === 'off'
         ? { run: false, why: 'input `reproducible` is off' }

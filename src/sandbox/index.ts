@@ -14,7 +14,15 @@ import type { RunContext } from '../context.js';
 import { CommandError, findProgram, runCommand, type CommandResult } from '../exec.js';
 import { apparmorRestricts, decideProbe, installProfile } from '../opam/sandbox.js';
 import { summaryRow } from '../summary.js';
-import { bwrapArgs, decideSandbox, localFolder, sandboxEnv, type MountFacts, type SandboxDecision } from './plan.js';
+import {
+  bwrapArgs,
+  decideSandbox,
+  localFolder,
+  sandboxEnv,
+  type CommandIsolation,
+  type MountFacts,
+  type SandboxDecision,
+} from './plan.js';
 import { toolPath } from './tools.js';
 
 export interface BuildCommand {
@@ -29,6 +37,10 @@ export interface BuildRunOptions {
   readonly env: Readonly<Record<string, string>>;
   readonly silent?: boolean;
   readonly mapLogLine?: (line: string) => string;
+  /** Killed with all it started after this long (the result has `timedOut`). */
+  readonly deadlineMs?: number;
+  /** No network but loopback, extra devices: for this command only (a sandboxed runner's). */
+  readonly isolation?: CommandIsolation;
 }
 
 export class BuildRunner {
@@ -56,7 +68,7 @@ export class BuildRunner {
     const [file, args] =
       this.bwrap === undefined
         ? [program, command.args]
-        : [this.bwrap, [...bwrapArgs(this.allMounts(), options.cwd), program, ...command.args]];
+        : [this.bwrap, [...bwrapArgs(this.allMounts(), options.cwd, options.isolation), program, ...command.args]];
     // Workflow commands the build prints (`::set-output::`, `::add-mask::`) are shown, not obeyed.
     const token = randomBytes(16).toString('hex');
     if (!options.silent) process.stdout.write(`::stop-commands::${token}\n`);
@@ -65,6 +77,8 @@ export class BuildRunner {
     const shown = `[command]${[program, ...command.args].join(' ')}`;
     const map = options.mapLogLine ?? ((line: string) => line);
     core.debug(`build runner: ${[file, ...args].join(' ')}`);
+    // A command with a deadline is not echoed by the runner's exec: it is named here.
+    if (options.deadlineMs !== undefined && !options.silent) process.stdout.write(`${shown}\n`);
     try {
       return await runCommand(file, args, {
         cwd: options.cwd,
@@ -72,6 +86,7 @@ export class BuildRunner {
         silent: options.silent ?? false,
         logStream: process.stdout,
         mapLogLine: (line) => (line.startsWith(echoed) ? shown : map(line)),
+        ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
       });
     } finally {
       if (!options.silent) process.stdout.write(`::${token}::\n`);
@@ -176,6 +191,17 @@ function report(decision: SandboxDecision): void {
     core.notice(decision.message, { title: 'Unsandboxed build' });
     summaryRow('sandbox', `none: ${decision.message}`);
   }
+}
+
+/**
+ * A sandbox for the boot test of a job that builds nothing (`image-path`): the build's, with its
+ * writable folders in a fresh folder of RUNNER_TEMP; undefined where bubblewrap cannot make it.
+ */
+export async function prepareTestRunner(config: Config, ctx: RunContext): Promise<BuildRunner | undefined> {
+  const base = mkdtempSync(join(ctx.runnerTemp, 'mirage-deploy-boot-'));
+  const mounts = mountFacts(config, ctx, { opamRoot: join(base, 'opam'), duneCacheRoot: join(base, 'dune') });
+  const probed = await probe(ctx, mounts);
+  return probed.ok ? new BuildRunner('bubblewrap', mounts.scratch, mounts, probed.bwrap) : undefined;
 }
 
 /**

@@ -81,6 +81,16 @@ export interface MountFacts {
   readonly sshAuthSock?: string;
 }
 
+/** What one command gets beyond the build's sandbox (bwrapArgs). */
+export interface CommandIsolation {
+  /** A network namespace of its own: loopback alone, which bubblewrap brings up. */
+  readonly loopbackOnly?: boolean;
+  /** Host devices bound into its fresh /dev. */
+  readonly devices?: readonly string[];
+  /** The workspace, the opam root and dune's cache read-only: it writes only in the scratch folder. */
+  readonly scratchOnly?: boolean;
+}
+
 type Mount = { readonly kind: 'hide' | 'ro' | 'rw'; readonly path: string };
 
 /** `path` is `dir` or inside it. */
@@ -118,9 +128,10 @@ function mountArgs(m: Mount): string[] {
  * bubblewrap's arguments up to the command: `/` read-only, fresh /dev, /proc, /tmp and /run, new
  * PID, IPC and user namespaces (as root too: no host privilege, and opam's own bwrap still works
  * nested, which `--cap-drop ALL` breaks), its own session, gone with the action. bubblewrap always
- * sets no-new-privileges, so sudo cannot raise it.
+ * sets no-new-privileges, so sudo cannot raise it. `only` narrows one command further: no network
+ * but loopback, and the host devices it needs (the boot test's `/dev/kvm`).
  */
-export function bwrapArgs(f: MountFacts, cwd: string): string[] {
+export function bwrapArgs(f: MountFacts, cwd: string, only: CommandIsolation = {}): string[] {
   const writable = [f.workspace, f.opamRoot, f.duneCacheRoot, f.scratch];
   const covered = f.fileCommands.filter((file) => writable.some((dir) => isInside(file, dir)));
   return [
@@ -131,13 +142,24 @@ export function bwrapArgs(f: MountFacts, cwd: string): string[] {
     '--tmpfs', '/run',
     ...(f.varRunIsFolder ? ['--tmpfs', '/var/run'] : []),
     ...orderedMounts(f).flatMap(mountArgs),
+    ...(only.scratchOnly ? scratchOnlyArgs(f) : []),
     ...covered.flatMap((file) => ['--ro-bind', '/dev/null', file]),
     ...(f.sshAuthSock === undefined ? [] : ['--bind', f.sshAuthSock, f.sshAuthSock]),
+    ...(only.devices ?? []).flatMap((device) => ['--dev-bind', device, device]),
     '--unshare-user', '--unshare-pid', '--unshare-ipc',
+    ...(only.loopbackOnly ? ['--unshare-net'] : []),
     '--new-session', '--die-with-parent',
     '--chdir', cwd,
     '--',
   ]; // prettier-ignore
+}
+
+/**
+ * The build's writable folders made read-only where they are mounted, not below: what is mounted
+ * inside them (the scratch folder, a hidden RUNNER_TEMP) stays as it is.
+ */
+function scratchOnlyArgs(f: MountFacts): string[] {
+  return [f.workspace, f.opamRoot, f.duneCacheRoot].flatMap((path) => ['--remount-ro', path]);
 }
 
 /** The local folder a `file://` URL or an absolute path names, for the read-only binds. */
