@@ -37,6 +37,11 @@ export function isPrivateVariable(name: string): boolean {
 export const BUILD_MARKER = 'MIRAGE_DEPLOY_RUN';
 const marker = `${process.pid}-${randomUUID()}`;
 
+/** The run's marker alone, for an environment built from an allow-list (an unsandboxed build's). */
+export function markerVariable(): Record<string, string> {
+  return { [BUILD_MARKER]: marker };
+}
+
 /** The environment for a child process: this process's, less what is private, plus `extra`. */
 export function childEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
   const env: Record<string, string> = {};

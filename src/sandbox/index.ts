@@ -4,6 +4,7 @@
  * bubblewrap when the job has it (src/sandbox/plan.ts says what the sandbox is and when it is
  * required), with an allow-listed environment, and with its output fenced by `::stop-commands::`.
  */
+import { markerVariable } from '../isolation.js';
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync } from 'node:fs';
@@ -62,7 +63,9 @@ export class BuildRunner {
 
   /** Runs one build command and returns its result whatever the exit code. */
   async run(command: BuildCommand, options: BuildRunOptions): Promise<CommandResult> {
-    const env = sandboxEnv(process.env, options.env, this.mounts.sshAuthSock);
+    // Unsandboxed, what the build leaves running is found by this marker (isolation.ts sweepLeftovers).
+    const marker = this.bwrap === undefined ? markerVariable() : {};
+    const env = { ...sandboxEnv(process.env, options.env, this.mounts.sshAuthSock), ...marker };
     const program = findProgram(command.program, env);
     if (program === undefined) throw new Error(`\`${command.program}\` is not on the build's PATH (${env.PATH ?? ''})`);
     const [file, args] =
