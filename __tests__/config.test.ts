@@ -144,6 +144,16 @@ describe('parseConfig', () => {
     expect(problems({ 'rollback-to': 'abc123' })[0]).toMatch(/^input `rollback-to`: `abc123` is not a full commit sha/);
   });
 
+  it('reads keep-history: empty keeps all history, else a whole number from 1', () => {
+    expect(parse({}).deploy.keepHistory).toBeUndefined();
+    expect(parse({ 'keep-history': '50' }).deploy.keepHistory).toBe(50);
+    for (const bad of ['0', '-3', 'all', '1.5', '05']) {
+      expect(problems({ 'keep-history': bad })).toEqual([
+        `input \`keep-history\`: \`${bad}\` is not a number of commits; give a whole number from 1, such as 50, or leave it empty to keep all history`,
+      ]);
+    }
+  });
+
   it('accepts owner/name and full git URLs for the deployment repository', () => {
     for (const repository of [
       'mirage/mirage-www-deployment',

@@ -84,6 +84,8 @@ export interface DeployConfig {
   readonly serverUrl: string;
   readonly compression: Compression;
   readonly keep: number;
+  /** `keep-history`: past this many commits, the deploy's commit starts a new root (absent: keep all). */
+  readonly keepHistory?: number;
   readonly commitMessage?: string;
   readonly commitUserName: string;
   readonly commitUserEmail: string;
@@ -677,6 +679,19 @@ function parseRecords(r: Reader, directory: string): Pick<DeployConfig, 'githubT
   return { ...defined({ githubToken }), environment: given ?? directory };
 }
 
+function parseKeepHistory(r: Reader): number | undefined {
+  const given = r.optional('keep-history');
+  if (given === undefined) return undefined;
+  if (!/^[1-9]\d{0,5}$/.test(given)) {
+    r.fail(
+      'keep-history',
+      `\`${given}\` is not a number of commits; give a whole number from 1, such as 50, or leave it empty to keep all history`,
+    );
+    return undefined;
+  }
+  return Number(given);
+}
+
 function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
   const enabled = r.boolean('deploy', false);
   const keepText = r.raw('keep') || '0';
@@ -701,7 +716,7 @@ function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
     repository: parseRepository(r, ctx, enabled),
     ...parseAccess(r),
     ...defined({ repositoryBranch, commitMessage: r.optional('commit-message'), rollbackTo }),
-    ...defined({ imageName: parseImageName(r) }),
+    ...defined({ imageName: parseImageName(r), keepHistory: parseKeepHistory(r) }),
     serverUrl,
     compression: r.choice('compression', COMPRESSIONS, 'bzip2', 'a compression'),
     keep: /^\d+$/.test(keepText) ? Number(keepText) : 0,

@@ -44,7 +44,7 @@ function settings(config: Config, ctx: RunContext, sha: string, workDir: string)
   return {
     directory: deploy.directory,
     sha,
-    ...defined({ branch: deploy.repositoryBranch, subject: deploy.commitMessage }),
+    ...defined({ branch: deploy.repositoryBranch, subject: deploy.commitMessage, keepHistory: deploy.keepHistory }),
     dryRun: deploy.dryRun,
     author: { name: deploy.commitUserName, email: deploy.commitUserEmail },
     sourceRepository: ctx.repository,

@@ -14,6 +14,8 @@ import { parseManifest, type ImageEntry, type Manifest, type ManifestSource } fr
 import {
   classifyPush,
   foldersToRead,
+  historyDepth,
+  historyRootMessage,
   identifyLatest,
   listTarget,
   manifestsToRead,
@@ -22,6 +24,7 @@ import {
   planWrite,
   refuseSymlinks,
   retryDelay,
+  rewritesHistory,
   type DeploySnapshot,
   type IndexChange,
   type RollbackRequest,
@@ -47,6 +50,8 @@ export interface WriteSettings {
   readonly subject?: string;
   readonly sourceRepository: string;
   readonly runUrl: string;
+  /** `keep-history`: past this many commits, the commit starts a new root; absent, history is kept. */
+  readonly keepHistory?: number;
   /** Private, empty folder for the local repository; the caller removes it. */
   readonly workDir: string;
 }
@@ -100,6 +105,13 @@ interface Opened {
   readonly repo: DeploymentRepository;
   readonly branch: string;
   readonly tip?: string;
+}
+
+/** The tip one attempt works on, and the root its commit goes on instead when history is cut. */
+interface Base {
+  readonly tip?: string;
+  /** `keep-history`: the tip's tree on a new root, pushed with a lease on `tip`. */
+  readonly newRoot?: { readonly keepHistory: number; readonly tip: string };
 }
 
 const short = (oid: string) => oid.slice(0, 12);
@@ -193,9 +205,10 @@ async function pushCommit(
   repo: DeploymentRepository,
   branch: string,
   commit: string,
+  lease: string | undefined,
 ): Promise<{ readonly pushed: true; readonly said?: string } | { readonly pushed: false; readonly reason: string }> {
-  const result = await repo.push(commit, branch);
-  const verdict = classifyPush(result, branch);
+  const result = await repo.push(commit, branch, lease);
+  const verdict = classifyPush(result, branch, lease !== undefined);
   if (verdict === undefined) {
     // The connection can fail after the server took the push: the branch says whether it did.
     if (await landed(repo, branch, commit)) {
@@ -220,23 +233,47 @@ async function pushCommit(
   return verdict.kind === 'pushed' ? { pushed: true } : { pushed: false, reason: verdict.reason };
 }
 
-/** Commits one attempt's step on `tip`, and pushes it unless this is a dry run. */
+/**
+ * The tip of this attempt (the clone's on the first, unless `keep-history` needs it deeper) and
+ * whether its history is to be cut: counted on commits fetched `historyDepth` deep, without trees.
+ */
+async function readBase(opened: Opened, n: number, keepHistory: number | undefined): Promise<Base> {
+  const { repo, branch } = opened;
+  const depth = historyDepth(keepHistory);
+  const tip = n === 1 && depth === 1 ? opened.tip : await repo.fetchTip(branch, depth);
+  if (tip === undefined || keepHistory === undefined) return defined({ tip });
+  const counted = await repo.countCommits(tip);
+  return rewritesHistory(counted, keepHistory) ? { tip, newRoot: { keepHistory, tip } } : { tip };
+}
+
+/** Commits one attempt's step on its base, and pushes it unless this is a dry run. */
 async function act(
   repo: DeploymentRepository,
   branch: string,
-  tip: string | undefined,
+  base: Base,
   step: Extract<Step, { kind: 'commit' }>,
   dryRun: boolean,
 ): Promise<Omit<WriteResult, 'attempts'> | { readonly retry: string }> {
-  const commit = await repo.commit(tip, step.changes, step.message);
-  const done = { branch, commit, notes: step.notes, ...defined({ diff: step.diff }) };
+  const { newRoot } = base;
+  const parent = newRoot
+    ? await repo.rootCommit(newRoot.tip, historyRootMessage(newRoot.tip, newRoot.keepHistory))
+    : base.tip;
+  const commit = await repo.commit(parent, step.changes, step.message);
+  const cut = newRoot
+    ? [
+        `keep-history ${newRoot.keepHistory}: \`${branch}\` had more than ${newRoot.keepHistory} commits; ` +
+          `this commit starts its history again on a root holding the tree of ${short(newRoot.tip)}`,
+      ]
+    : [];
+  for (const note of cut) core.info(note);
+  const done = { branch, commit, notes: [...step.notes, ...cut], ...defined({ diff: step.diff }) };
   if (dryRun) {
     core.info(
       `dry run: commit ${short(commit)} would be pushed to \`${branch}\`; it would:\n${step.listing.join('\n')}`,
     );
-    return { ...done, status: 'dry-run', notes: [...step.notes, ...step.listing] };
+    return { ...done, status: 'dry-run', notes: [...done.notes, ...step.listing] };
   }
-  const pushed = await pushCommit(repo, branch, commit);
+  const pushed = await pushCommit(repo, branch, commit, newRoot?.tip);
   if (!pushed.pushed) return { retry: pushed.reason };
   core.info(pushed.said ?? `pushed ${short(commit)} to \`${branch}\` of ${repo.display}`);
   return { ...done, status: 'pushed' };
@@ -245,13 +282,14 @@ async function act(
 /** Read, plan, act on the tip; again on the new tip while the branch keeps moving, within bounds. */
 async function commitWithRetry(
   opened: Opened,
-  dryRun: boolean,
+  settings: Pick<WriteSettings, 'dryRun' | 'keepHistory'>,
   attempt: (tip: string | undefined, n: number) => Promise<Step>,
 ): Promise<WriteResult> {
   const { repo, branch } = opened;
   let lastReason = '';
   for (let n = 1; n <= MAX_PUSH_ATTEMPTS; n++) {
-    const tip = n === 1 ? opened.tip : await repo.fetchTip(branch);
+    const base = await readBase(opened, n, settings.keepHistory);
+    const { tip } = base;
     core.info(
       tip === undefined
         ? `branch \`${branch}\` of ${repo.display} has no commits yet: this deploy makes the first`
@@ -262,7 +300,7 @@ async function commitWithRetry(
       core.info(`nothing to commit: ${step.reason}`);
       return { status: 'unchanged', branch, ...defined({ commit: tip }), notes: [step.reason], attempts: n };
     }
-    const done = await act(repo, branch, tip, step, dryRun);
+    const done = await act(repo, branch, base, step, settings.dryRun);
     if (!('retry' in done)) return { ...done, attempts: n };
     lastReason = done.retry;
     if (n < MAX_PUSH_ATTEMPTS) {
@@ -356,7 +394,7 @@ export async function writeDeploy(access: GitAccess, settings: WriteSettings, jo
   const opened = await DeploymentRepository.open(access, settings.workDir, settings.author, settings.branch);
   const { repo } = opened;
   const request = await writeRequest(repo, settings, job);
-  return commitWithRetry(opened, settings.dryRun, async (tip, n) => {
+  return commitWithRetry(opened, settings, async (tip, n) => {
     const snapshot = await readSnapshot(repo, tip, settings, job, join(settings.workDir, `legacy-${n}`));
     const plan = planWrite(request, snapshot);
     if (plan.kind === 'unchanged') return plan;
@@ -435,7 +473,7 @@ export async function writeRollback(access: GitAccess, settings: WriteSettings):
     display: repo.display,
   };
   const verified = new Set<string>();
-  return commitWithRetry(opened, settings.dryRun, async (tip) => {
+  return commitWithRetry(opened, settings, async (tip) => {
     const snap = await readTarget(repo, tip, directory, (top) => foldersToRead(top, sha, undefined, 0));
     const plan = planRollback(request, snap);
     if (plan.kind === 'missing') throw new RepositoryError(plan.message);
