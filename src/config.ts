@@ -91,6 +91,8 @@ export interface DeployConfig {
   readonly commitUserEmail: string;
   readonly dryRun: boolean;
   readonly rollbackTo?: string;
+  /** `promote-from`: copy a deployed folder of another `deploy-directory` here instead of building. */
+  readonly promote?: PromoteConfig;
   /** The deploy folder of the deployment repository: `deploy-directory`, by default the target. */
   readonly directory: string;
   /** The image's name in that folder, without extensions; absent: the built image's name. */
@@ -101,6 +103,15 @@ export interface DeployConfig {
   readonly githubToken?: string;
   /** `environment` of those records; by default the deploy folder. */
   readonly environment: string;
+}
+
+export interface PromoteConfig {
+  /** The folder promoted from (`promote-from`); `directory` is the one promoted to. */
+  readonly from: string;
+  /** `promote-sha`: `latest` (what `<from>/latest` names) or a sha; by default this run's commit. */
+  readonly sha: string;
+  /** `boot-args` was given: it replaces the promoted images' `.args`; otherwise theirs travel with them. */
+  readonly newBootArgs: boolean;
 }
 
 /** Where `deploy-to` sends the image. */
@@ -692,6 +703,48 @@ function parseKeepHistory(r: Reader): number | undefined {
   return Number(given);
 }
 
+/** `promote-from` and `promote-sha`, refused beside another way of choosing what to deploy. */
+function parsePromote(r: Reader, ctx: RunContext, directory: string): PromoteConfig | undefined {
+  const from = r.optional('promote-from');
+  if (from === undefined) {
+    if (r.optional('promote-sha') !== undefined)
+      r.fail('promote-sha', 'is only read with `promote-from`; set both, or neither');
+    return undefined;
+  }
+  const bad = from
+    .split('/')
+    .map(badSegment)
+    .find((why) => why !== undefined);
+  if (bad !== undefined) {
+    return r.fail(
+      'promote-from',
+      `\`${from}\` is not a folder of the deployment repository: ${bad}; give one such as \`staging\``,
+    );
+  }
+  for (const other of ['rollback-to', 'image-path'] as const) {
+    if (r.optional(other) !== undefined) {
+      r.fail(
+        'promote-from',
+        `cannot be used with \`${other}\`: a promote copies a deployed folder; give one of the two`,
+      );
+    }
+  }
+  if (r.optional('deploy-directory') === undefined || directory === from) {
+    r.fail(
+      'promote-from',
+      `needs \`deploy-directory\`, the folder to promote \`${from}\` to (such as \`prod\`), other than \`${from}\``,
+    );
+  }
+  if (/albatross/.test(r.raw('deploy-to'))) {
+    r.fail('promote-from', 'copies between folders of the deployment repository; remove `albatross` from `deploy-to`');
+  }
+  const given = (r.optional('promote-sha') ?? ctx.sha).toLowerCase();
+  if (given !== 'latest' && !COMMIT_SHA.test(given)) {
+    r.fail('promote-sha', `\`${given}\` is not \`latest\` or a full commit sha (40 or 64 hexadecimal digits)`);
+  }
+  return { from, sha: given, newBootArgs: r.optional('boot-args') !== undefined };
+}
+
 function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
   const enabled = r.boolean('deploy', false);
   const keepText = r.raw('keep') || '0';
@@ -717,6 +770,7 @@ function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
     ...parseAccess(r),
     ...defined({ repositoryBranch, commitMessage: r.optional('commit-message'), rollbackTo }),
     ...defined({ imageName: parseImageName(r), keepHistory: parseKeepHistory(r) }),
+    ...defined({ promote: parsePromote(r, ctx, directory) }),
     serverUrl,
     compression: r.choice('compression', COMPRESSIONS, 'bzip2', 'a compression'),
     keep: /^\d+$/.test(keepText) ? Number(keepText) : 0,
@@ -855,8 +909,12 @@ export function parseConfig(read: InputReader, ctx: RunContext): Config {
   // Masked before anything is parsed, so that no message from here on can print them.
   for (const name of SECRET_INPUTS) maskSecret(read(name));
   const r = new Reader(read);
-  // A rollback moves a pointer, and `image-path` deploys a finished image: neither builds, so neither needs sources.
-  const build = parseBuild(r, ctx, r.raw('rollback-to') === '' && r.raw('image-path') === '');
+  // A rollback moves a pointer, `image-path` deploys a finished image, a promote copies a folder: none builds or needs sources.
+  const build = parseBuild(
+    r,
+    ctx,
+    r.raw('rollback-to') === '' && r.raw('image-path') === '' && r.raw('promote-from') === '',
+  );
   const setup = parseSetup(r);
   const deploy = parseDeploy(r, ctx, build.target);
   const albatross = parseAlbatross(r, ctx, build.target);

@@ -35,6 +35,14 @@ import { DeploymentRepository, RepositoryError, type Author } from './git.js';
 import { ancestryOf, type SourceFacts } from '../source.js';
 import type { GitAccess } from '../credentials/plan.js';
 import { readLatestImage } from './changes.js';
+import {
+  missingSource,
+  planPromote,
+  promotedFiles,
+  resolvePromoteSha,
+  type PromoteRequest,
+  type PromoteSha,
+} from './promote.js';
 import type { DeployDiff, PackageVersion } from '../../sbom/diff.js';
 import { defined } from '../../defined.js';
 
@@ -413,13 +421,14 @@ async function verifyDeployed(
   directory: string,
   sha: string,
   dest: string,
-): Promise<void> {
+  input: 'rollback-to' | 'promote-from' = 'rollback-to',
+): Promise<Manifest> {
   const folder = deployFolder(directory, sha);
   const files = listing.folders.get(sha) ?? new Map<string, string>();
   const manifestOid = files.get(MANIFEST_FILE);
   if (manifestOid === undefined) {
     throw new RepositoryError(
-      `input \`rollback-to\`: ${folder} has no ${MANIFEST_FILE}, so its images cannot be verified; roll back to a sha this action deployed`,
+      `input \`${input}\`: ${folder} has no ${MANIFEST_FILE}, so its images cannot be verified; give a sha this action deployed`,
     );
   }
   await repo.fetchBlobs([manifestOid]);
@@ -428,7 +437,7 @@ async function verifyDeployed(
   const absent = images.find(([file]) => !files.has(file));
   if (manifest === undefined || images.length === 0 || absent !== undefined) {
     throw new RepositoryError(
-      `input \`rollback-to\`: ${folder}/${MANIFEST_FILE} ${absent ? `names ${absent[0]}, which is not in the folder` : 'is not readable'}; the images cannot be verified`,
+      `input \`${input}\`: ${folder}/${MANIFEST_FILE} ${absent ? `names ${absent[0]}, which is not in the folder` : 'is not readable'}; the images cannot be verified`,
     );
   }
   await repo.checkoutFolder(
@@ -442,7 +451,7 @@ async function verifyDeployed(
     const storedSha = await fileDigest(stored);
     if (storedSha !== entry.compressedSha256) {
       throw new RepositoryError(
-        `input \`rollback-to\`: ${folder}/${file} has sha256 ${storedSha}, but its manifest says ` +
+        `input \`${input}\`: ${folder}/${file} has sha256 ${storedSha}, but its manifest says ` +
           `${entry.compressedSha256}; not moving \`latest\` to an image that changed since it was deployed`,
       );
     }
@@ -450,12 +459,13 @@ async function verifyDeployed(
     const imageSha = await fileDigest(image);
     if (imageSha !== entry.sha256) {
       throw new RepositoryError(
-        `input \`rollback-to\`: ${folder}/${file} unpacks to sha256 ${imageSha}, but its manifest says ` +
+        `input \`${input}\`: ${folder}/${file} unpacks to sha256 ${imageSha}, but its manifest says ` +
           `${entry.sha256}; not moving \`latest\` to it`,
       );
     }
     core.info(`verified ${folder}/${file}: sha256 ${entry.sha256} as in its manifest`);
   }
+  return manifest;
 }
 
 /** Moves `<directory>/latest` back to an existing `<directory>/<sha>/` whose images all verify. */
@@ -488,4 +498,100 @@ export async function writeRollback(access: GitAccess, settings: WriteSettings):
     }
     return plan;
   });
+}
+
+export interface PromoteSettings {
+  /** `promote-from`: the folder whose `<sha>/` is copied into `deploy-directory`. */
+  readonly from: string;
+  readonly promoteSha: PromoteSha;
+  /** `boot-args` when given: written as the promoted images' `.args`. */
+  readonly bootArgs?: readonly string[];
+  readonly keep: number;
+}
+
+export interface PromoteResult extends WriteResult {
+  /** The sha promoted (resolved from `promote-sha`). */
+  readonly sha: string;
+  readonly latestMoved: boolean;
+}
+
+/** The source folder at `tip`, its images verified once per content: its files, manifest and sha. */
+async function readPromoted(
+  repo: DeploymentRepository,
+  tip: string,
+  request: PromoteRequest,
+  dest: (n: number) => string,
+  verified: Map<string, Manifest>,
+) {
+  const { from, promoteSha } = request;
+  const wanted = (latest: string | undefined) => (promoteSha.kind === 'sha' ? promoteSha.sha : latest);
+  const source = await readTarget(repo, tip, from, (top, latest) =>
+    foldersToRead(top, wanted(latest) ?? '', undefined, 0),
+  );
+  const resolved = resolvePromoteSha(request, source);
+  if ('message' in resolved) throw new RepositoryError(resolved.message);
+  const missing = missingSource(request, resolved.sha, source.listing);
+  if (missing !== undefined) throw new RepositoryError(missing);
+  const files = source.listing.folders.get(resolved.sha) ?? new Map<string, string>();
+  const key = [...files].sort().join(',');
+  const manifest =
+    verified.get(key) ??
+    (await verifyDeployed(repo, tip, source.listing, from, resolved.sha, dest(verified.size), 'promote-from'));
+  verified.set(key, manifest);
+  return { sha: resolved.sha, files, manifest };
+}
+
+/**
+ * Copies `<from>/<sha>/` into `<directory>/<sha>/` by blob id after verifying its images as a
+ * rollback does, and moves `<directory>/latest` as a deploy would; nothing is built or uploaded
+ * but, for `boot-args`, the new `.args`, manifest and SHA256SUMS.
+ */
+export async function writePromote(
+  access: GitAccess,
+  settings: WriteSettings,
+  promote: PromoteSettings,
+): Promise<PromoteResult> {
+  const { directory } = settings;
+  const opened = await DeploymentRepository.open(access, settings.workDir, settings.author, settings.branch);
+  const { repo } = opened;
+  const asked: Omit<PromoteRequest, 'oidLength'> = {
+    from: promote.from,
+    directory,
+    promoteSha: promote.promoteSha,
+    keep: promote.keep,
+    ...defined({ bootArgs: promote.bootArgs, subject: settings.subject }),
+    sourceRepository: settings.sourceRepository,
+    runUrl: settings.runUrl,
+    display: repo.display,
+  };
+  const verified = new Map<string, Manifest>();
+  let last = { sha: '', latestMoved: false };
+  const result = await commitWithRetry(opened, settings, async (tip) => {
+    if (tip === undefined) {
+      throw new RepositoryError(
+        `input \`promote-from\`: \`${opened.branch}\` of ${repo.display} has no commits: nothing to promote`,
+      );
+    }
+    // The object ids' length tells the repository's format: the ids of generated files follow it.
+    const request: PromoteRequest = { ...asked, oidLength: tip.length };
+    const source = await readPromoted(repo, tip, request, (n) => join(settings.workDir, `verify-${n}`), verified);
+    const snap = await readTarget(repo, tip, directory, (top, latest) =>
+      foldersToRead(top, source.sha, latest, promote.keep),
+    );
+    const manifests = await readManifests(
+      repo,
+      manifestsToRead(snap.listing, source.sha, snap.latestSha, promote.keep),
+    );
+    const promoted = {
+      ...promotedFiles(request, source.sha, source.files, source.manifest),
+      manifest: source.manifest,
+    };
+    const latestOid = await repo.writeText(latestContent(source.sha));
+    const plan = planPromote(request, source.sha, latestOid, promoted, { ...snap, manifests, ancestry: 'unknown' });
+    last = { sha: source.sha, latestMoved: plan.kind === 'commit' && plan.latestMoved };
+    if (plan.kind === 'conflict') throw new RepositoryError(plan.message);
+    if (plan.kind === 'commit') await storeGenerated(repo, plan.generated);
+    return plan;
+  });
+  return { ...result, ...last };
 }

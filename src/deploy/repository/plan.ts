@@ -371,7 +371,7 @@ function sha256(text: string): string {
 }
 
 /** The folder's manifest and SHA256SUMS once this image is in, from the entries alone. */
-function folderFiles(manifest: Manifest): { manifestText: string; sumsText: string } {
+export function folderFiles(manifest: Manifest): { manifestText: string; sumsText: string } {
   const manifestText = serializeManifest(manifest);
   const hashes = new Map<string, string>([[MANIFEST_FILE, sha256(manifestText)]]);
   const images: ChecksumImage[] = [];
@@ -410,7 +410,7 @@ function nextManifest(request: DeployRequest, prior: Manifest | undefined, kept:
 }
 
 /** Where `latest` points after this deploy, and which folders `keep` removes. */
-function latestAndPrune(request: DeployRequest, state: TargetState, manifest: Manifest) {
+export function latestAndPrune(request: Pick<DeployRequest, 'sha' | 'keep'>, state: TargetState, manifest: Manifest) {
   const { sha } = request;
   const ours: BuildOrder = { sha, time: manifestTime(manifest) };
   const current: BuildOrder | undefined =
