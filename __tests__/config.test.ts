@@ -144,6 +144,16 @@ describe('parseConfig', () => {
     expect(problems({ 'rollback-to': 'abc123' })[0]).toMatch(/^input `rollback-to`: `abc123` is not a full commit sha/);
   });
 
+  it('reads keep-history: empty keeps all history, else a whole number from 1', () => {
+    expect(parse({}).deploy.keepHistory).toBeUndefined();
+    expect(parse({ 'keep-history': '50' }).deploy.keepHistory).toBe(50);
+    for (const bad of ['0', '-3', 'all', '1.5', '05']) {
+      expect(problems({ 'keep-history': bad })).toEqual([
+        `input \`keep-history\`: \`${bad}\` is not a number of commits; give a whole number from 1, such as 50, or leave it empty to keep all history`,
+      ]);
+    }
+  });
+
   it('accepts owner/name and full git URLs for the deployment repository', () => {
     for (const repository of [
       'mirage/mirage-www-deployment',
@@ -690,5 +700,52 @@ describe('boot-test', () => {
     expect(problems({ 'boot-test-timeout': '10s' })).toEqual([
       'input `boot-test-timeout`: `10s` is not a number of seconds from 1 to 3600; the default is 10',
     ]);
+  });
+});
+
+describe('promote-from', () => {
+  const SHA = 'b'.repeat(40);
+  it('copies into deploy-directory; promote-sha is latest, a sha, or by default the run`s commit; builds nothing', () => {
+    const config = parse({ 'promote-from': 'staging', 'deploy-directory': 'prod', 'working-directory': 'nowhere' });
+    expect(config.deploy.promote).toEqual({ from: 'staging', sha: ctx().sha, newBootArgs: false });
+    expect(
+      parse({ 'promote-from': 'staging', 'deploy-directory': 'prod', 'promote-sha': 'latest' }).deploy.promote?.sha,
+    ).toBe('latest');
+    expect(
+      parse({ 'promote-from': 'staging', 'deploy-directory': 'prod', 'promote-sha': SHA.toUpperCase() }).deploy.promote
+        ?.sha,
+    ).toBe(SHA);
+    expect(
+      parse({ 'promote-from': 'staging', 'deploy-directory': 'prod', 'boot-args': '--ipv4=192.0.2.7/24' }).deploy
+        .promote?.newBootArgs,
+    ).toBe(true);
+    expect(parse({}).deploy.promote).toBeUndefined();
+  });
+
+  it.each([
+    [
+      { 'promote-from': 'staging' },
+      'input `promote-from`: needs `deploy-directory`, the folder to promote `staging` to (such as `prod`), other than `staging`',
+    ],
+    [{ 'promote-from': 'staging', 'deploy-directory': 'staging' }, 'input `promote-from`: needs `deploy-directory`'],
+    [
+      { 'promote-from': 'staging', 'deploy-directory': 'prod', 'rollback-to': SHA },
+      'input `promote-from`: cannot be used with `rollback-to`',
+    ],
+    [
+      { 'promote-from': 'staging', 'deploy-directory': 'prod', 'image-path': 'artifact' },
+      'input `promote-from`: cannot be used with `image-path`',
+    ],
+    [
+      { 'promote-from': '../x', 'deploy-directory': 'prod' },
+      'input `promote-from`: `../x` is not a folder of the deployment repository',
+    ],
+    [
+      { 'promote-from': 'staging', 'deploy-directory': 'prod', 'promote-sha': 'abc' },
+      'input `promote-sha`: `abc` is not `latest` or a full commit sha',
+    ],
+    [{ 'promote-sha': 'latest' }, 'input `promote-sha`: is only read with `promote-from`'],
+  ])('refuses %o', (inputs, message) => {
+    expect(problems(inputs).some((p) => p.startsWith(message))).toBe(true);
   });
 });

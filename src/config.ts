@@ -87,11 +87,15 @@ export interface DeployConfig {
   readonly serverUrl: string;
   readonly compression: Compression;
   readonly keep: number;
+  /** `keep-history`: past this many commits, the deploy's commit starts a new root (absent: keep all). */
+  readonly keepHistory?: number;
   readonly commitMessage?: string;
   readonly commitUserName: string;
   readonly commitUserEmail: string;
   readonly dryRun: boolean;
   readonly rollbackTo?: string;
+  /** `promote-from`: copy a deployed folder of another `deploy-directory` here instead of building. */
+  readonly promote?: PromoteConfig;
   /** The deploy folder of the deployment repository: `deploy-directory`, by default the target. */
   readonly directory: string;
   /** The image's name in that folder, without extensions; absent: the built image's name. */
@@ -113,6 +117,15 @@ export interface DeployConfig {
   readonly waitForHost: number;
   /** `dependency-graph`: submit the deployed image's locked packages to GitHub's dependency graph. */
   readonly dependencyGraph?: boolean;
+}
+
+export interface PromoteConfig {
+  /** The folder promoted from (`promote-from`); `directory` is the one promoted to. */
+  readonly from: string;
+  /** `promote-sha`: `latest` (what `<from>/latest` names) or a sha; by default this run's commit. */
+  readonly sha: string;
+  /** `boot-args` was given: it replaces the promoted images' `.args`; otherwise theirs travel with them. */
+  readonly newBootArgs: boolean;
 }
 
 /** Where `deploy-to` sends the image. */
@@ -758,6 +771,61 @@ function parseHostReports(
   return { deploymentRecords, hostReports, waitForHost };
 }
 
+function parseKeepHistory(r: Reader): number | undefined {
+  const given = r.optional('keep-history');
+  if (given === undefined) return undefined;
+  if (!/^[1-9]\d{0,5}$/.test(given)) {
+    r.fail(
+      'keep-history',
+      `\`${given}\` is not a number of commits; give a whole number from 1, such as 50, or leave it empty to keep all history`,
+    );
+    return undefined;
+  }
+  return Number(given);
+}
+
+/** `promote-from` and `promote-sha`, refused beside another way of choosing what to deploy. */
+function parsePromote(r: Reader, ctx: RunContext, directory: string): PromoteConfig | undefined {
+  const from = r.optional('promote-from');
+  if (from === undefined) {
+    if (r.optional('promote-sha') !== undefined)
+      r.fail('promote-sha', 'is only read with `promote-from`; set both, or neither');
+    return undefined;
+  }
+  const bad = from
+    .split('/')
+    .map(badSegment)
+    .find((why) => why !== undefined);
+  if (bad !== undefined) {
+    return r.fail(
+      'promote-from',
+      `\`${from}\` is not a folder of the deployment repository: ${bad}; give one such as \`staging\``,
+    );
+  }
+  for (const other of ['rollback-to', 'image-path'] as const) {
+    if (r.optional(other) !== undefined) {
+      r.fail(
+        'promote-from',
+        `cannot be used with \`${other}\`: a promote copies a deployed folder; give one of the two`,
+      );
+    }
+  }
+  if (r.optional('deploy-directory') === undefined || directory === from) {
+    r.fail(
+      'promote-from',
+      `needs \`deploy-directory\`, the folder to promote \`${from}\` to (such as \`prod\`), other than \`${from}\``,
+    );
+  }
+  if (/albatross/.test(r.raw('deploy-to'))) {
+    r.fail('promote-from', 'copies between folders of the deployment repository; remove `albatross` from `deploy-to`');
+  }
+  const given = (r.optional('promote-sha') ?? ctx.sha).toLowerCase();
+  if (given !== 'latest' && !COMMIT_SHA.test(given)) {
+    r.fail('promote-sha', `\`${given}\` is not \`latest\` or a full commit sha (40 or 64 hexadecimal digits)`);
+  }
+  return { from, sha: given, newBootArgs: r.optional('boot-args') !== undefined };
+}
+
 function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
   const enabled = r.boolean('deploy', false);
   const keepText = r.raw('keep') || '0';
@@ -782,7 +850,8 @@ function parseDeploy(r: Reader, ctx: RunContext, target: Target): DeployConfig {
     repository: parseRepository(r, ctx, enabled),
     ...parseAccess(r),
     ...defined({ repositoryBranch, commitMessage: r.optional('commit-message'), rollbackTo }),
-    ...defined({ imageName: parseImageName(r) }),
+    ...defined({ imageName: parseImageName(r), keepHistory: parseKeepHistory(r) }),
+    ...defined({ promote: parsePromote(r, ctx, directory) }),
     serverUrl,
     compression: r.choice('compression', COMPRESSIONS, 'bzip2', 'a compression'),
     keep: /^\d+$/.test(keepText) ? Number(keepText) : 0,
@@ -921,8 +990,12 @@ export function parseConfig(read: InputReader, ctx: RunContext): Config {
   // Masked before anything is parsed, so that no message from here on can print them.
   for (const name of SECRET_INPUTS) maskSecret(read(name));
   const r = new Reader(read);
-  // A rollback moves a pointer, and `image-path` deploys a finished image: neither builds, so neither needs sources.
-  const build = parseBuild(r, ctx, r.raw('rollback-to') === '' && r.raw('image-path') === '');
+  // A rollback moves a pointer, `image-path` deploys a finished image, a promote copies a folder: none builds or needs sources.
+  const build = parseBuild(
+    r,
+    ctx,
+    r.raw('rollback-to') === '' && r.raw('image-path') === '' && r.raw('promote-from') === '',
+  );
   const setup = parseSetup(r);
   const deploy = parseDeploy(r, ctx, build.target);
   const albatross = parseAlbatross(r, ctx, build.target);

@@ -2,8 +2,8 @@ import * as core from '@actions/core';
 import { ConfigError, parseConfig, redactUrl, type AlbatrossConfig, type Config } from './config.js';
 import { readContext, type RunContext } from './context.js';
 import { preflight } from './deploy/credentials/preflight.js';
-import { decideDeploy } from './deploy/plan.js';
-import { deployImage, rollback } from './deploy/index.js';
+import { decideDeploy, type GateDecision } from './deploy/plan.js';
+import { deployImage, promote, rollback } from './deploy/index.js';
 import { readSourceFacts, type SourceFacts } from './deploy/source.js';
 import { buildUnikernel } from './mirage/index.js';
 import { bootTestDeployOnly } from './mirage/boot-test-run.js';
@@ -94,11 +94,23 @@ async function timedDeploy(deploy: () => Promise<DeployOutcome>): Promise<Deploy
   }
 }
 
+/** Like a rollback, a promote builds nothing: the bytes tested in one folder are copied to another. */
+async function promoteOnly(config: Config, ctx: RunContext, gate: GateDecision, secrets: Secrets): Promise<void> {
+  if (!gate.deploy || secrets.cleared === undefined) {
+    core.notice(`promote-from: not promoting: ${gate.reason}`);
+    setDeployOutputs({ deployed: false, message: gate.reason });
+    return;
+  }
+  const { cleared } = secrets;
+  setDeployOutputs(await timedDeploy(() => promote(config, ctx, cleared)));
+}
+
 async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   // Everything that can refuse the run is decided before anything is downloaded or built.
   const gate = decideDeploy(config.deploy, ctx);
   const { rollbackTo } = config.deploy;
-  const builds = rollbackTo === undefined && config.build.prebuilt === undefined;
+  const promoting = config.deploy.promote !== undefined;
+  const builds = rollbackTo === undefined && !promoting && config.build.prebuilt === undefined;
   if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
   // What the deploy needs of the secrets, checked now; empty when this run does not deploy.
   const secrets = gate.deploy ? await preflights(config) : {};
@@ -121,6 +133,8 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
     }
     return;
   }
+
+  if (promoting) return promoteOnly(config, ctx, gate, secrets);
 
   // Read before any build code runs: after that, git never runs in the checkout the build could change.
   const source = gate.deploy ? await readSourceFacts(ctx, config.build.workingDirectory) : undefined;

@@ -18,7 +18,7 @@ export async function bundleDeploy(outdir: string): Promise<string> {
     ...NODE_ESM_BUNDLE,
     stdin: {
       contents: [
-        "export { deployImage, rollback } from './src/deploy/index.ts';",
+        "export { deployImage, promote, rollback } from './src/deploy/index.ts';",
         "export { preflight } from './src/deploy/credentials/preflight.ts';",
         "export { readSourceFacts } from './src/deploy/source.ts';",
       ].join('\n'),

@@ -1,7 +1,8 @@
 /**
  * The deploy phase: compress the image under its deployed name, then write it with its side files
  * and `.args` into `<directory>/<sha>/` and move `<directory>/latest` in the deployment repository
- * (src/deploy/repository/), or move `latest` back for `rollback-to`.
+ * (src/deploy/repository/), or move `latest` back for `rollback-to`, or copy a deployed folder for
+ * `promote-from`.
  *
  * Outputs: `deployed` is true when the image is in the repository after this run — pushed now, or
  * already there from an earlier run of the same build. A dry run pushes nothing, so it reports
@@ -31,6 +32,7 @@ import type { SourceFacts } from './source.js';
 import type { Cleared, GitAccess } from './credentials/plan.js';
 import {
   writeDeploy,
+  writePromote,
   writeRollback,
   type DeployFiles,
   type WriteResult,
@@ -54,7 +56,7 @@ function settings(
     ...(record ? { record: recordContent({ repository: ctx.repository, id: record.id, environment, sha }) } : {}),
     directory: deploy.directory,
     sha,
-    ...defined({ branch: deploy.repositoryBranch, subject: deploy.commitMessage }),
+    ...defined({ branch: deploy.repositoryBranch, subject: deploy.commitMessage, keepHistory: deploy.keepHistory }),
     dryRun: deploy.dryRun,
     author: { name: deploy.commitUserName, email: deploy.commitUserEmail },
     sourceRepository: ctx.repository,
@@ -334,3 +336,35 @@ async function finishRecord(
 }
 
 export const removeWorkDirs = removeTempFolders(WORK_FOLDERS, 'remove deploy work folders');
+
+/**
+ * `promote-from`: `<from>/<sha>/` copied into `deploy-directory` by blob id once its images verify;
+ * output `latest-moved` says whether the destination's `latest` names it now.
+ */
+export async function promote(config: Config, ctx: RunContext, cleared: Cleared): Promise<DeployOutcome> {
+  const { deploy } = config;
+  const asked = deploy.promote;
+  if (asked === undefined) throw new Error('promote without `promote-from`');
+  const promoteSha =
+    asked.sha === 'latest' ? ({ kind: 'latest' } as const) : ({ kind: 'sha', sha: asked.sha } as const);
+  const what = `${asked.from}/${asked.sha === 'latest' ? 'latest' : asked.sha}`;
+  return withWorkDir(ctx, (workDir) =>
+    timedGroup(`Deploy: promote ${what} to \`${deploy.directory}\``, async () => {
+      const access = await openGitAccess(cleared, ctx);
+      const result = await writePromote(access, settings(config, ctx, asked.sha, workDir), {
+        from: asked.from,
+        promoteSha,
+        keep: deploy.keep,
+        ...defined({ bootArgs: asked.newBootArgs ? deploy.bootArgs : undefined }),
+      });
+      // A dry run moves nothing.
+      core.setOutput('latest-moved', String(result.status === 'pushed' && result.latestMoved));
+      return outcome(
+        result,
+        access,
+        deployFolder(deploy.directory, result.sha),
+        `promoted ${asked.from}/${result.sha} to`,
+      );
+    }),
+  );
+}

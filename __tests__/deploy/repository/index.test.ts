@@ -1,6 +1,7 @@
 // The writer's branching with a stand-in for the git plumbing (the real one is exercised in
 // __tests__/integration/deploy-repo*.test.ts): a push that lost the race is redone on the new tip,
-// and a rollback checks the stored image's compressed sha256 before moving `latest`.
+// and a rollback checks the stored image's compressed sha256 before moving `latest`; keep-history's
+// cut goes out with a lease on the tip it read.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -21,6 +22,10 @@ interface FakeRepo {
   tree: Array<{ mode: string; type: string; oid: string; path: string }>;
   checkout: (dest: string) => void;
   blobsCheckedOut: string[];
+  /** What each push leased (`keep-history`'s new root), undefined for a plain push. */
+  leases: Array<string | undefined>;
+  /** The commits each history count finds, in order. */
+  counts: number[];
 }
 
 const emptyRepo = (): FakeRepo => ({
@@ -31,6 +36,8 @@ const emptyRepo = (): FakeRepo => ({
   tree: [],
   checkout: () => undefined,
   blobsCheckedOut: [],
+  leases: [],
+  counts: [],
 });
 
 const fake: FakeRepo = emptyRepo();
@@ -68,7 +75,12 @@ vi.mock('../../../src/deploy/repository/git.js', () => {
       fake.parents.push(parent);
       return `commit-on-${parent}`;
     },
-    push: async () => fake.pushes.shift(),
+    push: async (_commit: string, _branch: string, lease?: string) => {
+      fake.leases.push(lease);
+      return fake.pushes.shift();
+    },
+    countCommits: async () => fake.counts.shift() ?? 1,
+    rootCommit: async (tip: string) => `root-of-${tip}`,
     checkoutBlobs: async (entries: Array<{ name: string }>) => {
       fake.blobsCheckedOut.push(...entries.map((e) => e.name));
     },
@@ -128,6 +140,43 @@ describe('writeDeploy', () => {
     });
     expect(fake.parents).toEqual(['T1', 'T2']);
     expect(result).toMatchObject({ status: 'pushed', commit: 'commit-on-T2', attempts: 2, diff: { first: true } });
+  });
+
+  it('keep-history: a cut pushed with a lease that another job broke is redone on the new tip, counted again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'writer-test-'));
+    // the clone's tip, then each attempt's deeper read of the branch
+    fake.tips = ['T0', 'T1', 'T2'];
+    fake.counts = [3, 1];
+    fake.pushes = [
+      { exitCode: 1, stdout: porcelain('!', '[rejected] (stale info)'), stderr: '' },
+      { exitCode: 0, stdout: porcelain(' ', 'T2..c'), stderr: '' },
+    ];
+    const versions = { ocaml: '', opam: '', mirage: '' };
+    const entry = {
+      name: 'hello',
+      compressedSha256: '',
+      sha256: '',
+      compression: 'none',
+      files: {},
+      size: 1,
+      versions,
+    };
+    const result = await writeDeploy(
+      access,
+      { ...settings(dir), keepHistory: 2 },
+      {
+        files: [],
+        imageFile: 'hello.xen',
+        entry: entry as unknown as ImageEntry,
+        source: { repository: 'o/r', sha: SHA, ref: 'refs/heads/main', commitTime: '2026-01-01T00:00:00Z' },
+        facts: { sha: SHA, ancestors: [], descendants: [] },
+        keep: 0,
+      },
+    );
+    // 3 commits > 2: a new root of T1's tree, leased on T1; then T2 holds 1 and is built on
+    expect(fake.parents).toEqual(['root-of-T1', 'T2']);
+    expect(fake.leases).toEqual(['T1', undefined]);
+    expect(result).toMatchObject({ status: 'pushed', commit: 'commit-on-T2', attempts: 2 });
   });
 
   it('refuses a deploy folder holding a symbolic link before reading any of its blobs', async () => {

@@ -22,10 +22,13 @@ import {
 } from '../../../src/deploy/repository/plan.js';
 import {
   classifyPush,
+  historyDepth,
+  historyRootMessage,
   isTransientFailure,
   MAX_PUSH_ATTEMPTS,
   remoteLines,
   retryDelay,
+  rewritesHistory,
 } from '../../../src/deploy/repository/plan.js';
 
 const sha = (c: string) => c.repeat(40);
@@ -543,6 +546,63 @@ describe('messages', () => {
 const C = 'c'.repeat(40);
 const porcelain = (flag: string, summary: string) =>
   `To ssh://host/repo.git\n${flag}\t${C}:refs/heads/main\t${summary}\nDone\n`;
+
+describe('keep-history', () => {
+  it('reads one commit more than it keeps, or the tip alone without keep-history', () => {
+    expect(historyDepth(undefined)).toBe(1);
+    expect(historyDepth(4)).toBe(5);
+  });
+
+  it.each([
+    [1, undefined, false],
+    [5, undefined, false],
+    [4, 4, false],
+    [5, 4, true],
+    [1, 1, false],
+    [2, 1, true],
+  ] as const)('%i commits counted with keep-history %s: a new root is %s', (counted, keep, cut) => {
+    expect(rewritesHistory(counted, keep)).toBe(cut);
+  });
+
+  it('names the tip the root replaces, whose tree it holds', () => {
+    const tip = 'a'.repeat(40);
+    expect(historyRootMessage(tip, 4)).toMatch(
+      new RegExp(`^history cut by keep-history 4\n\nThis root holds the tree of ${tip}, the tip it replaces`),
+    );
+  });
+
+  it.each([
+    [
+      'a plain server',
+      '[remote rejected] (non-fast-forward)',
+      'remote: error: denying non-fast-forward refs/heads/main (you should fetch first)',
+    ],
+    [
+      'GitHub',
+      '[remote rejected] (protected branch hook declined)',
+      'remote: error: GH006: Protected branch update failed for refs/heads/main.\nremote: error: Cannot force-push to this branch',
+    ],
+  ])('a forced push refused by %s names the protection and keep-history', (_name, summary, stderr) => {
+    const verdict = classifyPush({ exitCode: 1, stdout: porcelain('!', summary), stderr }, 'main', true);
+    expect(verdict?.kind).toBe('refused');
+    expect(verdict?.kind === 'refused' && verdict.hint).toMatch(/does not take force pushes .* remove `keep-history`/s);
+  });
+
+  it('a broken lease (another job pushed since the tip was read) is a retry on the new tip', () => {
+    const stdout = porcelain('!', '[rejected] (stale info)');
+    expect(classifyPush({ exitCode: 1, stdout, stderr: '' }, 'main', true)).toEqual({
+      kind: 'retry',
+      reason: 'stale info',
+    });
+  });
+
+  it('the same refusal of an ordinary push keeps its own hint', () => {
+    const stdout = porcelain('!', '[remote rejected] (pre-receive hook declined)');
+    const stderr = 'remote: error: GH006: Protected branch update failed for refs/heads/main.';
+    const verdict = classifyPush({ exitCode: 1, stdout, stderr }, 'main');
+    expect(verdict?.kind === 'refused' && verdict.hint).toMatch(/deploy-repository-branch/);
+  });
+});
 
 describe('classifyPush', () => {
   const cases: Array<[string, number, string, string, string | undefined, RegExp | undefined]> = [

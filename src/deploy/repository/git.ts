@@ -272,15 +272,18 @@ export class DeploymentRepository {
     );
   }
 
-  /** Fetches the tip of `branch` (its commit only); undefined when the branch does not exist. */
-  async fetchTip(branch: string): Promise<string | undefined> {
+  /**
+   * Fetches the tip of `branch` and the `depth - 1` commits below it (commits only, no trees);
+   * undefined when the branch does not exist.
+   */
+  async fetchTip(branch: string, depth = 1): Promise<string | undefined> {
     const tracking = `refs/remotes/origin/${branch}`;
     const args = [
       'fetch',
       '--quiet',
       '--no-tags',
       '--no-write-fetch-head',
-      '--depth=1',
+      `--depth=${depth}`,
       '--filter=tree:0',
       'origin',
       `+refs/heads/${branch}:${tracking}`,
@@ -422,6 +425,19 @@ export class DeploymentRepository {
     return (await this.mustGit(['mktree', '-z', '--missing'], { input })).trim();
   }
 
+  /**
+   * The commits of `tip`'s history fetched so far: at most the depth of the last fetch, since the
+   * shallow boundary ends the walk there.
+   */
+  async countCommits(tip: string): Promise<number> {
+    return Number((await this.mustGit(['rev-list', '--count', tip])).trim());
+  }
+
+  /** A parentless commit of `tip`'s tree as it is: the new root `keep-history` starts from. */
+  async rootCommit(tip: string, message: string): Promise<string> {
+    return (await this.mustGit(['commit-tree', await this.treeOf(tip), '-F', '-'], { input: message })).trim();
+  }
+
   /** A commit of the tree of `parent` (or an empty one) with `changes` applied. */
   async commit(parent: string | undefined, changes: readonly IndexChange[], message: string): Promise<string> {
     const base = parent === undefined ? undefined : await this.treeOf(parent);
@@ -431,12 +447,16 @@ export class DeploymentRepository {
   }
 
   /**
-   * Pushes `commit` to `branch` (never forced); the caller reads the porcelain result. Not a thin
-   * pack: a thin one deltifies against the files being replaced at the same paths, which git would
-   * first download — an earlier image, when a build is re-deployed with another image.
+   * Pushes `commit` to `branch`, forced only with a lease on the tip read (`keep-history`); the
+   * caller reads the porcelain result. Not a thin pack: a thin one deltifies against the files
+   * being replaced at the same paths, which git would first download — an earlier image, when a
+   * build is re-deployed with another image.
    */
-  async push(commit: string, branch: string): Promise<CommandResult> {
-    return this.git(['push', '--porcelain', '--no-progress', '--no-thin', 'origin', `${commit}:refs/heads/${branch}`], {
+  async push(commit: string, branch: string, lease?: string): Promise<CommandResult> {
+    const ref = `refs/heads/${branch}`;
+    // A new root replaces the branch only while it is still at the tip read: a push since breaks the lease.
+    const force = lease === undefined ? [] : [`--force-with-lease=${ref}:${lease}`];
+    return this.git(['push', '--porcelain', '--no-progress', '--no-thin', ...force, 'origin', `${commit}:${ref}`], {
       network: true,
     });
   }

@@ -14,6 +14,8 @@ import { parseManifest, type ImageEntry, type Manifest, type ManifestSource } fr
 import {
   classifyPush,
   foldersToRead,
+  historyDepth,
+  historyRootMessage,
   identifyLatest,
   listTarget,
   manifestsToRead,
@@ -22,6 +24,7 @@ import {
   planWrite,
   refuseSymlinks,
   retryDelay,
+  rewritesHistory,
   type DeploySnapshot,
   type IndexChange,
   type RollbackRequest,
@@ -32,6 +35,14 @@ import { DeploymentRepository, RepositoryError, type Author } from './git.js';
 import { ancestryOf, type SourceFacts } from '../source.js';
 import type { GitAccess } from '../credentials/plan.js';
 import { readLatestImage } from './changes.js';
+import {
+  missingSource,
+  planPromote,
+  promotedFiles,
+  resolvePromoteSha,
+  type PromoteRequest,
+  type PromoteSha,
+} from './promote.js';
 import type { DeployDiff, PackageVersion } from '../../sbom/diff.js';
 import { defined } from '../../defined.js';
 
@@ -47,6 +58,8 @@ export interface WriteSettings {
   readonly subject?: string;
   readonly sourceRepository: string;
   readonly runUrl: string;
+  /** `keep-history`: past this many commits, the commit starts a new root; absent, history is kept. */
+  readonly keepHistory?: number;
   /** Private, empty folder for the local repository; the caller removes it. */
   readonly workDir: string;
   /** `<directory>/latest.deployment`, written in the commit that moves `latest`; absent: left as it is. */
@@ -105,6 +118,13 @@ interface Opened {
   readonly repo: DeploymentRepository;
   readonly branch: string;
   readonly tip?: string;
+}
+
+/** The tip one attempt works on, and the root its commit goes on instead when history is cut. */
+interface Base {
+  readonly tip?: string;
+  /** `keep-history`: the tip's tree on a new root, pushed with a lease on `tip`. */
+  readonly newRoot?: { readonly keepHistory: number; readonly tip: string };
 }
 
 const short = (oid: string) => oid.slice(0, 12);
@@ -198,9 +218,10 @@ async function pushCommit(
   repo: DeploymentRepository,
   branch: string,
   commit: string,
+  lease: string | undefined,
 ): Promise<{ readonly pushed: true; readonly said?: string } | { readonly pushed: false; readonly reason: string }> {
-  const result = await repo.push(commit, branch);
-  const verdict = classifyPush(result, branch);
+  const result = await repo.push(commit, branch, lease);
+  const verdict = classifyPush(result, branch, lease !== undefined);
   if (verdict === undefined) {
     // The connection can fail after the server took the push: the branch says whether it did.
     if (await landed(repo, branch, commit)) {
@@ -225,23 +246,53 @@ async function pushCommit(
   return verdict.kind === 'pushed' ? { pushed: true } : { pushed: false, reason: verdict.reason };
 }
 
-/** Commits one attempt's step on `tip`, and pushes it unless this is a dry run. */
+/**
+ * The tip of this attempt (the clone's on the first, unless `keep-history` needs it deeper) and
+ * whether its history is to be cut: counted on commits fetched `historyDepth` deep, without trees.
+ */
+async function readBase(opened: Opened, n: number, keepHistory: number | undefined): Promise<Base> {
+  const { repo, branch } = opened;
+  const depth = historyDepth(keepHistory);
+  const tip = n === 1 && depth === 1 ? opened.tip : await repo.fetchTip(branch, depth);
+  if (tip === undefined || keepHistory === undefined) return defined({ tip });
+  const counted = await repo.countCommits(tip);
+  return rewritesHistory(counted, keepHistory) ? { tip, newRoot: { keepHistory, tip } } : { tip };
+}
+
+/** Commits one attempt's step on its base, and pushes it unless this is a dry run. */
 async function act(
   repo: DeploymentRepository,
   branch: string,
-  tip: string | undefined,
+  base: Base,
   step: Extract<Step, { kind: 'commit' }>,
   dryRun: boolean,
 ): Promise<Omit<WriteResult, 'attempts'> | { readonly retry: string }> {
-  const commit = await repo.commit(tip, step.changes, step.message);
-  const done = { branch, commit, notes: step.notes, latestMoved: step.latestMoved, ...defined({ diff: step.diff }) };
+  const { newRoot } = base;
+  const parent = newRoot
+    ? await repo.rootCommit(newRoot.tip, historyRootMessage(newRoot.tip, newRoot.keepHistory))
+    : base.tip;
+  const commit = await repo.commit(parent, step.changes, step.message);
+  const cut = newRoot
+    ? [
+        `keep-history ${newRoot.keepHistory}: \`${branch}\` had more than ${newRoot.keepHistory} commits; ` +
+          `this commit starts its history again on a root holding the tree of ${short(newRoot.tip)}`,
+      ]
+    : [];
+  for (const note of cut) core.info(note);
+  const done = {
+    branch,
+    commit,
+    notes: [...step.notes, ...cut],
+    latestMoved: step.latestMoved,
+    ...defined({ diff: step.diff }),
+  };
   if (dryRun) {
     core.info(
       `dry run: commit ${short(commit)} would be pushed to \`${branch}\`; it would:\n${step.listing.join('\n')}`,
     );
-    return { ...done, status: 'dry-run', notes: [...step.notes, ...step.listing] };
+    return { ...done, status: 'dry-run', notes: [...done.notes, ...step.listing] };
   }
-  const pushed = await pushCommit(repo, branch, commit);
+  const pushed = await pushCommit(repo, branch, commit, newRoot?.tip);
   if (!pushed.pushed) return { retry: pushed.reason };
   core.info(pushed.said ?? `pushed ${short(commit)} to \`${branch}\` of ${repo.display}`);
   return { ...done, status: 'pushed' };
@@ -250,13 +301,14 @@ async function act(
 /** Read, plan, act on the tip; again on the new tip while the branch keeps moving, within bounds. */
 async function commitWithRetry(
   opened: Opened,
-  dryRun: boolean,
+  settings: Pick<WriteSettings, 'dryRun' | 'keepHistory'>,
   attempt: (tip: string | undefined, n: number) => Promise<Step>,
 ): Promise<WriteResult> {
   const { repo, branch } = opened;
   let lastReason = '';
   for (let n = 1; n <= MAX_PUSH_ATTEMPTS; n++) {
-    const tip = n === 1 ? opened.tip : await repo.fetchTip(branch);
+    const base = await readBase(opened, n, settings.keepHistory);
+    const { tip } = base;
     core.info(
       tip === undefined
         ? `branch \`${branch}\` of ${repo.display} has no commits yet: this deploy makes the first`
@@ -267,7 +319,7 @@ async function commitWithRetry(
       core.info(`nothing to commit: ${step.reason}`);
       return { status: 'unchanged', branch, ...defined({ commit: tip }), notes: [step.reason], attempts: n };
     }
-    const done = await act(repo, branch, tip, step, dryRun);
+    const done = await act(repo, branch, base, step, settings.dryRun);
     if (!('retry' in done)) return { ...done, attempts: n };
     lastReason = done.retry;
     if (n < MAX_PUSH_ATTEMPTS) {
@@ -363,7 +415,7 @@ export async function writeDeploy(access: GitAccess, settings: WriteSettings, jo
   const opened = await DeploymentRepository.open(access, settings.workDir, settings.author, settings.branch);
   const { repo } = opened;
   const request = await writeRequest(repo, settings, job);
-  return commitWithRetry(opened, settings.dryRun, async (tip, n) => {
+  return commitWithRetry(opened, settings, async (tip, n) => {
     const snapshot = await readSnapshot(repo, tip, settings, job, join(settings.workDir, `legacy-${n}`));
     const plan = planWrite(request, snapshot);
     if (plan.kind === 'unchanged') return plan;
@@ -382,13 +434,14 @@ async function verifyDeployed(
   directory: string,
   sha: string,
   dest: string,
-): Promise<void> {
+  input: 'rollback-to' | 'promote-from' = 'rollback-to',
+): Promise<Manifest> {
   const folder = deployFolder(directory, sha);
   const files = listing.folders.get(sha) ?? new Map<string, string>();
   const manifestOid = files.get(MANIFEST_FILE);
   if (manifestOid === undefined) {
     throw new RepositoryError(
-      `input \`rollback-to\`: ${folder} has no ${MANIFEST_FILE}, so its images cannot be verified; roll back to a sha this action deployed`,
+      `input \`${input}\`: ${folder} has no ${MANIFEST_FILE}, so its images cannot be verified; give a sha this action deployed`,
     );
   }
   await repo.fetchBlobs([manifestOid]);
@@ -397,7 +450,7 @@ async function verifyDeployed(
   const absent = images.find(([file]) => !files.has(file));
   if (manifest === undefined || images.length === 0 || absent !== undefined) {
     throw new RepositoryError(
-      `input \`rollback-to\`: ${folder}/${MANIFEST_FILE} ${absent ? `names ${absent[0]}, which is not in the folder` : 'is not readable'}; the images cannot be verified`,
+      `input \`${input}\`: ${folder}/${MANIFEST_FILE} ${absent ? `names ${absent[0]}, which is not in the folder` : 'is not readable'}; the images cannot be verified`,
     );
   }
   await repo.checkoutFolder(
@@ -411,7 +464,7 @@ async function verifyDeployed(
     const storedSha = await fileDigest(stored);
     if (storedSha !== entry.compressedSha256) {
       throw new RepositoryError(
-        `input \`rollback-to\`: ${folder}/${file} has sha256 ${storedSha}, but its manifest says ` +
+        `input \`${input}\`: ${folder}/${file} has sha256 ${storedSha}, but its manifest says ` +
           `${entry.compressedSha256}; not moving \`latest\` to an image that changed since it was deployed`,
       );
     }
@@ -419,12 +472,13 @@ async function verifyDeployed(
     const imageSha = await fileDigest(image);
     if (imageSha !== entry.sha256) {
       throw new RepositoryError(
-        `input \`rollback-to\`: ${folder}/${file} unpacks to sha256 ${imageSha}, but its manifest says ` +
+        `input \`${input}\`: ${folder}/${file} unpacks to sha256 ${imageSha}, but its manifest says ` +
           `${entry.sha256}; not moving \`latest\` to it`,
       );
     }
     core.info(`verified ${folder}/${file}: sha256 ${entry.sha256} as in its manifest`);
   }
+  return manifest;
 }
 
 /** Moves `<directory>/latest` back to an existing `<directory>/<sha>/` whose images all verify. */
@@ -445,7 +499,7 @@ export async function writeRollback(access: GitAccess, settings: WriteSettings):
     display: repo.display,
   };
   const verified = new Set<string>();
-  return commitWithRetry(opened, settings.dryRun, async (tip) => {
+  return commitWithRetry(opened, settings, async (tip) => {
     const snap = await readTarget(repo, tip, directory, (top) => foldersToRead(top, sha, undefined, 0));
     const plan = planRollback(request, snap);
     if (plan.kind === 'missing') throw new RepositoryError(plan.message);
@@ -460,4 +514,100 @@ export async function writeRollback(access: GitAccess, settings: WriteSettings):
     }
     return plan;
   });
+}
+
+export interface PromoteSettings {
+  /** `promote-from`: the folder whose `<sha>/` is copied into `deploy-directory`. */
+  readonly from: string;
+  readonly promoteSha: PromoteSha;
+  /** `boot-args` when given: written as the promoted images' `.args`. */
+  readonly bootArgs?: readonly string[];
+  readonly keep: number;
+}
+
+export interface PromoteResult extends WriteResult {
+  /** The sha promoted (resolved from `promote-sha`). */
+  readonly sha: string;
+  readonly latestMoved: boolean;
+}
+
+/** The source folder at `tip`, its images verified once per content: its files, manifest and sha. */
+async function readPromoted(
+  repo: DeploymentRepository,
+  tip: string,
+  request: PromoteRequest,
+  dest: (n: number) => string,
+  verified: Map<string, Manifest>,
+) {
+  const { from, promoteSha } = request;
+  const wanted = (latest: string | undefined) => (promoteSha.kind === 'sha' ? promoteSha.sha : latest);
+  const source = await readTarget(repo, tip, from, (top, latest) =>
+    foldersToRead(top, wanted(latest) ?? '', undefined, 0),
+  );
+  const resolved = resolvePromoteSha(request, source);
+  if ('message' in resolved) throw new RepositoryError(resolved.message);
+  const missing = missingSource(request, resolved.sha, source.listing);
+  if (missing !== undefined) throw new RepositoryError(missing);
+  const files = source.listing.folders.get(resolved.sha) ?? new Map<string, string>();
+  const key = [...files].sort().join(',');
+  const manifest =
+    verified.get(key) ??
+    (await verifyDeployed(repo, tip, source.listing, from, resolved.sha, dest(verified.size), 'promote-from'));
+  verified.set(key, manifest);
+  return { sha: resolved.sha, files, manifest };
+}
+
+/**
+ * Copies `<from>/<sha>/` into `<directory>/<sha>/` by blob id after verifying its images as a
+ * rollback does, and moves `<directory>/latest` as a deploy would; nothing is built or uploaded
+ * but, for `boot-args`, the new `.args`, manifest and SHA256SUMS.
+ */
+export async function writePromote(
+  access: GitAccess,
+  settings: WriteSettings,
+  promote: PromoteSettings,
+): Promise<PromoteResult> {
+  const { directory } = settings;
+  const opened = await DeploymentRepository.open(access, settings.workDir, settings.author, settings.branch);
+  const { repo } = opened;
+  const asked: Omit<PromoteRequest, 'oidLength'> = {
+    from: promote.from,
+    directory,
+    promoteSha: promote.promoteSha,
+    keep: promote.keep,
+    ...defined({ bootArgs: promote.bootArgs, subject: settings.subject }),
+    sourceRepository: settings.sourceRepository,
+    runUrl: settings.runUrl,
+    display: repo.display,
+  };
+  const verified = new Map<string, Manifest>();
+  let last = { sha: '', latestMoved: false };
+  const result = await commitWithRetry(opened, settings, async (tip) => {
+    if (tip === undefined) {
+      throw new RepositoryError(
+        `input \`promote-from\`: \`${opened.branch}\` of ${repo.display} has no commits: nothing to promote`,
+      );
+    }
+    // The object ids' length tells the repository's format: the ids of generated files follow it.
+    const request: PromoteRequest = { ...asked, oidLength: tip.length };
+    const source = await readPromoted(repo, tip, request, (n) => join(settings.workDir, `verify-${n}`), verified);
+    const snap = await readTarget(repo, tip, directory, (top, latest) =>
+      foldersToRead(top, source.sha, latest, promote.keep),
+    );
+    const manifests = await readManifests(
+      repo,
+      manifestsToRead(snap.listing, source.sha, snap.latestSha, promote.keep),
+    );
+    const promoted = {
+      ...promotedFiles(request, source.sha, source.files, source.manifest),
+      manifest: source.manifest,
+    };
+    const latestOid = await repo.writeText(latestContent(source.sha));
+    const plan = planPromote(request, source.sha, latestOid, promoted, { ...snap, manifests, ancestry: 'unknown' });
+    last = { sha: source.sha, latestMoved: plan.kind === 'commit' && plan.latestMoved };
+    if (plan.kind === 'conflict') throw new RepositoryError(plan.message);
+    if (plan.kind === 'commit') await storeGenerated(repo, plan.generated);
+    return plan;
+  });
+  return { ...result, ...last };
 }

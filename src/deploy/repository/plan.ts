@@ -374,7 +374,7 @@ function sha256(text: string): string {
 }
 
 /** The folder's manifest and SHA256SUMS once this image is in, from the entries alone. */
-function folderFiles(manifest: Manifest): { manifestText: string; sumsText: string } {
+export function folderFiles(manifest: Manifest): { manifestText: string; sumsText: string } {
   const manifestText = serializeManifest(manifest);
   const hashes = new Map<string, string>([[MANIFEST_FILE, sha256(manifestText)]]);
   const images: ChecksumImage[] = [];
@@ -413,7 +413,7 @@ function nextManifest(request: DeployRequest, prior: Manifest | undefined, kept:
 }
 
 /** Where `latest` points after this deploy, and which folders `keep` removes. */
-function latestAndPrune(request: DeployRequest, state: TargetState, manifest: Manifest) {
+export function latestAndPrune(request: Pick<DeployRequest, 'sha' | 'keep'>, state: TargetState, manifest: Manifest) {
   const { sha } = request;
   const ours: BuildOrder = { sha, time: manifestTime(manifest) };
   const current: BuildOrder | undefined =
@@ -692,7 +692,19 @@ export function remoteLines(stderr: string): string[] {
     .filter((l) => l.trim() !== '');
 }
 
-function hintFor(text: string, branch: string): string | undefined {
+/** A refused forced push (`keep-history`'s new root): the protection that refused it and the way out. */
+function forcedHint(text: string, branch: string): string | undefined {
+  if (!/GH006|protected branch|force.?push|non-fast-forward|denyNonFastForwards/i.test(text)) return undefined;
+  return (
+    `branch \`${branch}\` of the deployment repository does not take force pushes (branch protection, or ` +
+    '`receive.denyNonFastForwards`), and input `keep-history` replaces its history with a new root: allow ' +
+    'force pushes of this deploy key or token to the branch, or remove `keep-history`'
+  );
+}
+
+function hintFor(text: string, branch: string, forced: boolean): string | undefined {
+  const refusedForce = forced ? forcedHint(text, branch) : undefined;
+  if (refusedForce !== undefined) return refusedForce;
   if (/GH006|protected branch/i.test(text)) {
     return (
       `branch \`${branch}\` of the deployment repository is protected: let the deploy key or token bypass ` +
@@ -715,6 +727,7 @@ function hintFor(text: string, branch: string): string | undefined {
 export function classifyPush(
   result: { exitCode: number; stdout: string; stderr: string },
   branch: string,
+  forced = false,
 ): PushVerdict | undefined {
   const ref = `refs/heads/${branch}`;
   const line = result.stdout
@@ -730,11 +743,39 @@ export function classifyPush(
   if (summary.startsWith('[rejected]') && MOVED.includes(reason)) return { kind: 'retry', reason };
   if (LOCKED.test(result.stderr) || LOCKED.test(reason)) return { kind: 'retry', reason: 'the ref was locked' };
   const said = server.length ? `${summary}: ${server.join(' ')}` : summary;
-  const hint = hintFor(`${summary}\n${result.stderr}`, branch);
+  const hint = hintFor(`${summary}\n${result.stderr}`, branch, forced);
   return hint === undefined ? { kind: 'refused', reason: said } : { kind: 'refused', reason: said, hint };
 }
 
 export const MAX_PUSH_ATTEMPTS = 12;
+
+/**
+ * How deep a deploy reads the branch's history for `keep-history: N`: N + 1 commits tell "more
+ * than N" without fetching the rest (and no trees: the count needs commits only).
+ */
+export function historyDepth(keepHistory: number | undefined): number {
+  return keepHistory === undefined ? 1 : keepHistory + 1;
+}
+
+/**
+ * Whether this attempt's commit starts a new root: `keep-history` is set and the branch, read
+ * `historyDepth` deep, holds more than it allows. A branch that does not exist yet has nothing to cut.
+ */
+export function rewritesHistory(counted: number, keepHistory: number | undefined): boolean {
+  return keepHistory !== undefined && counted > keepHistory;
+}
+
+/**
+ * The new root's message: it holds the tip's tree unchanged, and names the tip it replaces so that
+ * an archive (a tag pushed before) can be matched to it.
+ */
+export function historyRootMessage(tip: string, keepHistory: number): string {
+  return (
+    `history cut by keep-history ${keepHistory}\n\n` +
+    `This root holds the tree of ${tip}, the tip it replaces; every folder is unchanged.\n` +
+    'The commits before it are no longer on this branch.\n'
+  );
+}
 
 /** How many times one git command is tried when the transport, not the server's verdict, failed. */
 export const MAX_TRANSPORT_ATTEMPTS = 4;
