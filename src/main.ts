@@ -24,6 +24,7 @@ import type { BuiltImage, DeployOutcome } from './types.js';
 import { preflightAlbatross, type AlbatrossCleared } from './albatross/preflight.js';
 import type { Cleared } from './deploy/credentials/plan.js';
 import { rollbackAlbatross, runAlbatross } from './albatross/run.js';
+import { commentFromFile, previewWanted, readPreviewBase, reportPreview } from './preview/index.js';
 
 function describe(config: Config, ctx: RunContext): string {
   const { build, setup, deploy } = config;
@@ -83,6 +84,8 @@ async function timedDeploy(deploy: () => Promise<DeployOutcome>): Promise<Deploy
 }
 
 async function runPhases(config: Config, ctx: RunContext): Promise<void> {
+  // Comment-only mode (`pr-comment-from`): nothing is built or deployed.
+  if (config.preview.from !== undefined) return commentFromFile(config, ctx);
   // Everything that can refuse the run is decided before anything is downloaded or built.
   const gate = decideDeploy(config.deploy, ctx);
   const { rollbackTo } = config.deploy;
@@ -112,6 +115,8 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
 
   // Read before any build code runs: after that, git never runs in the checkout the build could change.
   const source = gate.deploy ? await readSourceFacts(ctx, config.build.workingDirectory) : undefined;
+  // The preview's `latest` too, without the write secret, before the pull request's code runs.
+  const base = previewWanted(config, ctx) ? await readPreviewBase(config, ctx) : undefined;
   const { image, versions } = runner ? await build(config, ctx, runner) : await takePrebuilt(config);
   core.setOutput('ocaml-version', versions.ocamlVersion);
   core.setOutput('opam-version', versions.opamVersion);
@@ -123,6 +128,7 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   if (image.reproducible !== undefined) core.setOutput('reproducible', String(image.reproducible));
   if (image.sbom === undefined) summaryRow('SBOM', 'none (no lock file)');
   else summaryRow('SBOM', { code: image.sbom.cyclonedx }, ` (${image.sbom.packages.length} packages)`);
+  if (base) await reportPreview(config, ctx, image, versions, base);
 
   if (!gate.deploy || source === undefined) {
     core.notice(`Not deploying: ${gate.reason}`);

@@ -1,0 +1,115 @@
+/**
+ * The REST calls of the preview: list the pull request's comments, then update the one carrying
+ * this image's marker or create it; and, in comment-only mode, the pull request's head. Each call
+ * has a deadline; a refusal (a token without `pull-requests: write`, a fork's read-only token, a
+ * timeout) is a warning, never a failed build: the preview is a report.
+ */
+import * as core from '@actions/core';
+import { getOctokit } from '@actions/github';
+import type { RunContext } from '../context.js';
+import { deadlineSignal } from '../cancel.js';
+import { deadline, GITHUB_API_DEADLINE_MS } from '../deadlines.js';
+import { maskSecret } from '../secrets.js';
+import { chooseComment, commentBody, previewMarker, type ExistingComment, type Preview } from './plan.js';
+
+/** Pages of 100 comments read looking for the marker. */
+const MAX_COMMENT_PAGES = 30;
+
+type Octokit = ReturnType<typeof getOctokit>;
+
+function failure(error: unknown): string {
+  const status = (error as { status?: unknown }).status;
+  const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+  return `${typeof status === 'number' ? status : 'no answer'}: ${message}`;
+}
+
+function warn(step: string, error: unknown): void {
+  core.warning(
+    `input \`github-token\`: ${step} failed (${failure(error)}); give the token \`pull-requests: write\` ` +
+      '(workflow `permissions: pull-requests: write`); the build itself is not affected',
+  );
+}
+
+const request = () => ({ request: { signal: deadlineSignal(deadline(GITHUB_API_DEADLINE_MS)) } });
+
+function client(token: string, ctx: RunContext): { octokit: Octokit; owner: string; repo: string } {
+  maskSecret(token);
+  const [owner = '', repo = ''] = ctx.repository.split('/');
+  return { octokit: getOctokit(token, { baseUrl: ctx.apiUrl }), owner, repo };
+}
+
+async function listComments(octokit: Octokit, owner: string, repo: string, issue: number): Promise<ExistingComment[]> {
+  const comments: ExistingComment[] = [];
+  for (let page = 1; page <= MAX_COMMENT_PAGES; page++) {
+    const { data } = await octokit.rest.issues.listComments({
+      owner,
+      repo,
+      issue_number: issue,
+      per_page: 100,
+      page,
+      ...request(),
+    });
+    comments.push(...data);
+    if (data.length < 100) break;
+  }
+  return comments;
+}
+
+/**
+ * The preview's comment on its pull request, found by its marker among the comments and updated,
+ * or created: one per `<directory>/<image>` however many pushes and matrix jobs. Its URL, or
+ * undefined after a warning.
+ */
+export async function upsertComment(token: string, ctx: RunContext, preview: Preview): Promise<string | undefined> {
+  const { octokit, owner, repo } = client(token, ctx);
+  const issue = preview.pullRequest;
+  const marker = previewMarker(preview.directory, preview.image);
+  let comments: ExistingComment[];
+  try {
+    comments = await listComments(octokit, owner, repo, issue);
+  } catch (error) {
+    warn(`listing the comments of pull request #${issue}`, error);
+    return undefined;
+  }
+  const body = commentBody(preview);
+  const target = chooseComment(comments, marker);
+  try {
+    if (target.kind === 'update') {
+      const { data } = await octokit.rest.issues.updateComment({
+        owner,
+        repo,
+        comment_id: target.id,
+        body,
+        ...request(),
+      });
+      core.info(`updated the preview comment ${data.html_url} on pull request #${issue}`);
+      return data.html_url;
+    }
+    const { data } = await octokit.rest.issues.createComment({ owner, repo, issue_number: issue, body, ...request() });
+    core.info(`commented the preview on pull request #${issue}: ${data.html_url}`);
+    return data.html_url;
+  } catch (error) {
+    warn(`${target.kind === 'update' ? 'updating' : 'creating'} the preview comment on pull request #${issue}`, error);
+    return undefined;
+  }
+}
+
+/**
+ * Comment-only mode: whether the pull request the (untrusted) preview file names has, as its head,
+ * the commit the file says it was built from; otherwise a fork could have its preview posted on
+ * another pull request. False after a warning.
+ */
+export async function checkPullRequestHead(token: string, ctx: RunContext, preview: Preview): Promise<boolean> {
+  const { octokit, owner, repo } = client(token, ctx);
+  try {
+    const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: preview.pullRequest, ...request() });
+    if (data.head.sha === preview.headSha) return true;
+    core.warning(
+      `input \`pr-comment-from\`: pull request #${preview.pullRequest}'s head is ${data.head.sha}, not ` +
+        `${preview.headSha} which the preview was built from (a newer push?); not commenting`,
+    );
+  } catch (error) {
+    warn(`reading pull request #${preview.pullRequest}`, error);
+  }
+  return false;
+}
