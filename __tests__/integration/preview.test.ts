@@ -6,7 +6,8 @@
  * run only leaves its preview file, which a `workflow_run` job comments with `pr-comment-from`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareRepo, snapshotRepo } from '../support/bare-repo.js';
@@ -65,11 +66,12 @@ function pullRequestBuild(
   script: string,
   inputs: Record<string, string>,
   event: 'pull_request-same-repo' | 'pull_request-fork' = 'pull_request-same-repo',
+  env: Record<string, string> = { GITHUB_API_URL: api.url },
 ): Promise<RunResult> {
   return fixture.runExample({
     workspace: 'pr-workspace',
     event,
-    env: { GITHUB_API_URL: api.url },
+    env,
     prepare: (dir) => writeFileSync(join(dir, 'preview-build.sh'), script),
     inputs: {
       target: 'xen',
@@ -86,6 +88,14 @@ function pullRequestBuild(
 async function fingerprintOf(key: string, name: string): Promise<string> {
   const file = await writeKeyFile(join(fixture.base, name), key);
   return execFileSync('ssh-keygen', ['-lf', file], { encoding: 'utf8' }).split(' ')[1] ?? '';
+}
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
 }
 
 const percent = (before: number, after: number) => Math.round(((after - before) / before) * 1000) / 10;
@@ -113,6 +123,10 @@ describe('pull-request preview', () => {
     expect(sshdLog).toContain(readFingerprint);
     expect(sshdLog).not.toContain(writeFingerprint);
     expect(await snapshotRepo(repo)).toBe(before);
+    // The read-only key is masked, and no file of it is left behind.
+    expect(run.log).not.toContain(sshd.readOnlyKey.split('\n')[1]);
+    const keyLine = sshd.readOnlyKey.split('\n')[1] ?? '';
+    expect(filesUnder(run.dirs.runnerTemp).filter((f) => readFileSync(f, 'latin1').includes(keyLine))).toEqual([]);
 
     expect(api.comments).toHaveLength(1);
     const [comment] = api.comments;
@@ -164,6 +178,28 @@ describe('pull-request preview', () => {
     expect(run.log).toMatch(/a pull request from a fork gets a read-only token/);
     forkPreview = run.outputs.preview ?? '';
     expect(JSON.parse(readFileSync(forkPreview, 'utf8'))).toMatchObject({ pullRequest: 42, headSha: HEAD });
+  }, 300_000);
+
+  it('an API that never answers gives a warning after the deadline, and the build succeeds', async () => {
+    const sockets: Socket[] = [];
+    const stall: Server = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => stall.listen(0, '127.0.0.1', resolve));
+    const port = (stall.address() as { port: number }).port;
+    try {
+      const run = await pullRequestBuild(GROW_BUILD, { 'deploy-repository': http.url }, 'pull_request-same-repo', {
+        GITHUB_API_URL: `http://127.0.0.1:${port}`,
+        MIRAGE_DEPLOY_TEST_DEADLINE_MS: '3000',
+      });
+      expect(run.main.exitCode, run.log).toBe(0);
+      expect(sockets.length).toBeGreaterThan(0);
+      expect(run.log).toMatch(
+        /::warning::input `github-token`: listing the comments of pull request #42 failed \(no answer: .*\); the API did not answer within 3 s; the build itself is not affected/,
+      );
+      expect(run.outputs['preview-comment'] ?? '').toBe('');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => stall.close(() => resolve()));
+    }
   }, 300_000);
 });
 

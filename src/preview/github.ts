@@ -8,7 +8,7 @@ import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import type { RunContext } from '../context.js';
 import { deadlineSignal } from '../cancel.js';
-import { deadline, GITHUB_API_DEADLINE_MS } from '../deadlines.js';
+import { deadline, GITHUB_API_DEADLINE_MS, seconds } from '../deadlines.js';
 import { maskSecret } from '../secrets.js';
 import { chooseComment, commentBody, previewMarker, type ExistingComment, type Preview } from './plan.js';
 
@@ -17,17 +17,22 @@ const MAX_COMMENT_PAGES = 30;
 
 type Octokit = ReturnType<typeof getOctokit>;
 
-function failure(error: unknown): string {
-  const status = (error as { status?: unknown }).status;
+/** The API's status, absent when it never answered (refused connection, the deadline). */
+function failure(error: unknown): { readonly status?: number; readonly text: string } {
+  const status = (error as { response?: { status?: unknown } }).response?.status;
   const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
-  return `${typeof status === 'number' ? status : 'no answer'}: ${message}`;
+  return typeof status === 'number' ? { status, text: `${status}: ${message}` } : { text: `no answer: ${message}` };
 }
 
 function warn(step: string, error: unknown): void {
-  core.warning(
-    `input \`github-token\`: ${step} failed (${failure(error)}); give the token \`pull-requests: write\` ` +
-      '(workflow `permissions: pull-requests: write`); the build itself is not affected',
-  );
+  const { status, text } = failure(error);
+  const fix =
+    status === 403 || status === 404
+      ? 'give the token `pull-requests: write` (workflow `permissions: pull-requests: write`)'
+      : status === undefined
+        ? `the API did not answer within ${seconds(deadline(GITHUB_API_DEADLINE_MS))} s`
+        : 'the API refused it';
+  core.warning(`input \`github-token\`: ${step} failed (${text}); ${fix}; the build itself is not affected`);
 }
 
 const request = () => ({ request: { signal: deadlineSignal(deadline(GITHUB_API_DEADLINE_MS)) } });
