@@ -52,7 +52,9 @@ beforeAll(async () => {
     pullRequests: new Map([
       [42, HEAD],
       [7, OTHER_HEAD],
+      [43, HEAD],
     ]),
+    listBarrier: { issue: 43, count: 2 },
   });
 }, 120_000);
 
@@ -204,8 +206,8 @@ describe('pull-request preview', () => {
 });
 
 /** The `workflow_run` job: a fresh workspace holding only the downloaded artifact. */
-function commentJob(preview: string, headSha = HEAD): Promise<RunResult> {
-  const workspace = join(fixture.base, 'comment-workspace');
+function commentJob(preview: string, headSha = HEAD, name = 'comment-workspace'): Promise<RunResult> {
+  const workspace = join(fixture.base, name);
   mkdirSync(workspace, { recursive: true });
   writeFileSync(join(workspace, 'preview.json'), preview);
   return fixture.run({
@@ -255,5 +257,18 @@ describe('pr-comment-from (workflow_run after a fork)', () => {
       /input `pr-comment-from`: .* says it was built from 1{40}, but the workflow run built 3{40}/,
     );
     expect(api.requests).toEqual([]);
+  }, 120_000);
+
+  it('two jobs listing at the same moment both create, and settle on one comment', async () => {
+    api.requests.length = 0;
+    const file = JSON.stringify({ ...JSON.parse(readFileSync(forkPreview, 'utf8')), pullRequest: 43 });
+    const runs = await Promise.all([commentJob(file, HEAD, 'comment-a'), commentJob(file, HEAD, 'comment-b')]);
+    for (const run of runs) expect(run.main.exitCode, run.log).toBe(0);
+    const created = api.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/issues/43/comments'));
+    expect(created).toHaveLength(2);
+    const kept = api.comments.filter((c) => c.issue === 43);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]?.body.startsWith(`${MARKER}\n`)).toBe(true);
+    expect(runs.map((r) => r.outputs['preview-comment'])).toEqual([kept[0]?.html_url, kept[0]?.html_url]);
   }, 120_000);
 });

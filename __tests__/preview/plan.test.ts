@@ -5,6 +5,7 @@ import {
   inert,
   MAX_PACKAGE_ROWS,
   parsePreview,
+  settleCreated,
   previewMarker,
   type Preview,
 } from '../../src/preview/plan.js';
@@ -116,6 +117,16 @@ describe('chooseComment', () => {
   });
   it('creates when none carries the marker', () => {
     expect(chooseComment([{ id: 1, body: null, user: null }], marker)).toEqual({ kind: 'create' });
+  });
+});
+
+describe('settleCreated', () => {
+  const marker = previewMarker('xen', 'hello');
+  const bot = (id: number) => ({ id, body: `${marker}\n`, user: { type: 'Bot' } });
+  it('keeps ours when it is the oldest, and merges into the oldest otherwise', () => {
+    expect(settleCreated([bot(1), bot(2)], marker, 1)).toEqual({ kind: 'keep' });
+    expect(settleCreated([bot(1), bot(2)], marker, 2)).toEqual({ kind: 'merge', into: 1 });
+    expect(settleCreated([bot(2)], marker, 2)).toEqual({ kind: 'keep' });
   });
 });
 

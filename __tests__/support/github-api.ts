@@ -12,6 +12,7 @@
  *   GET   /repos/{owner}/{repo}/issues/{n}/comments?per_page&page   -> 200 [comment, ...]
  *   POST  /repos/{owner}/{repo}/issues/{n}/comments               -> 201 comment (by a bot)
  *   PATCH /repos/{owner}/{repo}/issues/comments/{id}              -> 200 comment; 404 unknown id
+ *   DELETE /repos/{owner}/{repo}/issues/comments/{id}             -> 204; 404 unknown id
  *   GET   /repos/{owner}/{repo}/pulls/{n}                         -> 200 {number, head: {sha}} of `pullRequests`
  * A read-only token (`readOnlyTokens`) may read (GET) but not write, as a fork's token.
  */
@@ -56,6 +57,11 @@ export async function startGithubApi(
     stallState?: string;
     /** Pull request number -> its head sha, for GET /pulls/{n}. */
     pullRequests?: ReadonlyMap<number, string>;
+    /**
+     * The first `count` listings of issue `issue`'s comments are answered only once all of them
+     * arrived: jobs that list at the same moment, made certain.
+     */
+    listBarrier?: { readonly issue: number; readonly count: number };
   } = {},
 ): Promise<GithubApi> {
   const requests: RecordedRequest[] = [];
@@ -96,10 +102,22 @@ export async function startGithubApi(
         if (body.state === opts.stallState) return;
         return send(201, { id: next++, state: body.state });
       }
+      if (req.method === 'GET' && path.endsWith(`/issues/${opts.listBarrier?.issue}/comments`)) await barrier();
       const answer = commentsApi(req.method ?? '', path, url.searchParams, body);
       return answer ? send(answer[0], answer[1]) : send(404, { message: 'Not Found' });
     })();
   });
+  const waiting: Array<() => void> = [];
+  let released = false;
+  const barrier = () =>
+    released
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          waiting.push(resolve);
+          if (waiting.length < (opts.listBarrier?.count ?? 0)) return;
+          released = true;
+          for (const go of waiting) go();
+        });
   const commentsApi = (
     method: string,
     path: string,
@@ -126,6 +144,12 @@ export async function startGithubApi(
       return [201, comment];
     }
     const edit = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(path);
+    if (edit && method === 'DELETE') {
+      const index = comments.findIndex((c) => c.id === Number(edit[1]));
+      if (index < 0) return [404, { message: 'Not Found' }];
+      comments.splice(index, 1);
+      return [204, undefined];
+    }
     if (edit && method === 'PATCH') {
       const comment = comments.find((c) => c.id === Number(edit[1]));
       if (comment === undefined) return [404, { message: 'Not Found' }];

@@ -10,7 +10,14 @@ import type { RunContext } from '../context.js';
 import { deadlineSignal } from '../cancel.js';
 import { deadline, GITHUB_API_DEADLINE_MS, seconds } from '../deadlines.js';
 import { maskSecret } from '../secrets.js';
-import { chooseComment, commentBody, previewMarker, type ExistingComment, type Preview } from './plan.js';
+import {
+  chooseComment,
+  commentBody,
+  previewMarker,
+  settleCreated,
+  type ExistingComment,
+  type Preview,
+} from './plan.js';
 
 /** Pages of 100 comments read looking for the marker. */
 const MAX_COMMENT_PAGES = 30;
@@ -60,6 +67,33 @@ async function listComments(octokit: Octokit, owner: string, repo: string, issue
   return comments;
 }
 
+interface Where {
+  readonly octokit: Octokit;
+  readonly owner: string;
+  readonly repo: string;
+  readonly issue: number;
+}
+
+/**
+ * After creating comment `created`: when another job created one for the same marker at the same
+ * time, the older stays (updated with this body) and ours goes. The URL of the comment kept.
+ */
+async function settle(w: Where, marker: string, body: string, created: { id: number; html_url: string }) {
+  const { octokit, owner, repo, issue } = w;
+  const decision = settleCreated(await listComments(octokit, owner, repo, issue), marker, created.id);
+  if (decision.kind === 'keep') return created.html_url;
+  await octokit.rest.issues.deleteComment({ owner, repo, comment_id: created.id, ...request() });
+  const { data } = await octokit.rest.issues.updateComment({
+    owner,
+    repo,
+    comment_id: decision.into,
+    body,
+    ...request(),
+  });
+  core.info(`another job commented at the same time: kept its comment ${data.html_url}, removed ours`);
+  return data.html_url;
+}
+
 /**
  * The preview's comment on its pull request, found by its marker among the comments and updated,
  * or created: one per `<directory>/<image>` however many pushes and matrix jobs. Its URL, or
@@ -69,17 +103,12 @@ export async function upsertComment(token: string, ctx: RunContext, preview: Pre
   const { octokit, owner, repo } = client(token, ctx);
   const issue = preview.pullRequest;
   const marker = previewMarker(preview.directory, preview.image);
-  let comments: ExistingComment[];
-  try {
-    comments = await listComments(octokit, owner, repo, issue);
-  } catch (error) {
-    warn(`listing the comments of pull request #${issue}`, error);
-    return undefined;
-  }
   const body = commentBody(preview);
-  const target = chooseComment(comments, marker);
+  let step = `listing the comments of pull request #${issue}`;
   try {
+    const target = chooseComment(await listComments(octokit, owner, repo, issue), marker);
     if (target.kind === 'update') {
+      step = `updating the preview comment on pull request #${issue}`;
       const { data } = await octokit.rest.issues.updateComment({
         owner,
         repo,
@@ -90,11 +119,13 @@ export async function upsertComment(token: string, ctx: RunContext, preview: Pre
       core.info(`updated the preview comment ${data.html_url} on pull request #${issue}`);
       return data.html_url;
     }
+    step = `creating the preview comment on pull request #${issue}`;
     const { data } = await octokit.rest.issues.createComment({ owner, repo, issue_number: issue, body, ...request() });
     core.info(`commented the preview on pull request #${issue}: ${data.html_url}`);
-    return data.html_url;
+    step = `checking for a preview comment made at the same time on pull request #${issue}`;
+    return await settle({ octokit, owner, repo, issue }, marker, body, data);
   } catch (error) {
-    warn(`${target.kind === 'update' ? 'updating' : 'creating'} the preview comment on pull request #${issue}`, error);
+    warn(step, error);
     return undefined;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The pull-request preview, decided without effects: the comment's body (what would change in
  * `<directory>/<image>` if this pull request were deployed), its hidden marker, the escaping that
- * keeps names from the lock file inert, which existing comment to update, and the check of a
+ * keeps names from the lock file inert, which existing comment to update (and which of two made at
+ * once to keep), and the check of a
  * preview file handed over by a fork's build job (untrusted: the fork's code ran in that job).
  */
 import type { DeployDiff, PackageVersion, SizeChange, VersionChange } from '../sbom/diff.js';
@@ -141,6 +142,19 @@ export function chooseComment(
 ): { readonly kind: 'update'; readonly id: number } | { readonly kind: 'create' } {
   const found = comments.find((c) => c.user?.type === 'Bot' && (c.body ?? '').startsWith(`${marker}\n`));
   return found === undefined ? { kind: 'create' } : { kind: 'update', id: found.id };
+}
+
+/**
+ * After creating `created`: two jobs that listed at the same moment both create, so the one whose
+ * comment is not the oldest removes its own and updates the oldest instead.
+ */
+export function settleCreated(
+  comments: readonly ExistingComment[],
+  marker: string,
+  created: number,
+): { readonly kind: 'keep' } | { readonly kind: 'merge'; readonly into: number } {
+  const oldest = chooseComment(comments, marker);
+  return oldest.kind === 'update' && oldest.id !== created ? { kind: 'merge', into: oldest.id } : { kind: 'keep' };
 }
 
 const FOLDER_PATH = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$/;
