@@ -40,7 +40,7 @@ describe('workflows', () => {
         '.github/workflows/self-test.yml',
       ]),
     );
-    expect(names.filter((n) => n.startsWith('README'))).toHaveLength(3);
+    expect(names.filter((n) => n.startsWith('README'))).toHaveLength(6);
     expect(names.filter((n) => n.startsWith('docs/migration.md')).length).toBeGreaterThan(0);
   });
 
