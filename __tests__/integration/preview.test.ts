@@ -6,7 +6,7 @@
  * run only leaves its preview file, which a `workflow_run` job comments with `pr-comment-from`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { showFile, sshDeployInputs } from '../support/deploy-scenario.js';
 import { useFixtureScope } from '../support/fixture-action.js';
 import { startGitHttp, type GitHttpServer } from '../support/git-http.js';
 import { startGithubApi, type GithubApi } from '../support/github-api.js';
-import type { RunResult } from '../support/harness.js';
+import { FIXTURES, type RunResult } from '../support/harness.js';
 import { startSshd, writeKeyFile, type SshdServer } from '../support/sshd.js';
 
 const TOKEN = 'ghs_pullRequestsWriteToken0123456789abcdef';
@@ -94,6 +94,7 @@ async function fingerprintOf(key: string, name: string): Promise<string> {
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     return statSync(path).isDirectory() ? filesUnder(path) : [path];
@@ -166,6 +167,39 @@ describe('pull-request preview', () => {
     expect(body).toContain(`+8192 bytes (**+${percent(seedSize, after)} %**)`);
     expect(body).toContain('Packages: unchanged.');
     expect(body).not.toContain('someone');
+  }, 300_000);
+
+  it('a hostile pull request build reaches neither the read-only key nor the token; the comment is still kept', async () => {
+    const out = join(fixture.base, 'hostile-pr', 'hello', 'hostile-dumps');
+    const run = await fixture.runExample({
+      workspace: 'hostile-pr',
+      event: 'pull_request-same-repo',
+      env: { GITHUB_API_URL: api.url },
+      prepare: (dir) => copyFileSync(join(FIXTURES, 'hostile/hostile-build.sh'), join(dir, 'hostile-build.sh')),
+      inputs: {
+        target: 'xen',
+        cache: 'false',
+        'build-command': `sh ./hostile-build.sh ${out} ${fixture.base}`,
+        'pr-comment': 'true',
+        'github-token': TOKEN,
+        'deploy-repository': sshd.url,
+        'known-hosts': sshd.knownHosts,
+        'preview-key': sshd.readOnlyKey,
+      },
+    });
+    expect(run.main.exitCode, run.log).toBe(0);
+    expect(run.outputs.sandbox).toBe('bubblewrap');
+    // The build ran, and its readers polled while it did.
+    expect(readFileSync(join(out, 'reader-heartbeat')).length).toBeGreaterThan(0);
+    const secrets = [TOKEN, ...sshd.readOnlyKey.split('\n')]
+      .map((line) => line.trim())
+      .filter((line) => line.length >= 8 && !/^-----(BEGIN|END) /.test(line));
+    for (const file of [...filesUnder(out), ...filesUnder(join(fixture.base, 'hostile-pr'))]) {
+      const bytes = readFileSync(file);
+      for (const secret of secrets) expect(bytes.includes(Buffer.from(secret)), `${file} holds a secret`).toBe(false);
+    }
+    expect(api.comments.filter((c) => c.issue === 42)).toHaveLength(1);
+    expect(run.outputs['preview-comment']).toBe(api.comments[0]?.html_url);
   }, 300_000);
 
   it("a fork's run comments nothing and leaves its preview file", async () => {
