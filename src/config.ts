@@ -167,6 +167,16 @@ export interface SandboxConfig {
   readonly sshAgent: boolean;
 }
 
+/** The pull-request preview (src/preview/). */
+export interface PreviewConfig {
+  /** `pr-comment`: on `pull_request`, compare the build with `<directory>/latest` and comment it. */
+  readonly comment: boolean;
+  /** `preview-key`: a read-only SSH key for that comparison; never the deploy key. */
+  readonly key?: string;
+  /** `pr-comment-from`: comment-only mode, from the preview file a build job left (absolute). */
+  readonly from?: string;
+}
+
 export interface Config {
   readonly build: BuildConfig;
   readonly setup: SetupConfig;
@@ -175,6 +185,7 @@ export interface Config {
   readonly albatross?: AlbatrossConfig;
   readonly sandbox: SandboxConfig;
   readonly bootTest: BootTestConfig;
+  readonly preview: PreviewConfig;
 }
 
 /** One bad input: which one, what was given, and how to fix it. */
@@ -193,7 +204,7 @@ export class ConfigError extends Error {
 export type InputReader = (name: string) => string;
 
 /** Inputs the log must never show, and that the build must not reach (a job holding one builds sandboxed). */
-export const SECRET_INPUTS = ['deploy-key', 'deploy-token', 'github-token', 'albatross-ca-key'] as const;
+export const SECRET_INPUTS = ['deploy-key', 'deploy-token', 'github-token', 'albatross-ca-key', 'preview-key'] as const;
 
 const TRUE_VALUES = ['true', 'True', 'TRUE'];
 const FALSE_VALUES = ['false', 'False', 'FALSE'];
@@ -982,6 +993,33 @@ function parseAlbatross(r: Reader, ctx: RunContext, target: Target): AlbatrossCo
   };
 }
 
+/** `pr-comment`, `preview-key`, `pr-comment-from`: each needs the token that writes the comment. */
+function parsePreview(r: Reader, ctx: RunContext, deploy: DeployConfig): PreviewConfig {
+  const comment = r.boolean('pr-comment', false);
+  const key = r.optional('preview-key');
+  const from = r.optional('pr-comment-from');
+  if ((comment || from !== undefined) && deploy.githubToken === undefined) {
+    r.fail(
+      comment ? 'pr-comment' : 'pr-comment-from',
+      'comments on the pull request with `github-token`, which is empty; give `github-token: ${{ github.token }}` ' +
+        'and the workflow `permissions: pull-requests: write`',
+    );
+  }
+  if (key !== undefined) {
+    if (!comment) r.fail('preview-key', 'is only read with `pr-comment: true`; remove it, or set `pr-comment: true`');
+    if (key === deploy.key) {
+      r.fail(
+        'preview-key',
+        'is the deploy key; give a read-only key (a deploy key without write access), never the write key',
+      );
+    }
+  }
+  if (from !== undefined && (deploy.enabled || deploy.rollbackTo !== undefined)) {
+    r.fail('pr-comment-from', 'only comments, and builds and deploys nothing; remove `deploy` and `rollback-to`');
+  }
+  return { comment, ...defined({ key, from: from === undefined ? undefined : resolve(ctx.workspace, from) }) };
+}
+
 /**
  * Reads and validates every input. Throws a ConfigError listing all bad inputs; has no side
  * effects beyond masking the secret inputs and looking at the working directory.
@@ -990,11 +1028,15 @@ export function parseConfig(read: InputReader, ctx: RunContext): Config {
   // Masked before anything is parsed, so that no message from here on can print them.
   for (const name of SECRET_INPUTS) maskSecret(read(name));
   const r = new Reader(read);
-  // A rollback moves a pointer, `image-path` deploys a finished image, a promote copies a folder: none builds or needs sources.
+  // A rollback moves a pointer, `image-path` deploys a finished image, a promote copies a folder, a comment-only
+  // run posts a preview: none builds or needs sources.
   const build = parseBuild(
     r,
     ctx,
-    r.raw('rollback-to') === '' && r.raw('image-path') === '' && r.raw('promote-from') === '',
+    r.raw('rollback-to') === '' &&
+      r.raw('image-path') === '' &&
+      r.raw('promote-from') === '' &&
+      r.raw('pr-comment-from') === '',
   );
   const setup = parseSetup(r);
   const deploy = parseDeploy(r, ctx, build.target);
@@ -1005,8 +1047,9 @@ export function parseConfig(read: InputReader, ctx: RunContext): Config {
     sshAgent: r.boolean('build-ssh-agent', false),
   };
   const bootTest = parseBootTest(r, ctx, build.prebuilt !== undefined, deploy.bootArgs);
+  const preview = parsePreview(r, ctx, deploy);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { build, setup, deploy, sandbox, bootTest, ...defined({ albatross }) };
+  return { build, setup, deploy, sandbox, bootTest, preview, ...defined({ albatross }) };
 }
 
 /** The `boot-test*` inputs; a deploy-only job (`image-path`) tests nothing unless asked. */

@@ -27,11 +27,14 @@ export interface RunContext {
 export interface EventPayload {
   repository?: { full_name?: string; default_branch?: string; html_url?: string };
   pull_request?: {
-    head?: { repo?: { full_name?: string } | null; ref?: string };
+    number?: number;
+    head?: { repo?: { full_name?: string } | null; ref?: string; sha?: string };
     base?: { repo?: { full_name?: string }; ref?: string };
   };
   ref?: string;
   head_commit?: { id?: string; timestamp?: string } | null;
+  /** A `workflow_run` event: the run whose artifact a comment-only job reads (src/preview/). */
+  workflow_run?: { head_sha?: string; event?: string };
 }
 
 const OS_NAMES: Record<string, RunnerOs> = {

@@ -28,6 +28,7 @@ import type { BuiltImage, DeployOutcome } from './types.js';
 import { preflightAlbatross, type AlbatrossCleared } from './albatross/preflight.js';
 import type { Cleared } from './deploy/credentials/plan.js';
 import { rollbackAlbatross, runAlbatross } from './albatross/run.js';
+import { commentFromFile, previewWanted, readPreviewBase, reportPreview } from './preview/index.js';
 
 function describe(config: Config, ctx: RunContext): string {
   const { build, setup, deploy } = config;
@@ -105,41 +106,30 @@ async function promoteOnly(config: Config, ctx: RunContext, gate: GateDecision, 
   setDeployOutputs(await timedDeploy(() => promote(config, ctx, cleared)));
 }
 
-async function runPhases(config: Config, ctx: RunContext): Promise<void> {
-  // Everything that can refuse the run is decided before anything is downloaded or built.
-  const gate = decideDeploy(config.deploy, ctx);
-  const { rollbackTo } = config.deploy;
-  const promoting = config.deploy.promote !== undefined;
-  const builds = rollbackTo === undefined && !promoting && config.build.prebuilt === undefined;
-  if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
-  // What the deploy needs of the secrets, checked now; empty when this run does not deploy.
-  const secrets = gate.deploy ? await preflights(config) : {};
-  // Where the build runs; a job holding a secret where no sandbox can be made stops here.
-  const paths = { opamRoot: opamRoot(), duneCacheRoot: duneCacheRoot(process.env, homedir()) };
-  const runner = await prepareBuildRunner(config, ctx, paths, builds);
-
-  if (rollbackTo !== undefined) {
-    if (!gate.deploy) {
-      core.notice(`rollback-to: not moving anything: ${gate.reason}`);
-      setDeployOutputs({ deployed: false, message: gate.reason });
-      return;
-    }
-    const { cleared, albatross } = secrets;
-    if (albatross) await rollbackAlbatross(config, albatross.config, ctx, rollbackTo, albatross.cleared);
-    if (cleared && (config.albatross?.repository ?? true)) {
-      setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo, cleared)));
-    } else {
-      setDeployOutputs({ deployed: false, message: `rolled albatross back to ${rollbackTo}; no repository` });
-    }
+/** `rollback-to`: `latest` (and albatross, with `deploy-to: albatross`) moved back; nothing built. */
+async function rollbackOnly(
+  config: Config,
+  ctx: RunContext,
+  gate: ReturnType<typeof decideDeploy>,
+  secrets: Secrets,
+  rollbackTo: string,
+): Promise<void> {
+  if (!gate.deploy) {
+    core.notice(`rollback-to: not moving anything: ${gate.reason}`);
+    setDeployOutputs({ deployed: false, message: gate.reason });
     return;
   }
+  const { cleared, albatross } = secrets;
+  if (albatross) await rollbackAlbatross(config, albatross.config, ctx, rollbackTo, albatross.cleared);
+  if (cleared && (config.albatross?.repository ?? true)) {
+    setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo, cleared)));
+  } else {
+    setDeployOutputs({ deployed: false, message: `rolled albatross back to ${rollbackTo}; no repository` });
+  }
+}
 
-  if (promoting) return promoteOnly(config, ctx, gate, secrets);
-
-  // Read before any build code runs: after that, git never runs in the checkout the build could change.
-  const source = gate.deploy ? await readSourceFacts(ctx, config.build.workingDirectory) : undefined;
-  const { image, versions } = runner ? await build(config, ctx, runner) : await takePrebuilt(config);
-  if (!runner) await bootTestDeployOnly(config, ctx, image);
+/** The built (or prebuilt) image's outputs and summary rows. */
+function setImageOutputs(ctx: RunContext, image: BuiltImage, versions: BuildVersions): void {
   core.setOutput('ocaml-version', versions.ocamlVersion);
   core.setOutput('opam-version', versions.opamVersion);
   core.setOutput('image', image.path);
@@ -155,6 +145,35 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
       { code: relative(ctx.workspace, image.sbom.cyclonedx) },
       ` (${image.sbom.packages.length} packages)`,
     );
+}
+
+async function runPhases(config: Config, ctx: RunContext): Promise<void> {
+  // Comment-only mode (`pr-comment-from`): nothing is built or deployed.
+  if (config.preview.from !== undefined) return commentFromFile(config, ctx);
+  // Everything that can refuse the run is decided before anything is downloaded or built.
+  const gate = decideDeploy(config.deploy, ctx);
+  const { rollbackTo } = config.deploy;
+  const promoting = config.deploy.promote !== undefined;
+  const builds = rollbackTo === undefined && !promoting && config.build.prebuilt === undefined;
+  if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
+  // What the deploy needs of the secrets, checked now; empty when this run does not deploy.
+  const secrets = gate.deploy ? await preflights(config) : {};
+  // Where the build runs; a job holding a secret where no sandbox can be made stops here.
+  const paths = { opamRoot: opamRoot(), duneCacheRoot: duneCacheRoot(process.env, homedir()) };
+  const runner = await prepareBuildRunner(config, ctx, paths, builds);
+
+  if (rollbackTo !== undefined) return rollbackOnly(config, ctx, gate, secrets, rollbackTo);
+
+  if (promoting) return promoteOnly(config, ctx, gate, secrets);
+
+  // Read before any build code runs: after that, git never runs in the checkout the build could change.
+  const source = gate.deploy ? await readSourceFacts(ctx, config.build.workingDirectory) : undefined;
+  // The preview's `latest` too, without the write secret, before the pull request's code runs.
+  const base = previewWanted(config, ctx) ? await readPreviewBase(config, ctx) : undefined;
+  const { image, versions } = runner ? await build(config, ctx, runner) : await takePrebuilt(config);
+  if (!runner) await bootTestDeployOnly(config, ctx, image);
+  setImageOutputs(ctx, image, versions);
+  if (base) await reportPreview(config, ctx, image, versions, base);
 
   if (!gate.deploy || source === undefined) {
     core.notice(`Not deploying: ${gate.reason}`);

@@ -69,6 +69,8 @@ export async function startGitHttp(opts: {
   projectRoot?: string;
   /** Take every push's pack (POST git-receive-pack) and never answer: a push that stalls. */
   stallReceivePack?: boolean;
+  /** A public repository: fetches (git-upload-pack) need no credentials; pushes still do. */
+  publicRead?: boolean;
 }): Promise<GitHttpServer> {
   if (!opts.token) throw new Error('startGitHttp: token must not be empty');
   const repo = path.resolve(opts.repoPath);
@@ -107,10 +109,12 @@ export async function startGitHttp(opts: {
     };
 
     const auth = req.headers.authorization;
-    if (auth === undefined) {
+    const reading = /\/git-upload-pack$|[?&]service=git-upload-pack(&|$)/.test(target);
+    // A public repository is read without credentials, as GitHub serves one.
+    if (auth === undefined && !(opts.publicRead === true && reading)) {
       return plain(401, 'Authentication required.\n', { 'WWW-Authenticate': 'Basic realm="GitHub"' });
     }
-    if (!credentialsOk(auth, opts.token)) {
+    if (auth !== undefined && !credentialsOk(auth, opts.token)) {
       return plain(
         403,
         `Permission to ${repoName} denied to ${TOKEN_USER}.\nInvalid username or token. Password authentication is not supported for Git operations.\n`,

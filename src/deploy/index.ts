@@ -107,7 +107,7 @@ const WORK_FOLDERS: TempFolderKind = {
  * Runs `body` with a private work folder under RUNNER_TEMP, removed however it ends; registered for
  * the post step too, for when main is killed (a cancelled job, the runner's timeout).
  */
-async function withWorkDir<T>(ctx: RunContext, body: (dir: string) => Promise<T>): Promise<T> {
+export async function withWorkDir<T>(ctx: RunContext, body: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(resolve(ctx.runnerTemp), WORK_FOLDERS.prefix));
   appendJsonState(WORK_FOLDERS.state, dir);
   try {

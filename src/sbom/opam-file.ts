@@ -40,6 +40,8 @@ const OPERATORS = ['+=', '-=', ':=', '=+', '=:', '!=', '<=', '>=', '=', '<', '>'
 const IDENT = /[A-Za-z0-9_][A-Za-z0-9_+\-.:]*/y;
 const ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: '\t', b: '\b', '"': '"', '\\': '\\' };
 
+// The one function over 60 lines on purpose: a tokenizer reads best as one loop over the text, one
+// branch per kind of token; split, each piece would need the position and the token list back.
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let line = 1;
