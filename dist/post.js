@@ -2,13 +2,15 @@ import { createRequire as __mdCreateRequire } from 'node:module'; const require 
 import {
   STATE,
   getState,
+  pinTools,
   removeCredentials,
   removeWorkDirs,
   saveCachesTask,
   sealEnvironment,
+  untrustedFolders,
   warning,
   writeSummary
-} from "./chunks/chunk-O76QRUNZ.js";
+} from "./chunks/chunk-A4MFL26E.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
@@ -24,6 +26,7 @@ async function runPostTasks(tasks) {
 // src/post.ts
 async function run() {
   sealEnvironment();
+  pinTools(untrustedFolders());
   await runPostTasks([
     removeCredentials,
     removeWorkDirs,
