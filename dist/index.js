@@ -143,7 +143,7 @@ import {
   withDeadline,
   withWorkDir,
   writeSummary
-} from "./chunks/chunk-A4MFL26E.js";
+} from "./chunks/chunk-I354RIOB.js";
 
 // node_modules/@cyclonedx/cyclonedx-library/dist.node/enums/attachmentEncoding.js
 var require_attachmentEncoding = __commonJS({

@@ -10,7 +10,7 @@ import {
   untrustedFolders,
   warning,
   writeSummary
-} from "./chunks/chunk-A4MFL26E.js";
+} from "./chunks/chunk-I354RIOB.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {

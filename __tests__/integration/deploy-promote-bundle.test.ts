@@ -21,24 +21,28 @@ import { useDeployScratch } from '../support/deploy-scratch.js';
 import { useFixtureScope } from '../support/fixture-action.js';
 import type { RunResult } from '../support/harness.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
+import { startGithubApi, type GithubApi } from '../support/github-api.js';
 
 const fixture = useFixtureScope('promote-bundle-');
 const scratch = useDeployScratch('promote-bundle-deploy-');
 let repo: string;
 let sshd: SshdServer;
 let bundle: string;
+let api: GithubApi;
 
 const STAGED = shaOf('bundle staged');
 const TAMPERED = shaOf('bundle tampered');
+const RECORDED = shaOf('bundle recorded');
 
 beforeAll(async () => {
   repo = await createBareRepo(join(fixture.base, 'deployment.git'));
   sshd = await startSshd({ repoPath: repo });
+  api = await startGithubApi();
   bundle = await bundleDeploy(join(scratch.base, 'bundle'));
 }, 120_000);
 
 afterAll(async () => {
-  await sshd?.stop();
+  await Promise.all([sshd?.stop(), api?.stop()]);
 });
 
 /** The staging job's deploy of `sha` (the deploy phase alone: its build is not what is tested here). */
@@ -56,8 +60,9 @@ async function stage(sha: string): Promise<void> {
 }
 
 /** The prod job: a manual run of the action with `promote-from`. */
-function promote(sha: string): Promise<RunResult> {
+function promote(sha: string, extra: Record<string, string> = {}): Promise<RunResult> {
   return fixture.runExample({
+    env: { GITHUB_API_URL: api.url },
     workspace: 'workspace',
     inputs: {
       target: 'xen',
@@ -66,6 +71,7 @@ function promote(sha: string): Promise<RunResult> {
       'deploy-directory': 'prod',
       'promote-sha': sha,
       ...sshDeployInputs(sshd),
+      ...extra,
     },
     event: 'workflow_dispatch',
     sha: shaOf('the prod job'),
@@ -91,6 +97,20 @@ describe('promote-from through the bundle', () => {
     const afterInputs = result.log.slice(result.log.indexOf('::endgroup::'));
     expect(afterInputs).not.toMatch(/\bopam\b|\bmake\b|mirage configure/);
     expect(result.post?.exitCode).toBe(0);
+  }, 300_000);
+
+  it('with github-token: a deployment record of the promoted sha, named in prod/latest.deployment', async () => {
+    await stage(RECORDED);
+    const result = await promote(RECORDED, { 'github-token': 'ghs_promote' });
+    expect(result.main.exitCode, result.log).toBe(0);
+    const made = [...api.deployments.values()].filter((d) => d.sha === RECORDED);
+    expect(made).toHaveLength(1);
+    const record = made[0];
+    expect(record?.environment).toBe('prod');
+    expect(record?.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
+    const named = await showFile(repo, 'main', 'prod/latest.deployment');
+    expect(named).toContain(`id=${record?.id}\n`);
+    expect(named).toContain(`sha=${RECORDED}\n`);
   }, 300_000);
 
   it('refuses a staged folder whose image no longer matches its SHA256SUMS, pushing nothing', async () => {

@@ -351,19 +351,30 @@ export async function promote(config: Config, ctx: RunContext, cleared: Cleared)
   return withWorkDir(ctx, (workDir) =>
     timedGroup(`Deploy: promote ${what} to \`${deploy.directory}\``, async () => {
       const access = await openGitAccess(cleared, ctx);
-      const result = await writePromote(access, settings(config, ctx, asked.sha, workDir), {
-        from: asked.from,
-        promoteSha,
-        keep: deploy.keep,
-        ...defined({ bootArgs: asked.newBootArgs ? deploy.bootArgs : undefined }),
-      });
+      // The record names the sha: made up front when it is known, as for a deploy (not for `promote-sha: latest`).
+      const record =
+        promoteSha.kind === 'sha' ? await startRecord(config, ctx, promoteSha.sha, `promoting ${what}`) : undefined;
+      let result: Awaited<ReturnType<typeof writePromote>>;
+      try {
+        result = await writePromote(access, settings(config, ctx, asked.sha, workDir, record), {
+          from: asked.from,
+          promoteSha,
+          keep: deploy.keep,
+          ...defined({ bootArgs: asked.newBootArgs ? deploy.bootArgs : undefined }),
+        });
+      } catch (error) {
+        await record?.status('failure');
+        throw error;
+      }
       // A dry run moves nothing.
       core.setOutput('latest-moved', String(result.status === 'pushed' && result.latestMoved));
-      return outcome(
+      const path = deployFolder(deploy.directory, result.sha);
+      return finishRecord(
+        config,
+        record,
         result,
-        access,
-        deployFolder(deploy.directory, result.sha),
-        `promoted ${asked.from}/${result.sha} to`,
+        outcome(result, access, path, `promoted ${asked.from}/${result.sha} to`),
+        path,
       );
     }),
   );

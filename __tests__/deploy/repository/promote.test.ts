@@ -148,6 +148,18 @@ describe('planPromote', () => {
     expect(plan.kind === 'commit' && plan.message).toMatch(new RegExp(`^promoting staging/${sha('a')} to prod\\n`));
   });
 
+  it('writes the record of the move (latest.deployment) beside latest, and only when latest moves', () => {
+    const RECORD_OID = oid(77);
+    const moved = planPromote({ ...request, recordOid: RECORD_OID }, sha('a'), LATEST_OID, promoted, destination({}));
+    expect(moved.kind === 'commit' && moved.changes.slice(-2)).toEqual([
+      { path: 'prod/latest', oid: LATEST_OID },
+      { path: 'prod/latest.deployment', oid: RECORD_OID },
+    ]);
+    const state = destination({ [sha('n')]: staged }, sha('n'), { [sha('n')]: '2026-05-02T00:00:00Z' });
+    const kept = planPromote({ ...request, recordOid: RECORD_OID }, sha('a'), LATEST_OID, promoted, state);
+    expect(kept.kind === 'commit' && kept.changes.some((c) => c.path === 'prod/latest.deployment')).toBe(false);
+  });
+
   it('the same bytes already there, latest naming them: unchanged', () => {
     const plan = planPromote(
       request,

@@ -575,7 +575,11 @@ export async function writePromote(
     directory,
     promoteSha: promote.promoteSha,
     keep: promote.keep,
-    ...defined({ bootArgs: promote.bootArgs, subject: settings.subject }),
+    ...defined({
+      bootArgs: promote.bootArgs,
+      subject: settings.subject,
+      recordOid: settings.record === undefined ? undefined : await repo.writeText(settings.record),
+    }),
     sourceRepository: settings.sourceRepository,
     runUrl: settings.runUrl,
     display: repo.display,

@@ -601,7 +601,7 @@ export type RollbackPlan =
     };
 
 /** `<directory>/latest.deployment` beside `latest`, when this move has a deployment record. */
-function recordChange(request: { readonly directory: string; readonly recordOid?: string }): IndexChange[] {
+export function recordChange(request: { readonly directory: string; readonly recordOid?: string }): IndexChange[] {
   return request.recordOid === undefined ? [] : [{ path: recordPath(request.directory), oid: request.recordOid }];
 }
 

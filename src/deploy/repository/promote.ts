@@ -12,6 +12,7 @@ import {
   describeChanges,
   folderNames,
   latestAndPrune,
+  recordChange,
   folderFiles as manifestFiles,
   refuseSymlinks,
   type GeneratedFile,
@@ -34,6 +35,8 @@ export interface PromoteRequest {
   readonly keep: number;
   readonly oidLength: number;
   readonly subject?: string;
+  /** The blob of `<directory>/latest.deployment` for this promote's record, written when `latest` moves. */
+  readonly recordOid?: string;
   readonly sourceRepository: string;
   readonly runUrl: string;
   readonly display: string;
@@ -145,7 +148,8 @@ export function planPromote(
   const changes: IndexChange[] =
     existing === undefined ? [...promoted.files].map(([name, oid]) => ({ path: `${folder}/${name}`, oid })) : [];
   const moves = latest.move && destination.latestSha !== sha;
-  if (moves) changes.push({ path: latestPath(directory), oid: latestOid });
+  // The record of this move (`latest.deployment`) goes with it, as with a deploy's.
+  if (moves) changes.push({ path: latestPath(directory), oid: latestOid }, ...recordChange(request));
   for (const gone of pruned) {
     const files = destination.listing.folders.get(gone)?.keys() ?? [];
     changes.push(...[...files].map((name) => ({ path: `${deployFolder(directory, gone)}/${name}` })));
