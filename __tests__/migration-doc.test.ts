@@ -13,7 +13,11 @@ const doc = readFileSync(join(PROJECT_ROOT, 'docs/migration.md'), 'utf8');
 const yamlBlocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
 const workflow = yamlBlocks.find((b) => /^jobs:/m.test(b)) ?? '';
 const shellLines = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) =>
-  (m[1] ?? '').replace(/\s*\\\n\s*/g, ' ').split('\n'),
+  // a snippet inside a list item is indented: the command is its line without the indentation
+  (m[1] ?? '')
+    .replace(/\s*\\\n\s*/g, ' ')
+    .split('\n')
+    .map((line) => line.trim()),
 );
 
 /** The options the updater's argument parser has a branch for (`--name)` in its case statement). */
@@ -92,7 +96,7 @@ describe('docs/migration.md', () => {
   it('gives the host updater only options it accepts, with the values they need', () => {
     expect(updaterOptions).toEqual(expect.arrayContaining(['--repository', '--image', '--xl-set', '--dry-run']));
     const commands = shellLines.filter((line) => /^(\S*\/)?mirage-deploy-pull /.test(line));
-    expect(commands.length).toBeGreaterThanOrEqual(2);
+    expect(commands.length).toBeGreaterThanOrEqual(4);
     for (const command of commands) {
       const words = parseShell(command).filter((w): w is string => typeof w === 'string');
       const options = words.filter((w) => w.startsWith('--'));
@@ -100,8 +104,13 @@ describe('docs/migration.md', () => {
         options.filter((o) => !updaterOptions.includes(o)),
         command,
       ).toEqual([]);
-      for (const required of ['--repository', '--directory', '--state', '--restart', '--image'])
+      for (const required of ['--repository', '--directory', '--state', '--image'])
         expect(options, command).toContain(required);
+      // what runs the image: a restart command, or a local albatross daemon
+      expect(
+        options.filter((o) => o === '--restart' || o === '--albatross'),
+        command,
+      ).toHaveLength(1);
     }
   });
 });
