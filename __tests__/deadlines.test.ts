@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  ALBATROSS_CLIENT_DOWNLOAD_DEADLINE_MS,
   APT_LOCK_DEADLINE_MS,
   CACHE_ANSWER_DEADLINE_MS,
   CACHE_DEADLINE_MS,
@@ -25,6 +26,7 @@ describe('every deadline', () => {
     ["the cache service's answer to a lookup", CACHE_ANSWER_DEADLINE_MS, 15_000],
     ['a GitHub API request', GITHUB_API_DEADLINE_MS, 20_000],
     ["opam's binary download", OPAM_DOWNLOAD_DEADLINE_MS, 5 * 60_000],
+    ['the albatross-client download', ALBATROSS_CLIENT_DOWNLOAD_DEADLINE_MS, 5 * 60_000],
     ['a stalled transfer: bytes a second', LOW_SPEED_BYTES, 1000],
     ['a stalled transfer: for seconds', LOW_SPEED_SECONDS, 60],
     ['connecting for a download, seconds', CONNECT_SECONDS, 30],

@@ -1,5 +1,6 @@
 import { createRequire as __mdCreateRequire } from 'node:module'; const require = __mdCreateRequire(import.meta.url);
 import {
+  ALBATROSS_CLIENT_DOWNLOAD_DEADLINE_MS,
   ALBATROSS_COMMAND_DEADLINE_MS,
   ALBATROSS_CONSOLE_MS,
   ALBATROSS_PROBE_DEADLINE_MS,
@@ -143,7 +144,7 @@ import {
   withDeadline,
   withWorkDir,
   writeSummary
-} from "./chunks/chunk-I354RIOB.js";
+} from "./chunks/chunk-OXILYK6O.js";
 
 // node_modules/@cyclonedx/cyclonedx-library/dist.node/enums/attachmentEncoding.js
 var require_attachmentEncoding = __commonJS({
@@ -9341,7 +9342,7 @@ import { dirname as dirname8, relative as relative4 } from "node:path";
 
 // src/albatross/preflight.ts
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { accessSync as accessSync2, constants as constants3, statSync as statSync3 } from "node:fs";
+import { accessSync as accessSync2, chmodSync as chmodSync2, constants as constants3, statSync as statSync3 } from "node:fs";
 var ENCRYPTED = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/;
 var PRIVATE_KEY_PEM = /^-----BEGIN ([A-Z0-9]+ )?PRIVATE KEY-----\n[\s\S]+\n-----END ([A-Z0-9]+ )?PRIVATE KEY-----\n?$/;
 function checkKeyShape(given) {
@@ -9396,8 +9397,30 @@ function checkKeyPair(key, caCertText, serverCaText) {
   certificate("albatross-server-ca", serverCaText);
   return `${caCert.subject.replace(/\n/g, ", ")} (sha256 ${caCert.fingerprint256})`;
 }
+async function downloadClient(url) {
+  const limit = deadline(ALBATROSS_CLIENT_DOWNLOAD_DEADLINE_MS);
+  let downloaded;
+  try {
+    downloaded = await withDeadline(downloadTool(url), limit);
+  } catch (error2) {
+    return refuse(
+      "albatross-client",
+      `cannot download ${url} (${error2 instanceof Error ? error2.message : String(error2)})`
+    );
+  }
+  if (downloaded === TIMED_OUT) {
+    return refuse(
+      "albatross-client",
+      `the download of ${url} did not finish within ${seconds(limit)} s; the server stalled`
+    );
+  }
+  chmodSync2(downloaded, 493);
+  info(`albatross: client downloaded from ${url}`);
+  return downloaded;
+}
 async function checkClient(config) {
-  const client2 = config.client ?? findProgram("albatross-client", process.env);
+  const given = config.client;
+  const client2 = given !== void 0 && /^https?:\/\//.test(given) ? await downloadClient(given) : given ?? findProgram("albatross-client", process.env);
   if (client2 === void 0) {
     return refuse(
       "albatross-client",

@@ -10,7 +10,7 @@ import {
   untrustedFolders,
   warning,
   writeSummary
-} from "./chunks/chunk-I354RIOB.js";
+} from "./chunks/chunk-OXILYK6O.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {

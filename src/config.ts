@@ -152,7 +152,7 @@ export interface AlbatrossConfig {
   readonly block: readonly string[];
   readonly restartOnFail: boolean;
   readonly bootWaitSeconds: number;
-  /** `albatross-client`: the client binary (absolute); absent: `albatross-client` on PATH. */
+  /** `albatross-client`: the client binary (absolute) or an http(s) URL to download it from (with its sha256); absent: `albatross-client` on PATH. */
   readonly client?: string;
   readonly clientSha256?: string;
 }
@@ -974,6 +974,13 @@ function parseAlbatross(r: Reader, ctx: RunContext, target: Target): AlbatrossCo
       'is not a SHA-256; give the 64 hexadecimal digits of `sha256sum albatross-client`',
     );
   }
+  const url = client !== undefined && /^https?:\/\//.test(client);
+  if (url && clientSha256 === undefined) {
+    r.fail(
+      'albatross-client-sha256',
+      'is empty, but `albatross-client` is a URL: a downloaded client runs only with its pinned digest; give the 64 hexadecimal digits of the build you checked',
+    );
+  }
   return {
     repository: destinations.includes('repository'),
     endpoints: parseEndpoints(r),
@@ -984,7 +991,7 @@ function parseAlbatross(r: Reader, ctx: RunContext, target: Target): AlbatrossCo
       name,
       memory: wholeNumber(r, 'albatross-memory', 'a memory size in MB'),
       cpuid: wholeNumber(r, 'albatross-cpuid', 'a CPU id'),
-      client: client === undefined ? undefined : resolve(ctx.workspace, client),
+      client: client === undefined || url ? client : resolve(ctx.workspace, client),
       clientSha256,
     }),
     ...parseAlbatrossDevices(r),

@@ -22,6 +22,8 @@ export const CACHE_DEADLINE_MS = 20 * 60_000;
 export const CACHE_ANSWER_DEADLINE_MS = 15_000;
 /** The download of opam's release binary (about 10 MB; tens of seconds on a poor link). */
 export const OPAM_DOWNLOAD_DEADLINE_MS = 5 * 60_000;
+/** Downloading albatross-client (input `albatross-client` as a URL). */
+export const ALBATROSS_CLIENT_DOWNLOAD_DEADLINE_MS = 5 * 60_000;
 /** Connecting to a server for one of opam's downloads (curl's --connect-timeout). */
 export const CONNECT_SECONDS = 30;
 /** One request of a GitHub deployment record (`github-token`). */

@@ -52,6 +52,15 @@ describe('deploy-to and the albatross inputs', () => {
     });
   });
 
+  it('takes albatross-client as a URL to download, only with its pinned sha256', () => {
+    const url = 'https://builds.example.org/albatross-client';
+    expect(problems({ ...ALBATROSS, 'albatross-client': url })).toEqual([
+      expect.stringMatching(/^input `albatross-client-sha256`: is empty, but `albatross-client` is a URL/),
+    ]);
+    const pinned = parse({ ...ALBATROSS, 'albatross-client': url, 'albatross-client-sha256': 'a'.repeat(64) });
+    expect(pinned.albatross?.client).toBe(url);
+  });
+
   it('reads every setting', () => {
     const albatross = parse({
       ...ALBATROSS,

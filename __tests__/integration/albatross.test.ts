@@ -7,6 +7,9 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   delegate,
@@ -184,6 +187,32 @@ describe.skipIf(!found)(
         /albatross \(dry run\): would run `albatross-client create --force .*-- dry \S+hello\.spt`/,
       );
       expect(first.info() + second.info()).not.toMatch(/:dry\]/);
+    });
+
+    it('a client given as a URL is downloaded and run only with its pinned sha256', async () => {
+      const binary = readFileSync(join(found?.bin ?? '', 'albatross-client'));
+      const server = createServer((_, res) => res.end(binary));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/albatross-client`;
+      try {
+        const digest = createHash('sha256').update(binary).digest('hex');
+        const inputs = { 'albatross-client': url, 'dry-run': 'true', 'albatross-name': 'fetched' };
+        const pinned = await deploy('client-url', 'test_hello.spt', { ...inputs, 'albatross-client-sha256': digest });
+        expect(pinned.main.exitCode, pinned.log).toBe(0);
+        expect(pinned.log).toContain(`albatross: client downloaded from ${url}`);
+        expect(pinned.log).toMatch(/albatross \(dry run\): would run `albatross-client create --force .*-- fetched /);
+        const other = await deploy('client-url-other', 'test_hello.spt', {
+          ...inputs,
+          'albatross-client-sha256': '0'.repeat(64),
+        });
+        expect(other.main.exitCode).not.toBe(0);
+        expect(other.errors.join('\n')).toMatch(
+          /input `albatross-client-sha256`: \S+ has sha256 [0-9a-f]{64}, not the pinned/,
+        );
+        expect(other.log).not.toMatch(/mirage configure/);
+      } finally {
+        server.close();
+      }
     });
 
     it('a client binary whose sha256 is not the pinned one is refused before anything runs', async () => {

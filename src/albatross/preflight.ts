@@ -5,10 +5,12 @@
  */
 import * as core from '@actions/core';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, statSync } from 'node:fs';
+import * as tc from '@actions/tool-cache';
 import type { AlbatrossConfig } from '../config.js';
 import { findProgram } from '../exec.js';
 import { fileDigest } from '../hash.js';
+import { ALBATROSS_CLIENT_DOWNLOAD_DEADLINE_MS, deadline, seconds, TIMED_OUT, withDeadline } from '../deadlines.js';
 import { refuse } from '../deploy/credentials/plan.js';
 
 /** What the deploy needs after the build: the PEM texts as checked, and the client binary. */
@@ -81,8 +83,38 @@ export function checkKeyPair(key: string, caCertText: string | undefined, server
   return `${caCert.subject.replace(/\n/g, ', ')} (sha256 ${caCert.fingerprint256})`;
 }
 
+/**
+ * `albatross-client` given as a URL: downloaded before anything is built (into RUNNER_TEMP, which
+ * the build sandbox hides) and run only with the pinned sha256, which the caller then checks.
+ */
+async function downloadClient(url: string): Promise<string> {
+  const limit = deadline(ALBATROSS_CLIENT_DOWNLOAD_DEADLINE_MS);
+  let downloaded: string | typeof TIMED_OUT;
+  try {
+    downloaded = await withDeadline(tc.downloadTool(url), limit);
+  } catch (error) {
+    return refuse(
+      'albatross-client',
+      `cannot download ${url} (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+  if (downloaded === TIMED_OUT) {
+    return refuse(
+      'albatross-client',
+      `the download of ${url} did not finish within ${seconds(limit)} s; the server stalled`,
+    );
+  }
+  chmodSync(downloaded, 0o755);
+  core.info(`albatross: client downloaded from ${url}`);
+  return downloaded;
+}
+
 async function checkClient(config: AlbatrossConfig): Promise<string> {
-  const client = config.client ?? findProgram('albatross-client', process.env);
+  const given = config.client;
+  const client =
+    given !== undefined && /^https?:\/\//.test(given)
+      ? await downloadClient(given)
+      : (given ?? findProgram('albatross-client', process.env));
   if (client === undefined) {
     return refuse(
       'albatross-client',
