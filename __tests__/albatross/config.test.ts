@@ -1,9 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, type Config } from '../../src/config.js';
-import { testContext } from '../support/context.js';
+import { describe, expect, it } from 'vitest';
+import { inputsParser } from '../support/config-inputs.js';
 
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const ALBATROSS = {
@@ -13,25 +10,7 @@ const ALBATROSS = {
   'albatross-server-ca': CERT,
 };
 
-let workspace: string;
-beforeAll(() => {
-  workspace = mkdtempSync(join(tmpdir(), 'albatross-config-'));
-  writeFileSync(join(workspace, 'config.ml'), 'let () = ()\n');
-});
-
-function parse(inputs: Record<string, string>): Config {
-  return parseConfig((name) => inputs[name] ?? '', testContext({ workspace, runnerTemp: tmpdir() }));
-}
-
-function problems(inputs: Record<string, string>): string[] {
-  try {
-    parse(inputs);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message.split('\n');
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const { parse, problems, workspace } = inputsParser('albatross-config-');
 
 describe('deploy-to and the albatross inputs', () => {
   it('is the repository alone by default: no albatross config', () => {

@@ -1,29 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, type Config } from '../../src/config.js';
-import { testContext } from '../support/context.js';
+import { describe, expect, it } from 'vitest';
+import { inputsParser } from '../support/config-inputs.js';
 
-let workspace: string;
-beforeAll(() => {
-  workspace = mkdtempSync(join(tmpdir(), 'preview-config-'));
-  writeFileSync(join(workspace, 'config.ml'), 'let () = ()\n');
-});
-
-function parse(inputs: Record<string, string>): Config {
-  return parseConfig((name) => inputs[name] ?? '', testContext({ workspace, runnerTemp: tmpdir() }));
-}
-
-function problems(inputs: Record<string, string>): string {
-  try {
-    parse(inputs);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const inputs = inputsParser('preview-config-');
+const { parse, workspace } = inputs;
+const problems = (given: Record<string, string>) => inputs.problems(given).join('\n');
 
 describe('the preview inputs', () => {
   it('are off by default; preview-key is a secret the build sandbox counts', () => {
