@@ -251,6 +251,23 @@ describe('--dry-run', () => {
     expect(restarts(t.log)).toEqual([]);
   });
 
+  it("gives --verify the image's Sigstore bundle as MIRAGE_ATTESTATION, empty when the folder has none", async () => {
+    const t = await setup('attestation');
+    const seen = path.join(t.dir, 'attestation');
+    const verify = `printf '%s|' "$MIRAGE_ATTESTATION" >'${seen}'; if [ -n "$MIRAGE_ATTESTATION" ]; then cat "$MIRAGE_ATTESTATION" >>'${seen}'; fi`;
+    const bundle = '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}\n';
+    const signed = shaOf('attested');
+    await t.seed(signed, imageBytes('att', 3000), { sideFiles: { 'www.sigstore.json': bundle } });
+    const r = await t.pull(['--dry-run', '--verify', verify]);
+    expect(r.code, r.output).toBe(0);
+    expect(readFileSync(seen, 'utf8')).toMatch(
+      new RegExp(`^/\\S+/www\\.sigstore\\.json\\|${bundle.replace(/[.+]/g, '\\$&')}$`),
+    );
+    await t.seed(shaOf('unattested'), imageBytes('un', 3000));
+    expect((await t.pull(['--dry-run', '--verify', verify])).code).toBe(0);
+    expect(readFileSync(seen, 'utf8')).toBe('|');
+  });
+
   it('with a running image: every check, nothing changed in the state folder (not even a lock)', async () => {
     const t = await setup('dry-accept');
     const one = shaOf('dry one');
