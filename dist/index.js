@@ -6270,7 +6270,7 @@ async function preflight(deploy) {
 }
 
 // src/mirage/index.ts
-import { existsSync as existsSync6, lstatSync as lstatSync3, readdirSync as readdirSync3, readFileSync as readFileSync5, realpathSync as realpathSync3, statSync, writeFileSync as writeFileSync4 } from "node:fs";
+import { existsSync as existsSync6, lstatSync as lstatSync3, readdirSync as readdirSync3, readFileSync as readFileSync5, realpathSync as realpathSync4, statSync, writeFileSync as writeFileSync4 } from "node:fs";
 import { cp as cp2, mkdir as mkdir2, mkdtemp as mkdtemp3, readFile as readFile5, rm as rm4, writeFile as writeFile4 } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename as basename5, join as join12, relative as relative2, sep } from "node:path";
@@ -7606,7 +7606,7 @@ import { basename as basename4, dirname as dirname2, join as join10 } from "node
 
 // src/sandbox/index.ts
 import { randomBytes } from "node:crypto";
-import { existsSync as existsSync3, lstatSync as lstatSync2, mkdirSync as mkdirSync2, mkdtempSync as mkdtempSync2 } from "node:fs";
+import { existsSync as existsSync3, lstatSync as lstatSync2, mkdirSync as mkdirSync2, mkdtempSync as mkdtempSync2, realpathSync as realpathSync3 } from "node:fs";
 import { join as join9 } from "node:path";
 
 // src/opam/sandbox.ts
@@ -7770,7 +7770,8 @@ var BuildRunner = class {
   alsoReadOnly = [];
   /** Makes `dir` visible, read-only, to later commands (a fresh /tmp or hidden HOME may hold it). */
   bindReadOnly(dir) {
-    if (!this.alsoReadOnly.includes(dir)) this.alsoReadOnly.push(dir);
+    const real = realpathSync3(dir);
+    if (!this.alsoReadOnly.includes(real)) this.alsoReadOnly.push(real);
   }
   /** Runs one build command and returns its result whatever the exit code. */
   async run(command, options) {
@@ -8179,12 +8180,12 @@ async function limitCurl(scratch, env) {
   return { CURL_HOME: home };
 }
 function refuseOutsideFiles(dir, files) {
-  const realDir = realpathSync3(dir);
+  const realDir = realpathSync4(dir);
   for (const file of files) {
     const isSymlink = lstatSync3(file).isSymbolicLink();
     const problem = publishedFileProblem(
       relative2(dir, file),
-      { isSymlink, realPath: isSymlink ? file : realpathSync3(file) },
+      { isSymlink, realPath: isSymlink ? file : realpathSync4(file) },
       realDir
     );
     if (problem !== void 0) throw new Error(`not publishing the build: ${problem}`);

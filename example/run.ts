@@ -130,6 +130,8 @@ function hostCommand(): string {
     `--repository ${deployRepo}`,
     `--directory ${target}`,
     `--state ${hostState}`,
+    // a xen folder's .xl is written by the updater, with the domain's name from the host
+    ...(target === 'xen' ? ['--xl-set NAME=hello'] : []),
     `--restart '"$MIRAGE_IMAGE" $MIRAGE_ARGS'`,
   ].join(' ');
 }

@@ -65,6 +65,8 @@ async function deploy(sha: string, version: string, o: { broken?: boolean } = {}
       cache: 'false',
       deploy: 'true',
       'boot-args': `--greeting=${version}`,
+      // what dies on the host must reach it: the runner's boot test would stop it first
+      ...(o.broken ? { 'boot-test': 'off' } : {}),
       ...sshDeployInputs(sshd),
     },
     sha,

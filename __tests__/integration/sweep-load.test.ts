@@ -20,7 +20,7 @@ const READERS = 6;
 
 /**
  * The build step: READERS detached readers that poll every process's name without pause (at the
- * lowest priority, for at most 90 s), then the real build. Busy and niced, a killed reader may wait
+ * lowest priority, for at most 300 s, longer than a loaded build takes to reach the sweep), then the real build. Busy and niced, a killed reader may wait
  * a while for a CPU to finish dying: what a loaded runner does to the sweep.
  */
 const LEAVER = `#!/bin/sh
@@ -28,7 +28,7 @@ set -u
 out="$1"
 n=0
 while [ "$n" -lt ${READERS} ]; do
-  setsid nice -n 19 timeout 90 sh -c '
+  setsid nice -n 19 timeout 300 sh -c '
     while :; do
       cat /proc/[0-9]*/comm > /dev/null 2>&1
     done' < /dev/null > /dev/null 2>&1 &

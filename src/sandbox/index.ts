@@ -7,7 +7,7 @@
 import { markerVariable } from '../isolation.js';
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { aptCommand, aptInstall, currentPrivilege, runsOnHostedRunner } from '../apt.js';
 import type { Config } from '../config.js';
@@ -58,7 +58,10 @@ export class BuildRunner {
 
   /** Makes `dir` visible, read-only, to later commands (a fresh /tmp or hidden HOME may hold it). */
   bindReadOnly(dir: string): void {
-    if (!this.alsoReadOnly.includes(dir)) this.alsoReadOnly.push(dir);
+    // bubblewrap makes a mount point along the path it is given: a link in it (a symlinked
+    // checkout, a tender under a linked folder) must be resolved, or every later command fails.
+    const real = realpathSync(dir);
+    if (!this.alsoReadOnly.includes(real)) this.alsoReadOnly.push(real);
   }
 
   /** Runs one build command and returns its result whatever the exit code. */
