@@ -65,7 +65,7 @@ beforeAll(() => {
   }
 });
 
-describe('system packages on a hosted runner, root', () => {
+describe('system packages on a hosted runner, root', { timeout: 300_000 }, () => {
   it('with everything installed, asks dpkg-query and calls no apt-get at all; opam installs no depexts', async () => {
     const { state, path } = machine('installed', ['libgmp-dev']);
     const result = await job('installed', path);
