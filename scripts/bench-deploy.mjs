@@ -7,13 +7,12 @@
 // manifests it reads weigh.
 //
 // Usage: node scripts/bench-deploy.mjs [--rounds N] [--images N] [--mb N]   (npm run bench:deploy)
-import { build } from 'esbuild';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { NODE_ESM_BUNDLE } from './esbuild-node.mjs';
+import { loadDeployBench } from './esbuild-node.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
@@ -29,26 +28,7 @@ const imageBytes = Number(values.mb) * 1024 * 1024;
 
 // The deploy phase and the loopback servers are TypeScript: bundle them for this Node, the deploy
 // phase as scripts/bundle.mjs bundles the action.
-const out = join(ROOT, '.tmp', 'bench-deploy');
-mkdirSync(out, { recursive: true });
-await build({
-  stdin: {
-    contents: [
-      "export { deployImage } from './src/deploy/index.ts';",
-      "export { preflight } from './src/deploy/credentials/preflight.ts';",
-      "export { readSourceFacts } from './src/deploy/source.ts';",
-      "export * from './__tests__/support/bare-repo.ts';",
-      "export * from './__tests__/support/sshd.ts';",
-      "export * from './__tests__/support/deploy-scenario.ts';",
-      "export * from './__tests__/support/deploy-history.ts';",
-    ].join('\n'),
-    resolveDir: ROOT,
-    loader: 'ts',
-  },
-  outfile: join(out, 'bench.mjs'),
-  ...NODE_ESM_BUNDLE,
-});
-const m = await import(pathToFileURL(join(out, 'bench.mjs')).href);
+const { m } = await loadDeployBench(ROOT, 'bench-deploy', ['./__tests__/support/deploy-history.ts']);
 
 const { base, workspace, runnerTemp } = await m.makeDeployScratch('bench-deploy-');
 const START = Date.parse('2026-01-01T00:00:00Z');

@@ -8,14 +8,13 @@
 //
 // Usage: node scripts/bench-history.mjs [--deploys N] [--kb N] [--keep K] [--keep-history H]
 //        (npm run bench:history)
-import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { NODE_ESM_BUNDLE } from './esbuild-node.mjs';
+import { loadDeployBench } from './esbuild-node.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
@@ -29,25 +28,7 @@ const { values } = parseArgs({
 const deploys = Number(values.deploys);
 const imageBytes = Number(values.kb) * 1024;
 
-const out = join(ROOT, '.tmp', 'bench-history');
-mkdirSync(out, { recursive: true });
-await build({
-  stdin: {
-    contents: [
-      "export { deployImage } from './src/deploy/index.ts';",
-      "export { preflight } from './src/deploy/credentials/preflight.ts';",
-      "export { readSourceFacts } from './src/deploy/source.ts';",
-      "export * from './__tests__/support/bare-repo.ts';",
-      "export * from './__tests__/support/sshd.ts';",
-      "export * from './__tests__/support/deploy-scenario.ts';",
-    ].join('\n'),
-    resolveDir: ROOT,
-    loader: 'ts',
-  },
-  outfile: join(out, 'bench.mjs'),
-  ...NODE_ESM_BUNDLE,
-});
-const m = await import(pathToFileURL(join(out, 'bench.mjs')).href);
+const { m } = await loadDeployBench(ROOT, 'bench-history');
 
 const { base, workspace, runnerTemp } = await m.makeDeployScratch('bench-history-');
 const START = Date.parse('2026-01-01T00:00:00Z');
