@@ -28,7 +28,12 @@ export const ALBATROSS_CLIENT_DOWNLOAD_DEADLINE_MS = 5 * 60_000;
 export const CONNECT_SECONDS = 30;
 /** One request of a GitHub deployment record (`github-token`). */
 export const GITHUB_API_DEADLINE_MS = 20_000;
-/** `wait-for-host`: how often the record's statuses are asked for the host's report. */
+/**
+ * `wait-for-host`: the record's statuses are asked again after HOST_POLL_FIRST_MS, the pause doubling
+ * up to HOST_POLL_INTERVAL_MS: a host that reports within seconds is seen within seconds, and a slow
+ * one costs a request every 10 s.
+ */
+export const HOST_POLL_FIRST_MS = 1_000;
 export const HOST_POLL_INTERVAL_MS = 10_000;
 /**
  * Waiting for apt's and dpkg's locks (unattended-upgrades on a fresh VM, another job of the same

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostReport, hostVerdict, waitForHost, type ListedStatus } from '../../src/deploy/host-wait.js';
+import { hostPollPause, hostReport, hostVerdict, waitForHost, type ListedStatus } from '../../src/deploy/host-wait.js';
 import { recordContent } from '../../src/deploy/plan.js';
 
 describe('hostVerdict: the newest success or failure, the statuses listed newest first', () => {
@@ -28,6 +28,20 @@ describe('hostReport', () => {
     expect(timeout.status).toBe('timeout');
     expect(timeout.message).toMatch(/^input `wait-for-host`: no report from the host within 240 s/);
     expect(timeout.message).toContain('mirage-deploy-pull');
+  });
+});
+
+describe('hostPollPause: 1 s after the first request, doubling, at most the 10 s interval', () => {
+  it.each([
+    [1, 1_000],
+    [2, 2_000],
+    [3, 4_000],
+    [4, 8_000],
+    [5, 10_000],
+    [40, 10_000],
+    [10_000, 10_000],
+  ])('after request %i: %i ms', (asked, ms) => {
+    expect(hostPollPause(asked)).toBe(ms);
   });
 });
 

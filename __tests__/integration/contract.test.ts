@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pathWithout } from '../support/path-without.js';
 import { listTree, NODES, removeRun, runAction, type NodeName, type RunResult } from '../support/harness.js';
 
 const runs: RunResult[] = [];
@@ -56,15 +57,21 @@ describe.each(Object.keys(NODES) as NodeName[])('the bundle under %s', (node) =>
   });
 
   it('reads the inputs the runner passes as INPUT_* variables', async () => {
-    const workspace = mkdtempSync(join(tmpdir(), 'contract-ws-'));
-    writeFileSync(join(workspace, 'config.ml'), 'let () = ()\n');
-    const result = await run(
+    const workspace = workspaceWithConfig();
+    // The system's opam, on a PATH without one: the run stops right after reading its inputs,
+    // instead of reaching for opam's release binary or a repository beyond loopback.
+    const env = { PATH: pathWithout(join(mkdtempSync(join(tmpdir(), 'contract-bin-')), 'bin'), ['opam']) };
+    const result = await runAction({
       node,
-      { target: 'unix', 'configure-args': "--net=socket 'a b'", 'rollback-to': '' },
+      env,
       workspace,
-    );
+      inputs: { target: 'unix', 'configure-args': "--net=socket 'a b'", 'rollback-to': '', 'opam-version': 'system' },
+    });
+    runs.push(result);
     expect(result.log).toContain('configure arguments: --net=socket a b');
     expect(result.log).toContain(`unikernel: ${workspace}/config.ml`);
+    expect(result.main.exitCode).toBe(1);
+    expect(result.log).not.toMatch(/downloading https?:/);
   });
 });
 

@@ -325,6 +325,8 @@ export async function runAction(options: RunOptions = {}): Promise<RunResult> {
   }
 
   const raw = [main.stdout, main.stderr, post?.stdout ?? '', post?.stderr ?? ''].join('\n');
+  const beyond = BEYOND_LOOPBACK.exec(raw);
+  if (beyond) throw new Error(`harness: the run reached beyond loopback (tests touch only loopback): ${beyond[0]}`);
   const masks: string[] = [];
   const logLines: string[] = [];
   for (const line of raw.split('\n')) {
@@ -355,6 +357,13 @@ export async function runAction(options: RunOptions = {}): Promise<RunResult> {
     errors,
   };
 }
+
+/**
+ * What a run prints when it looked up a host by name (a test's run that was not pointed at a
+ * loopback server: a download of opam's binary or a default repository); it would also wait for
+ * retries the test never meant.
+ */
+const BEYOND_LOOPBACK = /getaddrinfo (?:ENOTFOUND|EAI_AGAIN) \S+|Could not resolve host: \S+/;
 
 /** Removes a run's folders (tests call it in afterEach/afterAll). */
 export function removeRun(result: RunResult): void {

@@ -1,12 +1,12 @@
 /**
- * `wait-for-host`: after the push, the deployment record's statuses are asked every
- * HOST_POLL_INTERVAL_MS until the host's updater (host/mirage-deploy-pull --github-token-file)
+ * `wait-for-host`: after the push, the deployment record's statuses are asked (`hostPollPause`
+ * apart) until the host's updater (host/mirage-deploy-pull --github-token-file)
  * reports `success` (its health check passed) or `failure` (it rolled back), or the time runs out.
  */
 import * as core from '@actions/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { onCancel } from '../cancel.js';
-import { deadline, HOST_POLL_INTERVAL_MS } from '../deadlines.js';
+import { deadline, HOST_POLL_FIRST_MS, HOST_POLL_INTERVAL_MS } from '../deadlines.js';
 import type { HostReport } from '../types.js';
 
 export interface ListedStatus {
@@ -40,6 +40,11 @@ export function hostReport(verdict: ListedStatus | undefined, seconds: number, w
   };
 }
 
+/** The pause after the `asked`-th request (1 for the first): doubling from the first pause up to the interval. */
+export function hostPollPause(asked: number): number {
+  return Math.min(HOST_POLL_FIRST_MS * 2 ** Math.min(Math.max(asked - 1, 0), 16), HOST_POLL_INTERVAL_MS);
+}
+
 /** Polls `statuses` until the host's verdict or `seconds` pass (or the job is cancelled). */
 export async function waitForHost(
   statuses: () => Promise<readonly ListedStatus[]>,
@@ -51,12 +56,12 @@ export async function waitForHost(
   const unsubscribe = onCancel(() => stop.abort());
   try {
     core.info(`waiting up to ${seconds} s for the host to report on ${where}`);
-    for (;;) {
+    for (let asked = 1; ; asked += 1) {
       const verdict = await poll(statuses);
       if (verdict !== undefined || Date.now() >= end || stop.signal.aborted) {
         return hostReport(verdict, seconds, where);
       }
-      const pause = Math.min(deadline(HOST_POLL_INTERVAL_MS), Math.max(0, end - Date.now()));
+      const pause = Math.min(deadline(hostPollPause(asked)), Math.max(0, end - Date.now()));
       await sleep(pause, undefined, { signal: stop.signal }).catch(() => undefined);
     }
   } finally {
