@@ -345,7 +345,7 @@ describe('planSetup: every decision of the setup from one snapshot', () => {
   };
   const newPeriod = { hit: 'partial' as const, period: 't2026w50', stalePeriod: 't2026w49', sameRoot: true };
   const reapplyFmt = [['pin', 'add', '--no-action', '--dev-repo', 'fmt']];
-  const converge = {
+  const converge: Partial<SetupPlan> = {
     keep: false,
     repositories: [],
     updateRepositories: true,
@@ -433,6 +433,7 @@ describe('planSetup: every decision of the setup from one snapshot', () => {
         upgrade: true,
         relock: {
           when: 'known',
+          locked,
           plan: { relock: true, reason: 'the root restored is of another target, configuration or dependency set' },
         },
       },
@@ -444,7 +445,7 @@ describe('planSetup: every decision of the setup from one snapshot', () => {
       {},
       {
         upgrade: true,
-        relock: { when: 'known', plan: { relock: true, reason: 'the root restored holds no lock file' } },
+        relock: { when: 'known', locked: [], plan: { relock: true, reason: 'the root restored holds no lock file' } },
       },
       /`opam upgrade`/,
     ],
@@ -452,7 +453,7 @@ describe('planSetup: every decision of the setup from one snapshot', () => {
       'a new period where opam could not show the locked packages: locked again, known up front',
       { ...warm, cache: newPeriod, lock: { locked } },
       {},
-      { relock: { when: 'known', plan: { relock: true, reason: 'opam could not show every locked package' } } },
+      { relock: { when: 'known', locked, plan: { relock: true, reason: 'opam could not show every locked package' } } },
       /`opam upgrade`/,
     ],
     [

@@ -277,7 +277,7 @@ async function converge(opam: Opam, setup: SetupConfig, scratch: string, plan: S
 async function settleRelock(opam: Opam, step: RelockStep): Promise<RelockPlan | undefined> {
   if (step.when === 'no-refresh') return undefined;
   const relock = step.when === 'known' ? step.plan : relockAfterUpdate(step, await lockedState(opam, step.locked));
-  core.info(relockMessage(relock, step.when === 'known' ? 0 : step.locked.length));
+  core.info(relockMessage(relock, step.locked.length));
   return relock;
 }
 

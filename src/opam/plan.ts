@@ -291,7 +291,7 @@ export interface SetupSnapshot {
  */
 export type RelockStep =
   | { readonly when: 'no-refresh' }
-  | { readonly when: 'known'; readonly plan: RelockPlan }
+  | { readonly when: 'known'; readonly locked: readonly LockedVersion[]; readonly plan: RelockPlan }
   | { readonly when: 'after-update'; readonly locked: readonly LockedVersion[]; readonly before: LockedState };
 
 /** Every decision of the setup, each with its reason in `reasons` (in the order they run). */
@@ -331,7 +331,7 @@ function relockStep(cache: CacheOutcome, lock: LockBeforeUpdate | undefined): Re
   if (cache.stalePeriod === undefined || lock === undefined) return { when: 'no-refresh' };
   const { locked, before } = lock;
   if (!cache.sameRoot || locked.length === 0 || before === undefined) {
-    return { when: 'known', plan: planRelock(cache.sameRoot, locked.length, before, undefined) };
+    return { when: 'known', locked, plan: planRelock(cache.sameRoot, locked.length, before, undefined) };
   }
   return { when: 'after-update', locked, before };
 }
