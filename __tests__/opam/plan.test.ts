@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import type { SetupConfig } from '../../src/config.js';
 import {
   SWITCH_NAME,
+  keepsRestoredRoot,
+  planSetup,
+  relockAfterUpdate,
+  relockMessage,
+  type SetupPlan,
+  type SetupSnapshot,
   fetchVariables,
   installedVersions,
   lockedStateQueries,
@@ -296,5 +303,257 @@ describe('a refresh: lock again?', () => {
     const plan = planRelock(sameRoot, count, before, after);
     if (reason === undefined) expect(plan).toEqual({ relock: false });
     else expect(plan.relock && plan.reason).toMatch(reason);
+  });
+});
+
+describe('planSetup: every decision of the setup from one snapshot', () => {
+  const fixture = { name: 'fixture', url: 'file:///srv/repo' };
+  const setup: SetupConfig = {
+    ocamlCompiler: { kind: 'system' },
+    ocamlCompilerInput: 'ocaml-system',
+    opamVersion: '2.1.2',
+    opamRepositories: [fixture],
+    opamPins: [{ name: 'fmt' }],
+    opamDisableSandboxing: false,
+    mirageVersion: '>= 4.11.0',
+    cache: true,
+    cachePrefix: 'v1',
+    cacheRefresh: { kind: 'weekly' },
+  };
+  const lock = { versions: 'duration.0.2.1\n', files: 'name: "duration"\n' };
+  const locked = [{ name: 'duration', version: '0.2.1' }];
+  const converged = { repositories: [{ ...fixture, selected: true }], switchExists: true, pins: ['fmt'] };
+  const warm: SetupSnapshot = {
+    root: '/root/.opam',
+    cache: { hit: 'partial', period: 't2026w50', sameRoot: false },
+    initialised: true,
+    switchState: true,
+    installed: new Map([
+      ['mirage', '4.11.1'],
+      ['opam-monorepo', '0.4.1'],
+    ]),
+    sandbox: 'on',
+    opam: converged,
+  };
+  const fresh: SetupSnapshot = {
+    ...warm,
+    cache: { hit: 'miss', period: 't2026w50', sameRoot: false },
+    initialised: false,
+    switchState: false,
+    installed: new Map(),
+    opam: undefined,
+  };
+  const newPeriod = { hit: 'partial' as const, period: 't2026w50', stalePeriod: 't2026w49', sameRoot: true };
+  const reapplyFmt = [['pin', 'add', '--no-action', '--dev-repo', 'fmt']];
+  const converge: Partial<SetupPlan> = {
+    keep: false,
+    repositories: [],
+    updateRepositories: true,
+    pins: reapplyFmt,
+    upgrade: false,
+    install: true,
+    relock: { when: 'no-refresh' },
+  };
+
+  it.each<[string, SetupSnapshot, Partial<SetupConfig>, Partial<SetupPlan>, RegExp]>([
+    [
+      'a miss on a runner without a root: init with the first repository, the others after it, a new switch, the pins, the install',
+      fresh,
+      {},
+      {
+        keep: false,
+        init: ['init', '--bare', '--no-setup', 'fixture', 'file:///srv/repo'],
+        repositories: 'after-init',
+        updateRepositories: false,
+        createSwitch: { askVersions: false },
+        pins: reapplyFmt,
+        upgrade: false,
+        install: true,
+        relock: { when: 'no-refresh' },
+      },
+      /none, `opam init` makes it/,
+    ],
+    [
+      "opam's sandbox turned off: the root is initialised without it",
+      { ...fresh, sandbox: 'off' },
+      {},
+      {
+        init: ['init', '--bare', '--no-setup', '--disable-sandboxing', 'fixture', 'file:///srv/repo'],
+        createSwitch: { askVersions: false },
+      },
+      /none, `opam init` makes it/,
+    ],
+    [
+      'an exact hit of a usable root: nothing runs',
+      { ...warm, cache: { hit: 'exact', period: 't2026w50', sameRoot: false }, opam: undefined },
+      {},
+      {
+        keep: true,
+        repositories: [],
+        updateRepositories: false,
+        pins: [],
+        upgrade: false,
+        install: false,
+        relock: { when: 'no-refresh' },
+      },
+      /exact cache hit, nothing to install/,
+    ],
+    [
+      'an exact hit whose switch is missing: converged, and a switch created',
+      {
+        ...warm,
+        cache: { hit: 'exact', period: 't2026w50', sameRoot: false },
+        switchState: false,
+        opam: { ...converged, switchExists: false, pins: [] },
+      },
+      {},
+      { ...converge, createSwitch: { askVersions: false } },
+      /switch mirage: none, created/,
+    ],
+    [
+      'a partial hit of this period (another config.ml): the repositories updated, the pins reapplied, what is missing installed',
+      warm,
+      {},
+      converge,
+      /the switch has mirage\.4\.11\.1, opam-monorepo\.0\.4\.1/,
+    ],
+    [
+      'a new period of the same root with a lock: update, upgrade, and the relock waits for the update',
+      { ...warm, cache: newPeriod, lock: { locked, before: lock } },
+      {},
+      { ...converge, upgrade: true, relock: { when: 'after-update', locked, before: lock } },
+      /restored root is of period t2026w49, this run's is t2026w50/,
+    ],
+    [
+      'a new period of another root: locked again, known up front',
+      { ...warm, cache: { ...newPeriod, sameRoot: false }, lock: { locked } },
+      {},
+      {
+        ...converge,
+        upgrade: true,
+        relock: {
+          when: 'known',
+          locked,
+          plan: { relock: true, reason: 'the root restored is of another target, configuration or dependency set' },
+        },
+      },
+      /`opam upgrade` of what the updated repositories change/,
+    ],
+    [
+      'a new period of a root without a lock: locked again, known up front',
+      { ...warm, cache: newPeriod, lock: { locked: [] } },
+      {},
+      {
+        upgrade: true,
+        relock: { when: 'known', locked: [], plan: { relock: true, reason: 'the root restored holds no lock file' } },
+      },
+      /`opam upgrade`/,
+    ],
+    [
+      'a new period where opam could not show the locked packages: locked again, known up front',
+      { ...warm, cache: newPeriod, lock: { locked } },
+      {},
+      { relock: { when: 'known', locked, plan: { relock: true, reason: 'opam could not show every locked package' } } },
+      /`opam upgrade`/,
+    ],
+    [
+      'a repository whose URL moved: set-url',
+      { ...warm, opam: { ...converged, repositories: [{ ...fixture, url: 'file:///old', selected: true }] } },
+      {},
+      { repositories: [['repository', 'set-url', 'fixture', 'file:///srv/repo']], updateRepositories: true },
+      /opam repositories: set-url fixture/,
+    ],
+    [
+      'an unwanted repository: removed when selected, kept when make lock unselected it',
+      {
+        ...warm,
+        opam: {
+          ...converged,
+          repositories: [
+            { ...fixture, selected: true },
+            { name: 'extra', url: 'file:///extra', selected: true },
+            { name: 'overlay', url: 'file:///overlay', selected: false },
+          ],
+        },
+      },
+      {},
+      { repositories: [['repository', 'remove', 'extra', '--all-switches', '--set-default']] },
+      /opam repositories: remove extra$/,
+    ],
+    [
+      'a new repository: added at the lowest rank',
+      warm,
+      { opamRepositories: [fixture, { name: 'mirage', url: 'file:///mirage' }] },
+      {
+        repositories: [
+          ['repository', 'add', 'mirage', 'file:///mirage', '--all-switches', '--set-default', '--rank=-1'],
+        ],
+      },
+      /opam repositories: add mirage/,
+    ],
+    [
+      'pins changed: the one no longer wanted removed, the wanted ones (re)applied',
+      { ...warm, opam: { ...converged, pins: ['fmt', 'lwt'] } },
+      { opamPins: [{ name: 'fmt.0.9.0' }] },
+      {
+        pins: [
+          ['pin', 'remove', '--no-action', 'lwt'],
+          ['pin', 'add', '--no-action', 'fmt', '0.9.0'],
+        ],
+      },
+      /opam pins: removed: lwt; \(re\)applied: fmt\.0\.9\.0/,
+    ],
+    [
+      'a compiler version on a root without the switch: created, the prefix resolved against the repositories',
+      {
+        ...warm,
+        cache: { hit: 'miss', sameRoot: false },
+        opam: { ...converged, switchExists: false, pins: ['stale'] },
+      },
+      { ocamlCompiler: { kind: 'version', version: '5.4' }, ocamlCompilerInput: '5.4' },
+      { createSwitch: { askVersions: true }, pins: reapplyFmt },
+      /already there \(not from the cache\)/,
+    ],
+    [
+      "another compiler asked of a root already on the runner: its switch is kept (a cached root's key holds the compiler)",
+      { ...warm, cache: { hit: 'miss', sameRoot: false } },
+      { ocamlCompiler: { kind: 'version', version: '5.4' }, ocamlCompilerInput: '5.4' },
+      { updateRepositories: true, pins: reapplyFmt },
+      /switch mirage: there, kept/,
+    ],
+  ])('%s', (_, snapshot, inputs, expected, reason) => {
+    const plan = planSetup({ ...setup, ...inputs }, snapshot);
+    expect(plan).toMatchObject(expected);
+    if (!('createSwitch' in expected)) expect(plan.createSwitch).toBeUndefined();
+    if (!('init' in expected)) expect(plan.init).toBeUndefined();
+    expect(plan.reasons.join('\n')).toMatch(new RegExp(reason.source, 'm'));
+  });
+
+  it('refuses to initialise a root without a repository, naming the input', () => {
+    expect(() => planSetup({ ...setup, opamRepositories: [] }, fresh)).toThrow(/input `opam-repositories`/);
+  });
+
+  it('asks opam about every root it converges: a snapshot without it is refused, not guessed', () => {
+    expect(() => planSetup(setup, { ...warm, opam: undefined })).toThrow(/did not read what opam says/);
+  });
+
+  it('keeps only an exact hit with both the config and the switch', () => {
+    const exact = { hit: 'exact' as const, sameRoot: false };
+    expect(keepsRestoredRoot({ cache: exact, initialised: true, switchState: true })).toBe(true);
+    expect(keepsRestoredRoot({ cache: exact, initialised: false, switchState: true })).toBe(false);
+    expect(keepsRestoredRoot({ cache: exact, initialised: true, switchState: false })).toBe(false);
+    expect(keepsRestoredRoot({ cache: { hit: 'partial', sameRoot: true }, initialised: true, switchState: true })).toBe(
+      false,
+    );
+  });
+
+  it("decides the relock's second half from the state after the update, and says why", () => {
+    const step = { when: 'after-update' as const, locked, before: lock };
+    expect(relockAfterUpdate(step, lock)).toEqual({ relock: false });
+    const moved = relockAfterUpdate(step, { ...lock, versions: 'duration.0.2.1\nduration.0.2.2\n' });
+    expect(relockMessage(moved, 1)).toBe(
+      'cache-refresh: the unikernel is locked again: the repositories have other versions of locked packages: duration.0.2.2',
+    );
+    expect(relockMessage({ relock: false }, 1)).toMatch(/^cache-refresh: no locked package \(of 1\) changed/);
   });
 });

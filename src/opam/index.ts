@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { registerCacheSave, restoreCacheEntry, type CacheSpec } from '../cache/index.js';
-import type { Config } from '../config.js';
+import type { Config, SetupConfig } from '../config.js';
+import { defined } from '../defined.js';
 import type { RunContext } from '../context.js';
 import { deadline, LOW_SPEED_SECONDS, seconds as wholeSeconds } from '../deadlines.js';
 import { findProgram, runCommand } from '../exec.js';
@@ -17,7 +18,7 @@ import { switchVariables } from '../sandbox/plan.js';
 import { addPathForLaterSteps, exportForLaterSteps, jobPath } from '../sandbox/tools.js';
 import { timedGroup } from '../log.js';
 import { summaryRow } from '../summary.js';
-import type { CacheHit, OpamSetup } from '../types.js';
+import type { OpamSetup } from '../types.js';
 import { installOpam } from './binary.js';
 import { COMPILER_VERSIONS_QUERY, compilerPackage, parseVersionList } from './compiler.js';
 import {
@@ -35,18 +36,28 @@ import {
   SWITCH_NAME,
   fetchVariables,
   installedVersions,
+  keepsRestoredRoot,
   lockedStateQueries,
-  planRelock,
-  type LockedState,
-  type RelockPlan,
-  type LockedVersion,
   opamVariables,
   parseEnvSexp,
   parsePinList,
   parseRepositoryList,
-  planPins,
   planRepositories,
+  planSetup,
+  relockAfterUpdate,
+  relockMessage,
   requirementsOpamFile,
+  type CacheOutcome,
+  type KnownRepository,
+  type LockBeforeUpdate,
+  type LockedState,
+  type LockedVersion,
+  type OpamSandbox,
+  type OpamState,
+  type RelockPlan,
+  type RelockStep,
+  type SetupPlan,
+  type SetupSnapshot,
 } from './plan.js';
 import { prepareSandbox } from './sandbox.js';
 import { readStoredLock } from '../mirage/caches.js';
@@ -150,88 +161,8 @@ async function lockedState(opam: Opam, locked: readonly LockedVersion[]): Promis
   }
 }
 
-/**
- * Converges a refreshed root between two reads of what its repositories say about the stored
- * lock's packages, and says whether the unikernel must be locked again.
- */
-async function convergeCheckingLock(
-  opam: Opam,
-  root: string,
-  sameRoot: boolean,
-  convergeRoot: () => Promise<void>,
-): Promise<RelockPlan> {
-  const locked = storedLockVersions(root);
-  const before = await lockedState(opam, locked);
-  await convergeRoot();
-  const relock = planRelock(sameRoot, locked.length, before, await lockedState(opam, locked));
-  core.info(
-    relock.relock
-      ? `cache-refresh: the unikernel is locked again: ${relock.reason}`
-      : `cache-refresh: no locked package (of ${locked.length}) changed in the repositories: the lock, switch and duniverse stay`,
-  );
-  return relock;
-}
-
-function rootIsUsable(root: string): boolean {
-  return existsSync(join(root, 'config')) && existsSync(join(root, SWITCH_NAME, '.opam-switch', 'switch-state'));
-}
-
-async function converge(
-  opam: Opam,
-  config: Config,
-  scratch: string,
-  root: string,
-  hit: CacheHit,
-  refresh: boolean,
-): Promise<void> {
-  const { setup } = config;
-  const [first] = setup.opamRepositories;
-  const fresh = !existsSync(join(root, 'config'));
-  if (fresh) {
-    if (first === undefined) throw new Error('input `opam-repositories`: give at least one repository');
-    await opam.run([
-      'init',
-      '--bare',
-      '--no-setup',
-      ...(setup.opamDisableSandboxing ? ['--disable-sandboxing'] : []),
-      first.name,
-      first.url,
-    ]);
-  } else {
-    core.info(`opam root ${root}: ${hit === 'miss' ? 'already there (not from the cache)' : `restored (${hit} hit)`}`);
-  }
-  const current = parseRepositoryList(await opam.query(['repository', 'list', '--all']));
-  for (const args of planRepositories(current, setup.opamRepositories)) await opam.run(args);
-  if (!fresh) await opam.run(['update', '--repositories']);
-
-  const switches = (await opam.query(['switch', 'list', '--short'])).split('\n').map((s) => s.trim());
-  if (!switches.includes(SWITCH_NAME)) {
-    const spec = setup.ocamlCompiler;
-    const available = spec.kind === 'version' ? parseVersionList(await opam.query(COMPILER_VERSIONS_QUERY)) : [];
-    const compiler = compilerPackage(spec, available);
-    core.info(`compiler: ${compiler} (input \`ocaml-compiler\`: ${setup.ocamlCompilerInput})`);
-    await opam.run(['switch', 'create', SWITCH_NAME, compiler, '--no-switch']);
-  }
-
-  for (const args of planPins(parsePinList(await opam.query(['pin', 'list', '--short'])), setup.opamPins)) {
-    await opam.run(args);
-  }
-
-  // The root is the last period's: what the new repository state changes is upgraded, nothing else.
-  if (refresh) await opam.run(['upgrade']);
-
-  const requirements = join(scratch, 'mirage-deploy-opam');
-  mkdirSync(requirements, { recursive: true });
-  writeFileSync(join(requirements, 'mirage-deploy-setup.opam'), requirementsOpamFile(setup.mirageVersion));
-  core.info(`installing what is missing of: mirage {${setup.mirageVersion}}, opam-monorepo`);
-  await opam.run(['install', requirements, '--deps-only']);
-}
-
 interface RootRestore {
-  readonly hit: CacheHit;
-  readonly refresh: boolean;
-  /** The root restored is this very root of an earlier period (only the period in its key differs). */
-  readonly sameRoot: boolean;
+  readonly cache: CacheOutcome;
   readonly spec?: CacheSpec;
 }
 
@@ -244,7 +175,7 @@ async function restoreRoot(
   runner: BuildRunner,
 ): Promise<RootRestore> {
   const { setup } = config;
-  if (!setup.cache) return { hit: 'miss', refresh: false, sameRoot: false };
+  if (!setup.cache) return { cache: { hit: 'miss', sameRoot: false } };
   const systemVersion =
     setup.ocamlCompiler.kind === 'system'
       ? await systemCompilerVersion(runner, config.build.workingDirectory)
@@ -266,15 +197,88 @@ async function restoreRoot(
   });
   const spec: CacheSpec = { name: 'opam', paths: [root], key: keys.key, restoreKeys: keys.restoreKeys };
   const restored = await timedGroup('Restore the opam root', () => restoreCacheEntry(spec));
-  const restoredPeriod = stalePeriod(restored.hit, restored.matchedKey, period);
-  if (restoredPeriod !== undefined) {
-    core.info(
-      `cache-refresh: the restored root is of period ${restoredPeriod}, this run's is ${period}: ` +
-        'updating the repositories, upgrading what changed and locking the unikernel again',
-    );
-  }
+  const stale = stalePeriod(restored.hit, restored.matchedKey, period);
   const sameRoot = otherPeriodOnly(keys.key, restored.matchedKey);
-  return { hit: restored.hit, refresh: restoredPeriod !== undefined, sameRoot, spec };
+  return { cache: { hit: restored.hit, period, ...defined({ stalePeriod: stale }), sameRoot }, spec };
+}
+
+async function repositoryList(opam: Opam): Promise<KnownRepository[]> {
+  return parseRepositoryList(await opam.query(['repository', 'list', '--all']));
+}
+
+/** What opam says of an initialised root: its repositories, whether the switch is there, its pins. */
+async function readOpamState(opam: Opam): Promise<OpamState> {
+  const repositories = await repositoryList(opam);
+  const switches = (await opam.query(['switch', 'list', '--short'])).split('\n').map((s) => s.trim());
+  const switchExists = switches.includes(SWITCH_NAME);
+  const pins = switchExists ? parsePinList(await opam.query(['pin', 'list', '--short'])) : [];
+  return { repositories, switchExists, pins };
+}
+
+/** The stored lock, and what the repositories say of it before the update where that can decide anything. */
+async function readLockBeforeUpdate(opam: Opam, root: string, sameRoot: boolean): Promise<LockBeforeUpdate> {
+  const locked = storedLockVersions(root);
+  if (!sameRoot || locked.length === 0) return { locked };
+  return { locked, ...defined({ before: await lockedState(opam, locked) }) };
+}
+
+/** Everything `planSetup` decides from, read once after the restore and before any command changes the root. */
+async function readSetupSnapshot(
+  opam: Opam,
+  root: string,
+  cache: CacheOutcome,
+  sandbox: OpamSandbox,
+): Promise<SetupSnapshot> {
+  const switchStatePath = join(root, SWITCH_NAME, '.opam-switch', 'switch-state');
+  const files = {
+    root,
+    cache,
+    sandbox,
+    initialised: existsSync(join(root, 'config')),
+    switchState: existsSync(switchStatePath),
+  };
+  const installed = files.switchState ? installedVersions(readFileSync(switchStatePath, 'utf8')) : new Map();
+  const lock = cache.stalePeriod === undefined ? undefined : await readLockBeforeUpdate(opam, root, cache.sameRoot);
+  const state = files.initialised && !keepsRestoredRoot(files) ? await readOpamState(opam) : undefined;
+  return { ...files, installed, ...defined({ lock, opam: state }) };
+}
+
+/** The switch, with the compiler the input names (a version prefix resolved against the repositories). */
+async function createSwitch(opam: Opam, setup: SetupConfig, askVersions: boolean): Promise<void> {
+  const available = askVersions ? parseVersionList(await opam.query(COMPILER_VERSIONS_QUERY)) : [];
+  const compiler = compilerPackage(setup.ocamlCompiler, available);
+  core.info(`compiler: ${compiler} (input \`ocaml-compiler\`: ${setup.ocamlCompilerInput})`);
+  await opam.run(['switch', 'create', SWITCH_NAME, compiler, '--no-switch']);
+}
+
+async function installRequirements(opam: Opam, setup: SetupConfig, scratch: string): Promise<void> {
+  const requirements = join(scratch, 'mirage-deploy-opam');
+  mkdirSync(requirements, { recursive: true });
+  writeFileSync(join(requirements, 'mirage-deploy-setup.opam'), requirementsOpamFile(setup.mirageVersion));
+  await opam.run(['install', requirements, '--deps-only']);
+}
+
+/** Runs what the plan decided, in order; the two decisions that wait for an effect are taken on the way. */
+async function converge(opam: Opam, setup: SetupConfig, scratch: string, plan: SetupPlan): Promise<void> {
+  if (plan.init !== undefined) await opam.run(plan.init);
+  const repositories =
+    plan.repositories === 'after-init'
+      ? planRepositories(await repositoryList(opam), setup.opamRepositories)
+      : plan.repositories;
+  for (const args of repositories) await opam.run(args);
+  if (plan.updateRepositories) await opam.run(['update', '--repositories']);
+  if (plan.createSwitch !== undefined) await createSwitch(opam, setup, plan.createSwitch.askVersions);
+  for (const args of plan.pins) await opam.run(args);
+  if (plan.upgrade) await opam.run(['upgrade']);
+  if (plan.install) await installRequirements(opam, setup, scratch);
+}
+
+/** A new period's relock decision, its second half read after the update where it needs one. */
+async function settleRelock(opam: Opam, step: RelockStep): Promise<RelockPlan | undefined> {
+  if (step.when === 'no-refresh') return undefined;
+  const relock = step.when === 'known' ? step.plan : relockAfterUpdate(step, await lockedState(opam, step.locked));
+  core.info(relockMessage(relock, step.locked.length));
+  return relock;
 }
 
 /**
@@ -289,31 +293,31 @@ async function exportSwitch(opam: Opam, root: string): Promise<Record<string, st
   return { ...opam.env, ...trusted, PATH: switchEnv.PATH ?? opam.env.PATH ?? '' };
 }
 
+/** opam with the action's variables (exported for later steps too), run through the build runner. */
+function opamFor(path: string, root: string, ctx: RunContext, runner: BuildRunner, cwd: string): Opam {
+  const curl = findProgram('curl', process.env) !== undefined;
+  const lowSpeed = wholeSeconds(deadline(LOW_SPEED_SECONDS * 1000));
+  const variables = { ...opamVariables(root, ctx.cores), ...fetchVariables(process.env, curl, lowSpeed) };
+  for (const [name, value] of Object.entries(variables)) exportForLaterSteps(name, value);
+  return new Opam(path, { ...variables, PATH: [dirname(path), jobPath()].join(delimiter) }, runner, cwd);
+}
+
 export async function setupOpam(config: Config, ctx: RunContext, runner: BuildRunner): Promise<OpamSetup> {
   const started = Date.now();
   const { setup } = config;
   const binary = await timedGroup('Install opam', () => installOpam(setup, ctx));
   runner.bindReadOnly(dirname(binary.path));
-  await timedGroup('opam sandbox', () => prepareSandbox(setup, ctx));
+  const sandbox = await timedGroup('opam sandbox', () => prepareSandbox(setup, ctx));
 
   const root = opamRoot();
-  const curl = findProgram('curl', process.env) !== undefined;
-  const lowSpeed = wholeSeconds(deadline(LOW_SPEED_SECONDS * 1000));
-  const variables = { ...opamVariables(root, ctx.cores), ...fetchVariables(process.env, curl, lowSpeed) };
-  for (const [name, value] of Object.entries(variables)) exportForLaterSteps(name, value);
-  const path = [dirname(binary.path), jobPath()].join(delimiter);
-  const opam = new Opam(binary.path, { ...variables, PATH: path }, runner, config.build.workingDirectory);
-
-  const { hit, refresh, sameRoot, spec } = await restoreRoot(config, ctx, root, binary.version, runner);
-  const convergeRoot = () =>
-    timedGroup('opam switch', async () => {
-      if (hit === 'exact' && rootIsUsable(root)) {
-        core.info(`opam root ${root}: exact cache hit, nothing to install`);
-      } else {
-        await converge(opam, config, runner.scratch, root, hit, refresh);
-      }
-    });
-  const relock = refresh ? await convergeCheckingLock(opam, root, sameRoot, convergeRoot) : await convergeRoot();
+  const opam = opamFor(binary.path, root, ctx, runner, config.build.workingDirectory);
+  const { cache, spec } = await restoreRoot(config, ctx, root, binary.version, runner);
+  const relock = await timedGroup('opam switch', async () => {
+    const plan = planSetup(setup, await readSetupSnapshot(opam, root, cache, sandbox));
+    for (const reason of plan.reasons) core.info(reason);
+    await converge(opam, setup, runner.scratch, plan);
+    return settleRelock(opam, plan.relock);
+  });
 
   const env = await exportSwitch(opam, root);
   const installed = installedVersions(readFileSync(join(root, SWITCH_NAME, '.opam-switch', 'switch-state'), 'utf8'));
@@ -322,18 +326,18 @@ export async function setupOpam(config: Config, ctx: RunContext, runner: BuildRu
   // What `opam clean --download-cache --logs` removes; the repository cache stays: rebuilding it
   // is the first opam command of a warm run otherwise, for a few MB in the entry.
   if (spec !== undefined) {
-    registerCacheSave(spec, hit, { cleanup: { remove: [join(root, 'download-cache'), join(root, 'log')] } });
+    registerCacheSave(spec, cache.hit, { cleanup: { remove: [join(root, 'download-cache'), join(root, 'log')] } });
   }
   const seconds = Math.round((Date.now() - started) / 100) / 10;
   summaryRow(
     'setup',
-    `OCaml ${ocamlVersion}, opam ${binary.version}, mirage ${mirageVersion}; cache: ${hit}; ${seconds} s`,
+    `OCaml ${ocamlVersion}, opam ${binary.version}, mirage ${mirageVersion}; cache: ${cache.hit}; ${seconds} s`,
   );
   return {
     opamVersion: binary.version,
     ocamlVersion,
     mirageVersion,
-    cacheHit: hit,
+    cacheHit: cache.hit,
     ...(relock !== undefined && !relock.relock ? { lockKept: true as const } : {}),
     root,
     env,

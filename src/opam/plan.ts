@@ -1,6 +1,7 @@
 /** Pure decisions of the opam setup: what to run and how to read what opam prints. */
-import type { OpamPin, OpamRepository } from '../config.js';
+import type { OpamPin, OpamRepository, SetupConfig } from '../config.js';
 import { CONNECT_SECONDS, LOW_SPEED_BYTES } from '../deadlines.js';
+import type { CacheHit } from '../types.js';
 
 export const SWITCH_NAME = 'mirage';
 
@@ -230,4 +231,221 @@ export function planRelock(
     return { relock: true, reason: 'the repositories changed the opam file of a locked package' };
   }
   return { relock: false };
+}
+
+/** How the opam root came from the cache (src/cache/keys.ts). */
+export interface CacheOutcome {
+  readonly hit: CacheHit;
+  /** This run's refresh period; absent without the cache. */
+  readonly period?: string;
+  /** The restored root's period when it is an earlier one (`stalePeriod`): a new period. */
+  readonly stalePeriod?: string;
+  /** The root restored is this very root of an earlier period (`otherPeriodOnly`). */
+  readonly sameRoot: boolean;
+}
+
+/** What opam itself says of an initialised root, read before any command changes it. */
+export interface OpamState {
+  readonly repositories: readonly KnownRepository[];
+  readonly switchExists: boolean;
+  /** The switch's pinned packages; none when the switch does not exist yet. */
+  readonly pins: readonly string[];
+}
+
+/** On a new period: the stored lock's packages, and what the repositories said of them before the update. */
+export interface LockBeforeUpdate {
+  readonly locked: readonly LockedVersion[];
+  /**
+   * Read only where it can decide anything (the same root, with a lock); undefined there when opam
+   * could not show every locked package.
+   */
+  readonly before?: LockedState;
+}
+
+/** opam's build sandbox once prepared (src/opam/sandbox.ts): `off` only where the input turned it off. */
+export type OpamSandbox = 'on' | 'off';
+
+/** Everything the setup's decisions need, read once after the root is restored. */
+export interface SetupSnapshot {
+  readonly root: string;
+  readonly cache: CacheOutcome;
+  /** The root holds opam's `config`. */
+  readonly initialised: boolean;
+  /** The switch's `.opam-switch/switch-state` is there. */
+  readonly switchState: boolean;
+  /** The switch's installed versions, from that file (empty without it). */
+  readonly installed: ReadonlyMap<string, string>;
+  /** opam's build sandbox as prepared. */
+  readonly sandbox: OpamSandbox;
+  /** Asked only of an initialised root that is converged (`keepsRestoredRoot` false). */
+  readonly opam?: OpamState;
+  /** Only on a new period. */
+  readonly lock?: LockBeforeUpdate;
+}
+
+/**
+ * The relock decision of a new period. Where the root restored is another one, holds no lock, or
+ * opam could not show the lock's packages, it is known before anything runs; otherwise it compares
+ * what the repositories say of the locked packages before and after `opam update`, so its second
+ * half (`relockAfterUpdate`) can only be decided after the update has run.
+ */
+export type RelockStep =
+  | { readonly when: 'no-refresh' }
+  | { readonly when: 'known'; readonly locked: readonly LockedVersion[]; readonly plan: RelockPlan }
+  | { readonly when: 'after-update'; readonly locked: readonly LockedVersion[]; readonly before: LockedState };
+
+/** Every decision of the setup, each with its reason in `reasons` (in the order they run). */
+export interface SetupPlan {
+  readonly reasons: readonly string[];
+  /** An exact hit of a usable root: no opam command reads or changes it. */
+  readonly keep: boolean;
+  /** `opam init`'s arguments, for a root that has no `config`. */
+  readonly init?: readonly string[];
+  /**
+   * Repository commands in order. After `opam init` they are decided from what init made
+   * (`planRepositories` on opam's list then): opam writes a URL its own way (`https://…/x.git` as `git+https://…`),
+   * which no pure function should guess.
+   */
+  readonly repositories: readonly string[][] | 'after-init';
+  /** `opam update --repositories`: every converged root that init did not just fetch. */
+  readonly updateRepositories: boolean;
+  /**
+   * `opam switch create`; `askVersions`: a version prefix is resolved against the repositories'
+   * compiler versions, which only exist once the repository commands and the update have run.
+   */
+  readonly createSwitch?: { readonly askVersions: boolean };
+  readonly pins: readonly string[][];
+  /** A new period: what the updated repositories change is upgraded. */
+  readonly upgrade: boolean;
+  /** `opam install` of the requirements opam file (`requirementsOpamFile`): only what is missing. */
+  readonly install: boolean;
+  readonly relock: RelockStep;
+}
+
+/** An exact hit whose root has its config and switch: converging it would change nothing. */
+export function keepsRestoredRoot(s: Pick<SetupSnapshot, 'cache' | 'initialised' | 'switchState'>): boolean {
+  return s.cache.hit === 'exact' && s.initialised && s.switchState;
+}
+
+function relockStep(cache: CacheOutcome, lock: LockBeforeUpdate | undefined): RelockStep {
+  if (cache.stalePeriod === undefined || lock === undefined) return { when: 'no-refresh' };
+  const { locked, before } = lock;
+  if (!cache.sameRoot || locked.length === 0 || before === undefined) {
+    return { when: 'known', locked, plan: planRelock(cache.sameRoot, locked.length, before, undefined) };
+  }
+  return { when: 'after-update', locked, before };
+}
+
+/** The relock step's second half, from what the repositories say of the locked packages after the update. */
+export function relockAfterUpdate(
+  step: Extract<RelockStep, { when: 'after-update' }>,
+  after: LockedState | undefined,
+): RelockPlan {
+  return planRelock(true, step.locked.length, step.before, after);
+}
+
+function rootReason(s: SetupSnapshot): string {
+  if (!s.initialised) return `opam root ${s.root}: none, \`opam init\` makes it`;
+  const from = s.cache.hit === 'miss' ? 'already there (not from the cache)' : `restored (${s.cache.hit} hit)`;
+  return `opam root ${s.root}: ${from}`;
+}
+
+function periodReason(cache: CacheOutcome): string[] {
+  if (cache.stalePeriod === undefined) return [];
+  return [
+    `cache-refresh: the restored root is of period ${cache.stalePeriod}, this run's is ${cache.period ?? ''}: ` +
+      'updating the repositories, upgrading what changed and locking the unikernel again',
+  ];
+}
+
+function installReason(setup: SetupConfig, installed: ReadonlyMap<string, string>): string {
+  const has = ['mirage', 'opam-monorepo'].flatMap((name) => {
+    const version = installed.get(name);
+    return version === undefined ? [] : [`${name}.${version}`];
+  });
+  const already = has.length > 0 ? ` (the switch has ${has.join(', ')})` : '';
+  return `installing what is missing of: mirage {${setup.mirageVersion}}, opam-monorepo${already}`;
+}
+
+function initArgs(setup: SetupConfig, sandbox: SetupSnapshot['sandbox']): string[] {
+  const [first] = setup.opamRepositories;
+  if (first === undefined) throw new Error('input `opam-repositories`: give at least one repository');
+  const flags = sandbox === 'off' ? ['--disable-sandboxing'] : [];
+  return ['init', '--bare', '--no-setup', ...flags, first.name, first.url];
+}
+
+function repositoryReason(commands: SetupPlan['repositories']): string {
+  if (commands === 'after-init') {
+    return 'opam repositories: the first from `opam init`, the others compared with what init made';
+  }
+  if (commands.length === 0) return 'opam repositories: as the input lists them';
+  return `opam repositories: ${commands.map((c) => `${c[1] ?? ''} ${c[2] ?? ''}`).join(', ')}`;
+}
+
+function pinReason(current: readonly string[], wanted: readonly OpamPin[]): string[] {
+  const gone = current.filter((name) => !wanted.some((p) => p.name.split('.')[0] === name));
+  const parts = [
+    ...(gone.length > 0 ? [`removed: ${gone.join(', ')}`] : []),
+    ...(wanted.length > 0 ? [`(re)applied: ${wanted.map((p) => p.name).join(', ')}`] : []),
+  ];
+  return parts.length > 0 ? [`opam pins: ${parts.join('; ')}`] : [];
+}
+
+function switchReason(setup: SetupConfig, exists: boolean): string {
+  return exists
+    ? `switch ${SWITCH_NAME}: there, kept`
+    : `switch ${SWITCH_NAME}: none, created with the compiler of input \`ocaml-compiler\`: ${setup.ocamlCompilerInput}`;
+}
+
+/**
+ * Every decision of the setup from one snapshot: keep an exact hit as it is, or initialise and
+ * converge the root (repositories, switch, pins), update and upgrade on a new period, install
+ * what is missing, and as much of the relock decision as is known before anything runs.
+ */
+export function planSetup(setup: SetupConfig, s: SetupSnapshot): SetupPlan {
+  const relock = relockStep(s.cache, s.lock);
+  const reasons = [rootReason(s), ...periodReason(s.cache)];
+  if (keepsRestoredRoot(s)) {
+    reasons.push(`opam root ${s.root}: exact cache hit, nothing to install`);
+    return {
+      reasons,
+      keep: true,
+      repositories: [],
+      updateRepositories: false,
+      pins: [],
+      upgrade: false,
+      install: false,
+      relock,
+    };
+  }
+  const opam = s.initialised ? s.opam : undefined;
+  if (s.initialised && opam === undefined)
+    throw new Error(`opam root ${s.root}: the setup did not read what opam says of it`);
+  const switchExists = opam?.switchExists ?? false;
+  const currentPins = switchExists ? (opam?.pins ?? []) : [];
+  const repositories = opam === undefined ? 'after-init' : planRepositories(opam.repositories, setup.opamRepositories);
+  const upgrade = s.cache.stalePeriod !== undefined;
+  reasons.push(repositoryReason(repositories), switchReason(setup, switchExists));
+  reasons.push(...pinReason(currentPins, setup.opamPins));
+  if (upgrade) reasons.push('cache-refresh: `opam upgrade` of what the updated repositories change');
+  reasons.push(installReason(setup, s.installed));
+  return {
+    reasons,
+    keep: false,
+    ...(opam === undefined ? { init: initArgs(setup, s.sandbox) } : {}),
+    repositories,
+    updateRepositories: opam !== undefined,
+    ...(switchExists ? {} : { createSwitch: { askVersions: setup.ocamlCompiler.kind === 'version' } }),
+    pins: planPins(currentPins, setup.opamPins),
+    upgrade,
+    install: true,
+    relock,
+  };
+}
+
+/** The log line of a new period's relock decision. */
+export function relockMessage(plan: RelockPlan, locked: number): string {
+  return plan.relock
+    ? `cache-refresh: the unikernel is locked again: ${plan.reason}`
+    : `cache-refresh: no locked package (of ${locked}) changed in the repositories: the lock, switch and duniverse stay`;
 }

@@ -6,6 +6,7 @@ import { aptCommand, aptInstall, currentPrivilege, runsOnHostedRunner, type Priv
 import type { SetupConfig } from '../config.js';
 import type { RunContext } from '../context.js';
 import { mustRun, runCommand } from '../exec.js';
+import type { OpamSandbox } from './plan.js';
 
 export type SandboxAction = 'none' | 'install' | 'refuse';
 
@@ -170,7 +171,11 @@ export async function installProfile(privilege: Privilege, bwrap: string, runner
   core.info(`installed the AppArmor profile ${PROFILE_PATH} for ${bwrap}`);
 }
 
-export async function prepareSandbox(setup: SetupConfig, ctx: RunContext): Promise<void> {
+/**
+ * Makes opam's sandbox usable (bubblewrap installed, an AppArmor profile) or refuses, before the
+ * cache is restored: each probe decides the next step, so this is its own read, decide, act loop.
+ */
+export async function prepareSandbox(setup: SetupConfig, ctx: RunContext): Promise<OpamSandbox> {
   const hosted = runsOnHostedRunner();
   const privilege = await currentPrivilege();
   const action = sandboxAction({
@@ -195,7 +200,7 @@ export async function prepareSandbox(setup: SetupConfig, ctx: RunContext): Promi
     core.info(
       setup.opamDisableSandboxing ? 'opam sandboxing: off (input `opam-disable-sandboxing`)' : 'opam sandboxing: on',
     );
-    return;
+    return setup.opamDisableSandboxing ? 'off' : 'on';
   }
   const bwrap = realpathSync(await io.which('bwrap', true));
   for (let profileInstalled = false; ; profileInstalled = true) {
@@ -218,4 +223,5 @@ export async function prepareSandbox(setup: SetupConfig, ctx: RunContext): Promi
     }
   }
   core.info('opam sandboxing: on (bubblewrap works here)');
+  return 'on';
 }
