@@ -144,7 +144,7 @@ import {
   withDeadline,
   withWorkDir,
   writeSummary
-} from "./chunks/chunk-OXILYK6O.js";
+} from "./chunks/chunk-I32ZMVPN.js";
 
 // node_modules/@cyclonedx/cyclonedx-library/dist.node/enums/attachmentEncoding.js
 var require_attachmentEncoding = __commonJS({
@@ -7730,7 +7730,7 @@ async function prepareSandbox(setup, ctx) {
     info(
       setup.opamDisableSandboxing ? "opam sandboxing: off (input `opam-disable-sandboxing`)" : "opam sandboxing: on"
     );
-    return;
+    return setup.opamDisableSandboxing ? "off" : "on";
   }
   const bwrap = realpathSync2(await which("bwrap", true));
   for (let profileInstalled = false; ; profileInstalled = true) {
@@ -7752,6 +7752,7 @@ async function prepareSandbox(setup, ctx) {
     }
   }
   info("opam sandboxing: on (bubblewrap works here)");
+  return "on";
 }
 
 // src/sandbox/index.ts
@@ -8929,6 +8930,10 @@ function parseRepositoryList(text) {
 function parsePinList(text) {
   return text.split("\n").map((line) => line.trim()).filter((line) => /^[A-Za-z0-9][A-Za-z0-9_+-]*$/.test(line));
 }
+function opamUrlForm(url) {
+  const [base = ""] = url.split("#");
+  return /^(?:https?|file|ssh):\/\//.test(base) && base.endsWith(".git") ? `git+${url}` : url;
+}
 function planRepositories(current, wanted) {
   const commands = [];
   const wantedNames = new Set(wanted.map((r) => r.name));
@@ -8940,7 +8945,7 @@ function planRepositories(current, wanted) {
     const existing = current.find((r) => r.name === repo.name);
     if (existing === void 0 || !existing.selected) {
       commands.push(["repository", "add", repo.name, repo.url, "--all-switches", "--set-default", "--rank=-1"]);
-    } else if (existing.url !== repo.url) {
+    } else if (existing.url !== repo.url && existing.url !== opamUrlForm(repo.url)) {
       commands.push(["repository", "set-url", repo.name, repo.url]);
     }
   }
@@ -9006,6 +9011,106 @@ function planRelock(sameRoot, locked, before, after) {
     return { relock: true, reason: "the repositories changed the opam file of a locked package" };
   }
   return { relock: false };
+}
+function keepsRestoredRoot(s) {
+  return s.cache.hit === "exact" && s.initialised && s.switchState;
+}
+function relockStep(cache, lock) {
+  if (cache.stalePeriod === void 0 || lock === void 0) return { when: "no-refresh" };
+  const { locked, before } = lock;
+  if (!cache.sameRoot || locked.length === 0 || before === void 0) {
+    return { when: "known", locked, plan: planRelock(cache.sameRoot, locked.length, before, void 0) };
+  }
+  return { when: "after-update", locked, before };
+}
+function relockAfterUpdate(step, after) {
+  return planRelock(true, step.locked.length, step.before, after);
+}
+function rootReason(s) {
+  if (!s.initialised) return `opam root ${s.root}: none, \`opam init\` makes it`;
+  const from = s.cache.hit === "miss" ? "already there (not from the cache)" : `restored (${s.cache.hit} hit)`;
+  return `opam root ${s.root}: ${from}`;
+}
+function periodReason(cache) {
+  if (cache.stalePeriod === void 0) return [];
+  return [
+    `cache-refresh: the restored root is of period ${cache.stalePeriod}, this run's is ${cache.period ?? ""}: updating the repositories, upgrading what changed and locking the unikernel again`
+  ];
+}
+function installReason(setup, installed) {
+  const has = ["mirage", "opam-monorepo"].flatMap((name) => {
+    const version = installed.get(name);
+    return version === void 0 ? [] : [`${name}.${version}`];
+  });
+  const already = has.length > 0 ? ` (the switch has ${has.join(", ")})` : "";
+  return `installing what is missing of: mirage {${setup.mirageVersion}}, opam-monorepo${already}`;
+}
+function initArgs(setup, sandbox) {
+  const [first] = setup.opamRepositories;
+  if (first === void 0) throw new Error("input `opam-repositories`: give at least one repository");
+  const flags = sandbox === "off" ? ["--disable-sandboxing"] : [];
+  return ["init", "--bare", "--no-setup", ...flags, first.name, first.url];
+}
+function repositoryReason(commands) {
+  if (commands === "after-init") {
+    return "opam repositories: the first from `opam init`, the others compared with what init made";
+  }
+  if (commands.length === 0) return "opam repositories: as the input lists them";
+  return `opam repositories: ${commands.map((c) => `${c[1] ?? ""} ${c[2] ?? ""}`).join(", ")}`;
+}
+function pinReason(current, wanted) {
+  const gone = current.filter((name) => !wanted.some((p) => p.name.split(".")[0] === name));
+  const parts = [
+    ...gone.length > 0 ? [`removed: ${gone.join(", ")}`] : [],
+    ...wanted.length > 0 ? [`(re)applied: ${wanted.map((p) => p.name).join(", ")}`] : []
+  ];
+  return parts.length > 0 ? [`opam pins: ${parts.join("; ")}`] : [];
+}
+function switchReason(setup, exists) {
+  return exists ? `switch ${SWITCH_NAME}: there, kept` : `switch ${SWITCH_NAME}: none, created with the compiler of input \`ocaml-compiler\`: ${setup.ocamlCompilerInput}`;
+}
+function planSetup(setup, s) {
+  const relock = relockStep(s.cache, s.lock);
+  const reasons = [rootReason(s), ...periodReason(s.cache)];
+  if (keepsRestoredRoot(s)) {
+    reasons.push(`opam root ${s.root}: exact cache hit, nothing to install`);
+    return {
+      reasons,
+      keep: true,
+      repositories: [],
+      updateRepositories: false,
+      pins: [],
+      upgrade: false,
+      install: false,
+      relock
+    };
+  }
+  const opam = s.initialised ? s.opam : void 0;
+  if (s.initialised && opam === void 0)
+    throw new Error(`opam root ${s.root}: the setup did not read what opam says of it`);
+  const switchExists = opam?.switchExists ?? false;
+  const currentPins = switchExists ? opam?.pins ?? [] : [];
+  const repositories = opam === void 0 ? "after-init" : planRepositories(opam.repositories, setup.opamRepositories);
+  const upgrade = s.cache.stalePeriod !== void 0;
+  reasons.push(repositoryReason(repositories), switchReason(setup, switchExists));
+  reasons.push(...pinReason(currentPins, setup.opamPins));
+  if (upgrade) reasons.push("cache-refresh: `opam upgrade` of what the updated repositories change");
+  reasons.push(installReason(setup, s.installed));
+  return {
+    reasons,
+    keep: false,
+    ...opam === void 0 ? { init: initArgs(setup, s.sandbox) } : {},
+    repositories,
+    updateRepositories: opam !== void 0,
+    ...switchExists ? {} : { createSwitch: { askVersions: setup.ocamlCompiler.kind === "version" } },
+    pins: planPins(currentPins, setup.opamPins),
+    upgrade,
+    install: true,
+    relock
+  };
+}
+function relockMessage(plan, locked) {
+  return plan.relock ? `cache-refresh: the unikernel is locked again: ${plan.reason}` : `cache-refresh: no locked package (of ${locked}) changed in the repositories: the lock, switch and duniverse stay`;
 }
 
 // src/opam/index.ts
@@ -9085,60 +9190,9 @@ async function lockedState(opam, locked) {
     return void 0;
   }
 }
-async function convergeCheckingLock(opam, root, sameRoot, convergeRoot) {
-  const locked = storedLockVersions(root);
-  const before = await lockedState(opam, locked);
-  await convergeRoot();
-  const relock = planRelock(sameRoot, locked.length, before, await lockedState(opam, locked));
-  info(
-    relock.relock ? `cache-refresh: the unikernel is locked again: ${relock.reason}` : `cache-refresh: no locked package (of ${locked.length}) changed in the repositories: the lock, switch and duniverse stay`
-  );
-  return relock;
-}
-function rootIsUsable(root) {
-  return existsSync8(join15(root, "config")) && existsSync8(join15(root, SWITCH_NAME, ".opam-switch", "switch-state"));
-}
-async function converge(opam, config, scratch, root, hit, refresh) {
-  const { setup } = config;
-  const [first] = setup.opamRepositories;
-  const fresh = !existsSync8(join15(root, "config"));
-  if (fresh) {
-    if (first === void 0) throw new Error("input `opam-repositories`: give at least one repository");
-    await opam.run([
-      "init",
-      "--bare",
-      "--no-setup",
-      ...setup.opamDisableSandboxing ? ["--disable-sandboxing"] : [],
-      first.name,
-      first.url
-    ]);
-  } else {
-    info(`opam root ${root}: ${hit === "miss" ? "already there (not from the cache)" : `restored (${hit} hit)`}`);
-  }
-  const current = parseRepositoryList(await opam.query(["repository", "list", "--all"]));
-  for (const args of planRepositories(current, setup.opamRepositories)) await opam.run(args);
-  if (!fresh) await opam.run(["update", "--repositories"]);
-  const switches = (await opam.query(["switch", "list", "--short"])).split("\n").map((s) => s.trim());
-  if (!switches.includes(SWITCH_NAME)) {
-    const spec = setup.ocamlCompiler;
-    const available = spec.kind === "version" ? parseVersionList(await opam.query(COMPILER_VERSIONS_QUERY)) : [];
-    const compiler = compilerPackage(spec, available);
-    info(`compiler: ${compiler} (input \`ocaml-compiler\`: ${setup.ocamlCompilerInput})`);
-    await opam.run(["switch", "create", SWITCH_NAME, compiler, "--no-switch"]);
-  }
-  for (const args of planPins(parsePinList(await opam.query(["pin", "list", "--short"])), setup.opamPins)) {
-    await opam.run(args);
-  }
-  if (refresh) await opam.run(["upgrade"]);
-  const requirements = join15(scratch, "mirage-deploy-opam");
-  mkdirSync4(requirements, { recursive: true });
-  writeFileSync6(join15(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
-  info(`installing what is missing of: mirage {${setup.mirageVersion}}, opam-monorepo`);
-  await opam.run(["install", requirements, "--deps-only"]);
-}
 async function restoreRoot(config, ctx, root, opamVersion, runner) {
   const { setup } = config;
-  if (!setup.cache) return { hit: "miss", refresh: false, sameRoot: false };
+  if (!setup.cache) return { cache: { hit: "miss", sameRoot: false } };
   const systemVersion = setup.ocamlCompiler.kind === "system" ? await systemCompilerVersion(runner, config.build.workingDirectory) : void 0;
   const period = refreshPeriod(setup.cacheRefresh, /* @__PURE__ */ new Date());
   const keys = opamCacheKeys({
@@ -9157,14 +9211,66 @@ async function restoreRoot(config, ctx, root, opamVersion, runner) {
   });
   const spec = { name: "opam", paths: [root], key: keys.key, restoreKeys: keys.restoreKeys };
   const restored = await timedGroup("Restore the opam root", () => restoreCacheEntry(spec));
-  const restoredPeriod = stalePeriod(restored.hit, restored.matchedKey, period);
-  if (restoredPeriod !== void 0) {
-    info(
-      `cache-refresh: the restored root is of period ${restoredPeriod}, this run's is ${period}: updating the repositories, upgrading what changed and locking the unikernel again`
-    );
-  }
+  const stale = stalePeriod(restored.hit, restored.matchedKey, period);
   const sameRoot = otherPeriodOnly(keys.key, restored.matchedKey);
-  return { hit: restored.hit, refresh: restoredPeriod !== void 0, sameRoot, spec };
+  return { cache: { hit: restored.hit, period, ...defined({ stalePeriod: stale }), sameRoot }, spec };
+}
+async function repositoryList(opam) {
+  return parseRepositoryList(await opam.query(["repository", "list", "--all"]));
+}
+async function readOpamState(opam) {
+  const repositories = await repositoryList(opam);
+  const switches = (await opam.query(["switch", "list", "--short"])).split("\n").map((s) => s.trim());
+  const switchExists = switches.includes(SWITCH_NAME);
+  const pins = switchExists ? parsePinList(await opam.query(["pin", "list", "--short"])) : [];
+  return { repositories, switchExists, pins };
+}
+async function readLockBeforeUpdate(opam, root, sameRoot) {
+  const locked = storedLockVersions(root);
+  if (!sameRoot || locked.length === 0) return { locked };
+  return { locked, ...defined({ before: await lockedState(opam, locked) }) };
+}
+async function readSetupSnapshot(opam, root, cache, sandbox) {
+  const switchStatePath = join15(root, SWITCH_NAME, ".opam-switch", "switch-state");
+  const files = {
+    root,
+    cache,
+    sandbox,
+    initialised: existsSync8(join15(root, "config")),
+    switchState: existsSync8(switchStatePath)
+  };
+  const installed = files.switchState ? installedVersions(readFileSync6(switchStatePath, "utf8")) : /* @__PURE__ */ new Map();
+  const lock = cache.stalePeriod === void 0 ? void 0 : await readLockBeforeUpdate(opam, root, cache.sameRoot);
+  const state = files.initialised && !keepsRestoredRoot(files) ? await readOpamState(opam) : void 0;
+  return { ...files, installed, ...defined({ lock, opam: state }) };
+}
+async function createSwitch(opam, setup, askVersions) {
+  const available = askVersions ? parseVersionList(await opam.query(COMPILER_VERSIONS_QUERY)) : [];
+  const compiler = compilerPackage(setup.ocamlCompiler, available);
+  info(`compiler: ${compiler} (input \`ocaml-compiler\`: ${setup.ocamlCompilerInput})`);
+  await opam.run(["switch", "create", SWITCH_NAME, compiler, "--no-switch"]);
+}
+async function installRequirements(opam, setup, scratch) {
+  const requirements = join15(scratch, "mirage-deploy-opam");
+  mkdirSync4(requirements, { recursive: true });
+  writeFileSync6(join15(requirements, "mirage-deploy-setup.opam"), requirementsOpamFile(setup.mirageVersion));
+  await opam.run(["install", requirements, "--deps-only"]);
+}
+async function converge(opam, setup, scratch, plan) {
+  if (plan.init !== void 0) await opam.run(plan.init);
+  const repositories = plan.repositories === "after-init" ? planRepositories(await repositoryList(opam), setup.opamRepositories) : plan.repositories;
+  for (const args of repositories) await opam.run(args);
+  if (plan.updateRepositories) await opam.run(["update", "--repositories"]);
+  if (plan.createSwitch !== void 0) await createSwitch(opam, setup, plan.createSwitch.askVersions);
+  for (const args of plan.pins) await opam.run(args);
+  if (plan.upgrade) await opam.run(["upgrade"]);
+  if (plan.install) await installRequirements(opam, setup, scratch);
+}
+async function settleRelock(opam, step) {
+  if (step.when === "no-refresh") return void 0;
+  const relock = step.when === "known" ? step.plan : relockAfterUpdate(step, await lockedState(opam, step.locked));
+  info(relockMessage(relock, step.locked.length));
+  return relock;
 }
 async function exportSwitch3(opam, root) {
   const switchEnv = parseEnvSexp(await opam.query(["env", "--sexp"]));
@@ -9173,45 +9279,45 @@ async function exportSwitch3(opam, root) {
   addPathForLaterSteps(join15(root, SWITCH_NAME, "bin"));
   return { ...opam.env, ...trusted, PATH: switchEnv.PATH ?? opam.env.PATH ?? "" };
 }
+function opamFor(path2, root, ctx, runner, cwd) {
+  const curl = findProgram("curl", process.env) !== void 0;
+  const lowSpeed = seconds(deadline(LOW_SPEED_SECONDS * 1e3));
+  const variables = { ...opamVariables(root, ctx.cores), ...fetchVariables(process.env, curl, lowSpeed) };
+  for (const [name, value] of Object.entries(variables)) exportForLaterSteps(name, value);
+  return new Opam(path2, { ...variables, PATH: [dirname4(path2), jobPath()].join(delimiter) }, runner, cwd);
+}
 async function setupOpam(config, ctx, runner) {
   const started = Date.now();
   const { setup } = config;
   const binary = await timedGroup("Install opam", () => installOpam(setup, ctx));
   runner.bindReadOnly(dirname4(binary.path));
-  await timedGroup("opam sandbox", () => prepareSandbox(setup, ctx));
+  const sandbox = await timedGroup("opam sandbox", () => prepareSandbox(setup, ctx));
   const root = opamRoot();
-  const curl = findProgram("curl", process.env) !== void 0;
-  const lowSpeed = seconds(deadline(LOW_SPEED_SECONDS * 1e3));
-  const variables = { ...opamVariables(root, ctx.cores), ...fetchVariables(process.env, curl, lowSpeed) };
-  for (const [name, value] of Object.entries(variables)) exportForLaterSteps(name, value);
-  const path2 = [dirname4(binary.path), jobPath()].join(delimiter);
-  const opam = new Opam(binary.path, { ...variables, PATH: path2 }, runner, config.build.workingDirectory);
-  const { hit, refresh, sameRoot, spec } = await restoreRoot(config, ctx, root, binary.version, runner);
-  const convergeRoot = () => timedGroup("opam switch", async () => {
-    if (hit === "exact" && rootIsUsable(root)) {
-      info(`opam root ${root}: exact cache hit, nothing to install`);
-    } else {
-      await converge(opam, config, runner.scratch, root, hit, refresh);
-    }
+  const opam = opamFor(binary.path, root, ctx, runner, config.build.workingDirectory);
+  const { cache, spec } = await restoreRoot(config, ctx, root, binary.version, runner);
+  const relock = await timedGroup("opam switch", async () => {
+    const plan = planSetup(setup, await readSetupSnapshot(opam, root, cache, sandbox));
+    for (const reason of plan.reasons) info(reason);
+    await converge(opam, setup, runner.scratch, plan);
+    return settleRelock(opam, plan.relock);
   });
-  const relock = refresh ? await convergeCheckingLock(opam, root, sameRoot, convergeRoot) : await convergeRoot();
   const env = await exportSwitch3(opam, root);
   const installed = installedVersions(readFileSync6(join15(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));
   const ocamlVersion = installed.get("ocaml") ?? "";
   const mirageVersion = installed.get("mirage") ?? "";
   if (spec !== void 0) {
-    registerCacheSave(spec, hit, { cleanup: { remove: [join15(root, "download-cache"), join15(root, "log")] } });
+    registerCacheSave(spec, cache.hit, { cleanup: { remove: [join15(root, "download-cache"), join15(root, "log")] } });
   }
   const seconds2 = Math.round((Date.now() - started) / 100) / 10;
   summaryRow(
     "setup",
-    `OCaml ${ocamlVersion}, opam ${binary.version}, mirage ${mirageVersion}; cache: ${hit}; ${seconds2} s`
+    `OCaml ${ocamlVersion}, opam ${binary.version}, mirage ${mirageVersion}; cache: ${cache.hit}; ${seconds2} s`
   );
   return {
     opamVersion: binary.version,
     ocamlVersion,
     mirageVersion,
-    cacheHit: hit,
+    cacheHit: cache.hit,
     ...relock !== void 0 && !relock.relock ? { lockKept: true } : {},
     root,
     env,

@@ -10,7 +10,7 @@ import {
   untrustedFolders,
   warning,
   writeSummary
-} from "./chunks/chunk-OXILYK6O.js";
+} from "./chunks/chunk-I32ZMVPN.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {

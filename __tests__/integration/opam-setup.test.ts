@@ -240,6 +240,23 @@ describe('an opam root already on the runner (self-hosted), without the cache', 
   });
 });
 
+describe('a git repository given as opam does not write it (`file://…/x.git`, no backend)', () => {
+  it('is not set again on the next run: opam lists it as `git+file://…`, the same repository', async () => {
+    const gitRepo = join(base, 'repo-git.git');
+    await makeOpamRepository(gitRepo);
+    const git = (...args: string[]) => execFileSync('git', ['-C', gitRepo, ...args], { stdio: 'ignore' });
+    git('init', '-q');
+    git('add', '-A');
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'repository');
+    const inputs = { cache: 'false', 'opam-repositories': `fixture: file://${gitRepo}` };
+    const first = await run(undefined, inputs);
+    expect(first.main.exitCode, first.log).toBe(0);
+    const second = await run(undefined, inputs, 'tests', true);
+    expect(second.main.exitCode, second.log).toBe(0);
+    expect(second.log).not.toMatch(/^\[command\]\S*\/opam repository (?:set-url|add|remove)/m);
+  });
+});
+
 describe('a compiler version prefix on a fresh root', () => {
   it('resolves `5.4` against the repositories before the switch exists, then creates the switch with it', async () => {
     const result = await run(undefined, { cache: 'false', 'ocaml-compiler': '5.4' });

@@ -20,6 +20,7 @@ import {
   pinCommand,
   planPins,
   planRepositories,
+  opamUrlForm,
   requirementsOpamFile,
 } from '../../src/opam/plan.js';
 
@@ -166,6 +167,18 @@ describe('planRepositories', () => {
     ['drops an unwanted one', [a, c], [a], [['repository', 'remove', 'c', '--all-switches', '--set-default']]],
     ['keeps an unwanted one that nothing selects (an overlay `make repo-rm` unselected)', [a, overlay], [a], []],
     [
+      'keeps a git repository opam lists with its backend (`git+`)',
+      [
+        { name: 'default', url: 'git+https://github.com/ocaml/opam-repository.git', selected: true },
+        { name: 'local', url: 'git+file:///srv/opam/r.git', selected: true },
+      ],
+      [
+        { name: 'default', url: 'https://github.com/ocaml/opam-repository.git' },
+        { name: 'local', url: 'file:///srv/opam/r.git' },
+      ],
+      [],
+    ],
+    [
       'selects a wanted one that is known but unselected',
       [a, { ...b, selected: false }],
       [a, b],
@@ -173,6 +186,20 @@ describe('planRepositories', () => {
     ],
   ] as const)('%s', (_, current, wanted, commands) => {
     expect(planRepositories(current, wanted)).toEqual(commands);
+  });
+});
+
+describe('opamUrlForm: a URL as opam 2.1 lists it', () => {
+  it.each([
+    ['https://github.com/ocaml/opam-repository.git', 'git+https://github.com/ocaml/opam-repository.git'],
+    ['https://example.org/r.git#main', 'git+https://example.org/r.git#main'],
+    ['file:///srv/r.git', 'git+file:///srv/r.git'],
+    ['file:///srv/r', 'file:///srv/r'],
+    ['https://opam.ocaml.org', 'https://opam.ocaml.org'],
+    ['git+https://example.org/r.git', 'git+https://example.org/r.git'],
+    ['git+ssh://git@example.org/r', 'git+ssh://git@example.org/r'],
+  ])('%s → %s', (url, form) => {
+    expect(opamUrlForm(url)).toBe(form);
   });
 });
 

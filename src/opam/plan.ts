@@ -103,6 +103,17 @@ export function parsePinList(text: string): string[] {
  * unwanted repository that nothing selects stays: it changes no solution, and it is the overlay
  * the unikernel's `make lock` adds again (removing it would fetch it again on every partial hit).
  */
+/**
+ * A repository URL as opam writes it in its list: the URL of a git repository (`….git`, without a
+ * backend) gets `git+`, as opam guesses its backend. Comparing the input with opam's form keeps a
+ * restored root's repository (the default opam-repository.git among them) from being set again,
+ * and fetched again, on every partial hit.
+ */
+export function opamUrlForm(url: string): string {
+  const [base = ''] = url.split('#');
+  return /^(?:https?|file|ssh):\/\//.test(base) && base.endsWith('.git') ? `git+${url}` : url;
+}
+
 export function planRepositories(current: readonly KnownRepository[], wanted: readonly OpamRepository[]): string[][] {
   const commands: string[][] = [];
   const wantedNames = new Set(wanted.map((r) => r.name));
@@ -114,7 +125,7 @@ export function planRepositories(current: readonly KnownRepository[], wanted: re
     const existing = current.find((r) => r.name === repo.name);
     if (existing === undefined || !existing.selected) {
       commands.push(['repository', 'add', repo.name, repo.url, '--all-switches', '--set-default', '--rank=-1']);
-    } else if (existing.url !== repo.url) {
+    } else if (existing.url !== repo.url && existing.url !== opamUrlForm(repo.url)) {
       commands.push(['repository', 'set-url', repo.name, repo.url]);
     }
   }
