@@ -1,6 +1,7 @@
 // `npm test`: runs vitest, then prints one plain closing line ("vitest: N passed, N failed") that
 // any CI log reader understands, and exits with vitest's own exit code. Extra arguments go to
-// vitest (`npm test -- __tests__/deploy`). vitest runs on the Node 24 of tools/node24 (the runtime
+// vitest (`npm test -- __tests__/deploy`). `--slow` (first) runs the slow group instead, the
+// `*.slow.test.ts` files (`npm run test:slow`, see vitest.config.ts). vitest runs on the Node 24 of tools/node24 (the runtime
 // the action declares, and what the dependencies' `engines` need) whatever Node started npm.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +13,9 @@ if (!existsSync(NODE24)) {
   process.exit(2);
 }
 
-const results = join('.tmp', 'vitest-results.json');
+const slow = process.argv[2] === '--slow';
+const args = process.argv.slice(slow ? 3 : 2);
+const results = join('.tmp', slow ? 'vitest-slow-results.json' : 'vitest-results.json');
 mkdirSync('.tmp', { recursive: true });
 rmSync(results, { force: true });
 const vitest = spawnSync(
@@ -23,9 +26,9 @@ const vitest = spawnSync(
     '--reporter=default',
     '--reporter=json',
     `--outputFile.json=${results}`,
-    ...process.argv.slice(2),
+    ...args,
   ],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env: { ...process.env, ...(slow ? { MIRAGE_DEPLOY_TEST_GROUP: 'slow' } : {}) } },
 );
 let passed = 0;
 let failed = 0;
@@ -47,7 +50,7 @@ try {
   failed = Math.max(failed, 1);
 }
 console.log(
-  `vitest: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}` +
+  `vitest${slow ? ' (slow group)' : ''}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}` +
     notRun.map((title) => `; ${title}`).join(''),
 );
 process.exit(vitest.status ?? 1);

@@ -1,7 +1,8 @@
 /**
  * System packages through the bundle on a "GitHub-hosted runner" (RUNNER_ENVIRONMENT=github-hosted,
  * root): the action asks dpkg-query, runs apt-get only for what is missing, outside the build, and
- * waits for apt's and dpkg's locks when another process holds them.
+ * fails at apt's lock deadline naming who holds it (waiting for the locks, and eight jobs at once, are
+ * in system-packages-load.slow.test.ts).
  *
  * apt-get and dpkg-query are stand-ins first on the PATH given to the bundle
  * (__tests__/support/apt-standin.py): they record every call and keep their lists, locks and
@@ -16,54 +17,16 @@
  * The fixture's `duration` package (vendored into the unikernel) is given depexts for Debian and
  * for two other distributions: opam-monorepo copies them into the lock file with their filters.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { aptMachine, hostedJob, lines, useDepexts } from '../support/apt-machine.js';
 import { commands, useFixtureScope } from '../support/fixture-action.js';
 
 const fixture = useFixtureScope('system-packages-');
-const STANDIN = join(PROJECT_ROOT, '__tests__/support/apt-standin.py');
-const DEPEXTS = `depexts: [
-  ["libgmp-dev"] {os-family = "debian"}
-  ["gmp-devel"] {os-distribution = "fedora"}
-  ["Gmp_Alpine"] {os-distribution = "alpine"}
-]
-`;
-
-/** One machine's apt: a state folder and the two stand-ins, first on the returned PATH. */
-function machine(name: string, installed: readonly string[]): { state: string; path: string } {
-  const state = join(fixture.base, name, 'apt-state');
-  const bin = join(fixture.base, name, 'bin');
-  for (const dir of [join(state, 'lists'), join(state, 'dpkg'), bin]) mkdirSync(dir, { recursive: true });
-  writeFileSync(join(state, 'installed'), installed.map((p) => `${p}\n`).join(''));
-  for (const tool of ['apt-get', 'dpkg-query']) {
-    writeFileSync(join(bin, tool), `#!/bin/sh\nAPT_STANDIN_STATE='${state}' exec python3 '${STANDIN}' ${tool} "$@"\n`);
-    chmodSync(join(bin, tool), 0o755);
-  }
-  return { state, path: `${bin}:${process.env.PATH ?? ''}` };
-}
-
-const lines = (file: string): string[] =>
-  existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
-
-function job(name: string, path: string) {
-  return fixture.runExample({
-    workspace: join(name, 'workspace'),
-    opamRoot: join(name, 'opam-root'),
-    env: { PATH: path, RUNNER_ENVIRONMENT: 'github-hosted' },
-    inputs: { target: 'unix', cache: 'false' },
-  });
-}
-
-beforeAll(() => {
-  // The fixture's duration package gains depexts; the stand-in opam-monorepo locks them.
-  const packages = join(fixture.base, 'opam-repository', 'packages', 'duration');
-  for (const version of readdirSync(packages)) {
-    const opam = join(packages, version, 'opam');
-    writeFileSync(opam, readFileSync(opam, 'utf8') + DEPEXTS);
-  }
-});
+useDepexts(fixture);
+const machine = (name: string, installed: readonly string[]) => aptMachine(fixture, name, installed);
+const job = (name: string, path: string) => hostedJob(fixture, name, path);
 
 describe('system packages on a hosted runner, root', { timeout: 300_000 }, () => {
   it('with everything installed, asks dpkg-query and calls no apt-get at all; opam installs no depexts', async () => {
@@ -105,29 +68,6 @@ describe('system packages on a hosted runner, root', { timeout: 300_000 }, () =>
     expect(apt).toBeLessThan(ran.findIndex((c) => / install-switch$/.test(c)));
   });
 
-  it("waits while another process holds apt's and dpkg's locks for 20 s, then installs and succeeds", async () => {
-    const { state, path } = machine('busy', []);
-    // The other process takes the three locks the moment the action has asked dpkg-query, so that
-    // apt-get finds them held for 20 s however long the setup took.
-    writeFileSync(join(state, 'hold-on-query'), '20');
-    const result = await job('busy', path);
-    expect(result.main.exitCode, result.log).toBe(0);
-
-    const [holder] = lines(join(state, 'held')).map((l) => l.split(' ')[1]);
-    expect(result.log).toMatch(
-      new RegExp(
-        `apt-get update: ${state}/lists/lock is held by process ${holder} \\(python3\\); trying again in \\d+ s`,
-      ),
-    );
-    const calls = lines(join(state, 'calls')).map((c) => c.replace(/^(?:-o \S+ )+/, ''));
-    expect(calls.filter((c) => c === 'update -qq').length).toBeGreaterThan(1);
-    expect(calls.at(-1)).toBe('install -y -q --no-install-recommends libgmp-dev');
-    // the install happened after the other process let go
-    const [released] = lines(join(state, 'released')).map(Number);
-    const [installedAt] = lines(join(state, 'installs')).map((l) => Number(l.split(' ')[0]));
-    expect(installedAt).toBeGreaterThan(released ?? Infinity);
-  }, 300_000);
-
   it("fails at the lock deadline, naming who holds apt's lock, and installs nothing", async () => {
     const { state, path } = machine('deadline', []);
     writeFileSync(join(state, 'hold-on-query'), '20');
@@ -145,18 +85,4 @@ describe('system packages on a hosted runner, root', { timeout: 300_000 }, () =>
     expect(lines(join(state, 'installed'))).toEqual([]);
     expect(commands(result.log).some((c) => / install-switch$/.test(c))).toBe(false);
   });
-
-  it('eight jobs on one machine at once all succeed', async () => {
-    const { state, path } = machine('eight', []);
-    // The eight meet at apt-get: each one's first call waits for the others', so that they contend.
-    writeFileSync(join(state, 'barrier'), '8');
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => job(join('eight', `job-${i}`), path)));
-    for (const result of results) expect(result.main.exitCode, result.log).toBe(0);
-    expect(lines(join(state, 'installed'))).toContain('libgmp-dev');
-    // seven of them found apt's index lock taken by another's `apt-get update`, and waited
-    const waited = results.filter((r) =>
-      /apt-get update: \S+\/lists\/lock is held by process \d+ \(python3\)/.test(r.log),
-    );
-    expect(waited.length).toBeGreaterThanOrEqual(7);
-  }, 600_000);
 });
