@@ -2,7 +2,8 @@
 // Benchmark: how long `npm test` takes on this machine, idle and under a defined load (N processes
 // each spinning one core: `node -e 'for(;;){}'`, default 2, i.e. a 2-core runner fully busy with
 // something else). Each run is `node scripts/test.mjs` (what `npm test` runs), timed from start to
-// exit; vitest's JSON report gives the counts and each file's own time. Integration tests run the
+// exit; vitest's JSON report gives the counts and each file's own time. A full run then times the
+// slow group (`npm run test:slow`) once, idle, for the table (the target is `npm test`'s). Integration tests run the
 // bundle: `npm run bundle` first.
 //
 // The full run writes its table into docs/benchmarks.md (between the bench:test markers) and exits
@@ -53,13 +54,19 @@ function busyLoops(count) {
   };
 }
 
-/** One `npm test` (scripts/test.mjs) with its output in a log file; resolves with time and report. */
-function runSuite(label) {
+/**
+ * One `npm test` (scripts/test.mjs; `slow`: `npm run test:slow`) with its output in a log file;
+ * resolves with its time, the CPU time of the processes it waited for (bash's `times`: vitest, the
+ * bundle's steps and what they ran, not the servers' own forks) and vitest's report.
+ */
+function runSuite(label, slow = false) {
   const log = join(out, `${label}.log`);
   const started = process.hrtime.bigint();
   const load = loadavg()[0];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/test.mjs', ...values.filter], {
+    const test = ['scripts/test.mjs', ...(slow ? ['--slow'] : []), ...values.filter];
+    const script = `"$0" "$@"; code=$?; times >&2; exit $code`;
+    const child = spawn('bash', ['-c', script, process.execPath, ...test], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -69,13 +76,21 @@ function runSuite(label) {
     child.on('error', reject);
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      writeFileSync(log, Buffer.concat(chunks));
-      const results = join(ROOT, '.tmp', 'vitest-results.json');
+      const text = Buffer.concat(chunks);
+      writeFileSync(log, text);
+      const results = join(ROOT, '.tmp', slow ? 'vitest-slow-results.json' : 'vitest-results.json');
       const report = existsSync(results) ? JSON.parse(readFileSync(results, 'utf8')) : undefined;
       if (report) copyFileSync(results, join(out, `${label}.json`));
-      resolve({ label, code, seconds, load, log, report });
+      resolve({ label, slow, code, seconds, cpu: childrenCpu(text.toString()), load, log, report });
     });
   });
+}
+
+/** The children's user + system seconds from the last line of bash's `times` (`0m1.5s 0m0.2s`). */
+function childrenCpu(output) {
+  const last = output.trim().split('\n').at(-1) ?? '';
+  const parts = [...last.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return parts.length === 2 ? parts[0] + parts[1] : undefined;
 }
 
 function fileTimes(report) {
@@ -92,8 +107,10 @@ function row(run) {
   const counts = r
     ? `${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`
     : 'no report';
-  const what = run.label === 'idle' ? 'idle' : `under load (${loops} busy ${loops === 1 ? 'loop' : 'loops'})`;
-  return `| ${what} | ${minutes(run.seconds)} (${fmt(run.seconds)}) | ${r?.testResults?.length ?? '?'} | ${counts} | ${run.load.toFixed(2)} |`;
+  const what = run.label === 'load' ? `under load (${loops} busy ${loops === 1 ? 'loop' : 'loops'})` : 'idle';
+  const cpu =
+    run.cpu === undefined ? '?' : `${fmt(run.cpu)} (${Math.round((100 * run.cpu) / run.seconds)}% of one core)`;
+  return `| ${run.slow ? '`npm run test:slow`' : '`npm test`'} | ${what} | ${minutes(run.seconds)} (${fmt(run.seconds)}) | ${cpu} | ${r?.testResults?.length ?? '?'} | ${counts} | ${run.load.toFixed(2)} |`;
 }
 
 const runs = [];
@@ -121,15 +138,19 @@ if (values.only !== 'idle') {
   }
   console.log(`under load: ${fmt(runs.at(-1).seconds)} (log ${runs.at(-1).log})`);
 }
+if (values.only !== 'load' && !subset) {
+  runs.push(await runSuite('slow', true));
+  console.log(`slow group, idle: ${fmt(runs.at(-1).seconds)} (log ${runs.at(-1).log})`);
+}
 
 const slowest = fileTimes(runs[0]?.report).slice(0, 10);
 const table = [
-  '| condition | wall time | files | tests | load average at start |',
-  '|---|---|---|---|---|',
+  '| group | condition | wall time | CPU time (waited processes) | files | tests | load average at start |',
+  '|---|---|---|---|---|---|---|',
   ...runs.map(row),
 ].join('\n');
 const slowTable = [
-  `Slowest files (${runs[0]?.label ?? ''}; a file's own time, files run two at a time):`,
+  `Slowest files of \`npm test\` (${runs[0]?.label ?? ''}; a file's own time, four files at a time):`,
   '',
   '| file | time |',
   '|---|---|',
