@@ -263,7 +263,12 @@ describe.skipIf(!found)(
     });
 
     it('test_exception.spt under the real solo5-spt fails the step with its console lines', async () => {
-      const result = await deploy('exception', 'test_exception.spt', { 'albatross-endpoints': real.endpoint });
+      // On a failure the action reads the image `latest` names to give it back: from the test's
+      // repository, not the default one on GitHub.
+      const result = await deploy('exception', 'test_exception.spt', {
+        'albatross-endpoints': real.endpoint,
+        ...sshDeployInputs(sshd),
+      });
       expect(result.main.exitCode).not.toBe(0);
       expect(result.log).toMatch(
         /hello is no longer running on 127\.0\.0\.1:\d+ 1 s after it was created; its console:/,

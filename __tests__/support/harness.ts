@@ -326,7 +326,10 @@ export async function runAction(options: RunOptions = {}): Promise<RunResult> {
 
   const raw = [main.stdout, main.stderr, post?.stdout ?? '', post?.stderr ?? ''].join('\n');
   const beyond = BEYOND_LOOPBACK.exec(raw);
-  if (beyond) throw new Error(`harness: the run reached beyond loopback (tests touch only loopback): ${beyond[0]}`);
+  if (beyond) {
+    const line = raw.slice(raw.lastIndexOf('\n', beyond.index) + 1).split('\n')[0];
+    throw new Error(`harness: the run reached beyond loopback (tests touch only loopback): ${line}`);
+  }
   const masks: string[] = [];
   const logLines: string[] = [];
   for (const line of raw.split('\n')) {
