@@ -805,8 +805,8 @@ describe('planStalledPush', () => {
     expect(planStalledPush(stall({ landed: true, lastProgress: 'Writing objects: 100% (3/3), done.' }))).toEqual({
       kind: 'landed',
       said:
-        "`git push` to ssh://git@h/o/d.git showed no progress for 120 s (the push progress deadline; git's last " +
-        'progress: Writing objects: 100% (3/3), done.) and was stopped, but `main` is at abcdef012345: it landed',
+        '`git push` to ssh://git@h/o/d.git showed no progress for 120 s (the push progress deadline) and was ' +
+        "stopped, but `main` is at abcdef012345: it landed\ngit's last progress line: Writing objects: 100% (3/3), done.",
     });
   });
 

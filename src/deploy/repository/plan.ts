@@ -746,19 +746,18 @@ export type StallVerdict =
  * says so); if not, it is tried once more; a second stall ends the deploy, the branch left as it was.
  */
 export function planStalledPush(p: StalledPush): StallVerdict {
-  const stalled =
-    `\`git push\` to ${p.display} showed no progress for ${p.stallSeconds} s (the push progress deadline` +
-    `${p.lastProgress === undefined ? '' : `; git's last progress: ${p.lastProgress}`}) and was stopped`;
-  if (p.landed) return { kind: 'landed', said: `${stalled}, but \`${p.branch}\` is at ${p.commit}: it landed` };
+  const stalled = `\`git push\` to ${p.display} showed no progress for ${p.stallSeconds} s (the push progress deadline) and was stopped`;
+  const got = p.lastProgress === undefined ? '' : `\ngit's last progress line: ${p.lastProgress}`;
+  if (p.landed) return { kind: 'landed', said: `${stalled}, but \`${p.branch}\` is at ${p.commit}: it landed${got}` };
   if (p.stalls < MAX_STALLED_PUSHES) {
-    return { kind: 'retry', said: `${stalled}; \`${p.branch}\` is not at ${p.commit}: pushing again, once` };
+    return { kind: 'retry', said: `${stalled}; \`${p.branch}\` is not at ${p.commit}: pushing again, once${got}` };
   }
   return {
     kind: 'fail',
     message:
       `${stalled}, ${p.stalls} times: the server kept the connection open but stopped taking or answering the ` +
       `push. \`${p.branch}\` is not at ${p.commit}: nothing was pushed. Check the host of \`deploy-repository\` ` +
-      '(its status page, for GitHub) and the network between this runner and it, then re-run the job',
+      `(its status page, for GitHub) and the network between this runner and it, then re-run the job${got}`,
   };
 }
 
