@@ -71,9 +71,12 @@ describe('runCommand with a progress deadline (stallMs)', () => {
   });
 
   it('lets a command run while each byte, on either stream, comes within the progress deadline', async () => {
-    const script = 'for i in 1 2 3 4 5 6; do printf . >&2; sleep 0.1; done; echo done';
-    const result = await runCommand('sh', ['-c', script], { silent: true, deadlineMs: 600_000, stallMs: 5_000 });
-    expect(result).toMatchObject({ exitCode: 0, stdout: 'done\n', stderr: '......' });
+    // Each stream alone is silent for longer than the progress deadline: both must count.
+    const script =
+      'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do printf o; sleep 0.2; done; ' +
+      'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do printf e >&2; sleep 0.2; done';
+    const result = await runCommand('sh', ['-c', script], { silent: true, deadlineMs: 600_000, stallMs: 1_500 });
+    expect(result).toMatchObject({ exitCode: 0, stdout: 'o'.repeat(12), stderr: 'e'.repeat(12) });
     expect(result.stalled).toBeUndefined();
   });
 
