@@ -216,7 +216,7 @@ async function completeHashes(
  * A push that stalls (no progress for PUSH_STALL_MS) is stopped; then the branch is read again and
  * `planStalledPush` decides: it landed, push once more, or fail.
  */
-async function pushUnstalled(
+async function pushThroughStalls(
   repo: DeploymentRepository,
   branch: string,
   commit: string,
@@ -251,7 +251,7 @@ async function pushCommit(
   commit: string,
   lease: string | undefined,
 ): Promise<{ readonly pushed: true; readonly said?: string } | { readonly pushed: false; readonly reason: string }> {
-  const result = await pushUnstalled(repo, branch, commit, lease);
+  const result = await pushThroughStalls(repo, branch, commit, lease);
   if ('said' in result) return { pushed: true, said: result.said };
   const verdict = classifyPush(result, branch, lease !== undefined);
   if (verdict === undefined) {
