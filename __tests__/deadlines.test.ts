@@ -11,6 +11,8 @@ import {
   LOW_SPEED_BYTES,
   LOW_SPEED_SECONDS,
   OPAM_DOWNLOAD_DEADLINE_MS,
+  PUSH_STALL_MS,
+  pushDeadline,
   seconds,
   TEST_DEADLINE_ENV,
 } from '../src/deadlines.js';
@@ -22,6 +24,7 @@ afterEach(() => {
 describe('every deadline', () => {
   it.each<[string, number, number]>([
     ['one git command or push attempt', GIT_DEADLINE_MS, 15 * 60_000],
+    ['a push without new progress', PUSH_STALL_MS, 2 * 60_000],
     ['one cache restore or save', CACHE_DEADLINE_MS, 20 * 60_000],
     ["the cache service's answer to a lookup", CACHE_ANSWER_DEADLINE_MS, 15_000],
     ['a GitHub API request', GITHUB_API_DEADLINE_MS, 20_000],
@@ -52,6 +55,17 @@ describe('deadline', () => {
   ])('with the test variable %j, %d ms is %d ms', (cap, ms, expected) => {
     if (cap !== undefined) vi.stubEnv(TEST_DEADLINE_ENV, cap);
     expect(deadline(ms)).toBe(expected);
+  });
+
+  it.each<[string | undefined, number]>([
+    [undefined, GIT_DEADLINE_MS],
+    ['3000', 6000],
+    ['600000', 600_000],
+    ['1000000', GIT_DEADLINE_MS],
+  ])('with the test variable %j, a push attempt may take %d ms: two progress deadlines at least', (cap, expected) => {
+    if (cap !== undefined) vi.stubEnv(TEST_DEADLINE_ENV, cap);
+    expect(pushDeadline()).toBe(expected);
+    expect(pushDeadline()).toBeGreaterThanOrEqual(2 * deadline(PUSH_STALL_MS));
   });
 
   it.each<[number, number]>([

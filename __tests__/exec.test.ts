@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { tetherFor } from '../src/exec.js';
+import { runCommand, tetherFor } from '../src/exec.js';
 
 /** Processes, not zombies, whose command line is exactly `cmdline` (NUL-separated). */
 function running(cmdline: string): number[] {
@@ -56,5 +56,33 @@ describe('tetherFor without a PID namespace (setpriv and a group-killing shell)'
     parent.kill('SIGKILL');
     await poll(() => sleeps.flatMap(running).length === 0, 2_000);
     expect(sleeps.flatMap(running)).toEqual([]);
+  });
+});
+
+describe('runCommand with a progress deadline (stallMs)', () => {
+  it('stops a command that stopped printing, long before its deadline, and says it stalled', async () => {
+    const result = await runCommand('sh', ['-c', 'echo started; exec sleep 600'], {
+      silent: true,
+      deadlineMs: 600_000,
+      stallMs: 300,
+    });
+    expect(result).toMatchObject({ stalled: true, stdout: 'started\n' });
+    expect(result.timedOut).toBeUndefined();
+  });
+
+  it('lets a command run while each byte, on either stream, comes within the progress deadline', async () => {
+    // Each stream alone is silent for longer than the progress deadline: both must count.
+    const script =
+      'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do printf o; sleep 0.2; done; ' +
+      'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do printf e >&2; sleep 0.2; done';
+    const result = await runCommand('sh', ['-c', script], { silent: true, deadlineMs: 600_000, stallMs: 1_500 });
+    expect(result).toMatchObject({ exitCode: 0, stdout: 'o'.repeat(12), stderr: 'e'.repeat(12) });
+    expect(result.stalled).toBeUndefined();
+  });
+
+  it('without one, only the deadline stops it, as before', async () => {
+    const result = await runCommand('sh', ['-c', 'exec sleep 600'], { silent: true, deadlineMs: 300 });
+    expect(result).toMatchObject({ timedOut: true });
+    expect(result.stalled).toBeUndefined();
   });
 });

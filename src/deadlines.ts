@@ -13,6 +13,13 @@ export const TEST_DEADLINE_ENV = 'MIRAGE_DEPLOY_TEST_DEADLINE_MS';
 
 /** One git command on the deployment repository (clone, fetch, one push attempt). */
 export const GIT_DEADLINE_MS = 15 * 60_000;
+/**
+ * A push attempt that prints no new byte of progress (`git push --progress`) for this long has
+ * stalled: the server stopped reading or answering while the connection stays up (ssh's
+ * keep-alives still answered), which git's own transfer limits do not see over SSH. It is
+ * stopped, the branch read again (the push may have landed), and tried once more.
+ */
+export const PUSH_STALL_MS = 2 * 60_000;
 /** One cache restore or save, download or upload included. */
 export const CACHE_DEADLINE_MS = 20 * 60_000;
 /**
@@ -50,6 +57,14 @@ export const LOW_SPEED_SECONDS = 60;
 export function deadline(ms: number): number {
   const cap = Number(process.env[TEST_DEADLINE_ENV] ?? '');
   return Number.isInteger(cap) && cap > 0 ? Math.min(ms, cap) : ms;
+}
+
+/**
+ * One push attempt's whole-command bound: git's, and never under two progress deadlines, so that a
+ * stalled push is always stopped as one (under the test variable too, which caps both alike).
+ */
+export function pushDeadline(): number {
+  return Math.max(deadline(GIT_DEADLINE_MS), 2 * deadline(PUSH_STALL_MS));
 }
 
 /** A deadline in whole seconds, for messages and for git's own settings (at least 1). */

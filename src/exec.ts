@@ -13,6 +13,8 @@ export interface CommandResult {
   readonly stderr: string;
   /** Set when the command was killed at its deadline. */
   readonly timedOut?: boolean;
+  /** Set when the command was killed for printing nothing for `stallMs`. */
+  readonly stalled?: boolean;
   /** Set when the command was killed because the job was cancelled (by this signal). */
   readonly cancelled?: NodeJS.Signals;
 }
@@ -36,6 +38,12 @@ export interface CommandOptions {
    * killed; the result then has `timedOut`. For network commands, whose server may never answer.
    */
   readonly deadlineMs?: number;
+  /**
+   * With `deadlineMs`: milliseconds without a new byte on stdout or stderr after which the command
+   * is killed the same way; the result then has `stalled`. For a command that reports its progress
+   * (`git push --progress`), so that one that stopped moving ends long before its deadline.
+   */
+  readonly stallMs?: number;
 }
 
 /** A command that exited non-zero, with enough of its output to act on. */
@@ -140,6 +148,32 @@ function probeOnce(): readonly string[] {
   return tether;
 }
 
+/** A timer that `kick` starts again: it calls `expire` once `ms` pass without one. */
+function watchdog(ms: number | undefined, expire: () => void): { kick(): void; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const kick = () => {
+    if (ms === undefined) return;
+    clearTimeout(timer);
+    timer = setTimeout(expire, ms);
+  };
+  kick();
+  return { kick, stop: () => clearTimeout(timer) };
+}
+
+/** Keeps what `stream` prints, echoes it to `echo`, and tells `kick` of every byte. */
+function collect(
+  stream: NodeJS.ReadableStream,
+  into: Buffer[],
+  echo: NodeJS.WritableStream | undefined,
+  kick: () => void,
+) {
+  stream.on('data', (chunk: Buffer) => {
+    kick();
+    into.push(chunk);
+    echo?.write(chunk);
+  });
+}
+
 /** The command groups running with a deadline: killed together when the job is cancelled. */
 const running = new Set<ChildProcess>();
 onCancel(() => {
@@ -171,24 +205,24 @@ function runWithDeadline(
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
+    let stalled = false;
     const timer = setTimeout(() => {
-      timedOut = true;
+      timedOut = !stalled;
       killGroup(child.pid);
     }, deadlineMs);
+    const progress = watchdog(options.stallMs, () => {
+      stalled = !timedOut;
+      killGroup(child.pid);
+    });
     const stopWithUs = () => killGroup(child.pid);
     process.once('exit', stopWithUs);
-    child.stdout.on('data', (chunk: Buffer) => {
-      out.push(chunk);
-      if (!options.silent) (options.logStream ?? process.stdout).write(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      err.push(chunk);
-      if (!options.silent) (options.logStream ?? process.stderr).write(chunk);
-    });
+    collect(child.stdout, out, options.silent ? undefined : (options.logStream ?? process.stdout), progress.kick);
+    collect(child.stderr, err, options.silent ? undefined : (options.logStream ?? process.stderr), progress.kick);
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input);
     const settle = () => {
       clearTimeout(timer);
+      progress.stop();
       running.delete(child);
       process.removeListener('exit', stopWithUs);
     };
@@ -204,6 +238,7 @@ function runWithDeadline(
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
         ...(timedOut ? { timedOut } : {}),
+        ...(stalled ? { stalled } : {}),
         ...(stoppedBy !== undefined && code !== 0 ? { cancelled: stoppedBy } : {}),
       });
     });

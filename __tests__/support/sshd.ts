@@ -150,7 +150,33 @@ async function killTree(tree: Proc[], graceMs = 1_000): Promise<void> {
 /** GitHub's answer to a push with a deploy key that has no write access. */
 export const READ_ONLY_REFUSAL = 'ERROR: The key you are authenticating with has been marked as read only.';
 
-function forcedCommand(o: { git: string; repo: string; dir: string; stall: boolean }): string {
+/**
+ * Pushes that stall with the connection up (sshd still answers ssh's keep-alives), the first
+ * `count` of them; those after go through. `mid-push`: receive-pack advertises its refs and gets
+ * only the start of the push, so nothing lands and the client waits for an answer that never
+ * comes. `after-landing`: the push lands, then a post-receive hook holds the session open, so the
+ * client never hears the end of it.
+ */
+export interface PushStall {
+  readonly count: number;
+  readonly when: 'mid-push' | 'after-landing';
+}
+
+function receivePack(stall: PushStall | 'every' | undefined): string {
+  if (stall === 'every') return 'exec sleep 600 # a push that stalls';
+  if (stall === undefined) return 'exec "$git" receive-pack "$repo"';
+  return `if [ "$(wc -l <"$dir/stalled-pushes")" -lt ${stall.count} ]; then
+    echo stalled >>"$dir/stalled-pushes"
+    ${
+      stall.when === 'mid-push'
+        ? '{ head -c 20; exec sleep 600; } | "$git" receive-pack "$repo"; exit 1'
+        : 'exec "$git" -c core.hooksPath="$dir/stall-hooks" receive-pack "$repo"'
+    }
+  fi
+  exec "$git" receive-pack "$repo"`;
+}
+
+function forcedCommand(o: { git: string; repo: string; dir: string; stall?: PushStall | 'every' }): string {
   const alt = o.repo.endsWith('.git') ? o.repo.slice(0, -4) : `${o.repo}.git`;
   return `#!/bin/sh
 # Forced command for the test deploy key (mirage-deploy __tests__/support/sshd.ts), like a GitHub deploy key:
@@ -187,7 +213,7 @@ GIT_CONFIG_NOSYSTEM=1
 GIT_CONFIG_GLOBAL=/dev/null
 export GIT_CONFIG_NOSYSTEM GIT_CONFIG_GLOBAL
 if [ "$service" = receive-pack ]; then
-  ${o.stall ? 'exec sleep 600 # a push that stalls' : 'exec "$git" receive-pack "$repo"'}
+  ${receivePack(o.stall)}
 fi
 # upload-pack: count what it sends. tee forwards every read at once (no buffering), and the count
 # is recorded before this script exits, i.e. before the client's ssh (and git) can exit.
@@ -204,8 +230,15 @@ exit "$rc"
 `;
 }
 
-/** `stallReceivePack`: every push is taken and never answered (a push that stalls). */
-export async function startSshd(opts: { repoPath: string; stallReceivePack?: boolean }): Promise<SshdServer> {
+/**
+ * `stallReceivePack`: every push is taken and never answered, not even with receive-pack's refs;
+ * `stallPushes`: the first pushes stall later (see PushStall).
+ */
+export async function startSshd(opts: {
+  repoPath: string;
+  stallReceivePack?: boolean;
+  stallPushes?: PushStall;
+}): Promise<SshdServer> {
   const repo = path.resolve(opts.repoPath);
   if (!SAFE_PATH.test(repo)) throw new Error(`startSshd: repoPath must be a plain absolute path: ${repo}`);
   const sshd = which('sshd', ['/usr/sbin', '/usr/local/sbin', '/sbin']);
@@ -230,9 +263,21 @@ export async function startSshd(opts: { repoPath: string; stallReceivePack?: boo
   ]);
 
   const forcedCommandPath = path.join(dir, 'git-only.sh');
-  await writeFile(forcedCommandPath, forcedCommand({ git: gitBin, repo, dir, stall: opts.stallReceivePack ?? false }), {
-    mode: 0o755,
-  });
+  await writeFile(
+    forcedCommandPath,
+    forcedCommand({
+      git: gitBin,
+      repo,
+      dir,
+      ...(opts.stallReceivePack ? { stall: 'every' as const } : opts.stallPushes ? { stall: opts.stallPushes } : {}),
+    }),
+    {
+      mode: 0o755,
+    },
+  );
+  await writeFile(path.join(dir, 'stalled-pushes'), '');
+  await mkdir(path.join(dir, 'stall-hooks'));
+  await writeFile(path.join(dir, 'stall-hooks', 'post-receive'), '#!/bin/sh\nexec sleep 600\n', { mode: 0o755 });
   await chmod(forcedCommandPath, 0o755);
   const restrict = `restrict,command="${forcedCommandPath}"`;
   await writeFile(

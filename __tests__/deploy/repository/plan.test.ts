@@ -26,7 +26,11 @@ import {
   historyRootMessage,
   isTransientFailure,
   MAX_PUSH_ATTEMPTS,
+  MAX_STALLED_PUSHES,
+  planStalledPush,
   remoteLines,
+  splitProgress,
+  type StalledPush,
   retryDelay,
   rewritesHistory,
 } from '../../../src/deploy/repository/plan.js';
@@ -729,11 +733,101 @@ describe('isTransientFailure', () => {
     expect(isTransientFailure({ exitCode: 128, stderr })).toBe(transient);
   });
 
-  it('never a command killed at its deadline, nor a success', () => {
+  it('never a command killed at its deadline or for stalling, nor a success', () => {
     expect(
       isTransientFailure({ exitCode: 137, stderr: 'fatal: the remote end hung up unexpectedly', timedOut: true }),
     ).toBe(false);
+    expect(
+      isTransientFailure({ exitCode: 137, stderr: 'fatal: the remote end hung up unexpectedly', stalled: true }),
+    ).toBe(false);
     expect(isTransientFailure({ exitCode: 0, stderr: 'fatal: the remote end hung up unexpectedly' })).toBe(false);
+  });
+});
+
+describe('splitProgress', () => {
+  it.each<[string, string, { text: string; last?: string }]>([
+    ['nothing', '', { text: '' }],
+    [
+      "the push's own meter, each line redrawn after a carriage return",
+      'Enumerating objects: 5, done.\nCounting objects:  50% (1/2)\rCounting objects: 100% (2/2), done.\n' +
+        'Delta compression using up to 2 threads\nWriting objects:  50% (1/2)\rWriting objects: 100% (2/2), 1.2 KiB | 1.2 MiB/s, done.\n' +
+        'Total 2 (delta 0), reused 0 (delta 0), pack-reused 0\n',
+      { text: '', last: 'Total 2 (delta 0), reused 0 (delta 0), pack-reused 0' },
+    ],
+    [
+      'a stall mid-write: the last redraw',
+      'Enumerating objects: 5, done.\nWriting objects:  20% (1/5)\rWriting objects:  40% (2/5), 1.00 MiB | 512.00 KiB/s',
+      { text: '', last: 'Writing objects:  40% (2/5), 1.00 MiB | 512.00 KiB/s' },
+    ],
+    [
+      "the server's meter goes, its words and git's stay",
+      "Writing objects: 100% (3/3), done.\nremote: Resolving deltas: 100% (1/1), done.\nremote: error: hook declined\nerror: failed to push some refs to 'x'",
+      {
+        text: "remote: error: hook declined\nerror: failed to push some refs to 'x'",
+        last: 'remote: Resolving deltas: 100% (1/1), done.',
+      },
+    ],
+    [
+      'a failure with no meter at all',
+      'git@h: Permission denied (publickey).\nfatal: Could not read from remote repository.',
+      { text: 'git@h: Permission denied (publickey).\nfatal: Could not read from remote repository.' },
+    ],
+  ])('%s', (_name, stderr, expected) => {
+    expect(splitProgress(stderr)).toEqual(expected);
+  });
+});
+
+describe('planStalledPush', () => {
+  const stall = (over: Partial<StalledPush>): StalledPush => ({
+    stalls: 1,
+    landed: false,
+    display: 'ssh://git@h/o/d.git',
+    branch: 'main',
+    commit: 'abcdef012345',
+    stallSeconds: 120,
+    ...over,
+  });
+
+  it('tries twice in all', () => {
+    expect(MAX_STALLED_PUSHES).toBe(2);
+  });
+
+  it.each<[string, Partial<StalledPush>, 'landed' | 'retry' | 'fail']>([
+    ['the first stalled after it landed', { stalls: 1, landed: true }, 'landed'],
+    ['the first stalled, not landed', { stalls: 1, landed: false }, 'retry'],
+    ['the second stalled after it landed', { stalls: 2, landed: true }, 'landed'],
+    ['the second stalled, not landed', { stalls: 2, landed: false }, 'fail'],
+  ])('%s: %s', (_name, over, kind) => {
+    expect(planStalledPush(stall(over)).kind).toBe(kind);
+  });
+
+  it('says it landed, naming the progress deadline and the branch', () => {
+    expect(planStalledPush(stall({ landed: true, lastProgress: 'Writing objects: 100% (3/3), done.' }))).toEqual({
+      kind: 'landed',
+      said:
+        '`git push` to ssh://git@h/o/d.git showed no progress for 120 s (the push progress deadline) and was ' +
+        "stopped, but `main` is at abcdef012345: it landed\ngit's last progress line: Writing objects: 100% (3/3), done.",
+    });
+  });
+
+  it('pushes again once, saying why', () => {
+    expect(planStalledPush(stall({}))).toEqual({
+      kind: 'retry',
+      said:
+        '`git push` to ssh://git@h/o/d.git showed no progress for 120 s (the push progress deadline) and was ' +
+        'stopped; `main` is not at abcdef012345: pushing again, once',
+    });
+  });
+
+  it('fails the second time, naming the deadline, what was left, and what to check', () => {
+    const verdict = planStalledPush(stall({ stalls: 2, stallSeconds: 3 }));
+    expect(verdict.kind).toBe('fail');
+    expect(verdict.kind === 'fail' && verdict.message).toBe(
+      '`git push` to ssh://git@h/o/d.git showed no progress for 3 s (the push progress deadline) and was ' +
+        'stopped, 2 times: the server kept the connection open but stopped taking or answering the push. ' +
+        '`main` is not at abcdef012345: nothing was pushed. Check the host of `deploy-repository` (its status ' +
+        'page, for GitHub) and the network between this runner and it, then re-run the job',
+    );
   });
 });
 

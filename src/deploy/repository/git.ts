@@ -10,7 +10,15 @@ import * as core from '@actions/core';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { deadline, GIT_DEADLINE_MS, LOW_SPEED_BYTES, LOW_SPEED_SECONDS, seconds } from '../../deadlines.js';
+import {
+  deadline,
+  GIT_DEADLINE_MS,
+  LOW_SPEED_BYTES,
+  LOW_SPEED_SECONDS,
+  PUSH_STALL_MS,
+  pushDeadline,
+  seconds,
+} from '../../deadlines.js';
 import { runCommand, type CommandResult } from '../../exec.js';
 import { explainGitFailure, filterIgnored, filterIgnoredMessage } from './git-errors.js';
 import {
@@ -18,6 +26,7 @@ import {
   MAX_TRANSPORT_ATTEMPTS,
   parseLsTree,
   retryDelay,
+  splitProgress,
   type IndexChange,
   type TreeEntry,
 } from './plan.js';
@@ -27,6 +36,11 @@ import { defined } from '../../defined.js';
 export interface Author {
   readonly name: string;
   readonly email: string;
+}
+
+/** A push's result; `lastProgress` is git's last progress line, taken out of `stderr`. */
+export interface PushResult extends CommandResult {
+  readonly lastProgress?: string;
 }
 
 /** Thrown when the deployment repository cannot be read or written, with the fix when known. */
@@ -210,7 +224,15 @@ export class DeploymentRepository {
 
   private async git(
     args: readonly string[],
-    options: { input?: string; index?: boolean; bare?: boolean; network?: boolean; trace?: boolean } = {},
+    options: {
+      input?: string;
+      index?: boolean;
+      bare?: boolean;
+      network?: boolean;
+      trace?: boolean;
+      deadlineMs?: number;
+      stallMs?: number;
+    } = {},
   ): Promise<CommandResult> {
     const env = { ...this.env };
     if (options.bare ?? true) env.GIT_DIR = this.gitDir;
@@ -222,8 +244,8 @@ export class DeploymentRepository {
       runCommand('git', args, {
         env,
         silent: true,
-        deadlineMs: deadline(GIT_DEADLINE_MS),
-        ...defined({ input: options.input }),
+        deadlineMs: options.deadlineMs ?? deadline(GIT_DEADLINE_MS),
+        ...defined({ input: options.input, stallMs: options.stallMs }),
       });
     let result = await run();
     for (
@@ -450,15 +472,19 @@ export class DeploymentRepository {
    * Pushes `commit` to `branch`, forced only with a lease on the tip read (`keep-history`); the
    * caller reads the porcelain result. Not a thin pack: a thin one deltifies against the files
    * being replaced at the same paths, which git would first download — an earlier image, when a
-   * build is re-deployed with another image.
+   * build is re-deployed with another image. With its progress meter, which the push's progress
+   * deadline watches (`stalled` in the result); its stderr comes back without the meter.
    */
-  async push(commit: string, branch: string, lease?: string): Promise<CommandResult> {
+  async push(commit: string, branch: string, lease?: string): Promise<PushResult> {
     const ref = `refs/heads/${branch}`;
     // A new root replaces the branch only while it is still at the tip read: a push since breaks the lease.
     const force = lease === undefined ? [] : [`--force-with-lease=${ref}:${lease}`];
-    return this.git(['push', '--porcelain', '--no-progress', '--no-thin', ...force, 'origin', `${commit}:${ref}`], {
-      network: true,
-    });
+    const result = await this.git(
+      ['push', '--porcelain', '--progress', '--no-thin', ...force, 'origin', `${commit}:${ref}`],
+      { network: true, deadlineMs: pushDeadline(), stallMs: deadline(PUSH_STALL_MS) },
+    );
+    const { text, last } = splitProgress(result.stderr);
+    return { ...result, stderr: text, ...defined({ lastProgress: last }) };
   }
 
   get display(): string {

@@ -21,6 +21,7 @@ import {
   manifestsToRead,
   MAX_PUSH_ATTEMPTS,
   planRollback,
+  planStalledPush,
   planWrite,
   refuseSymlinks,
   retryDelay,
@@ -31,7 +32,8 @@ import {
   type TargetListing,
   type WriteRequest,
 } from './plan.js';
-import { DeploymentRepository, RepositoryError, type Author } from './git.js';
+import { DeploymentRepository, RepositoryError, type Author, type PushResult } from './git.js';
+import { deadline, PUSH_STALL_MS, seconds } from '../../deadlines.js';
 import { ancestryOf, type SourceFacts } from '../source.js';
 import type { GitAccess } from '../credentials/plan.js';
 import { readLatestImage } from './changes.js';
@@ -211,6 +213,35 @@ async function completeHashes(
 }
 
 /**
+ * A push that stalls (no progress for PUSH_STALL_MS) is stopped; then the branch is read again and
+ * `planStalledPush` decides: it landed, push once more, or fail.
+ */
+async function pushThroughStalls(
+  repo: DeploymentRepository,
+  branch: string,
+  commit: string,
+  lease: string | undefined,
+): Promise<PushResult | { readonly said: string }> {
+  let result = await repo.push(commit, branch, lease);
+  for (let stalls = 1; result.stalled === true; stalls++) {
+    const next = planStalledPush({
+      stalls,
+      landed: await landed(repo, branch, commit),
+      display: repo.display,
+      branch,
+      commit: short(commit),
+      stallSeconds: seconds(deadline(PUSH_STALL_MS)),
+      ...defined({ lastProgress: result.lastProgress }),
+    });
+    if (next.kind === 'fail') throw new RepositoryError(next.message);
+    if (next.kind === 'landed') return { said: next.said };
+    core.info(next.said);
+    result = await repo.push(commit, branch, lease);
+  }
+  return result;
+}
+
+/**
  * The push of one attempt's commit: its result, or the reason to try again on a new tip. Throws
  * when the server refused for good or could not be reached.
  */
@@ -220,7 +251,8 @@ async function pushCommit(
   commit: string,
   lease: string | undefined,
 ): Promise<{ readonly pushed: true; readonly said?: string } | { readonly pushed: false; readonly reason: string }> {
-  const result = await repo.push(commit, branch, lease);
+  const result = await pushThroughStalls(repo, branch, commit, lease);
+  if ('said' in result) return { pushed: true, said: result.said };
   const verdict = classifyPush(result, branch, lease !== undefined);
   if (verdict === undefined) {
     // The connection can fail after the server took the push: the branch says whether it did.

@@ -692,6 +692,75 @@ export function remoteLines(stderr: string): string[] {
     .filter((l) => l.trim() !== '');
 }
 
+/** A line of git's progress meter, on this side or the server's (`remote:`). */
+const PROGRESS =
+  /^(?:remote: ?)?(?:(?:Enumerating|Counting|Compressing|Writing|Unpacking|Receiving) objects|Resolving deltas|Delta compression using|Total \d+ \(delta )/;
+
+/**
+ * `git push --progress`'s stderr without its progress meter (each line redrawn after `\r`), so that
+ * messages quote what git and the server said; and the meter's last line, which tells how far a
+ * stalled push got.
+ */
+export function splitProgress(stderr: string): { readonly text: string; readonly last?: string } {
+  const kept: string[] = [];
+  let last: string | undefined;
+  for (const line of stderr.split('\n')) {
+    const shown = (
+      line
+        .split('\r')
+        .filter((part) => part.trim() !== '')
+        .pop() ?? ''
+    ).trimEnd();
+    if (PROGRESS.test(shown)) last = shown;
+    else kept.push(line);
+  }
+  return last === undefined ? { text: kept.join('\n') } : { text: kept.join('\n'), last };
+}
+
+/** How many push attempts may stall (no progress for PUSH_STALL_MS) before the deploy fails. */
+export const MAX_STALLED_PUSHES = 2;
+
+/** A push stopped for showing no progress, and what the branch said when read again. */
+export interface StalledPush {
+  /** Attempts that stalled so far, this one included (1, 2, …). */
+  readonly stalls: number;
+  /** Whether the branch, read again, is at the pushed commit. */
+  readonly landed: boolean;
+  readonly display: string;
+  readonly branch: string;
+  /** The pushed commit, shortened for messages. */
+  readonly commit: string;
+  /** The progress deadline, in seconds. */
+  readonly stallSeconds: number;
+  /** git's last progress line before it stalled. */
+  readonly lastProgress?: string;
+}
+
+export type StallVerdict =
+  | { readonly kind: 'landed'; readonly said: string }
+  | { readonly kind: 'retry'; readonly said: string }
+  | { readonly kind: 'fail'; readonly message: string };
+
+/**
+ * After a push stalled: the first may have landed before the server stopped answering (the branch
+ * says so); if not, it is tried once more; a second stall ends the deploy, the branch left as it was.
+ */
+export function planStalledPush(p: StalledPush): StallVerdict {
+  const stalled = `\`git push\` to ${p.display} showed no progress for ${p.stallSeconds} s (the push progress deadline) and was stopped`;
+  const got = p.lastProgress === undefined ? '' : `\ngit's last progress line: ${p.lastProgress}`;
+  if (p.landed) return { kind: 'landed', said: `${stalled}, but \`${p.branch}\` is at ${p.commit}: it landed${got}` };
+  if (p.stalls < MAX_STALLED_PUSHES) {
+    return { kind: 'retry', said: `${stalled}; \`${p.branch}\` is not at ${p.commit}: pushing again, once${got}` };
+  }
+  return {
+    kind: 'fail',
+    message:
+      `${stalled}, ${p.stalls} times: the server kept the connection open but stopped taking or answering the ` +
+      `push. \`${p.branch}\` is not at ${p.commit}: nothing was pushed. Check the host of \`deploy-repository\` ` +
+      `(its status page, for GitHub) and the network between this runner and it, then re-run the job${got}`,
+  };
+}
+
 /** A refused forced push (`keep-history`'s new root): the protection that refused it and the way out. */
 function forcedHint(text: string, branch: string): string | undefined {
   if (!/GH006|protected branch|force.?push|non-fast-forward|denyNonFastForwards/i.test(text)) return undefined;
@@ -791,9 +860,18 @@ const TRANSIENT =
 const PERMANENT =
   /Permission denied|Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|returned error: 40\d|Repository not found|not found|Authentication failed|Could not resolve host/i;
 
-export function isTransientFailure(result: { exitCode: number; stderr: string; timedOut?: boolean }): boolean {
+export function isTransientFailure(result: {
+  exitCode: number;
+  stderr: string;
+  timedOut?: boolean;
+  stalled?: boolean;
+}): boolean {
   return (
-    result.exitCode !== 0 && result.timedOut !== true && TRANSIENT.test(result.stderr) && !PERMANENT.test(result.stderr)
+    result.exitCode !== 0 &&
+    result.timedOut !== true &&
+    result.stalled !== true &&
+    TRANSIENT.test(result.stderr) &&
+    !PERMANENT.test(result.stderr)
   );
 }
 
