@@ -822,13 +822,23 @@ function parseRebuild(r: Reader): RebuildConfig | undefined {
   const slash = given.lastIndexOf('/');
   const directory = slash < 0 ? '' : given.slice(0, slash);
   const sha = given.slice(slash + 1).toLowerCase();
-  const bad = directory === '' ? 'it has no `/`' : directory.split('/').map(badSegment).find((w) => w !== undefined);
+  const bad =
+    directory === ''
+      ? 'it has no `/`'
+      : directory
+          .split('/')
+          .map(badSegment)
+          .find((w) => w !== undefined);
   if (bad !== undefined || (sha !== 'latest' && !COMMIT_SHA.test(sha))) {
     const why = bad ?? `\`${sha}\` is not \`latest\` or a full commit sha (40 or 64 hexadecimal digits)`;
-    return r.fail('rebuild', `\`${given}\` is not \`<directory>/<sha>\` or \`<directory>/latest\`: ${why}; write e.g. \`unix/latest\``);
+    return r.fail(
+      'rebuild',
+      `\`${given}\` is not \`<directory>/<sha>\` or \`<directory>/latest\`: ${why}; write e.g. \`unix/latest\``,
+    );
   }
   for (const [other, why] of NOT_WITH_REBUILD) {
-    if (r.optional(other) !== undefined) r.fail('rebuild', `cannot be used with \`${other}\`: ${why}; give one of the two`);
+    if (r.optional(other) !== undefined)
+      r.fail('rebuild', `cannot be used with \`${other}\`: ${why}; give one of the two`);
   }
   if (r.boolean('deploy', false)) {
     r.fail('rebuild', 'deploys nothing, but `deploy` is `true`; run the rebuild in a job of its own, without `deploy`');

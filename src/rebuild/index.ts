@@ -92,7 +92,11 @@ async function readRecords(stored: StoredImage, folder: string): Promise<Recorde
 /** Every reason not to build, at once, before anything is built: the checkout, the inputs, the repositories. */
 async function refuseMismatches(config: Config, ctx: RunContext, recorded: Recorded): Promise<void> {
   const { build, setup } = config;
-  const checkout = checkoutProblem(recorded.folder, recorded.stored.sha, await checkoutCommit(ctx, build.workingDirectory));
+  const checkout = checkoutProblem(
+    recorded.folder,
+    recorded.stored.sha,
+    await checkoutCommit(ctx, build.workingDirectory),
+  );
   const given = {
     target: build.target,
     configureArgs: build.configureArgs,
@@ -146,9 +150,7 @@ export async function rebuildDeployed(
   const verdict = await timedGroup('Rebuild: compare', async () => {
     const facts = await differingFacts(recorded, image);
     const same = image.sha256 === recorded.stored.entry.sha256;
-    const offset = same
-      ? undefined
-      : firstDifference(await readFile(recorded.stored.path), await readFile(image.path));
+    const offset = same ? undefined : firstDifference(await readFile(recorded.stored.path), await readFile(image.path));
     const judged = judgeRebuild(recorded.folder, recorded.stored.entry, image, offset, facts);
     summaryRow('rebuild facts', facts.length === 0 ? "the recorded facts are this runner's" : facts.join('; '));
     return judged;

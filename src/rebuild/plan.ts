@@ -120,7 +120,10 @@ export function factDifferences(
     : [];
   const versions = (['ocamlVersion', 'mirageVersion'] as const)
     .filter((k) => recorded.inputs[k] !== rebuilt.inputs[k])
-    .map((k) => `${k === 'ocamlVersion' ? 'OCaml' : 'mirage'}: recorded ${recorded.inputs[k]}, this runner ${rebuilt.inputs[k]}`);
+    .map(
+      (k) =>
+        `${k === 'ocamlVersion' ? 'OCaml' : 'mirage'}: recorded ${recorded.inputs[k]}, this runner ${rebuilt.inputs[k]}`,
+    );
   return [
     ...env,
     ...variables,
@@ -155,11 +158,11 @@ export function judgeRebuild(
     offset === undefined
       ? 'the bytes are the same but the sha256 differ'
       : `first difference at byte offset ${offset} (sizes ${recorded.size} recorded, ${rebuilt.size} rebuilt)`;
-  const differ = facts.length === 0 ? 'no recorded fact differs from this runner' : `differing facts: ${facts.join('; ')}`;
+  const differ =
+    facts.length === 0 ? 'no recorded fact differs from this runner' : `differing facts: ${facts.join('; ')}`;
   return {
     identical: false,
     row: `different: ${where}`,
-    problem:
-      `the rebuild of ${folder} gave sha256 ${rebuilt.sha256}, the recorded image is ${recorded.sha256}; ${where}; ${differ}`,
+    problem: `the rebuild of ${folder} gave sha256 ${rebuilt.sha256}, the recorded image is ${recorded.sha256}; ${where}; ${differ}`,
   };
 }
