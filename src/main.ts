@@ -168,8 +168,8 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   if (promoting) return promoteOnly(config, ctx, gate, secrets);
 
   if (config.rebuild !== undefined && runner) {
-    return rebuildDeployed(config, ctx, config.rebuild, secrets.cleared, async (pinned) => {
-      const built = await build(pinned, ctx, runner);
+    return rebuildDeployed(config, ctx, config.rebuild, secrets.cleared, async (pinned, lock) => {
+      const built = await build(pinned, ctx, runner, lock);
       setImageOutputs(ctx, built.image, built.versions);
       return built.image;
     });
@@ -248,10 +248,11 @@ async function build(
   config: Config,
   ctx: RunContext,
   runner: BuildRunner,
+  recordedLock?: string,
 ): Promise<{ image: BuiltImage; versions: BuildVersions }> {
   const setup = await setupOpam(config, ctx, runner);
   core.setOutput('cache-hit', setup.cacheHit);
-  return { image: await buildUnikernel(config, ctx, setup, runner), versions: setup };
+  return { image: await buildUnikernel(config, ctx, setup, runner, recordedLock), versions: setup };
 }
 
 /** `image-path`: what a build job left, checked; no opam, no build. */

@@ -98,6 +98,14 @@ describe('rebuild: <directory>/<sha>', () => {
     expect(summaryTableRows(run.summary).filter(([name]) => name?.startsWith('cache '))).toEqual([]);
     expect(run.log).not.toMatch(/^cache [\w-]+: looking for/m);
     expect(run.outputs['cache-hit']).toBe('miss');
+    // the recorded lock file, not a new lock: `make lock` skipped, the switch installed from it
+    expect(run.log).toContain(
+      "mirage/hello-unix.opam.locked: the rebuilt folder's recorded lock file: `make lock` skipped",
+    );
+    expect(readFileSync(join(run.dirs.workspace, 'hello', 'mirage', 'hello-unix.opam.locked'), 'utf8')).toBe(
+      execFileSync('git', ['--git-dir', repo, 'show', `main:unix/${DEPLOYED}/hello.opam.locked`], { encoding: 'utf8' }),
+    );
+    expect(run.log).toMatch(/make install-switch/);
   }, 400_000);
 
   it("refuses a recorded repository URL other than the workflow's, before anything is built", async () => {

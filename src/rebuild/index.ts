@@ -3,8 +3,9 @@
  * compared with the image the deployment repository holds. Reads the folder (manifest, image,
  * buildinfo, lock file) with the writer's read-only plumbing (albatross/previous.ts), refuses
  * before building when the checkout, the build inputs or the opam repositories are not the
- * recorded ones, builds with the workflow's inputs (git repositories at their recorded commits),
- * and says `identical` or `different`. Nothing is pushed and no cache is restored or saved.
+ * recorded ones, builds with the workflow's inputs (git repositories at their recorded commits,
+ * the recorded lock file in place of `make lock`'s), and says `identical` or `different`. Nothing
+ * is pushed and no cache is restored or saved.
  */
 import * as core from '@actions/core';
 import { randomUUID } from 'node:crypto';
@@ -136,7 +137,7 @@ export async function rebuildDeployed(
   ctx: RunContext,
   rebuild: RebuildConfig,
   cleared: Cleared | undefined,
-  build: (pinned: Config) => Promise<BuiltImage>,
+  build: (pinned: Config, lock: string | undefined) => Promise<BuiltImage>,
 ): Promise<void> {
   const recorded = await timedGroup(`Rebuild: read ${rebuild.directory}/${rebuild.sha}`, async () => {
     const read = await readRecorded(config, ctx, rebuild, cleared);
@@ -146,7 +147,8 @@ export async function rebuildDeployed(
   });
   summaryRow('rebuild of', { code: recorded.folder });
   const opamRepositories = pinnedRepositories(recorded.info.repositories, config.setup.opamRepositories);
-  const image = await build({ ...config, setup: { ...config.setup, opamRepositories } });
+  if (recorded.lock === undefined) core.warning(`${recorded.folder} holds no lock file: \`make lock\` locks again`);
+  const image = await build({ ...config, setup: { ...config.setup, opamRepositories } }, recorded.lock);
   const verdict = await timedGroup('Rebuild: compare', async () => {
     const facts = await differingFacts(recorded, image);
     const same = image.sha256 === recorded.stored.entry.sha256;
