@@ -43,6 +43,7 @@ function describe(config: Config, ctx: RunContext): string {
     `cache: ${setup.cache ? `on (prefix ${setup.cachePrefix})` : 'off'}`,
     `deploy: ${deploy.enabled ? `to ${deploy.repository}` : 'off'}${deploy.dryRun ? ' (dry run)' : ''}`,
     ...(config.albatross ? [`albatross: ${config.albatross.endpoints.join(', ')}`] : []),
+    ...(config.rebuild ? [`rebuild: ${config.rebuild.directory}/${config.rebuild.sha} (no cache)`] : []),
   ]
     .map(redactUrl)
     .join('\n');
