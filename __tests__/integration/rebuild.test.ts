@@ -36,11 +36,16 @@ afterAll(async () => {
 });
 
 /** A deploy of the unix image of `sha`, on the file's shared opam root, without a cache. */
-function deploy(sha: string, inputs: Record<string, string> = {}): Promise<RunResult> {
+function deploy(
+  sha: string,
+  inputs: Record<string, string> = {},
+  env: Record<string, string> = {},
+): Promise<RunResult> {
   return fixture.runExample({
     workspace: `deploy-${sha.slice(0, 4)}`,
     sha,
     inputs: { target: 'unix', cache: 'false', deploy: 'true', ...sshDeployInputs(sshd), ...inputs },
+    env,
   });
 }
 
@@ -98,6 +103,7 @@ describe('rebuild: <directory>/<sha>', () => {
     expect(summaryTableRows(run.summary).filter(([name]) => name?.startsWith('cache '))).toEqual([]);
     expect(run.log).not.toMatch(/^cache [\w-]+: looking for/m);
     expect(run.outputs['cache-hit']).toBe('miss');
+    expect(run.outputs.sandbox).toBe('bubblewrap');
     // the recorded lock file, not a new lock: `make lock` skipped, the switch installed from it
     expect(run.log).toContain(
       "mirage/hello-unix.opam.locked: the rebuilt folder's recorded lock file: `make lock` skipped",
@@ -157,7 +163,12 @@ describe('rebuild: <directory>/<sha>', () => {
   }, 120_000);
 
   it('says different for an image that changes every build, fails and names the first differing byte', async () => {
-    const changing = await deploy(CHANGING, { 'build-command': CHANGING_BUILD, 'boot-test': 'off' });
+    // built with a variable the record keeps and the rebuild's runner does not have: a differing fact
+    const changing = await deploy(
+      CHANGING,
+      { 'build-command': CHANGING_BUILD, 'boot-test': 'off' },
+      { SOURCE_DATE_EPOCH: '1700000000' },
+    );
     expect(changing.main.exitCode, changing.log).toBe(0);
     const before = await snapshotRepo(repo);
     const run = await fixture.runExample({
@@ -182,6 +193,14 @@ describe('rebuild: <directory>/<sha>', () => {
     expect(summaryValues(run.summary).rebuild).toBe(row);
     expect(run.log).toMatch(
       new RegExp(`::error::the rebuild of unix/${CHANGING} gave sha256 ${run.outputs['image-sha256']}`),
+    );
+    const facts = summaryValues(run.summary)['rebuild facts'] ?? '';
+    expect(facts).toMatch(
+      /^environment variables: recorded \{[^}]*"SOURCE_DATE_EPOCH":"1700000000"[^}]*\}, this runner \{/,
+    );
+    expect(facts).not.toMatch(/SOURCE_DATE_EPOCH.*SOURCE_DATE_EPOCH/);
+    expect(run.errors.some((e) => e.includes(`; ${row.replace(/^different: /, '')}; differing facts: ${facts}`))).toBe(
+      true,
     );
     expect(await snapshotRepo(repo)).toBe(before);
   }, 600_000);
