@@ -105,9 +105,7 @@ describe('rebuild: <directory>/<sha>', () => {
     expect(run.outputs['cache-hit']).toBe('miss');
     expect(run.outputs.sandbox).toBe('bubblewrap');
     // the recorded lock file, not a new lock: `make lock` skipped, the switch installed from it
-    expect(run.log).toContain(
-      "mirage/hello-unix.opam.locked: the rebuilt folder's recorded lock file: `make lock` skipped",
-    );
+    expect(run.log).toContain("mirage/hello-unix.opam.locked from the rebuilt folder's record: `make lock` skipped");
     expect(readFileSync(join(run.dirs.workspace, 'hello', 'mirage', 'hello-unix.opam.locked'), 'utf8')).toBe(
       execFileSync('git', ['--git-dir', repo, 'show', `main:unix/${DEPLOYED}/hello.opam.locked`], { encoding: 'utf8' }),
     );

@@ -335,9 +335,8 @@ const STEPS: Record<BuildStepName, BuildStep> = {
           : recordedLockFiles(b, b.recordedLock);
       // Written after configure, so make sees them newer than the opam file they are locked from.
       for (const file of files) writeFileSync(join(b.dir, 'mirage', file.name), file.content);
-      const from =
-        b.recordedLock !== undefined ? "the rebuilt folder's recorded lock file" : 'restored with the opam root';
-      core.info(`${files.map((f) => `mirage/${f.name}`).join(', ')}: ${from}: \`make lock\` skipped`);
+      const from = b.recordedLock === undefined ? 'restored with the opam root' : "from the rebuilt folder's record";
+      core.info(`${files.map((f) => `mirage/${f.name}`).join(', ')} ${from}: \`make lock\` skipped`);
     },
     // Outside the sandbox, once the lock names its system packages: nothing inside installs any.
     after: async (b) => {
