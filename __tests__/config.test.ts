@@ -749,3 +749,54 @@ describe('promote-from', () => {
     expect(problems(inputs).some((p) => p.startsWith(message))).toBe(true);
   });
 });
+
+describe('rebuild', () => {
+  const SHA = 'c'.repeat(40);
+  it.each([
+    [`unix/${SHA}`, { directory: 'unix', sha: SHA }],
+    [`unix/${SHA.toUpperCase()}`, { directory: 'unix', sha: SHA }],
+    ['xen-staging/eu/latest', { directory: 'xen-staging/eu', sha: 'latest' }],
+    [`unix/${'d'.repeat(64)}`, { directory: 'unix', sha: 'd'.repeat(64) }],
+  ])('reads %s as a folder and a commit, turning the cache off', (given, expected) => {
+    const config = parse({ rebuild: given });
+    expect(config.rebuild).toEqual(expected);
+    expect(config.setup.cache).toBe(false);
+  });
+
+  it('is absent by default, and the cache stays on', () => {
+    expect(parse({}).rebuild).toBeUndefined();
+    expect(parse({}).setup.cache).toBe(true);
+  });
+
+  it.each([
+    [
+      { rebuild: SHA },
+      `input \`rebuild\`: \`${SHA}\` is not \`<directory>/<sha>\` or \`<directory>/latest\`: it has no \`/\``,
+    ],
+    [
+      { rebuild: 'unix/abc' },
+      'input `rebuild`: `unix/abc` is not `<directory>/<sha>` or `<directory>/latest`: `abc` is not `latest` or a full commit sha',
+    ],
+    [{ rebuild: `../unix/${SHA}` }, `input \`rebuild\`: \`../unix/${SHA}\` is not \`<directory>/<sha>\``],
+    [
+      { rebuild: `/${SHA}` },
+      `input \`rebuild\`: \`/${SHA}\` is not \`<directory>/<sha>\` or \`<directory>/latest\`: it has no \`/\``,
+    ],
+    [
+      { rebuild: 'unix/latest', 'rollback-to': SHA },
+      'input `rebuild`: cannot be used with `rollback-to`: a rollback builds nothing',
+    ],
+    [{ rebuild: 'unix/latest', 'image-path': 'dist' }, 'input `rebuild`: cannot be used with `image-path`'],
+    [
+      { rebuild: 'unix/latest', 'promote-from': 'staging', 'deploy-directory': 'prod' },
+      'input `rebuild`: cannot be used with `promote-from`',
+    ],
+    [{ rebuild: 'unix/latest', deploy: 'true' }, 'input `rebuild`: deploys nothing, but `deploy` is `true`'],
+    [
+      { rebuild: 'unix/latest', target: 'hvt', 'deploy-to': 'albatross' },
+      'input `rebuild`: deploys nothing, to albatross neither; remove `deploy-to`',
+    ],
+  ])('refuses %o', (inputs, message) => {
+    expect(problems(inputs).some((p) => p.startsWith(message))).toBe(true);
+  });
+});

@@ -40,7 +40,7 @@ describe('workflows', () => {
         '.github/workflows/self-test.yml',
       ]),
     );
-    expect(names.filter((n) => n.startsWith('README'))).toHaveLength(7); // two-job, one-job, staging → prod, build only, three of the pull-request preview
+    expect(names.filter((n) => n.startsWith('README'))).toHaveLength(8); // two-job, one-job, staging → prod, build only, the weekly rebuild, three of the pull-request preview
     expect(names.filter((n) => n.startsWith('docs/migration.md')).length).toBeGreaterThan(0);
   });
 

@@ -186,6 +186,16 @@ export interface Config {
   readonly sandbox: SandboxConfig;
   readonly bootTest: BootTestConfig;
   readonly preview: PreviewConfig;
+  /** `rebuild`: build a deployed folder's commit again and compare (src/rebuild/); deploys nothing. */
+  readonly rebuild?: RebuildConfig;
+}
+
+/** `rebuild: <directory>/<sha>` or `<directory>/latest`. */
+export interface RebuildConfig {
+  /** The deploy folder of the deployment repository, checked as `deploy-directory` is. */
+  readonly directory: string;
+  /** A full commit sha (lower case), or `latest`: what `<directory>/latest` names. */
+  readonly sha: string;
 }
 
 /** One bad input: which one, what was given, and how to fix it. */
@@ -795,6 +805,50 @@ function parseKeepHistory(r: Reader): number | undefined {
   return Number(given);
 }
 
+/** The inputs a rebuild cannot go with: each chooses another thing to do than building a deployed commit again. */
+const NOT_WITH_REBUILD: ReadonlyArray<readonly [string, string]> = [
+  ['rollback-to', 'a rollback builds nothing'],
+  ['promote-from', 'a promote builds nothing'],
+  ['image-path', 'a rebuild builds the image itself'],
+];
+
+/**
+ * `rebuild`: `<directory>/<sha>` or `<directory>/latest`, the directory checked as `deploy-directory`
+ * is. A rebuild deploys nothing, so every input that deploys or builds nothing is refused beside it.
+ */
+function parseRebuild(r: Reader): RebuildConfig | undefined {
+  const given = r.optional('rebuild');
+  if (given === undefined) return undefined;
+  const slash = given.lastIndexOf('/');
+  const directory = slash < 0 ? '' : given.slice(0, slash);
+  const sha = given.slice(slash + 1).toLowerCase();
+  const bad =
+    directory === ''
+      ? 'it has no `/`'
+      : directory
+          .split('/')
+          .map(badSegment)
+          .find((w) => w !== undefined);
+  if (bad !== undefined || (sha !== 'latest' && !COMMIT_SHA.test(sha))) {
+    const why = bad ?? `\`${sha}\` is not \`latest\` or a full commit sha (40 or 64 hexadecimal digits)`;
+    return r.fail(
+      'rebuild',
+      `\`${given}\` is not \`<directory>/<sha>\` or \`<directory>/latest\`: ${why}; write e.g. \`unix/latest\``,
+    );
+  }
+  for (const [other, why] of NOT_WITH_REBUILD) {
+    if (r.optional(other) !== undefined)
+      r.fail('rebuild', `cannot be used with \`${other}\`: ${why}; give one of the two`);
+  }
+  if (r.boolean('deploy', false)) {
+    r.fail('rebuild', 'deploys nothing, but `deploy` is `true`; run the rebuild in a job of its own, without `deploy`');
+  }
+  if (/albatross/.test(r.raw('deploy-to'))) {
+    r.fail('rebuild', 'deploys nothing, to albatross neither; remove `deploy-to`');
+  }
+  return { directory, sha };
+}
+
 /** `promote-from` and `promote-sha`, refused beside another way of choosing what to deploy. */
 function parsePromote(r: Reader, ctx: RunContext, directory: string): PromoteConfig | undefined {
   const from = r.optional('promote-from');
@@ -1045,7 +1099,9 @@ export function parseConfig(read: InputReader, ctx: RunContext): Config {
       r.raw('promote-from') === '' &&
       r.raw('pr-comment-from') === '',
   );
-  const setup = parseSetup(r);
+  const rebuild = parseRebuild(r);
+  // A rebuild starts from scratch: no cache restored or saved, so nothing of an earlier build is reused.
+  const setup = rebuild === undefined ? parseSetup(r) : { ...parseSetup(r), cache: false };
   const deploy = parseDeploy(r, ctx, build.target);
   const albatross = parseAlbatross(r, ctx, build.target);
   const sandbox = {
@@ -1056,7 +1112,7 @@ export function parseConfig(read: InputReader, ctx: RunContext): Config {
   const bootTest = parseBootTest(r, ctx, build.prebuilt !== undefined, deploy.bootArgs);
   const preview = parsePreview(r, ctx, deploy);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { build, setup, deploy, sandbox, bootTest, preview, ...defined({ albatross }) };
+  return { build, setup, deploy, sandbox, bootTest, preview, ...defined({ albatross, rebuild }) };
 }
 
 /** The `boot-test*` inputs; a deploy-only job (`image-path`) tests nothing unless asked. */

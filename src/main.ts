@@ -29,6 +29,7 @@ import { preflightAlbatross, type AlbatrossCleared } from './albatross/preflight
 import type { Cleared } from './deploy/credentials/plan.js';
 import { rollbackAlbatross, runAlbatross } from './albatross/run.js';
 import { commentFromFile, previewWanted, readPreviewBase, reportPreview } from './preview/index.js';
+import { rebuildDeployed } from './rebuild/index.js';
 
 function describe(config: Config, ctx: RunContext): string {
   const { build, setup, deploy } = config;
@@ -42,6 +43,7 @@ function describe(config: Config, ctx: RunContext): string {
     `cache: ${setup.cache ? `on (prefix ${setup.cachePrefix})` : 'off'}`,
     `deploy: ${deploy.enabled ? `to ${deploy.repository}` : 'off'}${deploy.dryRun ? ' (dry run)' : ''}`,
     ...(config.albatross ? [`albatross: ${config.albatross.endpoints.join(', ')}`] : []),
+    ...(config.rebuild ? [`rebuild: ${config.rebuild.directory}/${config.rebuild.sha} (no cache)`] : []),
   ]
     .map(redactUrl)
     .join('\n');
@@ -156,8 +158,8 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   const promoting = config.deploy.promote !== undefined;
   const builds = rollbackTo === undefined && !promoting && config.build.prebuilt === undefined;
   if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
-  // What the deploy needs of the secrets, checked now; empty when this run does not deploy.
-  const secrets = gate.deploy ? await preflights(config) : {};
+  // What the deploy (or a rebuild's read) needs of the secrets, checked now; empty when this run does neither.
+  const secrets = gate.deploy ? await preflights(config) : await rebuildSecrets(config);
   // Where the build runs; a job holding a secret where no sandbox can be made stops here.
   const paths = { opamRoot: opamRoot(), duneCacheRoot: duneCacheRoot(process.env, homedir()) };
   const runner = await prepareBuildRunner(config, ctx, paths, builds);
@@ -165,6 +167,14 @@ async function runPhases(config: Config, ctx: RunContext): Promise<void> {
   if (rollbackTo !== undefined) return rollbackOnly(config, ctx, gate, secrets, rollbackTo);
 
   if (promoting) return promoteOnly(config, ctx, gate, secrets);
+
+  if (config.rebuild !== undefined && runner) {
+    return rebuildDeployed(config, ctx, config.rebuild, secrets.cleared, async (pinned, lock) => {
+      const built = await build(pinned, ctx, runner, lock);
+      setImageOutputs(ctx, built.image, built.versions);
+      return built.image;
+    });
+  }
 
   // Read before any build code runs: after that, git never runs in the checkout the build could change.
   const source = gate.deploy ? await readSourceFacts(ctx, config.build.workingDirectory) : undefined;
@@ -208,6 +218,13 @@ async function preflights(config: Config): Promise<Secrets> {
   return { ...(cleared ? { cleared } : {}), albatross: { config: albatross, cleared: withKey } };
 }
 
+/** A rebuild reads the deployment repository with the deploy secret when one is given, else anonymously. */
+async function rebuildSecrets(config: Config): Promise<Secrets> {
+  const { deploy } = config;
+  if (config.rebuild === undefined || (deploy.key === undefined && deploy.token === undefined)) return {};
+  return { cleared: await preflight(deploy) };
+}
+
 /** Albatross first: the folder is written and `latest` moved only once every endpoint runs the image. */
 async function deployEverywhere(
   config: Config,
@@ -232,10 +249,11 @@ async function build(
   config: Config,
   ctx: RunContext,
   runner: BuildRunner,
+  recordedLock?: string,
 ): Promise<{ image: BuiltImage; versions: BuildVersions }> {
   const setup = await setupOpam(config, ctx, runner);
   core.setOutput('cache-hit', setup.cacheHit);
-  return { image: await buildUnikernel(config, ctx, setup, runner), versions: setup };
+  return { image: await buildUnikernel(config, ctx, setup, runner, recordedLock), versions: setup };
 }
 
 /** `image-path`: what a build job left, checked; no opam, no build. */

@@ -199,6 +199,8 @@ describe('decideStep', () => {
     ['partial hit: lock and install-switch', { rootHit: 'partial' as const }, { lock: true, 'install-switch': true, depext: false }],
     ['other Makefile', { lockInputs: { digest: 'other', makefile: '' } }, { lock: true, 'install-switch': true, depext: false }],
     ['lock ran in this build: install-switch runs though the stored lock now matches', { lockedThisRun: true }, { lock: true, 'install-switch': true, depext: false }],
+    ['rebuild: the recorded lock, a fresh switch', { rootHit: 'miss' as const, recordedLock: true }, { lock: false, 'install-switch': true, depext: false }],
+    ['rebuild: the recorded lock wins over a stored one', { recordedLock: true }, { lock: false, 'install-switch': true, depext: false }],
   ])('%s', (_, over, expected) => {
     expect(run(over)).toMatchObject({ configure: true, build: true, ...expected });
   }); // prettier-ignore

@@ -22,6 +22,9 @@ export interface StoredImage {
   readonly path: string;
   readonly name: string;
   readonly bootArgs: readonly string[];
+  /** Where every file of the folder was checked out, and the image's manifest entry (a rebuild reads both). */
+  readonly folder: string;
+  readonly entry: ImageEntry;
 }
 
 /**
@@ -92,6 +95,6 @@ export async function readStoredImage(
       `${folder}/${file} unpacks to sha256 ${digest}, but its manifest says ${entry.sha256}; not running it`,
     );
   }
-  core.info(`albatross: ${folder}/${file} verified (sha256 ${digest})`);
-  return { sha: wanted, path: image, name: entry.name, bootArgs: entry.bootArgs };
+  core.info(`${folder}/${file} verified (sha256 ${digest})`);
+  return { sha: wanted, path: image, name: entry.name, bootArgs: entry.bootArgs, folder: dest, entry };
 }

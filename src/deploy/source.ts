@@ -116,3 +116,19 @@ export async function readSourceFacts(ctx: RunContext, dir: string): Promise<Sou
   const descendants = repo === undefined ? [] : await revList(repo, ['--ancestry-path', '--all', `^${sha}`]);
   return { sha, ...defined({ commitTime: time }), ancestors, descendants };
 }
+
+/**
+ * The commit the checkout holding `dir` is at (`git rev-parse HEAD`), read before any build code
+ * runs; GITHUB_SHA when `dir` is in no git repository. A `schedule:` run checks out another commit
+ * than GITHUB_SHA (`actions/checkout` with `ref:`), so HEAD, not GITHUB_SHA, is what gets built.
+ */
+export async function checkoutCommit(ctx: RunContext, dir: string): Promise<string> {
+  const repo = await sourceRepository(dir);
+  if (repo === undefined) return sourceSha(ctx);
+  const head = await sourceGit(repo, ['rev-parse', '--verify', 'HEAD^{commit}']);
+  const sha = head.stdout.trim().toLowerCase();
+  if (head.exitCode !== 0 || !isSourceSha(sha)) {
+    throw new Error(`the checkout in ${repo} has no commit at HEAD (${head.stderr.trim() || 'git said nothing'})`);
+  }
+  return sha;
+}

@@ -222,6 +222,8 @@ interface BuildRun {
   readonly cacheRoot: string;
   readonly timings: Record<string, number>;
   lockedThisRun: boolean;
+  /** `rebuild`: the deployed folder's lock file, put where `make lock` would write it. */
+  readonly recordedLock?: string;
   caches?: BuildCaches;
   found?: FoundImage;
   reproducible?: boolean;
@@ -257,7 +259,24 @@ function readSnapshot(b: BuildRun): BuildSnapshot {
     reproducible: b.config.build.reproducible,
     bootTest: b.config.bootTest.mode,
     ...(b.setup.lockKept ? { lockKept: true } : {}),
+    ...(b.recordedLock === undefined ? {} : { recordedLock: true }),
   };
+}
+
+/** `rebuild`'s lock file named as `make lock` names it: after the opam file configure wrote for the target. */
+function recordedLockFiles(b: BuildRun, content: string): NamedFile[] {
+  const { target } = b.config.build;
+  const opamFiles = listDir(join(b.dir, 'mirage'))
+    .filter((e) => e.isFile)
+    .map((e) => e.name);
+  const [name, ...others] = generatedNames(opamFiles, target);
+  if (name === undefined || others.length > 0) {
+    throw new Error(
+      `input \`rebuild\`: \`mirage configure\` wrote ${others.length + (name ? 1 : 0)} opam files for ${target} in mirage/; ` +
+        'the recorded lock file belongs to one',
+    );
+  }
+  return [{ name: `${name}-${target}.opam.locked`, content }];
 }
 
 async function restoreCaches(b: BuildRun): Promise<void> {
@@ -310,12 +329,14 @@ const STEPS: Record<BuildStepName, BuildStep> = {
       }
     },
     skip: async (b) => {
-      const files = readStoredLock(b.setup.root)?.files ?? [];
+      const files =
+        b.recordedLock === undefined
+          ? (readStoredLock(b.setup.root)?.files ?? [])
+          : recordedLockFiles(b, b.recordedLock);
       // Written after configure, so make sees them newer than the opam file they are locked from.
       for (const file of files) writeFileSync(join(b.dir, 'mirage', file.name), file.content);
-      core.info(
-        `${files.map((f) => `mirage/${f.name}`).join(', ')} restored with the opam root: \`make lock\` skipped`,
-      );
+      const from = b.recordedLock === undefined ? 'restored with the opam root' : "from the rebuilt folder's record";
+      core.info(`${files.map((f) => `mirage/${f.name}`).join(', ')} ${from}: \`make lock\` skipped`);
     },
     // Outside the sandbox, once the lock names its system packages: nothing inside installs any.
     after: async (b) => {
@@ -491,6 +512,7 @@ export async function buildUnikernel(
   ctx: RunContext,
   setup: OpamSetup,
   runner: BuildRunner,
+  recordedLock?: string,
 ): Promise<BuiltImage> {
   const timings: Record<string, number> = {};
   summaryRow('target', config.build.target);
@@ -510,6 +532,7 @@ export async function buildUnikernel(
       cacheRoot,
       timings,
       lockedThisRun: false,
+      ...(recordedLock === undefined ? {} : { recordedLock }),
     };
     await runSteps(b);
     if (b.found === undefined) throw new Error('the build step found no image');

@@ -213,6 +213,8 @@ export interface BuildSnapshot {
   readonly lockKept?: boolean;
   /** Input `boot-test`; absent: off. */
   readonly bootTest?: BootTestMode;
+  /** `rebuild`: the deployed folder's lock file is put in place of `make lock`'s, in a fresh switch. */
+  readonly recordedLock?: boolean;
 }
 
 export interface StepDecision {
@@ -221,7 +223,20 @@ export interface StepDecision {
   readonly why: string;
 }
 
+/** A rebuild locks nothing: it builds what the deployed image was built from, in a switch installed from scratch. */
+function recordedLockDecision(step: 'lock' | 'install-switch' | 'depext'): StepDecision {
+  switch (step) {
+    case 'lock':
+      return { run: false, why: "the rebuilt folder's recorded lock file is used (`rebuild`)" };
+    case 'install-switch':
+      return { run: true, why: 'the switch installs what the recorded lock file names (`rebuild`: no cache)' };
+    case 'depext':
+      return { run: false, why: '`make install-switch` installs the system packages' };
+  }
+}
+
 function dependDecision(step: 'lock' | 'install-switch' | 'depext', s: BuildSnapshot): StepDecision {
+  if (s.recordedLock === true) return recordedLockDecision(step);
   const plan = s.lockedThisRun
     ? ({ reuse: false, reason: '`make lock` ran in this build' } as const)
     : planDepend(s.rootHit, s.storedLock, s.lockInputs.digest, s.lockInputs.makefile, s.lockKept ?? false);
