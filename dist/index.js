@@ -40,6 +40,7 @@ import {
   buildInfoText,
   bwrapArgs,
   checkTargetRunnable,
+  checkoutCommit,
   childEnv,
   compilerPackage,
   consoleEnds,
@@ -144,7 +145,7 @@ import {
   withDeadline,
   withWorkDir,
   writeSummary
-} from "./chunks/chunk-I32ZMVPN.js";
+} from "./chunks/chunk-CDZNP7KO.js";
 
 // node_modules/@cyclonedx/cyclonedx-library/dist.node/enums/attachmentEncoding.js
 var require_attachmentEncoding = __commonJS({
@@ -6162,7 +6163,7 @@ import { constants } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-var pause = () => new Promise((resolve3) => setTimeout(resolve3, 5));
+var pause = () => new Promise((resolve4) => setTimeout(resolve4, 5));
 async function feed(fifo, text, finished) {
   let handle;
   for (; ; ) {
@@ -6866,6 +6867,7 @@ var package_default = {
     test: "node scripts/test.mjs",
     "test:unit": 'node scripts/test.mjs --exclude "__tests__/integration/**" --exclude "__tests__/support/**"',
     "test:integration": "node scripts/test.mjs __tests__/integration __tests__/support",
+    "test:slow": "node scripts/test.mjs --slow",
     local: "node scripts/local-env.mjs && local-action . src/main.ts .tmp/local.env --post src/post.ts",
     "bench:setup": "node scripts/bench-setup.mjs",
     example: "bash example/run.sh",
@@ -7020,7 +7022,7 @@ async function apt(command, args, until) {
       throw new CommandError([...command, ...args].join(" "), result, lockDeadlineHint(conflict));
     }
     info(`apt-get ${args[0] ?? ""}: ${describeConflict(conflict)}; trying again in ${seconds(wait)} s`);
-    await new Promise((resolve3) => setTimeout(resolve3, wait));
+    await new Promise((resolve4) => setTimeout(resolve4, wait));
   }
 }
 function lockDeadlineHint(conflict) {
@@ -7564,7 +7566,18 @@ var BUILD_STEPS = [
   "boot-test",
   "reproducibility"
 ];
+function recordedLockDecision(step) {
+  switch (step) {
+    case "lock":
+      return { run: false, why: "the rebuilt folder's recorded lock file is used (`rebuild`)" };
+    case "install-switch":
+      return { run: true, why: "the switch installs what the recorded lock file names (`rebuild`: no cache)" };
+    case "depext":
+      return { run: false, why: "`make install-switch` installs the system packages" };
+  }
+}
 function dependDecision(step, s) {
+  if (s.recordedLock === true) return recordedLockDecision(step);
   const plan = s.lockedThisRun ? { reuse: false, reason: "`make lock` ran in this build" } : planDepend(s.rootHit, s.storedLock, s.lockInputs.digest, s.lockInputs.makefile, s.lockKept ?? false);
   if (!plan.reuse) {
     return step === "depext" ? { run: false, why: "`make install-switch` installs the system packages" } : { run: true, why: plan.reason };
@@ -8210,8 +8223,20 @@ function readSnapshot(b) {
     duniverseRestored: b.caches?.duniverseRestored ?? false,
     reproducible: b.config.build.reproducible,
     bootTest: b.config.bootTest.mode,
-    ...b.setup.lockKept ? { lockKept: true } : {}
+    ...b.setup.lockKept ? { lockKept: true } : {},
+    ...b.recordedLock === void 0 ? {} : { recordedLock: true }
   };
+}
+function recordedLockFiles(b, content) {
+  const { target } = b.config.build;
+  const opamFiles = listDir(join12(b.dir, "mirage")).filter((e) => e.isFile).map((e) => e.name);
+  const [name, ...others] = generatedNames(opamFiles, target);
+  if (name === void 0 || others.length > 0) {
+    throw new Error(
+      `input \`rebuild\`: \`mirage configure\` wrote ${others.length + (name ? 1 : 0)} opam files for ${target} in mirage/; the recorded lock file belongs to one`
+    );
+  }
+  return [{ name: `${name}-${target}.opam.locked`, content }];
 }
 async function restoreCaches(b) {
   const locks = lockFiles(b.dir);
@@ -8248,11 +8273,10 @@ var STEPS = {
       }
     },
     skip: async (b) => {
-      const files = readStoredLock(b.setup.root)?.files ?? [];
+      const files = b.recordedLock === void 0 ? readStoredLock(b.setup.root)?.files ?? [] : recordedLockFiles(b, b.recordedLock);
       for (const file of files) writeFileSync4(join12(b.dir, "mirage", file.name), file.content);
-      info(
-        `${files.map((f) => `mirage/${f.name}`).join(", ")} restored with the opam root: \`make lock\` skipped`
-      );
+      const from = b.recordedLock === void 0 ? "restored with the opam root" : "from the rebuilt folder's record";
+      info(`${files.map((f) => `mirage/${f.name}`).join(", ")} ${from}: \`make lock\` skipped`);
     },
     // Outside the sandbox, once the lock names its system packages: nothing inside installs any.
     after: async (b) => {
@@ -8398,7 +8422,7 @@ function reportImage(image, b) {
   summaryRow("size", formatSize(image.size));
   summaryRow("sha256", { code: image.sha256 });
 }
-async function buildUnikernel(config, ctx, setup, runner) {
+async function buildUnikernel(config, ctx, setup, runner, recordedLock) {
   const timings = {};
   summaryRow("target", config.build.target);
   try {
@@ -8416,7 +8440,8 @@ async function buildUnikernel(config, ctx, setup, runner) {
       shared,
       cacheRoot,
       timings,
-      lockedThisRun: false
+      lockedThisRun: false,
+      ...recordedLock === void 0 ? {} : { recordedLock }
     };
     await runSteps(b);
     if (b.found === void 0) throw new Error("the build step found no image");
@@ -8456,11 +8481,11 @@ import { ok } from "assert";
 // node_modules/@actions/tool-cache/lib/retry-helper.js
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -8476,7 +8501,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -8518,7 +8543,7 @@ var RetryHelper = class {
   }
   sleep(seconds2) {
     return __awaiter(this, void 0, void 0, function* () {
-      return new Promise((resolve3) => setTimeout(resolve3, seconds2 * 1e3));
+      return new Promise((resolve4) => setTimeout(resolve4, seconds2 * 1e3));
     });
   }
 };
@@ -8526,11 +8551,11 @@ var RetryHelper = class {
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 var __awaiter2 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -8546,7 +8571,7 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -9445,7 +9470,7 @@ async function submitDependencies(config, ctx, image, sha) {
 }
 
 // src/main.ts
-import { dirname as dirname8, relative as relative4 } from "node:path";
+import { dirname as dirname8, relative as relative5 } from "node:path";
 
 // src/albatross/preflight.ts
 import { createPrivateKey, X509Certificate } from "node:crypto";
@@ -9865,8 +9890,8 @@ async function readStoredImage(access, config, workDir, imageName, sha) {
       `${folder}/${file} unpacks to sha256 ${digest}, but its manifest says ${entry.sha256}; not running it`
     );
   }
-  info(`albatross: ${folder}/${file} verified (sha256 ${digest})`);
-  return { sha: wanted, path: image, name: entry.name, bootArgs: entry.bootArgs };
+  info(`${folder}/${file} verified (sha256 ${digest})`);
+  return { sha: wanted, path: image, name: entry.name, bootArgs: entry.bootArgs, folder: dest, entry };
 }
 
 // src/albatross/run.ts
@@ -10324,6 +10349,193 @@ async function commentFromFile(config, ctx) {
   if (url !== void 0) setOutput("preview-comment", url);
 }
 
+// src/rebuild/index.ts
+import { randomUUID as randomUUID4 } from "node:crypto";
+import { lstat as lstat6, mkdir as mkdir6, readFile as readFile9 } from "node:fs/promises";
+import { join as join21, relative as relative4, resolve as resolve3 } from "node:path";
+
+// src/rebuild/plan.ts
+var show = (value) => typeof value === "string" ? `\`${value}\`` : value.length === 0 ? "(none)" : `\`${value.join(" ")}\``;
+function inputMismatches(recorded, given) {
+  const pairs = [
+    ["target", recorded.target, given.target],
+    ["configure-args", recorded.configureArgs, given.configureArgs],
+    ["config-file", recorded.configFile, given.configFile],
+    ["working-directory", recorded.workingDirectory, given.workingDirectory],
+    ["build-command", recorded.buildCommand, given.buildCommand],
+    ["ocaml-compiler", recorded.compiler, given.compiler],
+    ["mirage-version", recorded.mirageVersion, given.mirageVersion]
+  ];
+  return pairs.filter(([, a, b]) => show(a) !== show(b)).map(([input, a, b]) => `input \`${input}\`: recorded ${show(a)}, the workflow gives ${show(b)}`);
+}
+function repositoryMismatches(recorded, given) {
+  const problems = [];
+  const length = Math.max(recorded.length, given.length);
+  for (let i = 0; i < length; i++) {
+    const r = recorded[i];
+    const g = given[i];
+    const mine = g === void 0 ? void 0 : { name: g.name, url: redactUrl(g.url) };
+    if (r?.name === mine?.name && r?.url === mine?.url) continue;
+    const said = (x) => x === void 0 ? "(none)" : `\`${x.name}: ${x.url}\``;
+    problems.push(
+      `input \`opam-repositories\`: repository ${i + 1} is recorded as ${said(r)}, the workflow gives ${said(mine)}`
+    );
+  }
+  return problems;
+}
+function pinnedRepositories(recorded, given) {
+  return given.map((g, i) => {
+    const r = recorded[i];
+    if (r === void 0 || !("commit" in r) || !isGitUrl(g.url)) return g;
+    return { name: g.name, url: `${g.url.replace(/#.*$/, "")}#${r.commit}` };
+  });
+}
+function checkoutProblem(folder, recorded, checkout) {
+  if (checkout.toLowerCase() === recorded) return void 0;
+  return `the checkout is at ${checkout}, but ${folder} was built from ${recorded}; check that commit out (\`actions/checkout\` with \`ref: ${recorded}\`) before the rebuild`;
+}
+var sameText = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+function packageDifferences(recorded, rebuilt) {
+  const mine = new Map(rebuilt.systemPackages.map((p) => [p.name, p.version]));
+  const theirs = new Map(recorded.systemPackages.map((p) => [p.name, p.version]));
+  const names2 = [.../* @__PURE__ */ new Set([...theirs.keys(), ...mine.keys()])].sort();
+  return names2.filter((n) => theirs.get(n) !== mine.get(n)).map((n) => `system package ${n}: recorded ${theirs.get(n) ?? "(none)"}, this runner ${mine.get(n) ?? "(none)"}`);
+}
+function repositoryDifferences(recorded, rebuilt) {
+  const state = (r) => r === void 0 ? "(none)" : "commit" in r ? r.commit : `sha256 ${r.sha256}`;
+  return recorded.repositories.map((r) => [r, rebuilt.repositories.find((m) => m.name === r.name)]).filter(([r, m]) => state(r) !== state(m)).map(([r, m]) => `opam repository ${r.name}: recorded ${state(r)}, this runner ${state(m)}`);
+}
+function factDifferences(recorded, rebuilt, locks) {
+  const env = ["os", "distribution", "version", "architecture"].filter((k) => recorded.environment[k] !== rebuilt.environment[k]).map((k) => `environment ${k}: recorded ${recorded.environment[k]}, this runner ${rebuilt.environment[k]}`);
+  const variables = !sameText(recorded.environment.variables, rebuilt.environment.variables) ? [
+    `environment variables: recorded ${JSON.stringify(recorded.environment.variables)}, this runner ${JSON.stringify(rebuilt.environment.variables)}`
+  ] : [];
+  const versions = ["ocamlVersion", "mirageVersion"].filter((k) => recorded.inputs[k] !== rebuilt.inputs[k]).map(
+    (k) => `${k === "ocamlVersion" ? "OCaml" : "mirage"}: recorded ${recorded.inputs[k]}, this runner ${rebuilt.inputs[k]}`
+  );
+  return [
+    ...env,
+    ...variables,
+    ...packageDifferences(recorded, rebuilt),
+    ...versions,
+    ...repositoryDifferences(recorded, rebuilt),
+    ...recorded.opamSwitch === rebuilt.opamSwitch ? [] : ["the switch export (opamSwitch) differs"],
+    ...locks.recorded === locks.rebuilt ? [] : ["the lock file differs"]
+  ];
+}
+function judgeRebuild(folder, recorded, rebuilt, offset, facts) {
+  if (recorded.sha256 === rebuilt.sha256) {
+    return { identical: true, row: `identical: sha256 ${rebuilt.sha256}, as recorded in ${folder}` };
+  }
+  const where = offset === void 0 ? "the bytes are the same but the sha256 differ" : `first difference at byte offset ${offset} (sizes ${recorded.size} recorded, ${rebuilt.size} rebuilt)`;
+  const differ = facts.length === 0 ? "no recorded fact differs from this runner" : `differing facts: ${facts.join("; ")}`;
+  return {
+    identical: false,
+    row: `different: ${where}`,
+    problem: `the rebuild of ${folder} gave sha256 ${rebuilt.sha256}, the recorded image is ${recorded.sha256}; ${where}; ${differ}`
+  };
+}
+
+// src/rebuild/index.ts
+async function readCapped(path2, cap, what) {
+  const info2 = await lstat6(path2);
+  if (!info2.isFile()) throw new Error(`${what} is not a regular file; not rebuilding from it`);
+  if (info2.size > cap) throw new Error(`${what} is ${info2.size} bytes, more than the ${cap} a build writes`);
+  return readFile9(path2, "utf8");
+}
+async function readRecorded(config, ctx, rebuild, cleared) {
+  const fromFolder = { ...config, deploy: { ...config.deploy, directory: rebuild.directory } };
+  const access = cleared === void 0 ? anonymousAccess(fromFolder) : await openGitAccess(cleared, ctx);
+  if (access === void 0) {
+    throw new Error(
+      `input \`rebuild\`: ${config.deploy.repository} can only be read with a secret; give \`deploy-key\` (a read-only deploy key will do) or \`deploy-token\``
+    );
+  }
+  const work = join21(resolve3(ctx.runnerTemp), `${CREDENTIAL_FOLDERS.prefix}${randomUUID4()}`);
+  appendJsonState(CREDENTIAL_FOLDERS.state, work);
+  await mkdir6(work, { recursive: true, mode: 448 });
+  const sha = rebuild.sha === "latest" ? void 0 : rebuild.sha;
+  const stored = await readStoredImage(access, fromFolder, work, config.deploy.imageName, sha);
+  const asked = `${rebuild.directory}/${rebuild.sha}`;
+  if (stored === void 0) {
+    throw new Error(
+      `input \`rebuild\`: ${config.deploy.repository} holds no image at ${asked} (or its manifest names none); give a folder a deploy wrote`
+    );
+  }
+  return readRecords(stored, `${rebuild.directory}/${stored.sha}`);
+}
+async function readRecords(stored, folder) {
+  const name = buildInfoFileName(stored.entry.name);
+  if (stored.entry.files[name] === void 0) {
+    throw new Error(
+      `input \`rebuild\`: ${folder} has no ${name} (deployed before build records, or from a build that could not write one); there is nothing to rebuild from`
+    );
+  }
+  const text = await readCapped(join21(stored.folder, name), BUILDINFO_MAX_BYTES, `${folder}/${name}`);
+  const problem = buildInfoProblem(text, Buffer.byteLength(text), stored.entry.sha256);
+  if (problem !== void 0) throw new Error(`input \`rebuild\`: ${folder}/${name} cannot be rebuilt from: ${problem}`);
+  const lockName = stored.entry.sbom?.lockFile;
+  const lock = lockName === void 0 ? void 0 : await readCapped(join21(stored.folder, lockName), BUILDINFO_MAX_BYTES, `${folder}/${lockName}`);
+  return { stored, info: JSON.parse(text), folder, ...lock === void 0 ? {} : { lock } };
+}
+async function refuseMismatches(config, ctx, recorded) {
+  const { build: build2, setup } = config;
+  const checkout = checkoutProblem(
+    recorded.folder,
+    recorded.stored.sha,
+    await checkoutCommit(ctx, build2.workingDirectory)
+  );
+  const given = {
+    target: build2.target,
+    configureArgs: build2.configureArgs,
+    configFile: build2.configFile,
+    workingDirectory: relative4(ctx.workspace, build2.workingDirectory) || ".",
+    buildCommand: build2.buildCommand,
+    compiler: setup.ocamlCompilerInput,
+    mirageVersion: setup.mirageVersion
+  };
+  const problems = [
+    ...checkout === void 0 ? [] : [checkout],
+    ...inputMismatches(recorded.info.inputs, given),
+    ...repositoryMismatches(recorded.info.repositories, setup.opamRepositories)
+  ];
+  if (problems.length === 0) return;
+  for (const p of problems) error(p, { title: "rebuild refused" });
+  throw new Error(
+    `input \`rebuild\`: not rebuilding ${recorded.folder}, nothing was built: ${problems.join("; ")}. A rebuild takes its inputs from the workflow: give the recorded ones (the workflow's inputs at that commit)`
+  );
+}
+async function differingFacts(recorded, image) {
+  if (image.buildInfo === void 0) return ["this runner wrote no build record to compare (see the warning)"];
+  const mine = JSON.parse(await readFile9(image.buildInfo, "utf8"));
+  const lock = image.sbom === void 0 ? void 0 : await readFile9(image.sbom.lockFile, "utf8");
+  return factDifferences(recorded.info, mine, { recorded: recorded.lock, rebuilt: lock });
+}
+async function rebuildDeployed(config, ctx, rebuild, cleared, build2) {
+  const recorded = await timedGroup(`Rebuild: read ${rebuild.directory}/${rebuild.sha}`, async () => {
+    const read = await readRecorded(config, ctx, rebuild, cleared);
+    info(`${read.folder}: image sha256 ${read.info.image.sha256}, built with action ${read.info.action.version}`);
+    await refuseMismatches(config, ctx, read);
+    return read;
+  });
+  summaryRow("rebuild of", { code: recorded.folder });
+  const opamRepositories = pinnedRepositories(recorded.info.repositories, config.setup.opamRepositories);
+  if (recorded.lock === void 0) warning(`${recorded.folder} holds no lock file: \`make lock\` locks again`);
+  const image = await build2({ ...config, setup: { ...config.setup, opamRepositories } }, recorded.lock);
+  const verdict = await timedGroup("Rebuild: compare", async () => {
+    const facts = await differingFacts(recorded, image);
+    const same = image.sha256 === recorded.stored.entry.sha256;
+    const offset = same ? void 0 : firstDifference(await readFile9(recorded.stored.path), await readFile9(image.path));
+    const judged = judgeRebuild(recorded.folder, recorded.stored.entry, image, offset, facts);
+    summaryRow("rebuild facts", facts.length === 0 ? "the recorded facts are this runner's" : facts.join("; "));
+    return judged;
+  });
+  setOutput("rebuild", verdict.identical ? "identical" : "different");
+  summaryRow("rebuild", verdict.row);
+  if (verdict.problem !== void 0) throw new Error(verdict.problem);
+  info(verdict.row);
+}
+
 // src/main.ts
 function describe(config, ctx) {
   const { build: build2, setup, deploy } = config;
@@ -10336,7 +10548,8 @@ function describe(config, ctx) {
     `opam repositories: ${setup.opamRepositories.map((r) => `${r.name}=${r.url}`).join(", ")}`,
     `cache: ${setup.cache ? `on (prefix ${setup.cachePrefix})` : "off"}`,
     `deploy: ${deploy.enabled ? `to ${deploy.repository}` : "off"}${deploy.dryRun ? " (dry run)" : ""}`,
-    ...config.albatross ? [`albatross: ${config.albatross.endpoints.join(", ")}`] : []
+    ...config.albatross ? [`albatross: ${config.albatross.endpoints.join(", ")}`] : [],
+    ...config.rebuild ? [`rebuild: ${config.rebuild.directory}/${config.rebuild.sha} (no cache)`] : []
   ].map(redactUrl).join("\n");
 }
 function reportFailure(error2) {
@@ -10416,7 +10629,7 @@ function setImageOutputs(ctx, image, versions) {
   else
     summaryRow(
       "SBOM",
-      { code: relative4(ctx.workspace, image.sbom.cyclonedx) },
+      { code: relative5(ctx.workspace, image.sbom.cyclonedx) },
       ` (${image.sbom.packages.length} packages)`
     );
 }
@@ -10427,11 +10640,18 @@ async function runPhases(config, ctx) {
   const promoting = config.deploy.promote !== void 0;
   const builds = rollbackTo === void 0 && !promoting && config.build.prebuilt === void 0;
   if (builds) checkTargetRunnable(config.build.target, ctx.runnerOs);
-  const secrets = gate.deploy ? await preflights(config) : {};
+  const secrets = gate.deploy ? await preflights(config) : await rebuildSecrets(config);
   const paths = { opamRoot: opamRoot(), duneCacheRoot: duneCacheRoot(process.env, homedir3()) };
   const runner = await prepareBuildRunner(config, ctx, paths, builds);
   if (rollbackTo !== void 0) return rollbackOnly(config, ctx, gate, secrets, rollbackTo);
   if (promoting) return promoteOnly(config, ctx, gate, secrets);
+  if (config.rebuild !== void 0 && runner) {
+    return rebuildDeployed(config, ctx, config.rebuild, secrets.cleared, async (pinned, lock) => {
+      const built = await build(pinned, ctx, runner, lock);
+      setImageOutputs(ctx, built.image, built.versions);
+      return built.image;
+    });
+  }
   const source = gate.deploy ? await readSourceFacts(ctx, config.build.workingDirectory) : void 0;
   const base = previewWanted(config, ctx) ? await readPreviewBase(config, ctx) : void 0;
   const { image, versions } = runner ? await build(config, ctx, runner) : await takePrebuilt(config);
@@ -10457,6 +10677,11 @@ async function preflights(config) {
   const withKey = { albatross: await preflightAlbatross(albatross), ...cleared ? { repository: cleared } : {} };
   return { ...cleared ? { cleared } : {}, albatross: { config: albatross, cleared: withKey } };
 }
+async function rebuildSecrets(config) {
+  const { deploy } = config;
+  if (config.rebuild === void 0 || deploy.key === void 0 && deploy.token === void 0) return {};
+  return { cleared: await preflight(deploy) };
+}
 async function deployEverywhere(config, ctx, image, versions, { cleared, albatross }, source) {
   if (albatross) await runAlbatross(config, albatross.config, ctx, image, albatross.cleared);
   if (cleared && (config.albatross?.repository ?? true)) {
@@ -10468,10 +10693,10 @@ async function deployEverywhere(config, ctx, image, versions, { cleared, albatro
   const what = config.deploy.dryRun ? "dry run: nothing created on albatross" : "deployed to albatross";
   setDeployOutputs({ deployed: false, message: `${what}; \`deploy-to\` names no repository` });
 }
-async function build(config, ctx, runner) {
+async function build(config, ctx, runner, recordedLock) {
   const setup = await setupOpam(config, ctx, runner);
   setOutput("cache-hit", setup.cacheHit);
-  return { image: await buildUnikernel(config, ctx, setup, runner), versions: setup };
+  return { image: await buildUnikernel(config, ctx, setup, runner, recordedLock), versions: setup };
 }
 async function takePrebuilt(config) {
   const prebuilt = config.build.prebuilt;

@@ -10,7 +10,7 @@ import {
   untrustedFolders,
   warning,
   writeSummary
-} from "./chunks/chunk-I32ZMVPN.js";
+} from "./chunks/chunk-CDZNP7KO.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {
