@@ -145,7 +145,7 @@ import {
   withDeadline,
   withWorkDir,
   writeSummary
-} from "./chunks/chunk-CDZNP7KO.js";
+} from "./chunks/chunk-CNXLA3SW.js";
 
 // node_modules/@cyclonedx/cyclonedx-library/dist.node/enums/attachmentEncoding.js
 var require_attachmentEncoding = __commonJS({
@@ -5692,8 +5692,8 @@ var require_protocol = __commonJS({
       get supportsVulnerabilities() {
         return this.#supportsVulnerabilities;
       }
-      supportsVulnerabilityRatingMethod(rm7) {
-        return this.#vulnerabilityRatingMethods.has(rm7);
+      supportsVulnerabilityRatingMethod(rm8) {
+        return this.#vulnerabilityRatingMethods.has(rm8);
       }
       get supportsComponentEvidence() {
         return this.#supportsComponentEvidence;
@@ -7383,8 +7383,7 @@ function folderDigest(dir) {
   walk(dir);
   return listingDigest(files);
 }
-async function tarballDigest(tarball, name) {
-  const entries = tarEntries(gunzipSync(await readFile4(tarball)));
+function tarballDigest(entries, name) {
   const top = `${name}/`;
   const strip = entries.length > 0 && entries.every((e) => e.path.startsWith(top));
   const files = entries.map((e) => {
@@ -7393,22 +7392,34 @@ async function tarballDigest(tarball, name) {
   });
   return listingDigest(files);
 }
-function gitHead(gitDir) {
-  const read = (path2) => existsSync2(path2) ? readFileSync2(path2, "utf8") : "";
-  const head = read(join6(gitDir, "HEAD")).trim();
+function gitHead(read) {
+  const head = read("HEAD").trim();
   const ref = /^ref: (refs\/[\w./-]+)$/.exec(head)?.[1];
-  const packed = ref && read(join6(gitDir, "packed-refs")).split("\n").find((l) => l.endsWith(` ${ref}`));
-  const commit = ref === void 0 ? head : read(join6(gitDir, ref)).trim() || (packed?.split(" ")[0] ?? "");
+  const packed = ref && read("packed-refs").split("\n").find((l) => l.endsWith(` ${ref}`));
+  const commit = ref === void 0 ? head : read(ref).trim() || (packed?.split(" ")[0] ?? "");
   return /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(commit) && !ref?.includes("..") ? commit : void 0;
 }
 async function repositoryState(root, name, url) {
   const dir = join6(root, "repo", name);
-  const commit = isGitUrl(url) ? gitHead(join6(dir, ".git")) : void 0;
-  if (commit !== void 0) return { name, url, commit };
   const tarball = `${dir}.tar.gz`;
-  if (existsSync2(dir)) return { name, url, sha256: folderDigest(dir) };
-  if (existsSync2(tarball)) return { name, url, sha256: await tarballDigest(tarball, name) };
-  throw new Error(`opam's copy of repository \`${name}\` is neither ${dir} nor ${tarball}`);
+  if (existsSync2(dir)) {
+    const gitDir = join6(dir, ".git");
+    const commit2 = isGitUrl(url) ? gitHead((p) => readIfFile(join6(gitDir, p))) : void 0;
+    return commit2 === void 0 ? { name, url, sha256: folderDigest(dir) } : { name, url, commit: commit2 };
+  }
+  if (!existsSync2(tarball)) throw new Error(`opam's copy of repository \`${name}\` is neither ${dir} nor ${tarball}`);
+  const entries = tarEntries(gunzipSync(await readFile4(tarball)));
+  const commit = isGitUrl(url) ? gitHead(tarGitReader(entries, name)) : void 0;
+  return commit === void 0 ? { name, url, sha256: tarballDigest(entries, name) } : { name, url, commit };
+}
+var readIfFile = (path2) => existsSync2(path2) ? readFileSync2(path2, "utf8") : "";
+function tarGitReader(entries, name) {
+  const files = /* @__PURE__ */ new Map();
+  for (const e of entries) {
+    const path2 = e.path.replace(/^\.\//, "");
+    if (e.kind === "file" && path2.startsWith(`${name}/.git/`)) files.set(path2.slice(name.length + 6), e.content);
+  }
+  return (path2) => files.get(path2)?.toString("utf8") ?? "";
 }
 async function exportSwitch(opam) {
   try {
@@ -10351,7 +10362,7 @@ async function commentFromFile(config, ctx) {
 
 // src/rebuild/index.ts
 import { randomUUID as randomUUID4 } from "node:crypto";
-import { lstat as lstat6, mkdir as mkdir6, readFile as readFile9 } from "node:fs/promises";
+import { lstat as lstat6, mkdir as mkdir6, readFile as readFile9, rm as rm7 } from "node:fs/promises";
 import { join as join21, relative as relative4, resolve as resolve3 } from "node:path";
 
 // src/rebuild/plan.ts
@@ -10455,7 +10466,10 @@ async function readRecorded(config, ctx, rebuild, cleared) {
   appendJsonState(CREDENTIAL_FOLDERS.state, work);
   await mkdir6(work, { recursive: true, mode: 448 });
   const sha = rebuild.sha === "latest" ? void 0 : rebuild.sha;
-  const stored = await readStoredImage(access, fromFolder, work, config.deploy.imageName, sha);
+  const stored = await readStoredImage(access, fromFolder, work, config.deploy.imageName, sha).finally(
+    // Read once, before anything builds: the key leaves the disk, beyond the sandbox's hiding it.
+    () => access.keyFolder && rm7(access.keyFolder, { recursive: true, force: true })
+  );
   const asked = `${rebuild.directory}/${rebuild.sha}`;
   if (stored === void 0) {
     throw new Error(

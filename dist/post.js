@@ -10,7 +10,7 @@ import {
   untrustedFolders,
   warning,
   writeSummary
-} from "./chunks/chunk-CDZNP7KO.js";
+} from "./chunks/chunk-CNXLA3SW.js";
 
 // src/post-step.ts
 async function runPostTasks(tasks) {

@@ -65,6 +65,28 @@ describe('repositoryState', () => {
     });
   });
 
+  it("records a git repository opam 2.1+ keeps compressed by the commit inside the archive's .git", async () => {
+    const dir = join(root, 'repo', 'zipped');
+    mkdirSync(dir, { recursive: true });
+    writeRepo(dir);
+    git(dir, 'init', '-q');
+    git(dir, 'add', '.');
+    git(dir, 'commit', '-qm', 'x');
+    git(dir, 'pack-refs', '--all');
+    const commit = git(dir, 'rev-parse', 'HEAD');
+    execFileSync('tar', ['-czf', `${dir}.tar.gz`, '-C', join(root, 'repo'), 'zipped']);
+    rmSync(dir, { recursive: true });
+    expect(await repositoryState(root, 'zipped', 'https://example.org/opam-repository.git')).toEqual({
+      name: 'zipped',
+      url: 'https://example.org/opam-repository.git',
+      commit,
+    });
+    // the same archive of a repository that is not a git URL: its content, not a commit
+    expect(await repositoryState(root, 'zipped', 'https://opam.ocaml.org')).toMatchObject({
+      sha256: expect.any(String),
+    });
+  });
+
   it('records any other repository by the sha256 of its files, as a folder or as opam 2.1+ compresses it', async () => {
     const dir = join(root, 'repo', 'local');
     mkdirSync(dir, { recursive: true });

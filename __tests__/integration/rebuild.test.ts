@@ -6,7 +6,7 @@
  * commit and mismatched inputs are refused before anything is built.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/deploy/manifest.js';
@@ -14,12 +14,14 @@ import { firstDifference } from '../../src/mirage/reproducible.js';
 import { createBareRepo, snapshotRepo } from '../support/bare-repo.js';
 import { sshDeployInputs } from '../support/deploy-scenario.js';
 import { commands, useFixtureScope } from '../support/fixture-action.js';
-import type { RunResult } from '../support/harness.js';
+import { makeOpamRepository } from '../support/opam-repo.js';
+import type { RunOptions, RunResult } from '../support/harness.js';
 import { summaryTableRows, summaryValues } from '../support/summary-table.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
 const DEPLOYED = '8123456789abcdef0123456789abcdef01234567';
 const CHANGING = '9123456789abcdef0123456789abcdef01234567';
+const FROM_GIT = 'a123456789abcdef0123456789abcdef01234567';
 const CHANGING_BUILD = 'sh -c "make build && head -c 16 /dev/urandom >> dist/hello"';
 
 const fixture = useFixtureScope('rebuild-');
@@ -55,6 +57,7 @@ function rebuild(
   what: string,
   inputs: Record<string, string> = {},
   prepare?: (dir: string) => void,
+  options: Pick<RunOptions, 'onStart' | 'onLine'> = {},
 ): Promise<RunResult> {
   return fixture.runExample({
     workspace: `rebuild-${name}`,
@@ -62,8 +65,15 @@ function rebuild(
     sha: DEPLOYED,
     inputs: { target: 'unix', rebuild: what, ...sshDeployInputs(sshd), ...inputs },
     ...(prepare ? { prepare } : {}),
+    ...options,
   });
 }
+
+/** The deploy keys on disk in a run's RUNNER_TEMP (`mirage-deploy-credentials-*` /key). */
+const keysIn = (runnerTemp: string): string[] =>
+  readdirSync(runnerTemp)
+    .filter((d) => d.startsWith('mirage-deploy-credentials-'))
+    .filter((d) => existsSync(join(runnerTemp, d, 'key')));
 
 /** The programs a refused run must not have started: opam, mirage, make. */
 const buildCommands = (log: string) => commands(log).filter((c) => /(^|\/)(opam|mirage|make) /.test(c));
@@ -85,8 +95,19 @@ describe('rebuild: <directory>/<sha>', () => {
 
   it('on a fresh runner without a cache gives the deployed image: identical, nothing pushed, no cache', async () => {
     const before = await snapshotRepo(repo);
-    const run = await rebuild('fresh', `unix/${DEPLOYED}`);
+    // Looked at when the first opam command starts: the key was only needed to read the folder.
+    let runnerTemp = '';
+    let keysAtSetup: string[] | undefined;
+    const run = await rebuild('fresh', `unix/${DEPLOYED}`, {}, undefined, {
+      onStart: (step, _pid, dirs) => (runnerTemp = step === 'main' ? dirs.runnerTemp : runnerTemp),
+      onLine: (step, line) => {
+        if (step === 'main' && keysAtSetup === undefined && /^\[command\]\S*\/opam /.test(line)) {
+          keysAtSetup = keysIn(runnerTemp);
+        }
+      },
+    });
     expect(run.main.exitCode, run.log).toBe(0);
+    expect(keysAtSetup).toEqual([]);
     expect(run.outputs.rebuild).toBe('identical');
     const manifest = parseManifest(
       execFileSync('git', ['--git-dir', repo, 'show', `main:unix/${DEPLOYED}/manifest.json`], { encoding: 'utf8' }),
@@ -159,6 +180,47 @@ describe('rebuild: <directory>/<sha>', () => {
     expect(run.errors.filter((e) => /^input `(?!rebuild)/.test(e))).toHaveLength(2);
     expect(buildCommands(run.log)).toEqual([]);
   }, 120_000);
+
+  it('sets a git repository to the commit recorded, though it has moved on since', async () => {
+    const opamGit = join(fixture.base, 'opam-repository-git.git');
+    await makeOpamRepository(opamGit);
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', '-C', opamGit, ...args], {
+        encoding: 'utf8',
+      }).trim();
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'the repository at the deploy');
+    const recordedCommit = git('rev-parse', 'HEAD');
+    const inputs = { 'opam-repositories': `fixture: file://${opamGit}`, 'deploy-directory': 'from-git' };
+    const deployed = await fixture.runExample({
+      workspace: 'deploy-git',
+      opamRoot: 'opam-root-deploy-git',
+      sha: FROM_GIT,
+      inputs: { target: 'unix', cache: 'false', deploy: 'true', ...sshDeployInputs(sshd), ...inputs },
+    });
+    expect(deployed.main.exitCode, deployed.log).toBe(0);
+    const record = JSON.parse(
+      execFileSync('git', ['--git-dir', repo, 'show', `main:from-git/${FROM_GIT}/hello.buildinfo.json`], {
+        encoding: 'utf8',
+      }),
+    );
+    expect(record.repositories).toEqual([{ name: 'fixture', url: `file://${opamGit}`, commit: recordedCommit }]);
+
+    writeFileSync(join(opamGit, 'NEWS'), 'a later commit\n');
+    git('add', 'NEWS');
+    git('commit', '-qm', 'the repository moves on');
+    const run = await fixture.runExample({
+      workspace: 'rebuild-git',
+      opamRoot: 'opam-root-rebuild-git',
+      sha: FROM_GIT,
+      inputs: { target: 'unix', rebuild: `from-git/${FROM_GIT}`, ...sshDeployInputs(sshd), ...inputs },
+    });
+    expect(run.main.exitCode, run.log).toBe(0);
+    expect(run.outputs.rebuild).toBe('identical');
+    expect(run.log).toContain(`file://${opamGit}#${recordedCommit}`);
+    expect(summaryValues(run.summary)['rebuild facts']).toBe("the recorded facts are this runner's");
+  }, 600_000);
 
   it('says different for an image that changes every build, fails and names the first differing byte', async () => {
     // built with a variable the record keeps and the rebuild's runner does not have: a differing fact

@@ -18,7 +18,7 @@ import { systemVariables } from '../opam/system-variables.js';
 import { allPackages, neededPackages, readSystemFacts } from '../mirage/system-packages.js';
 import { summaryRow } from '../summary.js';
 import type { BuiltImage } from '../types.js';
-import { tarEntries } from './tar.js';
+import { tarEntries, type TarEntry } from './tar.js';
 import {
   buildInfoFileName,
   buildInfoText,
@@ -110,8 +110,7 @@ function folderDigest(dir: string): string {
  * opam's compressed copy (`repo/<name>.tar.gz`, opam 2.1 and later), hashed entry by entry in
  * memory: the archive's own bytes hold times, and writing it out costs more than hashing it.
  */
-async function tarballDigest(tarball: string, name: string): Promise<string> {
-  const entries = tarEntries(gunzipSync(await readFile(tarball)));
+function tarballDigest(entries: readonly TarEntry[], name: string): string {
   const top = `${name}/`;
   const strip = entries.length > 0 && entries.every((e) => e.path.startsWith(top));
   const files = entries.map((e) => {
@@ -122,31 +121,51 @@ async function tarballDigest(tarball: string, name: string): Promise<string> {
 }
 
 /**
- * The commit a git folder's HEAD names, read as files: the opam root is written by the build, so
- * no git runs on it outside the sandbox (its configuration can name programs git would start).
+ * The commit a git folder's HEAD names, its files read with `read` (a path inside `.git`, '' when
+ * absent): the opam root is written by the build, so no git runs on it outside the sandbox (its
+ * configuration can name programs git would start).
  */
-export function gitHead(gitDir: string): string | undefined {
-  const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
-  const head = read(join(gitDir, 'HEAD')).trim();
+export function gitHead(read: (path: string) => string): string | undefined {
+  const head = read('HEAD').trim();
   const ref = /^ref: (refs\/[\w./-]+)$/.exec(head)?.[1];
   const packed =
     ref &&
-    read(join(gitDir, 'packed-refs'))
+    read('packed-refs')
       .split('\n')
       .find((l) => l.endsWith(` ${ref}`));
-  const commit = ref === undefined ? head : read(join(gitDir, ref)).trim() || (packed?.split(' ')[0] ?? '');
+  const commit = ref === undefined ? head : read(ref).trim() || (packed?.split(' ')[0] ?? '');
   return /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(commit) && !ref?.includes('..') ? commit : undefined;
 }
 
-/** A repository's state in the opam root: its git commit, else the sha256 of its copy. */
+/**
+ * A repository's state in the opam root: its git commit, else the sha256 of its copy. opam 2.1
+ * and later keep a git repository's clone, `.git` included, inside `repo/<name>.tar.gz`: its
+ * commit is read from there too.
+ */
 export async function repositoryState(root: string, name: string, url: string): Promise<RepositoryState> {
   const dir = join(root, 'repo', name);
-  const commit = isGitUrl(url) ? gitHead(join(dir, '.git')) : undefined;
-  if (commit !== undefined) return { name, url, commit };
   const tarball = `${dir}.tar.gz`;
-  if (existsSync(dir)) return { name, url, sha256: folderDigest(dir) };
-  if (existsSync(tarball)) return { name, url, sha256: await tarballDigest(tarball, name) };
-  throw new Error(`opam's copy of repository \`${name}\` is neither ${dir} nor ${tarball}`);
+  if (existsSync(dir)) {
+    const gitDir = join(dir, '.git');
+    const commit = isGitUrl(url) ? gitHead((p) => readIfFile(join(gitDir, p))) : undefined;
+    return commit === undefined ? { name, url, sha256: folderDigest(dir) } : { name, url, commit };
+  }
+  if (!existsSync(tarball)) throw new Error(`opam's copy of repository \`${name}\` is neither ${dir} nor ${tarball}`);
+  const entries = tarEntries(gunzipSync(await readFile(tarball)));
+  const commit = isGitUrl(url) ? gitHead(tarGitReader(entries, name)) : undefined;
+  return commit === undefined ? { name, url, sha256: tarballDigest(entries, name) } : { name, url, commit };
+}
+
+const readIfFile = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+
+/** The files of `<name>/.git/` in opam's archive, by their path inside `.git`. */
+function tarGitReader(entries: readonly TarEntry[], name: string): (path: string) => string {
+  const files = new Map<string, Buffer>();
+  for (const e of entries) {
+    const path = e.path.replace(/^\.\//, '');
+    if (e.kind === 'file' && path.startsWith(`${name}/.git/`)) files.set(path.slice(name.length + 6), e.content);
+  }
+  return (path) => files.get(path)?.toString('utf8') ?? '';
 }
 
 /**

@@ -9,7 +9,7 @@
  */
 import * as core from '@actions/core';
 import { randomUUID } from 'node:crypto';
-import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Config, RebuildConfig } from '../config.js';
 import type { RunContext } from '../context.js';
@@ -62,7 +62,10 @@ async function readRecorded(config: Config, ctx: RunContext, rebuild: RebuildCon
   appendJsonState(CREDENTIAL_FOLDERS.state, work);
   await mkdir(work, { recursive: true, mode: 0o700 });
   const sha = rebuild.sha === 'latest' ? undefined : rebuild.sha;
-  const stored = await readStoredImage(access, fromFolder, work, config.deploy.imageName, sha);
+  const stored = await readStoredImage(access, fromFolder, work, config.deploy.imageName, sha).finally(
+    // Read once, before anything builds: the key leaves the disk, beyond the sandbox's hiding it.
+    () => access.keyFolder && rm(access.keyFolder, { recursive: true, force: true }),
+  );
   const asked = `${rebuild.directory}/${rebuild.sha}`;
   if (stored === undefined) {
     throw new Error(

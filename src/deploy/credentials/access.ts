@@ -50,6 +50,7 @@ async function openSsh(
     credential: 'deploy-key',
     publicKey: secret.publicKey,
     hostKeys: secret.hosts.source === 'input `known-hosts`' ? 'input' : 'built-in',
+    keyFolder: dir,
   };
 }
 

@@ -182,6 +182,8 @@ export interface GitAccess {
   readonly publicKey?: string;
   /** Over SSH: whether the pinned host keys are the built-in github.com ones or the `known-hosts` input. */
   readonly hostKeys?: 'built-in' | 'input';
+  /** Over SSH: the folder holding the key, for a job done with it before anything builds (`rebuild`). */
+  readonly keyFolder?: string;
 }
 
 /** `installation-token` is a `ghs_` token: a GitHub App's, or the workflow's own GITHUB_TOKEN. */
