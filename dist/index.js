@@ -9059,6 +9059,11 @@ function relockStep(cache, lock) {
   }
   return { when: "after-update", locked, before };
 }
+function repositoriesUnchanged(updateOutput) {
+  const plain = updateOutput.replace(/\x1b\[[0-9;]*m/g, "");
+  const lines = [...plain.matchAll(/^\[[^\]\s]+\] (.*)$/gm)].map((m) => m[1] ?? "");
+  return lines.length > 0 && lines.every((line) => line.startsWith("no changes from "));
+}
 function relockAfterUpdate(step, after) {
   return planRelock(true, step.locked.length, step.before, after);
 }
@@ -9161,8 +9166,9 @@ var Opam = class {
   env;
   runner;
   cwd;
-  run(args) {
-    return this.runner.mustRun({ program: this.path, args }, { cwd: this.cwd, env: this.env });
+  /** Resolves with what opam printed (coloured, as the log shows it). */
+  async run(args) {
+    return (await this.runner.mustRun({ program: this.path, args }, { cwd: this.cwd, env: this.env })).stdout;
   }
   /** Output to parse: without the colours that OPAMCOLOR=always puts in for the log. */
   async query(args) {
@@ -9296,15 +9302,17 @@ async function converge(opam, setup, scratch, plan) {
   if (plan.init !== void 0) await opam.run(plan.init);
   const repositories = plan.repositories === "after-init" ? planRepositories(await repositoryList(opam), setup.opamRepositories) : plan.repositories;
   for (const args of repositories) await opam.run(args);
-  if (plan.updateRepositories) await opam.run(["update", "--repositories"]);
+  const unchanged = plan.updateRepositories && repositoriesUnchanged(await opam.run(["update", "--repositories"]));
   if (plan.createSwitch !== void 0) await createSwitch(opam, setup, plan.createSwitch.askVersions);
   for (const args of plan.pins) await opam.run(args);
-  if (plan.upgrade) await opam.run(["upgrade"]);
+  if (plan.upgrade && unchanged) info("cache-refresh: no repository changed since the restored root: no upgrade");
+  else if (plan.upgrade) await opam.run(["upgrade"]);
   if (plan.install) await installRequirements(opam, setup, scratch);
+  return unchanged;
 }
-async function settleRelock(opam, step) {
+async function settleRelock(opam, step, unchanged) {
   if (step.when === "no-refresh") return void 0;
-  const relock = step.when === "known" ? step.plan : relockAfterUpdate(step, await lockedState(opam, step.locked));
+  const relock = step.when === "known" ? step.plan : relockAfterUpdate(step, unchanged ? step.before : await lockedState(opam, step.locked));
   info(relockMessage(relock, step.locked.length));
   return relock;
 }
@@ -9334,8 +9342,8 @@ async function setupOpam(config, ctx, runner) {
   const relock = await timedGroup("opam switch", async () => {
     const plan = planSetup(setup, await readSetupSnapshot(opam, root, cache, sandbox));
     for (const reason of plan.reasons) info(reason);
-    await converge(opam, setup, runner.scratch, plan);
-    return settleRelock(opam, plan.relock);
+    const unchanged = await converge(opam, setup, runner.scratch, plan);
+    return settleRelock(opam, plan.relock, unchanged);
   });
   const env = await exportSwitch3(opam, root);
   const installed = installedVersions(readFileSync6(join15(root, SWITCH_NAME, ".opam-switch", "switch-state"), "utf8"));

@@ -7,7 +7,8 @@
  * Run 1 is cold; run 2 an exact hit that locks, installs and pulls nothing; run 3 the first of a new
  * `cache-refresh` period, after the repository gained versions (a partial hit that updates, upgrades
  * what changed and locks again); run 4 the same period again (exact); run 5 another new period in
- * which no locked package changed (updated and upgraded, the lock kept).
+ * which no locked package changed (updated and upgraded, the lock kept), and one in which no
+ * repository changed (updated, nothing upgraded).
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -182,6 +183,24 @@ describe('warm runs from the opam cache', { timeout: 300_000 }, () => {
     expect(opam.filter((args) => /^(list --all --all-versions|show --raw) /.test(args))).toHaveLength(4);
     expect(result.post?.exitCode).toBe(0);
     expect(opamEntries().map((e) => e.key)).toContainEqual(expect.stringMatching(/-tlater$/));
+  });
+
+  it('run 6, a new period in which no repository changed: updated, but nothing upgraded, locked, installed or pulled', async () => {
+    const { result, dir, opam } = await run({ 'cache-refresh': 'fixed:unchanged' });
+    expect(result.main.exitCode, result.log).toBe(0);
+    expect(result.outputs['cache-hit']).toBe('partial');
+    expect(opam).toContainEqual(expect.stringMatching(/^update\b/));
+    const log = plain(result.log);
+    expect(log).toMatch(/\[fixture\] no changes from /);
+    expect(log).toContain('cache-refresh: no repository changed since the restored root: no upgrade');
+    expect(opam).not.toContain('upgrade');
+    expect(log).toMatch(/cache-refresh: no locked package \(of \d+\) changed in the repositories/);
+    // read once, from the restored index: an unchanged repository cannot change them
+    expect(opam.filter((args) => /^(list --all --all-versions|show --raw) /.test(args))).toHaveLength(2);
+    expect(opam).not.toContainEqual(expect.stringMatching(/^monorepo lock /));
+    expect(makeTargets(result.log)).toEqual(['build']);
+    expect(result.outputs['image-sha256']).toBe(refreshedImage);
+    expect(readFileSync(join(dir, 'mirage', 'hello-unix.opam.locked'), 'utf8')).toBe(refreshedLock);
   });
 });
 

@@ -21,6 +21,7 @@ import {
   planPins,
   planRepositories,
   opamUrlForm,
+  repositoriesUnchanged,
   requirementsOpamFile,
 } from '../../src/opam/plan.js';
 
@@ -186,6 +187,20 @@ describe('planRepositories', () => {
     ],
   ] as const)('%s', (_, current, wanted, commands) => {
     expect(planRepositories(current, wanted)).toEqual(commands);
+  });
+});
+
+describe('repositoriesUnchanged: what `opam update` said of each repository', () => {
+  const esc = String.fromCharCode(27);
+  it.each([
+    ['one unchanged', '[default] no changes from git+https://github.com/ocaml/opam-repository.git\n', true],
+    ['coloured, as the log has it', `[${esc}[32mdefault${esc}[0m] no changes from file:///srv/r\n`, true],
+    ['two unchanged', '[a] no changes from file:///a\n[b] no changes from file:///b\n', true],
+    ['one of two synchronised', '[a] no changes from file:///a\n[b] synchronised from file:///b\n', false],
+    ['an error for one', '[a] no changes from file:///a\n[ERROR] Could not update repository "b"\n', false],
+    ['nothing said', '\n<><> Updating package repositories ><><>\n', false],
+  ])('%s: %s', (_, output, unchanged) => {
+    expect(repositoriesUnchanged(output)).toBe(unchanged);
   });
 });
 

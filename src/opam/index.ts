@@ -45,6 +45,7 @@ import {
   planRepositories,
   planSetup,
   relockAfterUpdate,
+  repositoriesUnchanged,
   relockMessage,
   requirementsOpamFile,
   type CacheOutcome,
@@ -76,8 +77,9 @@ class Opam {
     private readonly cwd: string,
   ) {}
 
-  run(args: readonly string[]): Promise<unknown> {
-    return this.runner.mustRun({ program: this.path, args }, { cwd: this.cwd, env: this.env });
+  /** Resolves with what opam printed (coloured, as the log shows it). */
+  async run(args: readonly string[]): Promise<string> {
+    return (await this.runner.mustRun({ program: this.path, args }, { cwd: this.cwd, env: this.env })).stdout;
   }
 
   /** Output to parse: without the colours that OPAMCOLOR=always puts in for the log. */
@@ -258,25 +260,37 @@ async function installRequirements(opam: Opam, setup: SetupConfig, scratch: stri
   await opam.run(['install', requirements, '--deps-only']);
 }
 
-/** Runs what the plan decided, in order; the two decisions that wait for an effect are taken on the way. */
-async function converge(opam: Opam, setup: SetupConfig, scratch: string, plan: SetupPlan): Promise<void> {
+/**
+ * Runs what the plan decided, in order; the decisions that wait for an effect are taken on the
+ * way. Resolves with whether `opam update` found the repositories unchanged (a new period whose
+ * repositories did not move upgrades nothing).
+ */
+async function converge(opam: Opam, setup: SetupConfig, scratch: string, plan: SetupPlan): Promise<boolean> {
   if (plan.init !== undefined) await opam.run(plan.init);
   const repositories =
     plan.repositories === 'after-init'
       ? planRepositories(await repositoryList(opam), setup.opamRepositories)
       : plan.repositories;
   for (const args of repositories) await opam.run(args);
-  if (plan.updateRepositories) await opam.run(['update', '--repositories']);
+  const unchanged = plan.updateRepositories && repositoriesUnchanged(await opam.run(['update', '--repositories']));
   if (plan.createSwitch !== undefined) await createSwitch(opam, setup, plan.createSwitch.askVersions);
   for (const args of plan.pins) await opam.run(args);
-  if (plan.upgrade) await opam.run(['upgrade']);
+  if (plan.upgrade && unchanged) core.info('cache-refresh: no repository changed since the restored root: no upgrade');
+  else if (plan.upgrade) await opam.run(['upgrade']);
   if (plan.install) await installRequirements(opam, setup, scratch);
+  return unchanged;
 }
 
-/** A new period's relock decision, its second half read after the update where it needs one. */
-async function settleRelock(opam: Opam, step: RelockStep): Promise<RelockPlan | undefined> {
+/**
+ * A new period's relock decision, its second half read after the update where it needs one
+ * (the state before it, when no repository changed).
+ */
+async function settleRelock(opam: Opam, step: RelockStep, unchanged: boolean): Promise<RelockPlan | undefined> {
   if (step.when === 'no-refresh') return undefined;
-  const relock = step.when === 'known' ? step.plan : relockAfterUpdate(step, await lockedState(opam, step.locked));
+  const relock =
+    step.when === 'known'
+      ? step.plan
+      : relockAfterUpdate(step, unchanged ? step.before : await lockedState(opam, step.locked));
   core.info(relockMessage(relock, step.locked.length));
   return relock;
 }
@@ -315,8 +329,8 @@ export async function setupOpam(config: Config, ctx: RunContext, runner: BuildRu
   const relock = await timedGroup('opam switch', async () => {
     const plan = planSetup(setup, await readSetupSnapshot(opam, root, cache, sandbox));
     for (const reason of plan.reasons) core.info(reason);
-    await converge(opam, setup, runner.scratch, plan);
-    return settleRelock(opam, plan.relock);
+    const unchanged = await converge(opam, setup, runner.scratch, plan);
+    return settleRelock(opam, plan.relock, unchanged);
   });
 
   const env = await exportSwitch(opam, root);
