@@ -9059,8 +9059,9 @@ function relockStep(cache, lock) {
   }
   return { when: "after-update", locked, before };
 }
+var COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 function repositoriesUnchanged(updateOutput) {
-  const plain = updateOutput.replace(/\x1b\[[0-9;]*m/g, "");
+  const plain = updateOutput.replace(COLOUR, "");
   const lines = [...plain.matchAll(/^\[[^\]\s]+\] (.*)$/gm)].map((m) => m[1] ?? "");
   return lines.length > 0 && lines.every((line) => line.startsWith("no changes from "));
 }

@@ -348,13 +348,16 @@ function relockStep(cache: CacheOutcome, lock: LockBeforeUpdate | undefined): Re
 }
 
 /** The relock step's second half, from what the repositories say of the locked packages after the update. */
+/** The colours OPAMCOLOR=always puts into opam's output for the log. */
+const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
 /**
  * Whether `opam update` found every repository as the restored root left it: each of its lines
  * `[<name>] …` says `no changes from` (opam 2.1 to 2.4). Then the switch the previous period
  * converged is already what the repositories give, and what the relock compares has not moved.
  */
 export function repositoriesUnchanged(updateOutput: string): boolean {
-  const plain = updateOutput.replace(/\x1b\[[0-9;]*m/g, '');
+  const plain = updateOutput.replace(COLOUR, '');
   const lines = [...plain.matchAll(/^\[[^\]\s]+\] (.*)$/gm)].map((m) => m[1] ?? '');
   return lines.length > 0 && lines.every((line) => line.startsWith('no changes from '));
 }
