@@ -9009,6 +9009,27 @@ function opamFormula(constraint) {
     return `${match[1] ?? "="} "${match[2]}"`;
   }).join(" ");
 }
+var VERSION_TESTS = {
+  "=": (c) => c === 0,
+  "!=": (c) => c !== 0,
+  ">=": (c) => c >= 0,
+  "<=": (c) => c <= 0,
+  ">": (c) => c > 0,
+  "<": (c) => c < 0
+};
+function versionSatisfies(version, constraint) {
+  return constraint.split("|").some(
+    (group) => group.split("&").every((piece) => {
+      const match = /^(=|!=|>=|<=|>|<)?\s*(\S+)$/.exec(piece.trim());
+      const test = VERSION_TESTS[match?.[1] ?? "="];
+      return match?.[2] !== void 0 && test !== void 0 && test(compareVersions(version, match[2]));
+    })
+  );
+}
+function requirementsInstalled(installed, mirageVersion) {
+  const mirage = installed.get("mirage");
+  return mirage !== void 0 && installed.has("opam-monorepo") && versionSatisfies(mirage, mirageVersion);
+}
 function requirementsOpamFile(mirageVersion) {
   return [
     'opam-version: "2.0"',
@@ -9124,6 +9145,7 @@ function planSetup(setup, s) {
       pins: [],
       upgrade: false,
       install: false,
+      requirementsInstalled: true,
       relock
     };
   }
@@ -9148,6 +9170,8 @@ function planSetup(setup, s) {
     pins: planPins(currentPins, setup.opamPins),
     upgrade,
     install: true,
+    // Pins re-applied may want a pinned package rebuilt: opam's install decides that.
+    requirementsInstalled: switchExists && setup.opamPins.length === 0 && requirementsInstalled(s.installed, setup.mirageVersion),
     relock
   };
 }
@@ -9308,7 +9332,11 @@ async function converge(opam, setup, scratch, plan) {
   for (const args of plan.pins) await opam.run(args);
   if (plan.upgrade && unchanged) info("cache-refresh: no repository changed since the restored root: no upgrade");
   else if (plan.upgrade) await opam.run(["upgrade"]);
-  if (plan.install) await installRequirements(opam, setup, scratch);
+  if (plan.install && unchanged && plan.requirementsInstalled) {
+    info(
+      `mirage {${setup.mirageVersion}} and opam-monorepo: in the switch, and no repository changed: no install`
+    );
+  } else if (plan.install) await installRequirements(opam, setup, scratch);
   return unchanged;
 }
 async function settleRelock(opam, step, unchanged) {

@@ -185,7 +185,7 @@ describe('warm runs from the opam cache', { timeout: 300_000 }, () => {
     expect(opamEntries().map((e) => e.key)).toContainEqual(expect.stringMatching(/-tlater$/));
   });
 
-  it('run 6, a new period in which no repository changed: updated, but nothing upgraded, locked, installed or pulled', async () => {
+  it('run 6, a new period in which no repository changed: updated, but nothing upgraded, installed, locked or pulled', async () => {
     const { result, dir, opam } = await run({ 'cache-refresh': 'fixed:unchanged' });
     expect(result.main.exitCode, result.log).toBe(0);
     expect(result.outputs['cache-hit']).toBe('partial');
@@ -194,6 +194,8 @@ describe('warm runs from the opam cache', { timeout: 300_000 }, () => {
     expect(log).toMatch(/\[fixture\] no changes from /);
     expect(log).toContain('cache-refresh: no repository changed since the restored root: no upgrade');
     expect(opam).not.toContain('upgrade');
+    expect(log).toMatch(/mirage \{[^}]+\} and opam-monorepo: in the switch, and no repository changed: no install/);
+    expect(repositoryWork(opam).filter((args) => args.startsWith('install '))).toEqual([]);
     expect(log).toMatch(/cache-refresh: no locked package \(of \d+\) changed in the repositories/);
     // read once, from the restored index: an unchanged repository cannot change them
     expect(opam.filter((args) => /^(list --all --all-versions|show --raw) /.test(args))).toHaveLength(2);

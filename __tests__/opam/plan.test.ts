@@ -22,6 +22,7 @@ import {
   planRepositories,
   opamUrlForm,
   repositoriesUnchanged,
+  versionSatisfies,
   requirementsOpamFile,
 } from '../../src/opam/plan.js';
 
@@ -201,6 +202,21 @@ describe('repositoriesUnchanged: what `opam update` said of each repository', ()
     ['nothing said', '\n<><> Updating package repositories ><><>\n', false],
   ])('%s: %s', (_, output, unchanged) => {
     expect(repositoriesUnchanged(output)).toBe(unchanged);
+  });
+});
+
+describe('versionSatisfies: the `mirage-version` input, in opam version order', () => {
+  it.each([
+    ['4.11.1', '>= 4.11.0 & < 5.0.0', true],
+    ['5.0.0', '>= 4.11.0 & < 5.0.0', false],
+    ['4.11.1+stand-in', '4.11.1+stand-in', true],
+    ['4.11.1', '4.11.1+stand-in', false],
+    ['4.9.0', '>= 4.11.0', false],
+    ['4.9.0', '< 4.10 | >= 4.11.0', true],
+    ['4.11.0~beta1', '>= 4.11.0', false],
+    ['4.11.0', '!= 4.11.0', false],
+  ])('%s within %s: %s', (version, constraint, within) => {
+    expect(versionSatisfies(version, constraint)).toBe(within);
   });
 });
 
@@ -569,6 +585,19 @@ describe('planSetup: every decision of the setup from one snapshot', () => {
     if (!('createSwitch' in expected)) expect(plan.createSwitch).toBeUndefined();
     if (!('init' in expected)) expect(plan.init).toBeUndefined();
     expect(plan.reasons.join('\n')).toMatch(new RegExp(reason.source, 'm'));
+  });
+
+  it('knows whether the restored switch already has the requirements (no pins: opam may want a pinned one rebuilt)', () => {
+    const noPins = { ...setup, opamPins: [] };
+    const unpinned = { ...warm, opam: { ...converged, pins: [] } };
+    expect(planSetup(noPins, unpinned).requirementsInstalled).toBe(true);
+    expect(planSetup(setup, warm).requirementsInstalled).toBe(false);
+    expect(planSetup({ ...noPins, mirageVersion: '>= 4.12.0' }, unpinned).requirementsInstalled).toBe(false);
+    const noMonorepo = { ...unpinned, installed: new Map([['mirage', '4.11.1']]) };
+    expect(planSetup(noPins, noMonorepo).requirementsInstalled).toBe(false);
+    const noSwitch = { ...unpinned, opam: { ...converged, pins: [], switchExists: false } };
+    expect(planSetup(noPins, noSwitch).requirementsInstalled).toBe(false);
+    expect(planSetup(noPins, fresh).requirementsInstalled).toBe(false);
   });
 
   it('refuses to initialise a root without a repository, naming the input', () => {

@@ -277,7 +277,11 @@ async function converge(opam: Opam, setup: SetupConfig, scratch: string, plan: S
   for (const args of plan.pins) await opam.run(args);
   if (plan.upgrade && unchanged) core.info('cache-refresh: no repository changed since the restored root: no upgrade');
   else if (plan.upgrade) await opam.run(['upgrade']);
-  if (plan.install) await installRequirements(opam, setup, scratch);
+  if (plan.install && unchanged && plan.requirementsInstalled) {
+    core.info(
+      `mirage {${setup.mirageVersion}} and opam-monorepo: in the switch, and no repository changed: no install`,
+    );
+  } else if (plan.install) await installRequirements(opam, setup, scratch);
   return unchanged;
 }
 

@@ -1,6 +1,7 @@
 /** Pure decisions of the opam setup: what to run and how to read what opam prints. */
 import type { OpamPin, OpamRepository, SetupConfig } from '../config.js';
 import { CONNECT_SECONDS, LOW_SPEED_BYTES } from '../deadlines.js';
+import { compareVersions } from '../mirage/depexts.js';
 import type { CacheHit } from '../types.js';
 
 export const SWITCH_NAME = 'mirage';
@@ -164,6 +165,32 @@ export function opamFormula(constraint: string): string {
       return `${match[1] ?? '='} "${match[2]}"`;
     })
     .join(' ');
+}
+
+const VERSION_TESTS: Record<string, (order: number) => boolean> = {
+  '=': (c) => c === 0,
+  '!=': (c) => c !== 0,
+  '>=': (c) => c >= 0,
+  '<=': (c) => c <= 0,
+  '>': (c) => c > 0,
+  '<': (c) => c < 0,
+};
+
+/** Whether `version` satisfies the `mirage-version` input (`&` before `|`, as in opam), in opam's version order. */
+export function versionSatisfies(version: string, constraint: string): boolean {
+  return constraint.split('|').some((group) =>
+    group.split('&').every((piece) => {
+      const match = /^(=|!=|>=|<=|>|<)?\s*(\S+)$/.exec(piece.trim());
+      const test = VERSION_TESTS[match?.[1] ?? '='];
+      return match?.[2] !== undefined && test !== undefined && test(compareVersions(version, match[2]));
+    }),
+  );
+}
+
+/** What the requirements opam file asks for is in the switch: mirage within `mirage-version`, and opam-monorepo. */
+export function requirementsInstalled(installed: ReadonlyMap<string, string>, mirageVersion: string): boolean {
+  const mirage = installed.get('mirage');
+  return mirage !== undefined && installed.has('opam-monorepo') && versionSatisfies(mirage, mirageVersion);
 }
 
 /**
@@ -330,6 +357,11 @@ export interface SetupPlan {
   readonly upgrade: boolean;
   /** `opam install` of the requirements opam file (`requirementsOpamFile`): only what is missing. */
   readonly install: boolean;
+  /**
+   * The restored switch already has the requirements: when `opam update` then finds no repository
+   * changed (nothing is upgraded), the install, a solve over the whole index, would change nothing.
+   */
+  readonly requirementsInstalled: boolean;
   readonly relock: RelockStep;
 }
 
@@ -440,6 +472,7 @@ export function planSetup(setup: SetupConfig, s: SetupSnapshot): SetupPlan {
       pins: [],
       upgrade: false,
       install: false,
+      requirementsInstalled: true,
       relock,
     };
   }
@@ -464,6 +497,9 @@ export function planSetup(setup: SetupConfig, s: SetupSnapshot): SetupPlan {
     pins: planPins(currentPins, setup.opamPins),
     upgrade,
     install: true,
+    // Pins re-applied may want a pinned package rebuilt: opam's install decides that.
+    requirementsInstalled:
+      switchExists && setup.opamPins.length === 0 && requirementsInstalled(s.installed, setup.mirageVersion),
     relock,
   };
 }
