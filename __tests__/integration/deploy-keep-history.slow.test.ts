@@ -3,9 +3,9 @@
 // folder another job pushed; the host updater that followed the old history follows the new one.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBareRepo } from '../support/bare-repo.js';
-import { bundleDeploy, runWorker, type WorkerJob } from '../support/deploy-bundle.js';
+import { describe, expect, it } from 'vitest';
+
+import { runWorker, useDeployServer, type WorkerJob } from '../support/deploy-bundle.js';
 import {
   bareGit,
   deployConfig,
@@ -17,27 +17,11 @@ import {
   showFile,
   sshDeployInputs,
 } from '../support/deploy-scenario.js';
-import { useDeployScratch } from '../support/deploy-scratch.js';
 import { recordingRestart, restarts, runPull } from '../support/host-pull.js';
-import { startSshd, writeKeyFile, type SshdServer } from '../support/sshd.js';
+import { writeKeyFile } from '../support/sshd.js';
 
-const scratch = useDeployScratch('deploy-keep-history-');
-let bundle: string;
-let repo: string;
-let sshd: SshdServer;
-
-const T0 = Date.parse('2026-05-01T08:00:00Z');
-const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
-
-beforeAll(async () => {
-  bundle = await bundleDeploy(path.join(scratch.base, 'bundle'));
-  repo = await createBareRepo(path.join(scratch.base, 'deployment.git'));
-  sshd = await startSshd({ repoPath: repo });
-});
-
-afterAll(async () => {
-  await sshd?.stop();
-});
+const server = useDeployServer('deploy-keep-history-', '2026-05-01T08:00:00Z');
+const { scratch, at } = server;
 
 let builds = 0;
 async function job(sha: string, minutes: number, inputs: Record<string, string> = {}): Promise<WorkerJob> {
@@ -46,7 +30,7 @@ async function job(sha: string, minutes: number, inputs: Record<string, string> 
     target: 'unix',
     keep: '3',
     'keep-history': '4',
-    ...sshDeployInputs(sshd),
+    ...sshDeployInputs(server.sshd),
     ...inputs,
   });
   const image = await makeImage(path.join(scratch.base, 'builds', `b-${++builds}`), {
@@ -58,7 +42,7 @@ async function job(sha: string, minutes: number, inputs: Record<string, string> 
 }
 
 async function deployed(sha: string, minutes: number) {
-  const run = await runWorker(bundle, await job(sha, minutes), scratch.base);
+  const run = await runWorker(server.bundle, await job(sha, minutes), scratch.base);
   expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
   return run;
 }
@@ -66,11 +50,11 @@ async function deployed(sha: string, minutes: number) {
 /** A host following `unix/` with a read-only key; `pull()` runs the updater once. */
 async function hostUpdater() {
   const dir = path.join(scratch.base, 'host');
-  const key = await writeKeyFile(path.join(scratch.base, 'read-only-key'), sshd.readOnlyKey);
+  const key = await writeKeyFile(path.join(scratch.base, 'read-only-key'), server.sshd.readOnlyKey);
   const knownHosts = path.join(scratch.base, 'known_hosts');
-  await writeFile(knownHosts, `${sshd.knownHosts}\n`);
+  await writeFile(knownHosts, `${server.sshd.knownHosts}\n`);
   const log = path.join(dir, 'restarts.log');
-  const args = ['--repository', sshd.url, '--ssh-key', key, '--known-hosts', knownHosts, '--directory', 'unix'];
+  const args = ['--repository', server.sshd.url, '--ssh-key', key, '--known-hosts', knownHosts, '--directory', 'unix'];
   const pull = async () => {
     const run = await runPull([...args, '--state', path.join(dir, 'state'), '--restart', recordingRestart(log)], {
       home: scratch.base,
@@ -81,7 +65,7 @@ async function hostUpdater() {
   return { pull };
 }
 
-const refs = () => bareGit(repo, ['for-each-ref', '--format=%(refname) %(objectname)']);
+const refs = () => bareGit(server.repo, ['for-each-ref', '--format=%(refname) %(objectname)']);
 
 describe('keep-history: 4 with keep: 3', () => {
   it('8 deploys then 3 at once: at most 6 commits, every folder kept, fsck clean, the host follows', async () => {
@@ -90,53 +74,55 @@ describe('keep-history: 4 with keep: 3', () => {
     const counts: number[] = [];
     for (const [i, sha] of shas.slice(0, 2).entries()) {
       await deployed(sha, i);
-      counts.push((await history(repo)).length);
+      counts.push((await history(server.repo)).length);
     }
     expect(await host.pull()).toEqual([shas[1]]);
     const logs: string[] = [];
     let cutTip = '';
     for (const [i, sha] of shas.slice(2, 8).entries()) {
-      if (i === 3) cutTip = (await bareGit(repo, ['rev-parse', 'main'])).trim();
+      if (i === 3) cutTip = (await bareGit(server.repo, ['rev-parse', 'main'])).trim();
       logs.push((await deployed(sha, i + 2)).log);
-      counts.push((await history(repo)).length);
+      counts.push((await history(server.repo)).length);
       // keep: 3 holds on the tip as before: the newest three folders and latest
-      const folders = new Set((await filesAt(repo, 'main', 'unix')).map((f) => f.split('/')[1]));
+      const folders = new Set((await filesAt(server.repo, 'main', 'unix')).map((f) => f.split('/')[1]));
       expect(folders).toEqual(new Set([...shas.slice(Math.max(0, i), i + 3), 'latest']));
     }
     // 1, 2, …, 5 commits; then a root holding the old tip's tree with the deploy's commit on it
     expect(counts).toEqual([1, 2, 3, 4, 5, 2, 3, 4]);
     expect(logs[3]).toMatch(/keep-history 4: `main` had more than 4 commits; this commit starts its history again/);
-    const commits = await history(repo);
+    const commits = await history(server.repo);
     const root = commits.at(-1)?.[0] ?? '';
     expect(commits.map((c) => c.length)).toEqual([2, 2, 2, 1]);
-    expect(await bareGit(repo, ['log', '-1', '--format=%B', root])).toMatch(/history cut by keep-history 4/);
+    expect(await bareGit(server.repo, ['log', '-1', '--format=%B', root])).toMatch(/history cut by keep-history 4/);
     // the root holds the tree of the tip it replaced, unchanged
-    const treeOf = async (rev: string) => (await bareGit(repo, ['rev-parse', `${rev}^{tree}`])).trim();
+    const treeOf = async (rev: string) => (await bareGit(server.repo, ['rev-parse', `${rev}^{tree}`])).trim();
     expect(await treeOf(root)).toBe(await treeOf(cutTip));
     expect(await host.pull()).toEqual([shas[1], shas[7]]);
 
     const racing = shas.slice(8);
     const runs = await Promise.all(
-      (await Promise.all(racing.map((sha, i) => job(sha, 20 + i)))).map((j) => runWorker(bundle, j, scratch.base)),
+      (await Promise.all(racing.map((sha, i) => job(sha, 20 + i)))).map((j) =>
+        runWorker(server.bundle, j, scratch.base),
+      ),
     );
     for (const run of runs) expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
-    expect((await history(repo)).length).toBeLessThanOrEqual(6);
-    const files = await filesAt(repo, 'main', 'unix');
+    expect((await history(server.repo)).length).toBeLessThanOrEqual(6);
+    const files = await filesAt(server.repo, 'main', 'unix');
     for (const sha of racing) expect(files).toContain(`unix/${sha}/manifest.json`);
-    expect(await showFile(repo, 'main', 'unix/latest')).toBe(`${racing[2]}\n`);
-    await bareGit(repo, ['fsck', '--strict', '--no-dangling']);
+    expect(await showFile(server.repo, 'main', 'unix/latest')).toBe(`${racing[2]}\n`);
+    await bareGit(server.repo, ['fsck', '--strict', '--no-dangling']);
     expect(await host.pull()).toEqual([shas[1], shas[7], racing[2]]);
   }, 400_000);
 
   it('a branch that refuses force pushes: an error naming the protection and keep-history, nothing pushed', async () => {
-    await bareGit(repo, ['config', 'receive.denyNonFastForwards', 'true']);
+    await bareGit(server.repo, ['config', 'receive.denyNonFastForwards', 'true']);
     try {
       // the tip holds fewer than 5 commits after the race above: deploy until the next one cuts
       let before = '';
       let run;
       for (let i = 0; i < 6 && (run === undefined || run.result.ok); i++) {
         before = await refs();
-        run = await runWorker(bundle, await job(shaOf(`protected ${i}`), 40 + i), scratch.base);
+        run = await runWorker(server.bundle, await job(shaOf(`protected ${i}`), 40 + i), scratch.base);
       }
       if (run === undefined) throw new Error('no deploy ran');
       expect(run.result.ok, run.log).toBe(false);
@@ -147,7 +133,7 @@ describe('keep-history: 4 with keep: 3', () => {
       // git's receive-pack keeps the refused pack's objects, unreachable: the refs are what a push changes
       expect(await refs()).toBe(before);
     } finally {
-      await bareGit(repo, ['config', '--unset', 'receive.denyNonFastForwards']);
+      await bareGit(server.repo, ['config', '--unset', 'receive.denyNonFastForwards']);
     }
   }, 400_000);
 });

@@ -3,9 +3,9 @@
 // whose image no longer matches its SHA256SUMS refused, `latest` never moved backwards.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBareRepo, runProcess, serverGitEnv } from '../support/bare-repo.js';
-import { bundleDeploy, runWorker, type WorkerRun } from '../support/deploy-bundle.js';
+import { describe, expect, it } from 'vitest';
+import { runProcess, serverGitEnv } from '../support/bare-repo.js';
+import { runWorker, useDeployServer, type WorkerRun } from '../support/deploy-bundle.js';
 import {
   bareGit,
   checkFolderLikeAHost,
@@ -16,30 +16,14 @@ import {
   showFile,
   sshDeployInputs,
 } from '../support/deploy-scenario.js';
-import { useDeployScratch } from '../support/deploy-scratch.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
 
-const scratch = useDeployScratch('deploy-promote-');
-let bundle: string;
-let repo: string;
-let sshd: SshdServer;
+const server = useDeployServer('deploy-promote-', '2026-06-01T08:00:00Z');
+const { scratch, at } = server;
 
-const T0 = Date.parse('2026-06-01T08:00:00Z');
-const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 const A = shaOf('promote a');
 const NEWER = shaOf('promote newer');
 const OLDER = shaOf('promote older');
 const TAMPERED = shaOf('promote tampered');
-
-beforeAll(async () => {
-  bundle = await bundleDeploy(path.join(scratch.base, 'bundle'));
-  repo = await createBareRepo(path.join(scratch.base, 'deployment.git'));
-  sshd = await startSshd({ repoPath: repo });
-});
-
-afterAll(async () => {
-  await sshd?.stop();
-});
 
 let builds = 0;
 /** A build of `sha` deployed into staging/ with staging's boot arguments. */
@@ -49,7 +33,7 @@ async function stage(sha: string, minutes: number): Promise<void> {
     target: 'xen',
     'deploy-directory': 'staging',
     'boot-args': '--ipv4=10.0.0.2/24',
-    ...sshDeployInputs(sshd),
+    ...sshDeployInputs(server.sshd),
   });
   const image = await makeImage(path.join(scratch.base, 'builds', `b-${++builds}`), {
     target: 'xen',
@@ -57,7 +41,7 @@ async function stage(sha: string, minutes: number): Promise<void> {
     bytes: 16 * 1024,
     sideFiles: ['hello.xl'],
   });
-  const run = await runWorker(bundle, { config, ctx, image, setup: SETUP }, scratch.base);
+  const run = await runWorker(server.bundle, { config, ctx, image, setup: SETUP }, scratch.base);
   expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
 }
 
@@ -68,15 +52,15 @@ async function promote(sha: string, inputs: Record<string, string>): Promise<Wor
     target: 'xen',
     'promote-from': 'staging',
     'deploy-directory': 'prod',
-    ...sshDeployInputs(sshd),
+    ...sshDeployInputs(server.sshd),
     ...inputs,
   });
-  return runWorker(bundle, { config, ctx }, scratch.base);
+  return runWorker(server.bundle, { config, ctx }, scratch.base);
 }
 
 /** name → blob id of the files of `folder` at main. */
 async function blobs(folder: string): Promise<Map<string, string>> {
-  const out = await bareGit(repo, ['ls-tree', 'main', `${folder}/`]);
+  const out = await bareGit(server.repo, ['ls-tree', 'main', `${folder}/`]);
   return new Map(
     out
       .split('\n')
@@ -88,7 +72,7 @@ async function blobs(folder: string): Promise<Map<string, string>> {
   );
 }
 
-const refs = () => bareGit(repo, ['for-each-ref', '--format=%(refname) %(objectname)']);
+const refs = () => bareGit(server.repo, ['for-each-ref', '--format=%(refname) %(objectname)']);
 
 describe('promote-from: staging to prod', () => {
   it('copies staging/<sha>/ by blob id, moves prod/latest, and is "already there" the second time', async () => {
@@ -100,7 +84,7 @@ describe('promote-from: staging to prod', () => {
       expect.arrayContaining(['hello.xen.bz2', 'hello.xl', 'hello.args', 'SHA256SUMS', 'manifest.json']),
     );
     expect(await blobs(`prod/${A}`)).toEqual(staged);
-    expect(await showFile(repo, 'main', 'prod/latest')).toBe(`${A}\n`);
+    expect(await showFile(server.repo, 'main', 'prod/latest')).toBe(`${A}\n`);
     expect(run.log).toMatch(/verified staging\/[0-9a-f]{40}\/hello\.xen\.bz2: sha256 [0-9a-f]{64} as in its manifest/);
     expect(run.log).toContain('::set-output name=latest-moved::true');
 
@@ -120,10 +104,10 @@ describe('promote-from: staging to prod', () => {
     expect(prod.get('hello.xen.bz2')).toBe(staged.get('hello.xen.bz2'));
     expect(prod.get('hello.xl')).toBe(staged.get('hello.xl'));
     expect(prod.get('hello.args')).not.toBe(staged.get('hello.args'));
-    expect(await showFile(repo, 'main', `prod-eu/${A}/hello.args`)).toBe('--ipv4=192.0.2.7/24\n');
-    const manifest = JSON.parse(await showFile(repo, 'main', `prod-eu/${A}/manifest.json`));
+    expect(await showFile(server.repo, 'main', `prod-eu/${A}/hello.args`)).toBe('--ipv4=192.0.2.7/24\n');
+    const manifest = JSON.parse(await showFile(server.repo, 'main', `prod-eu/${A}/manifest.json`));
     expect(manifest.images['hello.xen.bz2'].bootArgs).toEqual(['--ipv4=192.0.2.7/24']);
-    const host = await checkFolderLikeAHost(repo, 'main', `prod-eu/${A}`, path.join(scratch.base, 'host-eu'));
+    const host = await checkFolderLikeAHost(server.repo, 'main', `prod-eu/${A}`, path.join(scratch.base, 'host-eu'));
     expect(host.stored.code, host.stored.output).toBe(0);
     expect(host.unpacked.code, host.unpacked.output).toBe(0);
   }, 300_000);
@@ -133,11 +117,11 @@ describe('promote-from: staging to prod', () => {
     await stage(OLDER, 10);
     const newer = await promote(NEWER, { 'promote-sha': 'latest' });
     expect(newer.result, newer.log).toMatchObject({ ok: true, outcome: { path: `prod/${NEWER}` } });
-    expect(await showFile(repo, 'main', 'prod/latest')).toBe(`${NEWER}\n`);
+    expect(await showFile(server.repo, 'main', 'prod/latest')).toBe(`${NEWER}\n`);
     const older = await promote(NEWER, { 'promote-sha': OLDER });
     expect(older.result, older.log).toMatchObject({ ok: true, outcome: { deployed: true, path: `prod/${OLDER}` } });
     expect(older.log).toContain('::set-output name=latest-moved::false');
-    expect(await showFile(repo, 'main', 'prod/latest')).toBe(`${NEWER}\n`);
+    expect(await showFile(server.repo, 'main', 'prod/latest')).toBe(`${NEWER}\n`);
     expect(await blobs(`prod/${OLDER}`)).toEqual(await blobs(`staging/${OLDER}`));
   }, 300_000);
 
@@ -150,7 +134,7 @@ describe('promote-from: staging to prod', () => {
       const r = await runProcess('git', args, { cwd: work, env: serverGitEnv() });
       if (r.code !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
     };
-    await git(['clone', '--quiet', repo, '.']);
+    await git(['clone', '--quiet', server.repo, '.']);
     await writeFile(path.join(work, 'staging', TAMPERED, 'hello.xen.bz2'), 'not the image');
     await git(['-c', 'user.name=x', '-c', 'user.email=x@example.org', 'commit', '--quiet', '-am', 'tamper']);
     await git(['push', '--quiet', 'origin', 'HEAD:main']);

@@ -2,37 +2,29 @@
 // the real sshd and a loopback stand-in of the deployments REST API that records every request.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBareRepo, setPreReceiveHook, snapshotRepo } from '../support/bare-repo.js';
-import { bundleDeploy, runWorker, type WorkerJob } from '../support/deploy-bundle.js';
+import { setPreReceiveHook, snapshotRepo } from '../support/bare-repo.js';
+import { runWorker, useDeployServer, type WorkerJob } from '../support/deploy-bundle.js';
 import { deployConfig, makeImage, SETUP, shaOf, showFile, sshDeployInputs } from '../support/deploy-scenario.js';
-import { useDeployScratch } from '../support/deploy-scratch.js';
 import { startGithubApi, type GithubApi } from '../support/github-api.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
 
 const TOKEN = 'ghs_deploymentsWriteToken0123456789abcdef';
 const READ_ONLY = 'ghs_readOnlyToken0123456789abcdefghijklmn';
-const scratch = useDeployScratch('deploy-records-');
-let bundle: string;
-let repo: string;
-let sshd: SshdServer;
+const server = useDeployServer('deploy-records-');
+const { scratch } = server;
 let api: GithubApi;
 
 beforeAll(async () => {
-  bundle = await bundleDeploy(path.join(scratch.base, 'bundle'));
-  repo = await createBareRepo(path.join(scratch.base, 'deployment.git'));
-  sshd = await startSshd({ repoPath: repo });
   api = await startGithubApi({ readOnlyTokens: [READ_ONLY] });
 });
 
 afterAll(async () => {
-  await sshd?.stop();
   await api?.stop();
 });
 
 let builds = 0;
 async function job(sha: string, inputs: Record<string, string>): Promise<WorkerJob> {
   const ctx = { ...scratch.context({ sha, commitTime: new Date().toISOString() }), apiUrl: api.url };
-  const config = deployConfig(ctx, { target: 'xen', ...sshDeployInputs(sshd), ...inputs });
+  const config = deployConfig(ctx, { target: 'xen', ...sshDeployInputs(server.sshd), ...inputs });
   const image = await makeImage(path.join(scratch.base, 'build', String(++builds)), { target: 'xen', seed: sha });
   return { config, ctx, image, setup: SETUP };
 }
@@ -60,7 +52,7 @@ describe('the loopback deployments API', () => {
 describe('github-token', () => {
   it('creates a deployment of the source sha before the push, in_progress, then success with the run', async () => {
     const sha = shaOf('records ok');
-    const run = await runWorker(bundle, await job(sha, { 'github-token': TOKEN }), scratch.base);
+    const run = await runWorker(server.bundle, await job(sha, { 'github-token': TOKEN }), scratch.base);
     expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
     expect(api.requests.map((r) => [r.method, r.path.replace(/\d+/, 'ID')])).toEqual([
       ['POST', '/repos/mirage/mirage-www/deployments'],
@@ -79,15 +71,15 @@ describe('github-token', () => {
     expect(success?.body).toMatchObject({ state: 'success', log_url: RUN_URL });
     expect(run.log).toMatch(/GitHub deployment 1\d{3} of [0-9a-f]{12} in environment `xen`/);
     expectMasked(run.log, TOKEN);
-    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${sha}\n`);
+    expect(await showFile(server.repo, 'main', 'xen/latest')).toBe(`${sha}\n`);
   }, 120_000);
 
   it('`environment` names the environment; a refused push sets the record to failure', async () => {
     api.requests.length = 0;
-    await setPreReceiveHook(repo, 'reject-always');
+    await setPreReceiveHook(server.repo, 'reject-always');
     try {
       const run = await runWorker(
-        bundle,
+        server.bundle,
         await job(shaOf('records refused'), { 'github-token': TOKEN, environment: 'production' }),
         scratch.base,
       );
@@ -99,41 +91,41 @@ describe('github-token', () => {
       ]);
       expectMasked(run.log, TOKEN);
     } finally {
-      await setPreReceiveHook(repo, 'none');
+      await setPreReceiveHook(server.repo, 'none');
     }
   }, 120_000);
 
   it('a token without deployments: write gives a warning naming the input, and the deploy still lands', async () => {
     api.requests.length = 0;
     const sha = shaOf('records read-only');
-    const run = await runWorker(bundle, await job(sha, { 'github-token': READ_ONLY }), scratch.base);
+    const run = await runWorker(server.bundle, await job(sha, { 'github-token': READ_ONLY }), scratch.base);
     expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
     expect(run.log).toMatch(
       /::warning::input `github-token`: creating the GitHub deployment failed \(403: Resource not accessible by integration.*\); give the token `deployments: write`/,
     );
     expect(api.requests).toHaveLength(1);
-    expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${sha}\n`);
+    expect(await showFile(server.repo, 'main', 'xen/latest')).toBe(`${sha}\n`);
     expectMasked(run.log, READ_ONLY);
   }, 120_000);
 
   it('a dry run creates no record', async () => {
     api.requests.length = 0;
-    const before = await snapshotRepo(repo);
+    const before = await snapshotRepo(server.repo);
     const run = await runWorker(
-      bundle,
+      server.bundle,
       await job(shaOf('records dry'), { 'github-token': TOKEN, 'dry-run': 'true' }),
       scratch.base,
     );
     expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: false } });
     expect(api.requests).toEqual([]);
-    expect(await snapshotRepo(repo)).toBe(before);
+    expect(await snapshotRepo(server.repo)).toBe(before);
   }, 120_000);
 
   it('an unreachable API warns and the deploy lands', async () => {
     const sha = shaOf('records unreachable');
     const j = await job(sha, { 'github-token': TOKEN });
     const ctx = { ...(j.ctx as object), apiUrl: 'http://127.0.0.1:9' };
-    const run = await runWorker(bundle, { ...j, ctx }, scratch.base);
+    const run = await runWorker(server.bundle, { ...j, ctx }, scratch.base);
     expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
     expect(run.log).toMatch(/::warning::input `github-token`: creating the GitHub deployment failed/);
   }, 120_000);

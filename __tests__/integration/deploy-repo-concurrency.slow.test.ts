@@ -1,9 +1,9 @@
 // A matrix pushing at once: 16 deploy processes (the bundled deploy phase, one `node` each) against
 // one bare repository behind the real sshd; then server hooks that refuse once and always.
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBareRepo, setPreReceiveHook, snapshotRepo } from '../support/bare-repo.js';
-import { bundleDeploy, runWorker, type WorkerJob } from '../support/deploy-bundle.js';
+import { runWorker, useDeployServer, type WorkerJob } from '../support/deploy-bundle.js';
 import { parseManifest } from '../../src/deploy/manifest.js';
 import {
   bareGit,
@@ -17,26 +17,10 @@ import {
   showFile,
   sshDeployInputs,
 } from '../support/deploy-scenario.js';
-import { useDeployScratch } from '../support/deploy-scratch.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { startSshd } from '../support/sshd.js';
 
-const scratch = useDeployScratch('deploy-concurrency-');
-let bundle: string;
-let repo: string;
-let sshd: SshdServer;
-
-const T0 = Date.parse('2026-04-01T08:00:00Z');
-const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
-
-beforeAll(async () => {
-  bundle = await bundleDeploy(path.join(scratch.base, 'bundle'));
-  repo = await createBareRepo(path.join(scratch.base, 'deployment.git'));
-  sshd = await startSshd({ repoPath: repo });
-});
-
-afterAll(async () => {
-  await sshd?.stop();
-});
+const server = useDeployServer('deploy-concurrency-', '2026-04-01T08:00:00Z');
+const { scratch, at } = server;
 
 let builds = 0;
 async function job(
@@ -50,7 +34,7 @@ async function job(
   const { config: configText, ...inputs } = extra;
   const config = deployConfig(ctx, {
     target,
-    ...sshDeployInputs(sshd),
+    ...sshDeployInputs(server.sshd),
     ...inputs,
   });
   const image = await makeImage(path.join(scratch.base, 'builds', `${target}-${++builds}`), {
@@ -73,7 +57,7 @@ describe('a matrix deploying at once', () => {
       // started in an order unrelated to their commit times, so that the oldest can finish last
       ...(await Promise.all(oneTargetShas.map((sha, i) => job(oneTarget, sha, (i * 5) % 8)))),
     ];
-    const runs = await Promise.all(jobs.map((j) => runWorker(bundle, j, scratch.base)));
+    const runs = await Promise.all(jobs.map((j) => runWorker(server.bundle, j, scratch.base)));
 
     for (const run of runs) {
       expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
@@ -84,18 +68,18 @@ describe('a matrix deploying at once', () => {
 
     for (const target of targets) {
       const sha = shaOf(`target ${target}`);
-      expect(await showFile(repo, 'main', `${target}/latest`)).toBe(`${sha}\n`);
-      expect(await filesAt(repo, 'main', `${target}/${sha}`)).toContain(`${target}/${sha}/manifest.json`);
+      expect(await showFile(server.repo, 'main', `${target}/latest`)).toBe(`${sha}\n`);
+      expect(await filesAt(server.repo, 'main', `${target}/${sha}`)).toContain(`${target}/${sha}/manifest.json`);
     }
-    const folders = new Set((await filesAt(repo, 'main', oneTarget)).map((f) => f.split('/')[1]));
+    const folders = new Set((await filesAt(server.repo, 'main', oneTarget)).map((f) => f.split('/')[1]));
     expect(folders).toEqual(new Set([...oneTargetShas, 'latest']));
     const newest = oneTargetShas[oneTargetShas.findIndex((_, i) => (i * 5) % 8 === 7)];
-    expect(await showFile(repo, 'main', `${oneTarget}/latest`)).toBe(`${newest}\n`);
+    expect(await showFile(server.repo, 'main', `${oneTarget}/latest`)).toBe(`${newest}\n`);
 
-    const commits = await history(repo);
+    const commits = await history(server.repo);
     expect(commits.length).toBe(16);
     expect(commits.map((c) => c.length)).toEqual([...Array<number>(15).fill(2), 1]); // each has one parent but the root
-    expect((await bareGit(repo, ['for-each-ref', '--format=%(refname)'])).trim()).toBe('refs/heads/main');
+    expect((await bareGit(server.repo, ['for-each-ref', '--format=%(refname)'])).trim()).toBe('refs/heads/main');
   }, 300_000);
 });
 
@@ -117,7 +101,7 @@ describe('several images of one folder at once', () => {
         ),
         ...others.map((dir, i) => job('xen', shaOf(`other ${dir}`), 300 + i, inputs({ 'deploy-directory': dir }))),
       ]);
-      const runs = await Promise.all(jobs.map((j) => runWorker(bundle, j, scratch.base)));
+      const runs = await Promise.all(jobs.map((j) => runWorker(server.bundle, j, scratch.base)));
       for (const run of runs) expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
       expect(runs.some((r) => /push rejected \(/.test(r.log))).toBe(true);
 
@@ -149,25 +133,25 @@ describe('several images of one folder at once', () => {
 
 describe('server hooks', () => {
   it('a push refused once (a concurrent lock) is redone on the new tip and lands', async () => {
-    await setPreReceiveHook(repo, 'reject-once');
+    await setPreReceiveHook(server.repo, 'reject-once');
     try {
-      const before = (await history(repo)).length;
+      const before = (await history(server.repo)).length;
       const sha = shaOf('after a lock');
-      const run = await runWorker(bundle, await job('xen', sha, 100), scratch.base);
+      const run = await runWorker(server.bundle, await job('xen', sha, 100), scratch.base);
       expect(run.result, run.log).toMatchObject({ ok: true, outcome: { deployed: true } });
       expect(run.log).toMatch(/push rejected \(the ref was locked\)/);
-      expect(await showFile(repo, 'main', 'xen/latest')).toBe(`${sha}\n`);
-      expect((await history(repo)).length).toBe(before + 1);
+      expect(await showFile(server.repo, 'main', 'xen/latest')).toBe(`${sha}\n`);
+      expect((await history(server.repo)).length).toBe(before + 1);
     } finally {
-      await setPreReceiveHook(repo, 'none');
+      await setPreReceiveHook(server.repo, 'none');
     }
   }, 120_000);
 
   it('a push always refused (protected branch) fails at once with the reason and a hint', async () => {
-    await setPreReceiveHook(repo, 'reject-always');
+    await setPreReceiveHook(server.repo, 'reject-always');
     try {
-      const before = await snapshotRepo(repo);
-      const run = await runWorker(bundle, await job('xen', shaOf('protected'), 200), scratch.base);
+      const before = await snapshotRepo(server.repo);
+      const run = await runWorker(server.bundle, await job('xen', shaOf('protected'), 200), scratch.base);
       expect(run.code).toBe(1);
       expect(run.result.ok).toBe(false);
       const error = run.result.ok ? '' : run.result.error;
@@ -175,9 +159,9 @@ describe('server hooks', () => {
       expect(error).toMatch(/GH006: Protected branch update failed for refs\/heads\/main/);
       expect(error).toMatch(/deploy-repository-branch/);
       expect(run.log).not.toMatch(/push rejected \(/); // no retry of a permanent refusal
-      expect(await snapshotRepo(repo)).toBe(before);
+      expect(await snapshotRepo(server.repo)).toBe(before);
     } finally {
-      await setPreReceiveHook(repo, 'none');
+      await setPreReceiveHook(server.repo, 'none');
     }
   }, 120_000);
 });

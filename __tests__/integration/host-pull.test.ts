@@ -413,10 +413,9 @@ describe('from a local path', () => {
     const t = await setup('health');
     const sha = shaOf('health');
     await t.seed(sha, imageBytes('h', 3000));
-    const started = Date.now();
+    // No clock here (no timed tests): the message below is printed only on the timeout's path.
     const r = await t.pull(['--health', 'exit 1', '--health-timeout', '2']);
     expect(r.code, r.output).toBe(5);
-    expect(Date.now() - started).toBeLessThan(15_000);
     expect(r.stderr).toContain(
       `xen/${sha} (www.xen): the health check did not pass within 2s; there is no previous image: nothing runs`,
     );

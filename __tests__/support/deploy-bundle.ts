@@ -6,7 +6,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NODE_ESM_BUNDLE } from '../../scripts/esbuild-node.mjs';
 import type { DeployOutcome } from '../../src/types.js';
-import { runProcess } from './bare-repo.js';
+import { afterAll, beforeAll } from 'vitest';
+import { createBareRepo, runProcess } from './bare-repo.js';
+import { useDeployScratch, type DeployScratchScope } from './deploy-scratch.js';
+import { startSshd, type SshdServer } from './sshd.js';
 import { PROJECT_ROOT } from './harness.js';
 
 export const DEPLOY_WORKER = path.join(PROJECT_ROOT, '__tests__/support/deploy-worker.mjs');
@@ -63,4 +66,36 @@ export async function runWorker(bundle: string, job: WorkerJob, dir: string): Pr
     log: `${run.stdout}${run.stderr}`,
     result: text ? JSON.parse(text) : { ok: false, error: `no result; the process said:\n${run.stderr}` },
   };
+}
+
+export interface DeployServer {
+  readonly scratch: DeployScratchScope;
+  /** The bundled deploy phase (`bundleDeploy`), a fresh bare deployment repository and the test sshd serving it. */
+  bundle: string;
+  repo: string;
+  sshd: SshdServer;
+  /** `minutes` after the file's start time, as a commit time. */
+  readonly at: (minutes: number) => string;
+}
+
+/** One test file's deploy server, made before its tests and stopped after them. */
+export function useDeployServer(prefix: string, start = '2026-01-01T08:00:00Z'): DeployServer {
+  const scratch = useDeployScratch(prefix);
+  const t0 = Date.parse(start);
+  const server: DeployServer = {
+    scratch,
+    bundle: '',
+    repo: '',
+    sshd: undefined as unknown as SshdServer,
+    at: (minutes) => new Date(t0 + minutes * 60_000).toISOString(),
+  };
+  beforeAll(async () => {
+    server.bundle = await bundleDeploy(path.join(scratch.base, 'bundle'));
+    server.repo = await createBareRepo(path.join(scratch.base, 'deployment.git'));
+    server.sshd = await startSshd({ repoPath: server.repo });
+  });
+  afterAll(async () => {
+    await server.sshd?.stop();
+  });
+  return server;
 }
