@@ -6489,21 +6489,31 @@ import { copyFile, lstat as lstat2, mkdir, readFile as readFile2, rm as rm2, wri
 import { basename, dirname, join as join4 } from "node:path";
 
 // src/buildinfo/take.ts
-import { lstat, readFile } from "node:fs/promises";
 import { join as join3 } from "node:path";
+
+// src/capped-read.ts
+import { lstat, readFile } from "node:fs/promises";
+async function readCapped(path2, cap) {
+  const info2 = await lstat(path2).catch(() => void 0);
+  if (info2 === void 0) return { kind: "missing" };
+  if (!info2.isFile()) return { kind: "not-file" };
+  if (info2.size > cap) return { kind: "too-large", size: info2.size };
+  return { kind: "read", text: await readFile(path2, "utf8"), size: info2.size };
+}
+
+// src/buildinfo/take.ts
 async function checkedBuildInfo(dir, imageName, imageSha256) {
   const path2 = join3(dir, buildInfoFileName(imageName));
-  const info2 = await lstat(path2).catch(() => void 0);
-  if (info2 === void 0) {
+  const read = await readCapped(path2, BUILDINFO_MAX_BYTES);
+  if (read.kind === "missing") {
     info(`no ${buildInfoFileName(imageName)} in ${dir}: the build left no build record to publish`);
     return void 0;
   }
   const refuse2 = (why) => new Error(
     `input \`image-path\`: ${path2} cannot be published: ${why}; upload the \`dist/\` folder as the build job left it`
   );
-  if (!info2.isFile()) throw refuse2("it is not a regular file (a link or a folder)");
-  const text = info2.size > BUILDINFO_MAX_BYTES ? "" : await readFile(path2, "utf8");
-  const problem = buildInfoProblem(text, info2.size, imageSha256);
+  if (read.kind === "not-file") throw refuse2("it is not a regular file (a link or a folder)");
+  const problem = buildInfoProblem(read.kind === "read" ? read.text : "", read.size, imageSha256);
   if (problem !== void 0) throw refuse2(problem);
   return path2;
 }
@@ -9000,13 +9010,17 @@ function planPins(current, wanted) {
     ...wanted.map(pinCommand)
   ];
 }
+function versionAtom(text) {
+  const match = /^(=|!=|>=|<=|>|<)?\s*(\S+)$/.exec(text.trim());
+  return match?.[2] === void 0 ? void 0 : { op: match[1] ?? "=", version: match[2] };
+}
 function opamFormula(constraint) {
   return constraint.split(/([&|])/).map((piece) => {
     const text = piece.trim();
     if (text === "&" || text === "|") return text;
-    const match = /^(=|!=|>=|<=|>|<)?\s*(\S+)$/.exec(text);
-    if (!match?.[2]) throw new Error(`input \`mirage-version\`: cannot read \`${text}\` in \`${constraint}\``);
-    return `${match[1] ?? "="} "${match[2]}"`;
+    const atom2 = versionAtom(text);
+    if (atom2 === void 0) throw new Error(`input \`mirage-version\`: cannot read \`${text}\` in \`${constraint}\``);
+    return `${atom2.op} "${atom2.version}"`;
   }).join(" ");
 }
 var VERSION_TESTS = {
@@ -9020,9 +9034,9 @@ var VERSION_TESTS = {
 function versionSatisfies(version, constraint) {
   return constraint.split("|").some(
     (group) => group.split("&").every((piece) => {
-      const match = /^(=|!=|>=|<=|>|<)?\s*(\S+)$/.exec(piece.trim());
-      const test = VERSION_TESTS[match?.[1] ?? "="];
-      return match?.[2] !== void 0 && test !== void 0 && test(compareVersions(version, match[2]));
+      const atom2 = versionAtom(piece);
+      const test = atom2 && VERSION_TESTS[atom2.op];
+      return atom2 !== void 0 && test !== void 0 && test(compareVersions(version, atom2.version));
     })
   );
 }
@@ -9403,14 +9417,14 @@ async function setupOpam(config, ctx, runner) {
 import { homedir as homedir3 } from "node:os";
 
 // src/attestation/index.ts
-import { lstat as lstat3, readFile as readFile6 } from "node:fs/promises";
 async function checkAttestation(path2, imageSha256) {
-  const info2 = await lstat3(path2).catch(() => void 0);
+  const read = await readCapped(path2, ATTESTATION_MAX_BYTES);
   const refuse2 = (why) => new Error(`input \`attestation-bundle\`: ${path2} ${why}`);
-  if (info2 === void 0) throw refuse2("is missing");
-  if (!info2.isFile()) throw refuse2("is not a regular file (a link or a folder); copy the bundle itself into dist/");
-  const text = info2.size > ATTESTATION_MAX_BYTES ? "" : await readFile6(path2, "utf8");
-  const problem = attestationProblem(text, info2.size, imageSha256);
+  if (read.kind === "missing") throw refuse2("is missing");
+  if (read.kind === "not-file") {
+    throw refuse2("is not a regular file (a link or a folder); copy the bundle itself into dist/");
+  }
+  const problem = attestationProblem(read.kind === "read" ? read.text : "", read.size, imageSha256);
   if (problem !== void 0) throw refuse2(`cannot be published: ${problem}`);
   info(`attestation bundle ${path2}: attests the image's sha256 ${imageSha256}`);
   summaryRow("attestation", "the Sigstore bundle attests this image");
@@ -9418,7 +9432,7 @@ async function checkAttestation(path2, imageSha256) {
 }
 
 // src/dependency-graph/index.ts
-import { lstat as lstat4, readFile as readFile7 } from "node:fs/promises";
+import { lstat as lstat3, readFile as readFile6 } from "node:fs/promises";
 import { basename as basename6, dirname as dirname5, join as join16, relative as relative3 } from "node:path";
 
 // src/dependency-graph/plan.ts
@@ -9465,9 +9479,9 @@ async function directNames(lock, lockPath) {
   const names2 = /* @__PURE__ */ new Set();
   for (const root of lock.rootPackages) {
     const path2 = join16(dirname5(lockPath), `${root}.opam`);
-    const info2 = await lstat4(path2).catch(() => void 0);
+    const info2 = await lstat3(path2).catch(() => void 0);
     if (info2 === void 0 || !info2.isFile()) return void 0;
-    for (const name of dependsNames(await readFile7(path2, "utf8"))) names2.add(name);
+    for (const name of dependsNames(await readFile6(path2, "utf8"))) names2.add(name);
   }
   return lock.rootPackages.length > 0 ? names2 : void 0;
 }
@@ -9485,7 +9499,7 @@ async function submitDependencies(config, ctx, image, sha) {
     warning("input `dependency-graph`: the build left no lock file, so there is no package to submit");
     return;
   }
-  const lock = parseLockFile(await readFile7(lockPath, "utf8"));
+  const lock = parseLockFile(await readFile6(lockPath, "utf8"));
   const direct = await directNames(lock, lockPath);
   const workingDirectory = relative3(ctx.workspace, config.build.workingDirectory) || ".";
   const snapshot = dependencySnapshot({
@@ -10001,7 +10015,7 @@ async function rollbackAlbatross(config, albatross, ctx, sha, cleared) {
 }
 
 // src/preview/index.ts
-import { lstat as lstat5, mkdir as mkdir5, readFile as readFile8, writeFile as writeFile6 } from "node:fs/promises";
+import { mkdir as mkdir5, writeFile as writeFile6 } from "node:fs/promises";
 import { dirname as dirname7, join as join20 } from "node:path";
 
 // src/preview/plan.ts
@@ -10371,16 +10385,16 @@ async function reportPreview(config, ctx, image, versions, base) {
 var MAX_PREVIEW_BYTES = 4 * 1024 * 1024;
 async function commentFromFile(config, ctx) {
   const file = config.preview.from ?? "";
-  const info2 = await lstat5(file).catch(() => void 0);
-  if (info2 === void 0 || !info2.isFile()) {
+  const read = await readCapped(file, MAX_PREVIEW_BYTES);
+  if (read.kind === "too-large") {
+    throw new Error(`input \`pr-comment-from\`: ${file} is ${read.size} bytes, more than a preview file holds`);
+  }
+  if (read.kind !== "read") {
     throw new Error(
       `input \`pr-comment-from\`: ${file} is not a file; give the ${PREVIEW_FILE} the build job uploaded`
     );
   }
-  if (info2.size > MAX_PREVIEW_BYTES) {
-    throw new Error(`input \`pr-comment-from\`: ${file} is ${info2.size} bytes, more than a preview file holds`);
-  }
-  const parsed = parsePreview(await readFile8(file, "utf8"));
+  const parsed = parsePreview(read.text);
   if ("problem" in parsed)
     throw new Error(`input \`pr-comment-from\`: ${file} is not a preview file: ${parsed.problem}`);
   const { preview } = parsed;
@@ -10399,7 +10413,7 @@ async function commentFromFile(config, ctx) {
 
 // src/rebuild/index.ts
 import { randomUUID as randomUUID4 } from "node:crypto";
-import { lstat as lstat6, mkdir as mkdir6, readFile as readFile9, rm as rm7 } from "node:fs/promises";
+import { mkdir as mkdir6, readFile as readFile7, rm as rm7 } from "node:fs/promises";
 import { join as join21, relative as relative4, resolve as resolve3 } from "node:path";
 
 // src/rebuild/plan.ts
@@ -10485,11 +10499,11 @@ function judgeRebuild(folder, recorded, rebuilt, offset, facts) {
 }
 
 // src/rebuild/index.ts
-async function readCapped(path2, cap, what) {
-  const info2 = await lstat6(path2);
-  if (!info2.isFile()) throw new Error(`${what} is not a regular file; not rebuilding from it`);
-  if (info2.size > cap) throw new Error(`${what} is ${info2.size} bytes, more than the ${cap} a build writes`);
-  return readFile9(path2, "utf8");
+async function readFolderFile(path2, cap, what) {
+  const read = await readCapped(path2, cap);
+  if (read.kind === "read") return read.text;
+  if (read.kind === "too-large") throw new Error(`${what} is ${read.size} bytes, more than the ${cap} a build writes`);
+  throw new Error(`${what} is ${read.kind === "missing" ? "missing" : "not a regular file"}; not rebuilding from it`);
 }
 async function readRecorded(config, ctx, rebuild, cleared) {
   const fromFolder = { ...config, deploy: { ...config.deploy, directory: rebuild.directory } };
@@ -10522,11 +10536,11 @@ async function readRecords(stored, folder) {
       `input \`rebuild\`: ${folder} has no ${name} (deployed before build records, or from a build that could not write one); there is nothing to rebuild from`
     );
   }
-  const text = await readCapped(join21(stored.folder, name), BUILDINFO_MAX_BYTES, `${folder}/${name}`);
+  const text = await readFolderFile(join21(stored.folder, name), BUILDINFO_MAX_BYTES, `${folder}/${name}`);
   const problem = buildInfoProblem(text, Buffer.byteLength(text), stored.entry.sha256);
   if (problem !== void 0) throw new Error(`input \`rebuild\`: ${folder}/${name} cannot be rebuilt from: ${problem}`);
   const lockName = stored.entry.sbom?.lockFile;
-  const lock = lockName === void 0 ? void 0 : await readCapped(join21(stored.folder, lockName), BUILDINFO_MAX_BYTES, `${folder}/${lockName}`);
+  const lock = lockName === void 0 ? void 0 : await readFolderFile(join21(stored.folder, lockName), BUILDINFO_MAX_BYTES, `${folder}/${lockName}`);
   return { stored, info: JSON.parse(text), folder, ...lock === void 0 ? {} : { lock } };
 }
 async function refuseMismatches(config, ctx, recorded) {
@@ -10558,8 +10572,8 @@ async function refuseMismatches(config, ctx, recorded) {
 }
 async function differingFacts(recorded, image) {
   if (image.buildInfo === void 0) return ["this runner wrote no build record to compare (see the warning)"];
-  const mine = JSON.parse(await readFile9(image.buildInfo, "utf8"));
-  const lock = image.sbom === void 0 ? void 0 : await readFile9(image.sbom.lockFile, "utf8");
+  const mine = JSON.parse(await readFile7(image.buildInfo, "utf8"));
+  const lock = image.sbom === void 0 ? void 0 : await readFile7(image.sbom.lockFile, "utf8");
   return factDifferences(recorded.info, mine, { recorded: recorded.lock, rebuilt: lock });
 }
 async function rebuildDeployed(config, ctx, rebuild, cleared, build2) {
@@ -10576,7 +10590,7 @@ async function rebuildDeployed(config, ctx, rebuild, cleared, build2) {
   const verdict = await timedGroup("Rebuild: compare", async () => {
     const facts = await differingFacts(recorded, image);
     const same = image.sha256 === recorded.stored.entry.sha256;
-    const offset = same ? void 0 : firstDifference(await readFile9(recorded.stored.path), await readFile9(image.path));
+    const offset = same ? void 0 : firstDifference(await readFile7(recorded.stored.path), await readFile7(image.path));
     const judged = judgeRebuild(recorded.folder, recorded.stored.entry, image, offset, facts);
     summaryRow("rebuild facts", facts.length === 0 ? "the recorded facts are this runner's" : facts.join("; "));
     return judged;

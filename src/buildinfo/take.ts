@@ -4,8 +4,8 @@
  * for this image. It is then published as is.
  */
 import * as core from '@actions/core';
-import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readCapped } from '../capped-read.js';
 import { BUILDINFO_MAX_BYTES, buildInfoFileName, buildInfoProblem } from './plan.js';
 
 /** The buildinfo's path when the build left one and it passes; undefined when there is none. */
@@ -15,8 +15,8 @@ export async function checkedBuildInfo(
   imageSha256: string,
 ): Promise<string | undefined> {
   const path = join(dir, buildInfoFileName(imageName));
-  const info = await lstat(path).catch(() => undefined);
-  if (info === undefined) {
+  const read = await readCapped(path, BUILDINFO_MAX_BYTES);
+  if (read.kind === 'missing') {
     core.info(`no ${buildInfoFileName(imageName)} in ${dir}: the build left no build record to publish`);
     return undefined;
   }
@@ -24,10 +24,8 @@ export async function checkedBuildInfo(
     new Error(
       `input \`image-path\`: ${path} cannot be published: ${why}; upload the \`dist/\` folder as the build job left it`,
     );
-  if (!info.isFile()) throw refuse('it is not a regular file (a link or a folder)');
-  // the size first, so a huge file is never read
-  const text = info.size > BUILDINFO_MAX_BYTES ? '' : await readFile(path, 'utf8');
-  const problem = buildInfoProblem(text, info.size, imageSha256);
+  if (read.kind === 'not-file') throw refuse('it is not a regular file (a link or a folder)');
+  const problem = buildInfoProblem(read.kind === 'read' ? read.text : '', read.size, imageSha256);
   if (problem !== undefined) throw refuse(problem);
   return path;
 }

@@ -150,6 +150,12 @@ export function planPins(current: readonly string[], wanted: readonly OpamPin[])
   ];
 }
 
+/** One `mirage-version` atom (`>= 4.11.0`; a bare version is `=`), or undefined when unreadable. */
+function versionAtom(text: string): { readonly op: string; readonly version: string } | undefined {
+  const match = /^(=|!=|>=|<=|>|<)?\s*(\S+)$/.exec(text.trim());
+  return match?.[2] === undefined ? undefined : { op: match[1] ?? '=', version: match[2] };
+}
+
 /**
  * The `mirage-version` input as an opam filter: `>= 4.11.0 & < 5.0.0` → `>= "4.11.0" & < "5.0.0"`,
  * and a bare version means exactly that version.
@@ -160,9 +166,9 @@ export function opamFormula(constraint: string): string {
     .map((piece) => {
       const text = piece.trim();
       if (text === '&' || text === '|') return text;
-      const match = /^(=|!=|>=|<=|>|<)?\s*(\S+)$/.exec(text);
-      if (!match?.[2]) throw new Error(`input \`mirage-version\`: cannot read \`${text}\` in \`${constraint}\``);
-      return `${match[1] ?? '='} "${match[2]}"`;
+      const atom = versionAtom(text);
+      if (atom === undefined) throw new Error(`input \`mirage-version\`: cannot read \`${text}\` in \`${constraint}\``);
+      return `${atom.op} "${atom.version}"`;
     })
     .join(' ');
 }
@@ -180,9 +186,9 @@ const VERSION_TESTS: Record<string, (order: number) => boolean> = {
 export function versionSatisfies(version: string, constraint: string): boolean {
   return constraint.split('|').some((group) =>
     group.split('&').every((piece) => {
-      const match = /^(=|!=|>=|<=|>|<)?\s*(\S+)$/.exec(piece.trim());
-      const test = VERSION_TESTS[match?.[1] ?? '='];
-      return match?.[2] !== undefined && test !== undefined && test(compareVersions(version, match[2]));
+      const atom = versionAtom(piece);
+      const test = atom && VERSION_TESTS[atom.op];
+      return atom !== undefined && test !== undefined && test(compareVersions(version, atom.version));
     }),
   );
 }

@@ -7,7 +7,8 @@
  * artifact, to a `workflow_run` job that runs this action with `pr-comment-from` (commentFromFile).
  */
 import * as core from '@actions/core';
-import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { readCapped } from '../capped-read.js';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config.js';
 import type { RunContext } from '../context.js';
@@ -204,16 +205,16 @@ const MAX_PREVIEW_BYTES = 4 * 1024 * 1024;
  */
 export async function commentFromFile(config: Config, ctx: RunContext): Promise<void> {
   const file = config.preview.from ?? '';
-  const info = await lstat(file).catch(() => undefined);
-  if (info === undefined || !info.isFile()) {
+  const read = await readCapped(file, MAX_PREVIEW_BYTES);
+  if (read.kind === 'too-large') {
+    throw new Error(`input \`pr-comment-from\`: ${file} is ${read.size} bytes, more than a preview file holds`);
+  }
+  if (read.kind !== 'read') {
     throw new Error(
       `input \`pr-comment-from\`: ${file} is not a file; give the ${PREVIEW_FILE} the build job uploaded`,
     );
   }
-  if (info.size > MAX_PREVIEW_BYTES) {
-    throw new Error(`input \`pr-comment-from\`: ${file} is ${info.size} bytes, more than a preview file holds`);
-  }
-  const parsed = parsePreview(await readFile(file, 'utf8'));
+  const parsed = parsePreview(read.text);
   if ('problem' in parsed)
     throw new Error(`input \`pr-comment-from\`: ${file} is not a preview file: ${parsed.problem}`);
   const { preview } = parsed;

@@ -9,7 +9,8 @@
  */
 import * as core from '@actions/core';
 import { randomUUID } from 'node:crypto';
-import { lstat, mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readCapped } from '../capped-read.js';
 import { join, relative, resolve } from 'node:path';
 import type { Config, RebuildConfig } from '../config.js';
 import type { RunContext } from '../context.js';
@@ -42,11 +43,11 @@ interface Recorded {
 }
 
 /** A file of the checked-out folder, refused when it is not a regular file or larger than `cap`. */
-async function readCapped(path: string, cap: number, what: string): Promise<string> {
-  const info = await lstat(path);
-  if (!info.isFile()) throw new Error(`${what} is not a regular file; not rebuilding from it`);
-  if (info.size > cap) throw new Error(`${what} is ${info.size} bytes, more than the ${cap} a build writes`);
-  return readFile(path, 'utf8');
+async function readFolderFile(path: string, cap: number, what: string): Promise<string> {
+  const read = await readCapped(path, cap);
+  if (read.kind === 'read') return read.text;
+  if (read.kind === 'too-large') throw new Error(`${what} is ${read.size} bytes, more than the ${cap} a build writes`);
+  throw new Error(`${what} is ${read.kind === 'missing' ? 'missing' : 'not a regular file'}; not rebuilding from it`);
 }
 
 /** The folder read and its image verified, in a folder of RUNNER_TEMP (hidden from the build, removed by post). */
@@ -82,14 +83,14 @@ async function readRecords(stored: StoredImage, folder: string): Promise<Recorde
       `input \`rebuild\`: ${folder} has no ${name} (deployed before build records, or from a build that could not write one); there is nothing to rebuild from`,
     );
   }
-  const text = await readCapped(join(stored.folder, name), BUILDINFO_MAX_BYTES, `${folder}/${name}`);
+  const text = await readFolderFile(join(stored.folder, name), BUILDINFO_MAX_BYTES, `${folder}/${name}`);
   const problem = buildInfoProblem(text, Buffer.byteLength(text), stored.entry.sha256);
   if (problem !== undefined) throw new Error(`input \`rebuild\`: ${folder}/${name} cannot be rebuilt from: ${problem}`);
   const lockName = stored.entry.sbom?.lockFile;
   const lock =
     lockName === undefined
       ? undefined
-      : await readCapped(join(stored.folder, lockName), BUILDINFO_MAX_BYTES, `${folder}/${lockName}`);
+      : await readFolderFile(join(stored.folder, lockName), BUILDINFO_MAX_BYTES, `${folder}/${lockName}`);
   return { stored, info: JSON.parse(text) as BuildInfo, folder, ...(lock === undefined ? {} : { lock }) };
 }
 

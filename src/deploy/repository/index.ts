@@ -27,9 +27,10 @@ import {
   retryDelay,
   rewritesHistory,
   type DeploySnapshot,
-  type IndexChange,
+  type PlannedCommit,
   type RollbackRequest,
   type TargetListing,
+  type Unchanged,
   type WriteRequest,
 } from './plan.js';
 import { DeploymentRepository, RepositoryError, type Author, type PushResult } from './git.js';
@@ -97,17 +98,7 @@ export interface WriteResult {
 }
 
 /** What one attempt decided and prepared: nothing to do, or a commit ready to make. */
-type Step =
-  | { readonly kind: 'unchanged'; readonly reason: string }
-  | {
-      readonly kind: 'commit';
-      readonly changes: readonly IndexChange[];
-      readonly message: string;
-      readonly notes: readonly string[];
-      readonly listing: readonly string[];
-      readonly diff?: DeployDiff;
-      readonly latestMoved: boolean;
-    };
+type Step = Unchanged | (PlannedCommit & { readonly diff?: DeployDiff });
 
 /** `<directory>/` at the tip: its listing and the sha `latest` names. */
 interface TargetSnapshot {

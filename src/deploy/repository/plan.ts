@@ -298,9 +298,26 @@ export interface GeneratedFile {
   readonly text: string;
 }
 
+/** A plan's two outcomes without a commit: nothing to do, or a folder that holds other bytes. */
+export type Unchanged = { readonly kind: 'unchanged'; readonly reason: string };
+export type Conflict = { readonly kind: 'conflict'; readonly message: string };
+
+/** What every planned commit carries (deploy, promote, rollback): the tree change and its words. */
+export interface PlannedCommit {
+  readonly kind: 'commit';
+  readonly changes: readonly IndexChange[];
+  readonly message: string;
+  /** For the log and the summary. */
+  readonly notes: readonly string[];
+  /** The dry-run list of paths. */
+  readonly listing: readonly string[];
+  /** Whether the commit moves `latest`. */
+  readonly latestMoved: boolean;
+}
+
 export type Plan =
-  | { readonly kind: 'unchanged'; readonly reason: string }
-  | { readonly kind: 'conflict'; readonly message: string }
+  | Unchanged
+  | Conflict
   | {
       readonly kind: 'commit';
       readonly changes: readonly IndexChange[];
@@ -512,22 +529,14 @@ export interface WriteRequest extends DeployRequest {
 
 /** Every decision of one attempt: what to write, keep, move, remove, and the words for each. */
 export type WritePlan =
-  | { readonly kind: 'unchanged'; readonly reason: string }
-  | { readonly kind: 'conflict'; readonly message: string }
-  | {
-      readonly kind: 'commit';
-      readonly changes: readonly IndexChange[];
+  | Unchanged
+  | Conflict
+  | (PlannedCommit & {
       readonly generated: readonly GeneratedFile[];
-      readonly message: string;
-      /** For the log and the summary; `notice` is also one of them. */
-      readonly notes: readonly string[];
-      /** Why `latest` stays, said as a notice. */
+      /** Why `latest` stays, said as a notice (also one of the notes). */
       readonly notice?: string;
-      /** The dry-run list of paths. */
-      readonly listing: readonly string[];
       readonly diff: DeployDiff;
-      readonly latestMoved: boolean;
-    };
+    });
 
 function deployNotes(request: WriteRequest, plan: Extract<Plan, { kind: 'commit' }>) {
   const notes: string[] = [];
@@ -589,16 +598,7 @@ export interface RollbackRequest {
 }
 
 export type RollbackPlan =
-  | { readonly kind: 'missing'; readonly message: string }
-  | { readonly kind: 'unchanged'; readonly reason: string }
-  | {
-      readonly kind: 'commit';
-      readonly changes: readonly IndexChange[];
-      readonly message: string;
-      readonly notes: readonly string[];
-      readonly listing: readonly string[];
-      readonly latestMoved: true;
-    };
+  { readonly kind: 'missing'; readonly message: string } | Unchanged | (PlannedCommit & { readonly latestMoved: true });
 
 /** `<directory>/latest.deployment` beside `latest`, when this move has a deployment record. */
 export function recordChange(request: { readonly directory: string; readonly recordOid?: string }): IndexChange[] {

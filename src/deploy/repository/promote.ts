@@ -15,10 +15,13 @@ import {
   recordChange,
   folderFiles as manifestFiles,
   refuseSymlinks,
+  type Conflict,
   type GeneratedFile,
   type IndexChange,
+  type PlannedCommit,
   type TargetListing,
   type TargetState,
+  type Unchanged,
 } from './plan.js';
 
 /** `promote-sha`: this run's commit (absent), the sha the source folder's `latest` names, or a sha. */
@@ -99,19 +102,8 @@ export function promotedFiles(
   return { files, generated };
 }
 
-export type PromotePlan =
-  | { readonly kind: 'unchanged'; readonly reason: string }
-  | { readonly kind: 'conflict'; readonly message: string }
-  | {
-      readonly kind: 'commit';
-      readonly changes: readonly IndexChange[];
-      readonly generated: readonly GeneratedFile[];
-      readonly message: string;
-      readonly notes: readonly string[];
-      readonly listing: readonly string[];
-      /** Whether `latest` of the destination moves to the promoted sha. */
-      readonly latestMoved: boolean;
-    };
+/** `latestMoved`: whether `latest` of the destination moves to the promoted sha. */
+export type PromotePlan = Unchanged | Conflict | (PlannedCommit & { readonly generated: readonly GeneratedFile[] });
 
 const sameFiles = (a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>) =>
   a.size === b.size && [...a].every(([name, oid]) => b.get(name) === oid);
